@@ -1,0 +1,1 @@
+"""Adapters: each implements CacheProtocol and SyncCacheProtocol."""

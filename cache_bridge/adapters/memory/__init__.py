@@ -1,0 +1,55 @@
+"""The embedded in-memory adapter (``memory://``): both faces over one shared store."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cache_bridge import config
+from cache_bridge.adapters.memory.store import MemoryStore, named_store
+from cache_bridge.commands import Command
+from cache_bridge.faces import AsyncCache, SyncCache
+
+__all__ = ["InMemoryCache", "MemoryStore", "SyncInMemoryCache"]
+
+
+def _store_for(settings: config.MemorySettings) -> MemoryStore:
+    if settings.name is None:
+        return MemoryStore(settings.max_entries, settings.clock)
+    return named_store(settings.name, settings.max_entries, settings.clock)
+
+
+def _settings(url: str, options: dict[str, Any]) -> config.MemorySettings:
+    settings = config.parse(url, options)
+    if not isinstance(settings, config.MemorySettings):
+        raise config.ConfigurationError(f"{type(settings).__name__} is not an in-memory URL; use memory://")
+    return settings
+
+
+class SyncInMemoryCache(SyncCache):
+    """The blocking face of an in-memory store; safe to share between threads.
+
+    ``SyncInMemoryCache()`` has a private store; ``SyncInMemoryCache("memory://NAME")``
+    shares the process-wide store called NAME. Options: ``key_prefix``, ``max_entries``
+    (default 10,000, least recently used evicted first) and ``clock``.
+    """
+
+    def __init__(self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any) -> None:
+        settings = _settings(url, options)
+        self.store = store if store is not None else _store_for(settings)
+        super().__init__(self.store.execute, settings.key_prefix, settings.describe())
+
+
+class InMemoryCache(AsyncCache):
+    """The async face of an in-memory store (same options as :class:`SyncInMemoryCache`)."""
+
+    def __init__(self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any) -> None:
+        settings = _settings(url, options)
+        self.store = store if store is not None else _store_for(settings)
+        super().__init__(self._execute_now, settings.key_prefix, settings.describe())
+
+    async def _execute_now(self, command: Command) -> Any:
+        return self.store.execute(command)
+
+    def sync(self) -> SyncInMemoryCache:
+        """A blocking face over the same store and namespace."""
+        return SyncInMemoryCache(store=self.store, key_prefix=self.key_prefix)

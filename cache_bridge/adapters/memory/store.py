@@ -1,0 +1,184 @@
+"""The in-memory store: a bounded, thread-safe LRU map of :class:`CacheEntry` records that
+carries out commands with Redis's semantics.
+
+Both faces of the in-memory adapter share one store; named stores (``memory://NAME``) are
+shared by every adapter of the process that names them.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+import threading
+from collections import OrderedDict
+from collections.abc import Callable
+from typing import Any
+
+from cache_bridge.commands import (
+    Command,
+    CommandRefused,
+    Delete,
+    Exists,
+    Expire,
+    FlushDb,
+    Get,
+    IncrBy,
+    MGet,
+    Ping,
+    PTtl,
+    Scan,
+    Set,
+    SetMany,
+    Unlink,
+)
+from cache_bridge.glob import glob_match
+from cache_bridge.keys import INT64_MAX
+from cache_bridge.protocol import CacheEntry
+
+__all__ = ["MemoryStore", "named_store"]
+
+# What Redis's string2ll accepts: no sign but '-', no leading zeros, no spaces, ASCII digits.
+_INTEGER = re.compile(r"0|-?[1-9][0-9]{0,18}")
+
+Clock = Callable[[], float]
+
+
+class MemoryStore:
+    """A bounded LRU map; every command runs under one lock, so each is atomic."""
+
+    def __init__(self, max_entries: int, clock: Clock) -> None:
+        self.max_entries = max_entries
+        self.clock = clock
+        self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
+        self._lock = threading.Lock()
+
+    def __len__(self) -> int:
+        return len(self._entries)
+
+    def execute(self, command: Command) -> Any:
+        """Carry out one command and give its reply (see :mod:`cache_bridge.commands`)."""
+        with self._lock:
+            now = self.clock()
+            match command:
+                case Get(key):
+                    entry = self._live(key, now)
+                    return None if entry is None else entry["value"]
+                case MGet(keys):
+                    return [self._value(k, now) for k in keys]
+                case Set(key, value, _, ttl):
+                    self._store(key, value, ttl, now)
+                    return True
+                case SetMany(items, ttl):
+                    for key, value, _ in items:
+                        self._store(key, value, ttl, now)
+                    return True
+                case Delete(key):
+                    return self._unlink((key,), now)
+                case Unlink(keys):
+                    return self._unlink(keys, now)
+                case Exists(key):
+                    return int(self._live(key, now) is not None)
+                case Expire(key, seconds):
+                    return self._expire(key, seconds, now)
+                case PTtl(key):
+                    return self._pttl(key, now)
+                case IncrBy(key, amount):
+                    return self._incr(key, amount, now)
+                case Scan(_, match):
+                    return 0, self._matching(match.encode("utf-8"), now)
+                case FlushDb():
+                    self._entries.clear()
+                    return True
+                case Ping():
+                    return True
+        raise TypeError(f"the in-memory store cannot run {command!r}")
+
+    def _live(self, key: str, now: float) -> CacheEntry | None:
+        entry = self._entries.get(key)
+        if entry is None:
+            return None
+        expires_at = entry["expires_at"]
+        if expires_at is not None and now > expires_at:
+            del self._entries[key]
+            return None
+        self._entries.move_to_end(key)
+        return entry
+
+    def _value(self, key: str, now: float) -> str | None:
+        entry = self._live(key, now)
+        return None if entry is None else entry["value"]
+
+    def _store(self, key: str, value: str, ttl: int | None, now: float) -> None:
+        self._entries.pop(key, None)
+        self._entries[key] = CacheEntry(
+            key=key,
+            value=value,
+            ttl=ttl,
+            created_at=now,
+            expires_at=None if ttl is None else now + ttl,
+        )
+        while len(self._entries) > self.max_entries:
+            self._entries.popitem(last=False)
+
+    def _unlink(self, keys: tuple[str | bytes, ...], now: float) -> int:
+        removed = 0
+        for key in keys:
+            text = key.decode("utf-8") if isinstance(key, bytes) else key
+            if self._live(text, now) is not None:
+                del self._entries[text]
+                removed += 1
+        return removed
+
+    def _expire(self, key: str, seconds: int, now: float) -> int:
+        entry = self._live(key, now)
+        if entry is None:
+            return 0
+        entry["ttl"] = seconds
+        entry["expires_at"] = now + seconds
+        return 1
+
+    def _pttl(self, key: str, now: float) -> int:
+        entry = self._live(key, now)
+        if entry is None:
+            return -2
+        expires_at = entry["expires_at"]
+        if expires_at is None:
+            return -1
+        return math.ceil((expires_at - now) * 1000)
+
+    def _incr(self, key: str, amount: int, now: float) -> int:
+        entry = self._live(key, now)
+        if entry is None:
+            self._store(key, str(amount), None, now)
+            return amount
+        current = entry["value"]
+        if _INTEGER.fullmatch(current) is None or not -INT64_MAX - 1 <= int(current) <= INT64_MAX:
+            raise CommandRefused("not_integer", "the stored value is not an integer")
+        result = int(current) + amount
+        if not -INT64_MAX - 1 <= result <= INT64_MAX:
+            raise CommandRefused("overflow", "the result would not fit in signed 64 bits")
+        entry["value"] = str(result)
+        return result
+
+    def _matching(self, pattern: bytes, now: float) -> list[str]:
+        found = []
+        for key, entry in list(self._entries.items()):
+            expires_at = entry["expires_at"]
+            if expires_at is not None and now > expires_at:
+                del self._entries[key]
+            elif glob_match(pattern, key.encode("utf-8")):
+                found.append(key)
+        return found
+
+
+_named: dict[str, MemoryStore] = {}
+_named_lock = threading.Lock()
+
+
+def named_store(name: str, max_entries: int, clock: Clock) -> MemoryStore:
+    """The process-wide store called ``name``, created with these settings on first use."""
+    with _named_lock:
+        store = _named.get(name)
+        if store is None:
+            store = _named[name] = MemoryStore(max_entries, clock)
+        return store

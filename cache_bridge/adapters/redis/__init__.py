@@ -1,0 +1,100 @@
+"""The Redis adapter (``redis://``, ``rediss://``, ``unix://``), on redis-py.
+
+hiredis parses replies when it is installed (the ``redis`` extra installs it).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import weakref
+from typing import Any
+
+import redis
+import redis.asyncio
+
+from cache_bridge import config
+from cache_bridge.adapters.redis.clients import async_client, sync_client
+from cache_bridge.adapters.redis.errors import translate
+from cache_bridge.adapters.redis.plan import plan
+from cache_bridge.commands import Command
+from cache_bridge.drivers import register_translator
+from cache_bridge.faces import AsyncCache, SyncCache
+
+__all__ = ["RedisCache", "SyncRedisCache"]
+
+register_translator(translate)
+
+
+def _settings(url: str, options: dict[str, Any]) -> config.RedisSettings:
+    settings = config.parse(url, options)
+    if not isinstance(settings, config.RedisSettings):
+        raise config.ConfigurationError(
+            "RedisCache takes a redis://, rediss:// or unix:// URL; use InMemoryCache for memory://"
+        )
+    return settings
+
+
+class SyncRedisCache(SyncCache):
+    """The blocking face of a Redis database; one connection pool, shared by threads.
+
+    Options: ``key_prefix``, ``db``, ``username``, ``password``, ``connect_timeout`` and
+    ``timeout`` (seconds, default 1.0 each), ``max_connections`` (default 50), ``retries``
+    (default 0), ``client_name`` and the ``ssl_*`` options for ``rediss://``.
+    """
+
+    def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
+        self.settings = _settings(url, options)
+        self._client = sync_client(self.settings)
+        super().__init__(self._execute_on_client, self.settings.key_prefix, self.settings.describe())
+
+    def _execute_on_client(self, command: Command) -> Any:
+        args = plan(command)
+        if isinstance(args, list):
+            with self._client.pipeline(transaction=True) as pipe:
+                for one in args:
+                    pipe.execute_command(*one)
+                return pipe.execute()
+        return self._client.execute_command(*args)
+
+    def _release(self) -> None:
+        self._client.connection_pool.disconnect()
+
+
+class RedisCache(AsyncCache):
+    """The async face of a Redis database (same options as :class:`SyncRedisCache`).
+
+    redis.asyncio connections belong to the event loop that opened them, so the adapter keeps
+    one pool per running loop: it is safe to use from frameworks that run each request in a
+    fresh loop.
+    """
+
+    def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
+        self.settings = _settings(url, options)
+        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]
+        self._clients = weakref.WeakKeyDictionary()
+        super().__init__(self._execute_on_client, self.settings.key_prefix, self.settings.describe())
+
+    def _client(self) -> redis.asyncio.Redis:
+        loop = asyncio.get_running_loop()
+        client = self._clients.get(loop)
+        if client is None:
+            client = self._clients[loop] = async_client(self.settings)
+        return client
+
+    async def _execute_on_client(self, command: Command) -> Any:
+        args = plan(command)
+        client = self._client()
+        if isinstance(args, list):
+            async with client.pipeline(transaction=True) as pipe:
+                for one in args:
+                    pipe.execute_command(*one)
+                return await pipe.execute()
+        return await client.execute_command(*args)
+
+    async def _release(self) -> None:
+        clients, self._clients = self._clients, weakref.WeakKeyDictionary()
+        loop = asyncio.get_running_loop()
+        for owner, client in list(clients.items()):
+            # Another loop's connections cannot be closed from here; they close with it.
+            if owner is loop:
+                await client.connection_pool.disconnect()

@@ -1,0 +1,80 @@
+"""redis-py clients built from checked settings: one pool per adapter (per event loop for the
+async face), explicit timeouts, a pool that waits for a free connection, and no hidden retries.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import redis
+import redis.asyncio
+from redis import connection as sync_conn
+from redis.asyncio import connection as async_conn
+from redis.asyncio.retry import Retry as AsyncRetry
+from redis.backoff import NoBackoff
+from redis.retry import Retry
+
+from cache_bridge.config import RedisSettings
+
+__all__ = ["async_client", "sync_client"]
+
+
+def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {
+        "db": settings.db,
+        "username": settings.username,
+        "password": settings.password,
+        "socket_timeout": settings.timeout,
+        "socket_connect_timeout": settings.connect_timeout,
+        "client_name": settings.client_name,
+    }
+    if settings.path is not None:
+        kwargs["path"] = settings.path
+    else:
+        kwargs["host"] = settings.host
+        kwargs["port"] = settings.port
+    if settings.tls:
+        kwargs.update(
+            ssl_ca_certs=settings.ssl_ca_certs,
+            ssl_certfile=settings.ssl_certfile,
+            ssl_keyfile=settings.ssl_keyfile,
+            ssl_cert_reqs=settings.ssl_cert_reqs,
+            ssl_check_hostname=settings.ssl_check_hostname,
+        )
+    return kwargs
+
+
+def sync_client(settings: RedisSettings) -> redis.Redis:
+    """A blocking client with its own bounded, waiting connection pool."""
+    if settings.path is not None:
+        connection_class: type[sync_conn.AbstractConnection] = sync_conn.UnixDomainSocketConnection
+    elif settings.tls:
+        connection_class = sync_conn.SSLConnection
+    else:
+        connection_class = sync_conn.Connection
+    pool = sync_conn.BlockingConnectionPool(
+        max_connections=settings.max_connections,
+        timeout=settings.timeout,
+        connection_class=connection_class,
+        retry=Retry(NoBackoff(), settings.retries),
+        **_connection_kwargs(settings),
+    )
+    return redis.Redis(connection_pool=pool)
+
+
+def async_client(settings: RedisSettings) -> redis.asyncio.Redis:
+    """An asyncio client with its own pool; it belongs to the running event loop."""
+    if settings.path is not None:
+        connection_class: type[async_conn.AbstractConnection] = async_conn.UnixDomainSocketConnection
+    elif settings.tls:
+        connection_class = async_conn.SSLConnection
+    else:
+        connection_class = async_conn.Connection
+    pool = async_conn.BlockingConnectionPool(
+        max_connections=settings.max_connections,
+        timeout=settings.timeout,
+        connection_class=connection_class,
+        retry=AsyncRetry(NoBackoff(), settings.retries),
+        **_connection_kwargs(settings),
+    )
+    return redis.asyncio.Redis(connection_pool=pool)

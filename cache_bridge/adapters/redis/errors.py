@@ -1,0 +1,45 @@
+"""redis-py's exceptions as cache_bridge error values."""
+
+from __future__ import annotations
+
+from redis import exceptions as rx
+
+from cache_bridge import errors
+from cache_bridge.commands import CommandRefused
+
+__all__ = ["translate"]
+
+
+def _refusal(exc: rx.ResponseError) -> CommandRefused | None:
+    text = str(exc)
+    if "not an integer" in text:
+        return CommandRefused("not_integer", "the stored value is not an integer")
+    if "overflow" in text:
+        return CommandRefused("overflow", "the result would not fit in signed 64 bits")
+    return None
+
+
+def translate(exc: Exception, operation: str, key: str | None) -> errors.CacheError | None:
+    """The error value for a redis-py exception, or ``None`` if ``exc`` is not one."""
+    if not isinstance(exc, rx.RedisError):
+        return None
+    if isinstance(exc, rx.TimeoutError):
+        return errors.CacheTimeoutError(
+            "Redis did not answer within the timeout", operation=operation, key=key, cause=exc
+        )
+    if isinstance(exc, rx.AuthenticationError | rx.AuthorizationError):
+        return errors.CacheConnectionError(
+            f"Redis refused the credentials ({exc})", operation=operation, key=key, cause=exc
+        )
+    if isinstance(exc, rx.ConnectionError):
+        return errors.CacheConnectionError(
+            f"Redis could not be reached ({exc})", operation=operation, key=key, cause=exc
+        )
+    if isinstance(exc, rx.ResponseError):
+        refusal = _refusal(exc)
+        if refusal is not None:
+            return errors.CacheValueError(str(refusal), operation=operation, key=key, cause=exc)
+        return errors.CacheServerError(
+            f"Redis refused the command ({exc})", operation=operation, key=key, cause=exc
+        )
+    return errors.CacheError(f"Redis client error ({exc})", operation=operation, key=key, cause=exc)

@@ -1,0 +1,143 @@
+"""The small command vocabulary that operations yield and executors run.
+
+Operations (``cache_bridge.operations``) validate arguments, build namespaced keys and turn
+replies into results; executors (the in-memory store, the Redis drivers) only carry out these
+commands. Keys here are full keys, prefix included, already validated. Each command's reply is
+documented on the class; executors must follow it exactly (Redis semantics).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = [
+    "Command",
+    "CommandRefused",
+    "Delete",
+    "Exists",
+    "Expire",
+    "FlushDb",
+    "Get",
+    "IncrBy",
+    "MGet",
+    "Ping",
+    "PTtl",
+    "Scan",
+    "Set",
+    "SetMany",
+    "Unlink",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Get:
+    """Reply: the stored value (``str`` or UTF-8 ``bytes``) or ``None``."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class MGet:
+    """Reply: a list of values or ``None``, in the order of ``keys``."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Set:
+    """Store a value (``data`` is ``value`` as UTF-8); no ``ttl`` clears any expiry. Reply: any."""
+
+    key: str
+    value: str
+    data: bytes
+    ttl: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class SetMany:
+    """Store every ``(key, value, data)`` atomically with one ``ttl``. Reply: any."""
+
+    items: tuple[tuple[str, str, bytes], ...]
+    ttl: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Delete:
+    """Reply: the number of keys removed (0 or 1)."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Exists:
+    """Reply: 1 if the key is live, else 0."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class Expire:
+    """Reply: truthy if the key existed and now expires in ``seconds``."""
+
+    key: str
+    seconds: int
+
+
+@dataclass(frozen=True, slots=True)
+class PTtl:
+    """Reply: milliseconds left, -1 for a key without expiry, -2 for a missing key."""
+
+    key: str
+
+
+@dataclass(frozen=True, slots=True)
+class IncrBy:
+    """Reply: the new integer. Raises :class:`CommandRefused` if the value is not an integer
+    or the result would leave signed 64 bits; the stored value is then unchanged."""
+
+    key: str
+    amount: int
+
+
+@dataclass(frozen=True, slots=True)
+class Scan:
+    """Reply: ``(next_cursor, keys)``; ``next_cursor == 0`` ends the iteration. ``match`` is a
+    Redis glob pattern over full keys."""
+
+    cursor: int
+    match: str
+    count: int
+
+
+@dataclass(frozen=True, slots=True)
+class Unlink:
+    """Reply: the number of keys removed."""
+
+    keys: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class FlushDb:
+    """Remove every key of the database. Reply: any."""
+
+
+@dataclass(frozen=True, slots=True)
+class Ping:
+    """Reply: truthy when the server answered."""
+
+
+Command = (
+    Get | MGet | Set | SetMany | Delete | Exists | Expire | PTtl | IncrBy | Scan | Unlink | FlushDb
+    | Ping
+)
+
+
+class CommandRefused(Exception):
+    """An executor refused a command because of the data it found (Redis: a ResponseError).
+
+    ``reason`` is ``"not_integer"`` or ``"overflow"``.
+    """
+
+    def __init__(self, reason: str, message: str) -> None:
+        super().__init__(message)
+        self.reason = reason

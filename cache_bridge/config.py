@@ -1,0 +1,304 @@
+"""Cache URLs and options, checked once at construction.
+
+Every mistake raises :class:`~cache_bridge.errors.ConfigurationError` (a ``ValueError``) whose
+message names the problem and what to write instead. Options may be given as keyword
+arguments or as URL query parameters (``redis://host/0?timeout=0.5``); keywords win.
+"""
+
+from __future__ import annotations
+
+import difflib
+import time
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+from urllib.parse import parse_qsl, quote, unquote, urlsplit
+
+from cache_bridge.errors import ConfigurationError
+
+__all__ = [
+    "DEFAULT_CONNECT_TIMEOUT",
+    "DEFAULT_MAX_CONNECTIONS",
+    "DEFAULT_MAX_ENTRIES",
+    "DEFAULT_TIMEOUT",
+    "MemorySettings",
+    "RedisSettings",
+    "parse",
+]
+
+#: Entries an in-memory store holds before it evicts the least recently used.
+DEFAULT_MAX_ENTRIES = 10_000
+#: Seconds to wait for a TCP/TLS connection to Redis.
+DEFAULT_CONNECT_TIMEOUT = 1.0
+#: Seconds to wait for a Redis reply, and for a free pooled connection.
+DEFAULT_TIMEOUT = 1.0
+#: Connections one Redis adapter may open (per event loop for the async face).
+DEFAULT_MAX_CONNECTIONS = 50
+
+_REDIS_SCHEMES = ("redis", "rediss", "unix")
+_SCHEMES = ("memory", *_REDIS_SCHEMES)
+
+
+def _positive_int(name: str, value: object) -> int:
+    number = _coerce_int(name, value)
+    if number < 1:
+        raise ConfigurationError(f"option {name} must be at least 1, not {number}")
+    return number
+
+
+def _non_negative_int(name: str, value: object) -> int:
+    number = _coerce_int(name, value)
+    if number < 0:
+        raise ConfigurationError(f"option {name} must be 0 or more, not {number}")
+    return number
+
+
+def _coerce_int(name: str, value: object) -> int:
+    if isinstance(value, str):
+        try:
+            return int(value)
+        except ValueError:
+            raise ConfigurationError(f"option {name} must be a whole number, not {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise ConfigurationError(f"option {name} must be an int, not {type(value).__name__}")
+    return value
+
+
+def _seconds(name: str, value: object) -> float:
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise ConfigurationError(f"option {name} must be a number of seconds, not {value!r}") from None
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        raise ConfigurationError(f"option {name} must be seconds (a number), not {type(value).__name__}")
+    seconds = float(value)
+    if not 0 < seconds <= 3600:
+        raise ConfigurationError(
+            f"option {name} must be more than 0 and at most 3600 seconds, not {value} "
+            "(cache_bridge never waits forever)"
+        )
+    return seconds
+
+
+def _text(name: str, value: object) -> str:
+    if not isinstance(value, str):
+        raise ConfigurationError(f"option {name} must be a str, not {type(value).__name__}")
+    return value
+
+
+def _optional_text(name: str, value: object) -> str | None:
+    return None if value is None else _text(name, value)
+
+
+def _key_prefix(name: str, value: object) -> str | None:
+    if value is None:
+        return None
+    prefix = _text(name, value)
+    if not prefix:
+        raise ConfigurationError("option key_prefix must not be empty; leave it out instead")
+    try:
+        prefix.encode("utf-8")
+    except UnicodeEncodeError:
+        raise ConfigurationError("option key_prefix is not valid Unicode") from None
+    return prefix
+
+
+def _flag(name: str, value: object) -> bool:
+    if isinstance(value, bool):
+        return value
+    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+        return value.lower() in ("1", "true", "yes", "on")
+    raise ConfigurationError(f"option {name} must be true or false, not {value!r}")
+
+
+def _cert_reqs(name: str, value: object) -> str:
+    text = _text(name, value).lower()
+    if text not in ("required", "optional", "none"):
+        raise ConfigurationError(f"option {name} must be 'required', 'optional' or 'none', not {value!r}")
+    return text
+
+
+def _clock(name: str, value: object) -> Callable[[], float]:
+    if not callable(value):
+        raise ConfigurationError(f"option {name} must be a callable returning seconds")
+    return value  # type: ignore[no-any-return]
+
+
+_COMMON: dict[str, Callable[[str, object], Any]] = {"key_prefix": _key_prefix}
+_MEMORY: dict[str, Callable[[str, object], Any]] = {
+    **_COMMON,
+    "max_entries": _positive_int,
+    "clock": _clock,
+}
+_REDIS: dict[str, Callable[[str, object], Any]] = {
+    **_COMMON,
+    "db": _non_negative_int,
+    "username": _optional_text,
+    "password": _optional_text,
+    "connect_timeout": _seconds,
+    "timeout": _seconds,
+    "max_connections": _positive_int,
+    "retries": _non_negative_int,
+    "client_name": _optional_text,
+    "ssl_ca_certs": _optional_text,
+    "ssl_certfile": _optional_text,
+    "ssl_keyfile": _optional_text,
+    "ssl_cert_reqs": _cert_reqs,
+    "ssl_check_hostname": _flag,
+}
+
+
+def _options(
+    scheme: str, spec: Mapping[str, Callable[[str, object], Any]], given: Mapping[str, object]
+) -> dict[str, Any]:
+    checked = {}
+    for name, value in given.items():
+        check = spec.get(name)
+        if check is None:
+            close = difflib.get_close_matches(name, list(spec), n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"unknown option {name!r} for {scheme}:// caches.{hint} "
+                f"Valid options: {', '.join(sorted(spec))}."
+            )
+        checked[name] = check(name, value)
+    return checked
+
+
+@dataclass(frozen=True)
+class MemorySettings:
+    """A checked ``memory://[NAME]`` configuration."""
+
+    name: str | None
+    key_prefix: str | None = None
+    max_entries: int = DEFAULT_MAX_ENTRIES
+    clock: Callable[[], float] = time.time
+
+    def describe(self) -> str:
+        return f"memory://{self.name or ''}" + (f" prefix={self.key_prefix!r}" if self.key_prefix else "")
+
+
+@dataclass(frozen=True)
+class RedisSettings:
+    """A checked ``redis://``, ``rediss://`` or ``unix://`` configuration."""
+
+    scheme: str
+    host: str = "localhost"
+    port: int = 6379
+    path: str | None = None
+    db: int = 0
+    username: str | None = None
+    password: str | None = field(default=None, repr=False)
+    key_prefix: str | None = None
+    connect_timeout: float = DEFAULT_CONNECT_TIMEOUT
+    timeout: float = DEFAULT_TIMEOUT
+    max_connections: int = DEFAULT_MAX_CONNECTIONS
+    retries: int = 0
+    client_name: str | None = None
+    ssl_ca_certs: str | None = None
+    ssl_certfile: str | None = None
+    ssl_keyfile: str | None = None
+    ssl_cert_reqs: str = "required"
+    ssl_check_hostname: bool = True
+
+    @property
+    def tls(self) -> bool:
+        return self.scheme == "rediss"
+
+    def masked_url(self) -> str:
+        """The URL with any password replaced by ``***``."""
+        auth = ""
+        if self.username or self.password:
+            auth = quote(self.username or "", safe="") + (":***" if self.password else "") + "@"
+        if self.path is not None:
+            return f"unix://{auth}{self.path}?db={self.db}"
+        host = f"[{self.host}]" if ":" in self.host else self.host
+        return f"{self.scheme}://{auth}{host}:{self.port}/{self.db}"
+
+    def describe(self) -> str:
+        return self.masked_url() + (f" prefix={self.key_prefix!r}" if self.key_prefix else "")
+
+
+def _split(url: object) -> tuple[str, Any]:
+    if not isinstance(url, str):
+        raise ConfigurationError(f"the cache URL must be a str, not {type(url).__name__}")
+    try:
+        parts = urlsplit(url)
+    except ValueError as exc:
+        raise ConfigurationError(f"malformed cache URL: {exc}") from None
+    scheme = parts.scheme.lower()
+    if scheme not in _SCHEMES:
+        raise ConfigurationError(
+            f"unsupported cache URL scheme {parts.scheme!r} in {_mask(url)!r}; "
+            "use memory://, redis://, rediss:// or unix://"
+        )
+    return scheme, parts
+
+
+def _mask(url: str) -> str:
+    head, at, tail = url.rpartition("@")
+    if not at or ":" not in head.split("//", 1)[-1]:
+        return url
+    scheme_user = head.rsplit(":", 1)[0]
+    return f"{scheme_user}:***@{tail}"
+
+
+def _query(parts: Any) -> dict[str, str]:
+    try:
+        pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
+    except ValueError as exc:
+        raise ConfigurationError(f"malformed query string in the cache URL: {exc}") from None
+    query: dict[str, str] = {}
+    for name, value in pairs:
+        if name in query:
+            raise ConfigurationError(f"option {name!r} is given twice in the cache URL")
+        query[name] = value
+    return query
+
+
+def _memory(parts: Any, options: Mapping[str, object]) -> MemorySettings:
+    if parts.path not in ("", "/") or "@" in parts.netloc:
+        raise ConfigurationError("write an in-memory cache URL as memory:// or memory://NAME")
+    checked = _options("memory", _MEMORY, {**_query(parts), **options})
+    return MemorySettings(name=unquote(parts.netloc) or None, **checked)
+
+
+def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSettings:
+    try:
+        port = parts.port
+    except ValueError:
+        raise ConfigurationError("the port in the Redis URL must be a number from 1 to 65535") from None
+    given: dict[str, object] = {}
+    if parts.username:
+        given["username"] = unquote(parts.username)
+    if parts.password is not None:
+        given["password"] = unquote(parts.password)
+    path: str | None = None
+    if scheme == "unix":
+        path = unquote(parts.path)
+        if not path:
+            raise ConfigurationError("a unix:// URL needs a socket path: unix:///run/redis.sock?db=0")
+    elif parts.path not in ("", "/"):
+        db_text = parts.path.lstrip("/")
+        if not db_text.isdigit():
+            raise ConfigurationError(
+                f"the path of a Redis URL is the database number (redis://host:6379/0), not {parts.path!r}"
+            )
+        given["db"] = int(db_text)
+    checked = _options(scheme, _REDIS, {**given, **_query(parts), **options})
+    place: dict[str, Any] = {"path": path}
+    if scheme != "unix":
+        place["host"] = parts.hostname or "localhost"
+        place["port"] = port or 6379
+        if port == 0:
+            raise ConfigurationError("the port in the Redis URL must be from 1 to 65535")
+    return RedisSettings(scheme=scheme, **place, **checked)
+
+
+def parse(url: object, options: Mapping[str, object]) -> MemorySettings | RedisSettings:
+    """Check a cache URL and its options; raise :class:`ConfigurationError` on any mistake."""
+    scheme, parts = _split(url)
+    if scheme == "memory":
+        return _memory(parts, options)
+    return _redis(scheme, parts, options)

@@ -1,0 +1,94 @@
+"""Run an operation against an executor, blocking or awaiting: the one place where anything
+an operation or an executor raises becomes a ``Failure``.
+
+Only exceptions that are not :class:`Exception` (``asyncio.CancelledError``,
+``KeyboardInterrupt``, ``SystemExit``) pass through.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
+
+from returns.result import Failure, Result, Success
+
+from cache_bridge import errors
+from cache_bridge.codec import Undecodable
+from cache_bridge.commands import Command, CommandRefused
+from cache_bridge.errors import CacheError, DomainError
+from cache_bridge.keys import InvalidArgument
+from cache_bridge.operations import Op
+
+__all__ = ["drive_async", "drive_sync", "to_cache_error"]
+
+T = TypeVar("T")
+
+SyncExecute = Callable[[Command], Any]
+AsyncExecute = Callable[[Command], Awaitable[Any]]
+
+# Filled by adapters whose client library has exceptions of its own (see adapters.redis).
+_translators: list[Callable[[Exception, str, str | None], CacheError | None]] = []
+
+
+def register_translator(translate: Callable[[Exception, str, str | None], CacheError | None]) -> None:
+    """Teach the drivers to map a client library's exceptions to :class:`CacheError`."""
+    if translate not in _translators:
+        _translators.append(translate)
+
+
+def to_cache_error(exc: Exception, operation: str, key: str | None) -> CacheError:
+    """The error value for ``exc`` raised while running ``operation`` on ``key``."""
+    match exc:
+        case CacheError():
+            return exc
+        case InvalidArgument():
+            return errors.CacheInvalidArgumentError(str(exc), operation=operation, key=key)
+        case Undecodable():
+            return errors.CacheSerializationError(
+                str(exc), operation=operation, key=key, cause=exc
+            )
+        case CommandRefused():
+            return errors.CacheValueError(str(exc), operation=operation, key=key, cause=exc)
+    for translate in _translators:
+        translated = translate(exc, operation, key)
+        if translated is not None:
+            return translated
+    if isinstance(exc, TimeoutError):
+        return errors.CacheTimeoutError(
+            "the cache did not answer in time", operation=operation, key=key, cause=exc
+        )
+    if isinstance(exc, ConnectionError | OSError):
+        return errors.CacheConnectionError(
+            f"the cache could not be reached ({exc})", operation=operation, key=key, cause=exc
+        )
+    return CacheError(
+        f"unexpected {type(exc).__name__}: {exc}", operation=operation, key=key, cause=exc
+    )
+
+
+def drive_sync(op: Op[T], execute: SyncExecute) -> Result[T, DomainError]:
+    """Run ``op`` to its end, executing each command as it comes, and wrap its outcome."""
+    steps = op.steps
+    try:
+        command = next(steps)
+        while True:
+            command = steps.send(execute(command))
+    except StopIteration as done:
+        return Success(done.value)
+    except Exception as exc:
+        steps.close()
+        return Failure(to_cache_error(exc, op.name, op.key))
+
+
+async def drive_async(op: Op[T], execute: AsyncExecute) -> Result[T, DomainError]:
+    """Like :func:`drive_sync`, awaiting each command."""
+    steps = op.steps
+    try:
+        command = next(steps)
+        while True:
+            command = steps.send(await execute(command))
+    except StopIteration as done:
+        return Success(done.value)
+    except Exception as exc:
+        steps.close()
+        return Failure(to_cache_error(exc, op.name, op.key))

@@ -1,0 +1,225 @@
+"""The two faces every adapter wears: :class:`AsyncCache` implements :class:`CacheProtocol`,
+:class:`SyncCache` implements :class:`SyncCacheProtocol`.
+
+A face only picks the operation and hands it to a driver with its executor; the operation's
+logic lives once in :mod:`cache_bridge.operations`. Adapters subclass a face and supply the
+executor.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from types import TracebackType
+from typing import Any, Self, TypeVar
+
+from returns.result import Failure, Result
+
+from cache_bridge import operations as ops
+from cache_bridge.commands import Command
+from cache_bridge.drivers import drive_async, drive_sync
+from cache_bridge.errors import CacheClosedError, DomainError
+from cache_bridge.keys import KeySpace
+from cache_bridge.operations import Op
+
+__all__ = ["AsyncCache", "SyncCache"]
+
+T = TypeVar("T")
+
+
+def _closed(op: Op[Any]) -> Failure[DomainError]:
+    op.steps.close()
+    return Failure(
+        CacheClosedError("the adapter is closed", operation=op.name, key=op.key)
+    )
+
+
+class _Face:
+    """What both faces share: the namespace, the closed flag and a readable repr."""
+
+    def __init__(self, key_prefix: str | None, description: str) -> None:
+        self._ns = KeySpace(key_prefix)
+        self._description = description
+        self._closed = False
+
+    @property
+    def key_prefix(self) -> str | None:
+        """The namespace this adapter reads and writes (``None``: the whole database)."""
+        return self._ns.prefix[:-1] or None
+
+    @property
+    def closed(self) -> bool:
+        """Whether :meth:`close` / :meth:`aclose` was called."""
+        return self._closed
+
+    def __repr__(self) -> str:
+        state = " closed" if self._closed else ""
+        return f"<{type(self).__name__} {self._description}{state}>"
+
+
+class SyncCache(_Face):
+    """The blocking face; subclasses pass a function that runs one command."""
+
+    def __init__(
+        self, execute: Callable[[Command], Any], key_prefix: str | None, description: str
+    ) -> None:
+        super().__init__(key_prefix, description)
+        self._execute = execute
+
+    def _run(self, op: Op[T]) -> Result[T, DomainError]:
+        if self._closed:
+            return _closed(op)
+        return drive_sync(op, self._execute)
+
+    def _release(self) -> None:
+        """Free the executor's resources (subclasses with connections override)."""
+
+    def close(self) -> None:
+        """Release connections; every later call returns ``Failure(CacheClosedError)``."""
+        if not self._closed:
+            self._closed = True
+            self._release()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def get(self, key: str) -> Result[str | None, DomainError]:
+        return self._run(ops.get(self._ns, key))
+
+    def get_json(self, key: str) -> Result[dict[str, Any] | None, DomainError]:
+        return self._run(ops.get_json(self._ns, key))
+
+    def set(self, key: str, value: str, ttl: int | None = None) -> Result[None, DomainError]:
+        return self._run(ops.set_(self._ns, key, value, ttl))
+
+    def set_json(
+        self, key: str, value: dict[str, Any], ttl: int | None = None
+    ) -> Result[None, DomainError]:
+        return self._run(ops.set_json(self._ns, key, value, ttl))
+
+    def delete(self, key: str) -> Result[bool, DomainError]:
+        return self._run(ops.delete(self._ns, key))
+
+    def exists(self, key: str) -> Result[bool, DomainError]:
+        return self._run(ops.exists(self._ns, key))
+
+    def expire(self, key: str, seconds: int) -> Result[bool, DomainError]:
+        return self._run(ops.expire(self._ns, key, seconds))
+
+    def ttl(self, key: str) -> Result[int | None, DomainError]:
+        return self._run(ops.ttl(self._ns, key))
+
+    def increment(self, key: str, amount: int = 1) -> Result[int, DomainError]:
+        return self._run(ops.increment(self._ns, key, amount))
+
+    def decrement(self, key: str, amount: int = 1) -> Result[int, DomainError]:
+        return self._run(ops.decrement(self._ns, key, amount))
+
+    def flush(self) -> Result[None, DomainError]:
+        return self._run(ops.flush(self._ns))
+
+    def ping(self) -> Result[bool, DomainError]:
+        return self._run(ops.ping(self._ns))
+
+    def delete_pattern(self, pattern: str) -> Result[int, DomainError]:
+        return self._run(ops.delete_pattern(self._ns, pattern))
+
+    def get_many(self, keys: list[str]) -> Result[dict[str, str | None], DomainError]:
+        return self._run(ops.get_many(self._ns, keys))
+
+    def set_many(self, mapping: dict[str, str], ttl: int | None = None) -> Result[None, DomainError]:
+        return self._run(ops.set_many(self._ns, mapping, ttl))
+
+
+class AsyncCache(_Face):
+    """The async face; subclasses pass a coroutine function that runs one command."""
+
+    def __init__(
+        self,
+        execute: Callable[[Command], Awaitable[Any]],
+        key_prefix: str | None,
+        description: str,
+    ) -> None:
+        super().__init__(key_prefix, description)
+        self._execute = execute
+
+    async def _run(self, op: Op[T]) -> Result[T, DomainError]:
+        if self._closed:
+            return _closed(op)
+        return await drive_async(op, self._execute)
+
+    async def _release(self) -> None:
+        """Free the executor's resources (subclasses with connections override)."""
+
+    async def aclose(self) -> None:
+        """Release connections; every later call returns ``Failure(CacheClosedError)``."""
+        if not self._closed:
+            self._closed = True
+            await self._release()
+
+    async def __aenter__(self) -> Self:
+        return self
+
+    async def __aexit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        await self.aclose()
+
+    async def get(self, key: str) -> Result[str | None, DomainError]:
+        return await self._run(ops.get(self._ns, key))
+
+    async def get_json(self, key: str) -> Result[dict[str, Any] | None, DomainError]:
+        return await self._run(ops.get_json(self._ns, key))
+
+    async def set(self, key: str, value: str, ttl: int | None = None) -> Result[None, DomainError]:
+        return await self._run(ops.set_(self._ns, key, value, ttl))
+
+    async def set_json(
+        self, key: str, value: dict[str, Any], ttl: int | None = None
+    ) -> Result[None, DomainError]:
+        return await self._run(ops.set_json(self._ns, key, value, ttl))
+
+    async def delete(self, key: str) -> Result[bool, DomainError]:
+        return await self._run(ops.delete(self._ns, key))
+
+    async def exists(self, key: str) -> Result[bool, DomainError]:
+        return await self._run(ops.exists(self._ns, key))
+
+    async def expire(self, key: str, seconds: int) -> Result[bool, DomainError]:
+        return await self._run(ops.expire(self._ns, key, seconds))
+
+    async def ttl(self, key: str) -> Result[int | None, DomainError]:
+        return await self._run(ops.ttl(self._ns, key))
+
+    async def increment(self, key: str, amount: int = 1) -> Result[int, DomainError]:
+        return await self._run(ops.increment(self._ns, key, amount))
+
+    async def decrement(self, key: str, amount: int = 1) -> Result[int, DomainError]:
+        return await self._run(ops.decrement(self._ns, key, amount))
+
+    async def flush(self) -> Result[None, DomainError]:
+        return await self._run(ops.flush(self._ns))
+
+    async def ping(self) -> Result[bool, DomainError]:
+        return await self._run(ops.ping(self._ns))
+
+    async def delete_pattern(self, pattern: str) -> Result[int, DomainError]:
+        return await self._run(ops.delete_pattern(self._ns, pattern))
+
+    async def get_many(self, keys: list[str]) -> Result[dict[str, str | None], DomainError]:
+        return await self._run(ops.get_many(self._ns, keys))
+
+    async def set_many(
+        self, mapping: dict[str, str], ttl: int | None = None
+    ) -> Result[None, DomainError]:
+        return await self._run(ops.set_many(self._ns, mapping, ttl))

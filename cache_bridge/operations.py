@@ -1,0 +1,196 @@
+"""Each protocol operation, written once for every adapter and both faces.
+
+An operation is a generator: it checks its arguments, yields commands
+(:mod:`cache_bridge.commands`), receives their replies and returns the plain value of the
+result. It signals failure by raising :class:`~cache_bridge.keys.InvalidArgument`,
+:class:`Undecodable` or letting an executor's exception through; the drivers
+(:mod:`cache_bridge.drivers`) are the one place where those become ``Failure``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
+from typing import Any, Generic, ParamSpec, TypeVar
+
+from cache_bridge import codec
+from cache_bridge.commands import (
+    Command,
+    Delete,
+    Exists,
+    Expire,
+    FlushDb,
+    Get,
+    IncrBy,
+    MGet,
+    Ping,
+    PTtl,
+    Scan,
+    Set,
+    SetMany,
+    Unlink,
+)
+from cache_bridge.keys import InvalidArgument, KeySpace, check_amount, check_seconds, check_text
+
+__all__ = ["SCAN_BATCH", "Op", "Steps"]
+
+T = TypeVar("T")
+P = ParamSpec("P")
+
+#: Keys asked for per SCAN call by ``delete_pattern`` and ``flush``; each batch is one UNLINK.
+SCAN_BATCH = 1000
+
+Steps = Generator[Command, Any, T]
+
+
+@dataclass(frozen=True, slots=True)
+class Op(Generic[T]):
+    """One call of an operation, ready for a driver: its name, its key and its steps."""
+
+    name: str
+    key: str | None
+    steps: Steps[T]
+
+
+def _operation(name: str) -> Callable[[Callable[P, Steps[T]]], Callable[P, Op[T]]]:
+    def wrap(fn: Callable[P, Steps[T]]) -> Callable[P, Op[T]]:
+        def call(*args: P.args, **kwargs: P.kwargs) -> Op[T]:
+            key = args[1] if len(args) > 1 else kwargs.get("key")
+            return Op(name, key if isinstance(key, str) else None, fn(*args, **kwargs))
+
+        call.__name__ = name
+        call.__doc__ = fn.__doc__
+        return call
+
+    return wrap
+
+
+def _value_data(value: object) -> tuple[str, bytes]:
+    text = check_text(value, "value")
+    return text, text.encode("utf-8")
+
+
+@_operation("get")
+def get(ns: KeySpace, key: object) -> Steps[str | None]:
+    raw = yield Get(ns.key(key))
+    return None if raw is None else codec.decode_text(raw)
+
+
+@_operation("get_json")
+def get_json(ns: KeySpace, key: object) -> Steps[dict[str, Any] | None]:
+    raw = yield Get(ns.key(key))
+    return None if raw is None else codec.loads_object(codec.decode_text(raw))
+
+
+def _ttl_arg(ttl: object) -> int | None:
+    return None if ttl is None else check_seconds(ttl, "ttl")
+
+
+@_operation("set")
+def set_(ns: KeySpace, key: object, value: object, ttl: object = None) -> Steps[None]:
+    full = ns.key(key)
+    text, data = _value_data(value)
+    yield Set(full, text, data, _ttl_arg(ttl))
+
+
+@_operation("set_json")
+def set_json(ns: KeySpace, key: object, value: object, ttl: object = None) -> Steps[None]:
+    full = ns.key(key)
+    text = check_text(codec.dumps_object(value), "value")
+    yield Set(full, text, text.encode("utf-8"), _ttl_arg(ttl))
+
+
+@_operation("delete")
+def delete(ns: KeySpace, key: object) -> Steps[bool]:
+    removed = yield Delete(ns.key(key))
+    return int(removed) > 0
+
+
+@_operation("exists")
+def exists(ns: KeySpace, key: object) -> Steps[bool]:
+    found = yield Exists(ns.key(key))
+    return int(found) > 0
+
+
+@_operation("expire")
+def expire(ns: KeySpace, key: object, seconds: object) -> Steps[bool]:
+    full = ns.key(key)
+    applied = yield Expire(full, check_seconds(seconds, "seconds"))
+    return bool(applied)
+
+
+@_operation("ttl")
+def ttl(ns: KeySpace, key: object) -> Steps[int | None]:
+    millis = int((yield PTtl(ns.key(key))))
+    if millis < 0:
+        return None
+    # Round up so that a live key never reports 0 seconds left.
+    return max(1, -(-millis // 1000))
+
+
+@_operation("increment")
+def increment(ns: KeySpace, key: object, amount: object = 1) -> Steps[int]:
+    full = ns.key(key)
+    return int((yield IncrBy(full, check_amount(amount))))
+
+
+@_operation("decrement")
+def decrement(ns: KeySpace, key: object, amount: object = 1) -> Steps[int]:
+    full = ns.key(key)
+    return int((yield IncrBy(full, -check_amount(amount))))
+
+
+def _delete_matching(match: str) -> Steps[int]:
+    deleted = 0
+    cursor = 0
+    while True:
+        cursor, found = yield Scan(cursor, match, SCAN_BATCH)
+        if found:
+            deleted += int((yield Unlink(tuple(found))))
+        if int(cursor) == 0:
+            return deleted
+
+
+@_operation("delete_pattern")
+def delete_pattern(ns: KeySpace, pattern: object) -> Steps[int]:
+    return (yield from _delete_matching(ns.pattern(pattern)))
+
+
+@_operation("flush")
+def flush(ns: KeySpace) -> Steps[None]:
+    if ns.prefix:
+        yield from _delete_matching(ns.everything())
+    else:
+        yield FlushDb()
+
+
+@_operation("ping")
+def ping(ns: KeySpace) -> Steps[bool]:
+    answered = yield Ping()
+    if not answered:
+        raise codec.Undecodable("the server gave an unexpected answer to PING")
+    return True
+
+
+@_operation("get_many")
+def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
+    full = ns.keys(keys)
+    if not full:
+        return {}
+    assert isinstance(keys, list | tuple)
+    raws = yield MGet(full)
+    return {
+        key: None if raw is None else codec.decode_text(raw)
+        for key, raw in zip(keys, raws, strict=True)
+    }
+
+
+@_operation("set_many")
+def set_many(ns: KeySpace, mapping: object, ttl: object = None) -> Steps[None]:
+    if not isinstance(mapping, dict):
+        raise InvalidArgument(f"mapping must be a dict of str to str, not {type(mapping).__name__}")
+    expiry = _ttl_arg(ttl)
+    items = tuple((ns.key(k), *_value_data(v)) for k, v in mapping.items())
+    if items:
+        yield SetMany(items, expiry)
+
