@@ -8,6 +8,7 @@ silently converted, so that what ``set_json`` stores ``get_json`` gives back unc
 from __future__ import annotations
 
 import json
+import math
 from typing import Any
 
 __all__ = ["Undecodable", "decode_text", "dumps_object", "loads_object"]
@@ -52,7 +53,7 @@ def _check_json(value: object, depth: int) -> None:
     if value is None or isinstance(value, str | bool | int):
         return
     if isinstance(value, float):
-        if value != value or value in (float("inf"), float("-inf")):
+        if not math.isfinite(value):
             raise Undecodable(f"value contains {value!r}, which strict JSON does not allow")
         return
     if isinstance(value, dict):

@@ -20,8 +20,8 @@ __all__ = [
     "Get",
     "IncrBy",
     "MGet",
-    "Ping",
     "PTtl",
+    "Ping",
     "Scan",
     "Set",
     "SetMany",
@@ -127,7 +127,18 @@ class Ping:
 
 
 Command = (
-    Get | MGet | Set | SetMany | Delete | Exists | Expire | PTtl | IncrBy | Scan | Unlink | FlushDb
+    Get
+    | MGet
+    | Set
+    | SetMany
+    | Delete
+    | Exists
+    | Expire
+    | PTtl
+    | IncrBy
+    | Scan
+    | Unlink
+    | FlushDb
     | Ping
 )
 

@@ -58,7 +58,9 @@ def _coerce_int(name: str, value: object) -> int:
         try:
             return int(value)
         except ValueError:
-            raise ConfigurationError(f"option {name} must be a whole number, not {value!r}") from None
+            raise ConfigurationError(
+                f"option {name} must be a whole number, not {value!r}"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, int):
         raise ConfigurationError(f"option {name} must be an int, not {type(value).__name__}")
     return value
@@ -69,9 +71,13 @@ def _seconds(name: str, value: object) -> float:
         try:
             value = float(value)
         except ValueError:
-            raise ConfigurationError(f"option {name} must be a number of seconds, not {value!r}") from None
+            raise ConfigurationError(
+                f"option {name} must be a number of seconds, not {value!r}"
+            ) from None
     if isinstance(value, bool) or not isinstance(value, int | float):
-        raise ConfigurationError(f"option {name} must be seconds (a number), not {type(value).__name__}")
+        raise ConfigurationError(
+            f"option {name} must be seconds (a number), not {type(value).__name__}"
+        )
     seconds = float(value)
     if not 0 < seconds <= 3600:
         raise ConfigurationError(
@@ -107,7 +113,16 @@ def _key_prefix(name: str, value: object) -> str | None:
 def _flag(name: str, value: object) -> bool:
     if isinstance(value, bool):
         return value
-    if isinstance(value, str) and value.lower() in ("1", "true", "yes", "on", "0", "false", "no", "off"):
+    if isinstance(value, str) and value.lower() in (
+        "1",
+        "true",
+        "yes",
+        "on",
+        "0",
+        "false",
+        "no",
+        "off",
+    ):
         return value.lower() in ("1", "true", "yes", "on")
     raise ConfigurationError(f"option {name} must be true or false, not {value!r}")
 
@@ -115,14 +130,16 @@ def _flag(name: str, value: object) -> bool:
 def _cert_reqs(name: str, value: object) -> str:
     text = _text(name, value).lower()
     if text not in ("required", "optional", "none"):
-        raise ConfigurationError(f"option {name} must be 'required', 'optional' or 'none', not {value!r}")
+        raise ConfigurationError(
+            f"option {name} must be 'required', 'optional' or 'none', not {value!r}"
+        )
     return text
 
 
 def _clock(name: str, value: object) -> Callable[[], float]:
     if not callable(value):
         raise ConfigurationError(f"option {name} must be a callable returning seconds")
-    return value  # type: ignore[no-any-return]
+    return value
 
 
 _COMMON: dict[str, Callable[[str, object], Any]] = {"key_prefix": _key_prefix}
@@ -176,7 +193,9 @@ class MemorySettings:
     clock: Callable[[], float] = time.time
 
     def describe(self) -> str:
-        return f"memory://{self.name or ''}" + (f" prefix={self.key_prefix!r}" if self.key_prefix else "")
+        return f"memory://{self.name or ''}" + (
+            f" prefix={self.key_prefix!r}" if self.key_prefix else ""
+        )
 
 
 @dataclass(frozen=True)
@@ -268,7 +287,9 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
     try:
         port = parts.port
     except ValueError:
-        raise ConfigurationError("the port in the Redis URL must be a number from 1 to 65535") from None
+        raise ConfigurationError(
+            "the port in the Redis URL must be a number from 1 to 65535"
+        ) from None
     given: dict[str, object] = {}
     if parts.username:
         given["username"] = unquote(parts.username)
@@ -278,12 +299,15 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
     if scheme == "unix":
         path = unquote(parts.path)
         if not path:
-            raise ConfigurationError("a unix:// URL needs a socket path: unix:///run/redis.sock?db=0")
+            raise ConfigurationError(
+                "a unix:// URL needs a socket path: unix:///run/redis.sock?db=0"
+            )
     elif parts.path not in ("", "/"):
         db_text = parts.path.lstrip("/")
         if not db_text.isdigit():
             raise ConfigurationError(
-                f"the path of a Redis URL is the database number (redis://host:6379/0), not {parts.path!r}"
+                "the path of a Redis URL is the database number (redis://host:6379/0), "
+                f"not {parts.path!r}"
             )
         given["db"] = int(db_text)
     checked = _options(scheme, _REDIS, {**given, **_query(parts), **options})

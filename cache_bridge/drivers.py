@@ -30,7 +30,9 @@ AsyncExecute = Callable[[Command], Awaitable[Any]]
 _translators: list[Callable[[Exception, str, str | None], CacheError | None]] = []
 
 
-def register_translator(translate: Callable[[Exception, str, str | None], CacheError | None]) -> None:
+def register_translator(
+    translate: Callable[[Exception, str, str | None], CacheError | None],
+) -> None:
     """Teach the drivers to map a client library's exceptions to :class:`CacheError`."""
     if translate not in _translators:
         _translators.append(translate)
@@ -44,9 +46,7 @@ def to_cache_error(exc: Exception, operation: str, key: str | None) -> CacheErro
         case InvalidArgument():
             return errors.CacheInvalidArgumentError(str(exc), operation=operation, key=key)
         case Undecodable():
-            return errors.CacheSerializationError(
-                str(exc), operation=operation, key=key, cause=exc
-            )
+            return errors.CacheSerializationError(str(exc), operation=operation, key=key, cause=exc)
         case CommandRefused():
             return errors.CacheValueError(str(exc), operation=operation, key=key, cause=exc)
     for translate in _translators:

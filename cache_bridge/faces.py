@@ -28,9 +28,7 @@ T = TypeVar("T")
 
 def _closed(op: Op[Any]) -> Failure[DomainError]:
     op.steps.close()
-    return Failure(
-        CacheClosedError("the adapter is closed", operation=op.name, key=op.key)
-    )
+    return Failure(CacheClosedError("the adapter is closed", operation=op.name, key=op.key))
 
 
 class _Face:
@@ -134,7 +132,9 @@ class SyncCache(_Face):
     def get_many(self, keys: list[str]) -> Result[dict[str, str | None], DomainError]:
         return self._run(ops.get_many(self._ns, keys))
 
-    def set_many(self, mapping: dict[str, str], ttl: int | None = None) -> Result[None, DomainError]:
+    def set_many(
+        self, mapping: dict[str, str], ttl: int | None = None
+    ) -> Result[None, DomainError]:
         return self._run(ops.set_many(self._ns, mapping, ttl))
 
 

@@ -10,9 +10,7 @@ from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 
 __all__ = ["create_cache", "create_sync_cache"]
 
-_REDIS_MISSING = (
-    "the Redis adapter needs redis-py: pip install 'cache-bridge[redis]'"
-)
+_REDIS_MISSING = "the Redis adapter needs redis-py: pip install 'cache-bridge[redis]'"
 
 
 def create_cache(url: str = "memory://", **options: Any) -> CacheProtocol:

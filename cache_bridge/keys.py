@@ -54,7 +54,9 @@ def check_text(value: object, what: str) -> str:
 def check_seconds(value: object, what: str) -> int:
     """A whole number of seconds from 1 to :data:`MAX_TTL`."""
     if isinstance(value, bool) or not isinstance(value, int):
-        raise InvalidArgument(f"{what} must be an int number of seconds, not {type(value).__name__}")
+        raise InvalidArgument(
+            f"{what} must be an int number of seconds, not {type(value).__name__}"
+        )
     if not 1 <= value <= MAX_TTL:
         raise InvalidArgument(f"{what} must be between 1 and {MAX_TTL} seconds, not {value}")
     return value

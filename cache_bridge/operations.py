@@ -197,4 +197,3 @@ def set_many(ns: KeySpace, mapping: object, ttl: object = None) -> Steps[None]:
     items = tuple((ns.key(k), *_value_data(v)) for k, v in mapping.items())
     if items:
         yield SetMany(items, expiry)
-

@@ -178,7 +178,9 @@ class SyncCacheProtocol(Protocol):
         """Every requested key mapped to its value or ``None``, in one round trip."""
         ...
 
-    def set_many(self, mapping: dict[str, str], ttl: int | None = None) -> Result[None, DomainError]:
+    def set_many(
+        self, mapping: dict[str, str], ttl: int | None = None
+    ) -> Result[None, DomainError]:
         """Store every pair atomically, in one round trip, with one TTL for all."""
         ...
 

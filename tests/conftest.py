@@ -58,7 +58,7 @@ def make_cache(backend: str, request: pytest.FixtureRequest) -> Iterator[MakeCac
     """Build harnessed adapters of the current backend that share one store or database."""
     made: list[Harness] = []
     store_name = f"test-{uuid.uuid4().hex}"
-    url = None
+    url = ""
     if backend.startswith("redis"):
         request.getfixturevalue("redis_client")
         url = request.getfixturevalue("redis_url")

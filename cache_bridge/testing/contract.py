@@ -39,7 +39,19 @@ MakeCache = Callable[..., Harness]
 BAD_KEYS: list[Any] = ["", 1, None, b"key", 1.5, ["k"], "lone\ud800", "x" * (MAX_KEY_LENGTH + 1)]
 BAD_VALUES: list[Any] = [1, 1.5, None, b"bytes", ["v"], {"v": 1}, True, "lone\udfff"]
 BAD_TTLS: list[Any] = [0, -1, 1.5, True, False, "10", MAX_TTL + 1, float("nan")]
-NOT_INTEGERS = [" 5", "5 ", "+5", "05", "-0", "1_000", "\u0663", "1.0", "abc", "", "9223372036854775808"]
+NOT_INTEGERS = [
+    " 5",
+    "5 ",
+    "+5",
+    "05",
+    "-0",
+    "1_000",
+    "\u0663",
+    "1.0",
+    "abc",
+    "",
+    "9223372036854775808",
+]
 BAD_AMOUNTS: list[Any] = [True, 1.5, "1", None, 2**63, -(2**63)]
 
 # Every protocol method with arguments that are valid for it.
@@ -300,7 +312,9 @@ class CacheContract:
         failure(cache.set_json("doc", value), CacheSerializationError)
         assert cache.exists("doc") == Success(False)
 
-    @pytest.mark.parametrize("stored", ["not json", "[1, 2]", '"text"', "1", "null", "NaN", '{"a": NaN}'])
+    @pytest.mark.parametrize(
+        "stored", ["not json", "[1, 2]", '"text"', "1", "null", "NaN", '{"a": NaN}']
+    )
     def test_get_json_of_something_else_is_a_serialization_failure(
         self, cache: Harness, stored: str
     ) -> None:

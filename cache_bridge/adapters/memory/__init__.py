@@ -7,6 +7,7 @@ from typing import Any
 from cache_bridge import config
 from cache_bridge.adapters.memory.store import MemoryStore, named_store
 from cache_bridge.commands import Command
+from cache_bridge.errors import ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
 
 __all__ = ["InMemoryCache", "MemoryStore", "SyncInMemoryCache"]
@@ -21,7 +22,9 @@ def _store_for(settings: config.MemorySettings) -> MemoryStore:
 def _settings(url: str, options: dict[str, Any]) -> config.MemorySettings:
     settings = config.parse(url, options)
     if not isinstance(settings, config.MemorySettings):
-        raise config.ConfigurationError(f"{type(settings).__name__} is not an in-memory URL; use memory://")
+        raise ConfigurationError(
+            f"{type(settings).__name__} is not an in-memory URL; use memory://"
+        )
     return settings
 
 
@@ -33,7 +36,9 @@ class SyncInMemoryCache(SyncCache):
     (default 10,000, least recently used evicted first) and ``clock``.
     """
 
-    def __init__(self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any) -> None:
+    def __init__(
+        self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any
+    ) -> None:
         settings = _settings(url, options)
         self.store = store if store is not None else _store_for(settings)
         super().__init__(self.store.execute, settings.key_prefix, settings.describe())
@@ -42,7 +47,9 @@ class SyncInMemoryCache(SyncCache):
 class InMemoryCache(AsyncCache):
     """The async face of an in-memory store (same options as :class:`SyncInMemoryCache`)."""
 
-    def __init__(self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any) -> None:
+    def __init__(
+        self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any
+    ) -> None:
         settings = _settings(url, options)
         self.store = store if store is not None else _store_for(settings)
         super().__init__(self._execute_now, settings.key_prefix, settings.describe())

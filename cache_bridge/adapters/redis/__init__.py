@@ -18,6 +18,7 @@ from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
+from cache_bridge.errors import ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
 
 __all__ = ["RedisCache", "SyncRedisCache"]
@@ -28,7 +29,7 @@ register_translator(translate)
 def _settings(url: str, options: dict[str, Any]) -> config.RedisSettings:
     settings = config.parse(url, options)
     if not isinstance(settings, config.RedisSettings):
-        raise config.ConfigurationError(
+        raise ConfigurationError(
             "RedisCache takes a redis://, rediss:// or unix:// URL; use InMemoryCache for memory://"
         )
     return settings
@@ -45,7 +46,9 @@ class SyncRedisCache(SyncCache):
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
         self.settings = _settings(url, options)
         self._client = sync_client(self.settings)
-        super().__init__(self._execute_on_client, self.settings.key_prefix, self.settings.describe())
+        super().__init__(
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+        )
 
     def _execute_on_client(self, command: Command) -> Any:
         args = plan(command)
@@ -72,7 +75,9 @@ class RedisCache(AsyncCache):
         self.settings = _settings(url, options)
         self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]
         self._clients = weakref.WeakKeyDictionary()
-        super().__init__(self._execute_on_client, self.settings.key_prefix, self.settings.describe())
+        super().__init__(
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+        )
 
     def _client(self) -> redis.asyncio.Redis:
         loop = asyncio.get_running_loop()

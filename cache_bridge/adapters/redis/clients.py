@@ -47,7 +47,7 @@ def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
 def sync_client(settings: RedisSettings) -> redis.Redis:
     """A blocking client with its own bounded, waiting connection pool."""
     if settings.path is not None:
-        connection_class: type[sync_conn.AbstractConnection] = sync_conn.UnixDomainSocketConnection
+        connection_class: type[Any] = sync_conn.UnixDomainSocketConnection
     elif settings.tls:
         connection_class = sync_conn.SSLConnection
     else:
@@ -65,7 +65,7 @@ def sync_client(settings: RedisSettings) -> redis.Redis:
 def async_client(settings: RedisSettings) -> redis.asyncio.Redis:
     """An asyncio client with its own pool; it belongs to the running event loop."""
     if settings.path is not None:
-        connection_class: type[async_conn.AbstractConnection] = async_conn.UnixDomainSocketConnection
+        connection_class: type[Any] = async_conn.UnixDomainSocketConnection
     elif settings.tls:
         connection_class = async_conn.SSLConnection
     else:
