@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from typing import Any
+import importlib
+from typing import Any, cast
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
@@ -10,7 +11,20 @@ from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 
 __all__ = ["create_cache", "create_sync_cache"]
 
-_REDIS_MISSING = "the Redis adapter needs redis-py: pip install 'cache-bridge[redis]'"
+
+def _build(url: object, options: dict[str, Any], memory_class: str, redis_class: str) -> Any:
+    settings = config.parse(url, options)
+    if isinstance(settings, config.MemorySettings):
+        module, name = "cache_bridge.adapters.memory", memory_class
+    else:
+        module, name = "cache_bridge.adapters.redis", redis_class
+    try:
+        adapter_class = getattr(importlib.import_module(module), name)
+    except ImportError as exc:
+        raise ConfigurationError(
+            "the Redis adapter needs redis-py: pip install 'cache-bridge[redis]'"
+        ) from exc
+    return adapter_class(url, **options)
 
 
 def create_cache(url: str = "memory://", **options: Any) -> CacheProtocol:
@@ -18,27 +32,9 @@ def create_cache(url: str = "memory://", **options: Any) -> CacheProtocol:
 
     Raises :class:`~cache_bridge.errors.ConfigurationError` for a malformed URL or option.
     """
-    settings = config.parse(url, options)
-    if isinstance(settings, config.MemorySettings):
-        from cache_bridge.adapters.memory import InMemoryCache
-
-        return InMemoryCache(url, **options)
-    try:
-        from cache_bridge.adapters.redis import RedisCache
-    except ImportError as exc:
-        raise ConfigurationError(_REDIS_MISSING) from exc
-    return RedisCache(url, **options)
+    return cast(CacheProtocol, _build(url, options, "InMemoryCache", "RedisCache"))
 
 
 def create_sync_cache(url: str = "memory://", **options: Any) -> SyncCacheProtocol:
     """A blocking adapter for ``url``; the same URLs and options as :func:`create_cache`."""
-    settings = config.parse(url, options)
-    if isinstance(settings, config.MemorySettings):
-        from cache_bridge.adapters.memory import SyncInMemoryCache
-
-        return SyncInMemoryCache(url, **options)
-    try:
-        from cache_bridge.adapters.redis import SyncRedisCache
-    except ImportError as exc:
-        raise ConfigurationError(_REDIS_MISSING) from exc
-    return SyncRedisCache(url, **options)
+    return cast(SyncCacheProtocol, _build(url, options, "SyncInMemoryCache", "SyncRedisCache"))

@@ -44,37 +44,33 @@ def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
     return kwargs
 
 
+def _pool_kwargs(settings: RedisSettings, connections: Any) -> dict[str, Any]:
+    """Pool arguments for redis-py's sync or asyncio ``connection`` module."""
+    if settings.path is not None:
+        connection_class = connections.UnixDomainSocketConnection
+    elif settings.tls:
+        connection_class = connections.SSLConnection
+    else:
+        connection_class = connections.Connection
+    return {
+        "max_connections": settings.max_connections,
+        "timeout": settings.timeout,
+        "connection_class": connection_class,
+        **_connection_kwargs(settings),
+    }
+
+
 def sync_client(settings: RedisSettings) -> redis.Redis:
     """A blocking client with its own bounded, waiting connection pool."""
-    if settings.path is not None:
-        connection_class: type[Any] = sync_conn.UnixDomainSocketConnection
-    elif settings.tls:
-        connection_class = sync_conn.SSLConnection
-    else:
-        connection_class = sync_conn.Connection
     pool = sync_conn.BlockingConnectionPool(
-        max_connections=settings.max_connections,
-        timeout=settings.timeout,
-        connection_class=connection_class,
-        retry=Retry(NoBackoff(), settings.retries),
-        **_connection_kwargs(settings),
+        retry=Retry(NoBackoff(), settings.retries), **_pool_kwargs(settings, sync_conn)
     )
     return redis.Redis(connection_pool=pool)
 
 
 def async_client(settings: RedisSettings) -> redis.asyncio.Redis:
     """An asyncio client with its own pool; it belongs to the running event loop."""
-    if settings.path is not None:
-        connection_class: type[Any] = async_conn.UnixDomainSocketConnection
-    elif settings.tls:
-        connection_class = async_conn.SSLConnection
-    else:
-        connection_class = async_conn.Connection
     pool = async_conn.BlockingConnectionPool(
-        max_connections=settings.max_connections,
-        timeout=settings.timeout,
-        connection_class=connection_class,
-        retry=AsyncRetry(NoBackoff(), settings.retries),
-        **_connection_kwargs(settings),
+        retry=AsyncRetry(NoBackoff(), settings.retries), **_pool_kwargs(settings, async_conn)
     )
     return redis.asyncio.Redis(connection_pool=pool)
