@@ -6,7 +6,6 @@ hiredis parses replies when it is installed (the ``redis`` extra installs it).
 from __future__ import annotations
 
 import asyncio
-import weakref
 from typing import Any
 
 import redis
@@ -73,8 +72,7 @@ class RedisCache(AsyncCache):
 
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
         self.settings = _settings(url, options)
-        self._clients: weakref.WeakKeyDictionary[asyncio.AbstractEventLoop, redis.asyncio.Redis]
-        self._clients = weakref.WeakKeyDictionary()
+        self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
         super().__init__(
             self._execute_on_client, self.settings.key_prefix, self.settings.describe()
         )
@@ -83,8 +81,16 @@ class RedisCache(AsyncCache):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
+            self._forget_closed_loops()
             client = self._clients[loop] = async_client(self.settings)
         return client
+
+    def _forget_closed_loops(self) -> None:
+        # A pool refers back to its loop, so the weak keys alone never let go of it. Pools of
+        # loops that have closed can no longer be used or awaited; dropping them lets the
+        # garbage collector close their sockets.
+        for loop in [loop for loop in self._clients if loop.is_closed()]:
+            del self._clients[loop]
 
     async def _execute_on_client(self, command: Command) -> Any:
         args = plan(command)
@@ -97,9 +103,10 @@ class RedisCache(AsyncCache):
         return await client.execute_command(*args)
 
     async def _release(self) -> None:
-        clients, self._clients = self._clients, weakref.WeakKeyDictionary()
+        clients, self._clients = self._clients, {}
         loop = asyncio.get_running_loop()
-        for owner, client in list(clients.items()):
-            # Another loop's connections cannot be closed from here; they close with it.
-            if owner is loop:
-                await client.connection_pool.disconnect()
+        # Another loop's connections cannot be awaited from this one; dropping them leaves
+        # their sockets to the garbage collector.
+        client = clients.get(loop)
+        if client is not None:
+            await client.connection_pool.disconnect()

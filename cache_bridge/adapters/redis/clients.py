@@ -27,6 +27,11 @@ def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
         "socket_timeout": settings.timeout,
         "socket_connect_timeout": settings.connect_timeout,
         "client_name": settings.client_name,
+        # RESP2, as redis-py before 8.0 speaks by default. redis-py 8 defaults to RESP3, which
+        # turns on its "auto" maintenance notifications; while they are on, the asyncio pool
+        # skips its check for idle connections the server has closed, so after a Redis restart
+        # every idle pooled connection failed one call.
+        "protocol": 2,
     }
     if settings.path is not None:
         kwargs["path"] = settings.path
