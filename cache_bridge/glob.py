@@ -3,12 +3,17 @@
 The in-memory adapter uses this so that ``delete_pattern`` selects exactly the keys Redis
 would, quirks included: ``[`` without a closing ``]`` runs to the end of the pattern, a range's
 bounds may come in either order and compare as C ``signed char``, and ``\\`` escapes the next
-character both inside and outside brackets.
+character both inside and outside brackets. Like Redis (since the CVE-2024-31228 fix), a
+pattern with more than :data:`MAX_STAR_NESTING` ``*`` runs before its last token matches nothing.
 """
 
 from __future__ import annotations
 
-__all__ = ["glob_match"]
+__all__ = ["MAX_STAR_NESTING", "glob_match"]
+
+#: Redis's stringmatchlen recurses once per ``*`` run that is not at the end of the pattern and
+#: gives up (no match) beyond this depth; any match has to pass through every such run.
+MAX_STAR_NESTING = 1000
 
 _STAR, _QUESTION, _OPEN, _CLOSE, _BACKSLASH, _CARET, _DASH = b"*?[]\\^-"
 
@@ -65,12 +70,18 @@ def glob_match(pattern: bytes, subject: bytes) -> bool:
         return end == 0
     p = s = 0
     star_p, star_s = -1, 0
+    # How many ``*`` runs lie up to and including the one at ``star_p``: backtracking only
+    # ever returns to the latest run, so this is the recursion depth Redis would be at.
+    stars = 0
     while s < size:
         if p < end and pattern[p] == _STAR:
             while p < end and pattern[p] == _STAR:
                 p += 1
             if p == end:
                 return True
+            stars += 1
+            if stars > MAX_STAR_NESTING:
+                return False
             star_p, star_s = p, s
             continue
         if p < end:

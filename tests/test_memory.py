@@ -88,3 +88,15 @@ def test_the_async_and_sync_faces_can_share_one_store() -> None:
     sync_face.set("k", "v")
     assert asyncio.run(async_face.get("k")) == Success("v")
     assert sync_face.key_prefix == "app"
+
+
+def test_store_settings_cannot_be_given_with_a_store() -> None:
+    import pytest
+
+    from cache_bridge import ConfigurationError
+
+    shared = SyncInMemoryCache().store
+    with pytest.raises(ConfigurationError, match="belong to the store"):
+        SyncInMemoryCache(store=shared, clock=FakeClock())
+    with pytest.raises(ConfigurationError, match="belong to the store"):
+        InMemoryCache(store=shared, max_entries=5)

@@ -19,7 +19,13 @@ def _store_for(settings: config.MemorySettings) -> MemoryStore:
     return named_store(settings.name, settings.max_entries, settings.clock)
 
 
-def _settings(url: str, options: dict[str, Any]) -> config.MemorySettings:
+def _settings(
+    url: str, store: MemoryStore | None, options: dict[str, Any]
+) -> config.MemorySettings:
+    if store is not None and {"max_entries", "clock"} & options.keys():
+        raise ConfigurationError(
+            "max_entries and clock belong to the store; set them when you make it"
+        )
     settings = config.parse(url, options)
     if not isinstance(settings, config.MemorySettings):
         raise ConfigurationError(
@@ -39,7 +45,7 @@ class SyncInMemoryCache(SyncCache):
     def __init__(
         self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any
     ) -> None:
-        settings = _settings(url, options)
+        settings = _settings(url, store, options)
         self.store = store if store is not None else _store_for(settings)
         super().__init__(self.store.execute, settings.key_prefix, settings.describe())
 
@@ -50,7 +56,7 @@ class InMemoryCache(AsyncCache):
     def __init__(
         self, url: str = "memory://", *, store: MemoryStore | None = None, **options: Any
     ) -> None:
-        settings = _settings(url, options)
+        settings = _settings(url, store, options)
         self.store = store if store is not None else _store_for(settings)
         super().__init__(self._execute_now, settings.key_prefix, settings.describe())
 
