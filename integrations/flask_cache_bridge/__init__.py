@@ -1,0 +1,1 @@
+"""Flask integration for cache_bridge: the CacheBridge extension."""
