@@ -111,9 +111,9 @@ class Scan:
 
 @dataclass(frozen=True, slots=True)
 class Unlink:
-    """Reply: the number of keys removed."""
+    """Reply: the number of keys removed. Keys may be bytes, as ``Scan`` replies them."""
 
-    keys: tuple[str, ...]
+    keys: tuple[str | bytes, ...]
 
 
 @dataclass(frozen=True, slots=True)

@@ -6,8 +6,6 @@ Checks raise :class:`InvalidArgument`; the drivers turn it into
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
 __all__ = [
     "INT64_MAX",
     "MAX_KEY_LENGTH",
@@ -112,8 +110,7 @@ class KeySpace:
 
     def pattern(self, pattern: object) -> str:
         """A Redis glob over stored keys that matches caller keys inside this namespace."""
-        check_text(pattern, "pattern")
-        assert isinstance(pattern, str)
+        pattern = check_text(pattern, "pattern")
         if not pattern:
             raise InvalidArgument("pattern must not be empty (use flush() to clear everything)")
         if len(pattern) > MAX_PATTERN_LENGTH:
@@ -125,8 +122,3 @@ class KeySpace:
     def everything(self) -> str:
         """A Redis glob matching every stored key of this namespace."""
         return self.glob_prefix + "*"
-
-    def caller_keys(self, stored: Iterable[str]) -> list[str]:
-        """Stored keys with the prefix removed."""
-        cut = len(self.prefix)
-        return [k[cut:] for k in stored]
