@@ -179,7 +179,13 @@ def test_glob_quirks_match_redis(
 def test_star_nesting_limit_matches_redis(
     redis_client: redis.Redis, pattern: bytes, expected: bool
 ) -> None:
-    key = b"a" * (MAX_STAR_NESTING + 10)
+    probe = b"a" * (MAX_STAR_NESTING + 10)
+    if probe in redis_matches(redis_client, b"*a" * (MAX_STAR_NESTING + 1), {probe}):
+        pytest.skip(
+            "this redis-server predates the CVE-2024-31228 fix (upstream 6.2.16, 7.2.6, "
+            "7.4.1; Debian backports it), so it has no star nesting limit to compare with"
+        )
+    key = probe
     if b"\\*" in pattern:
         key += b"*" * 10
     assert glob_match(pattern, key) is expected

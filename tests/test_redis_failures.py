@@ -297,8 +297,10 @@ def full_server() -> Iterator[RedisServer]:
     try:
         server.start()
         client.set("kept", "still here")
-        filler = b"x" * 64 * 1024
-        for i in range(200):  # 200 x 64 KB is far past 1 MB
+        # Small values, so that a refusal means stored data is over the limit (a large
+        # request's own query buffer can trip the limit for a moment and then be freed).
+        filler = b"x" * 1024
+        for i in range(5000):  # 5 MB at most, far past 1 MB
             try:
                 client.set(f"fill:{i}", filler)
             except redis.exceptions.OutOfMemoryError:
