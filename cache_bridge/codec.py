@@ -34,10 +34,17 @@ def _reject_constant(name: str) -> Any:
     raise Undecodable(f"the stored JSON contains {name}, which strict JSON does not allow")
 
 
+def _finite_float(text: str) -> float:
+    number = float(text)
+    if not math.isfinite(number):
+        raise Undecodable(f"the stored JSON contains {text}, which does not fit a float")
+    return number
+
+
 def loads_object(text: str) -> dict[str, Any]:
     """The JSON object in ``text``; anything else raises :class:`Undecodable`."""
     try:
-        value = json.loads(text, parse_constant=_reject_constant)
+        value = json.loads(text, parse_constant=_reject_constant, parse_float=_finite_float)
     except (ValueError, RecursionError) as exc:
         if isinstance(exc, Undecodable):
             raise
@@ -74,4 +81,8 @@ def dumps_object(value: object) -> str:
     if not isinstance(value, dict):
         raise Undecodable(f"set_json stores JSON objects (dict), not {type(value).__name__}")
     _check_json(value, 0)
-    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    try:
+        return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+    except (ValueError, TypeError, RecursionError) as exc:
+        # Integers past Python's digit limit, or a container that changed while it was read.
+        raise Undecodable(f"value cannot be written as JSON ({exc})") from None

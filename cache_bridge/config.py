@@ -66,6 +66,17 @@ def _coerce_int(name: str, value: object) -> int:
     return value
 
 
+#: The largest pool accepted: redis-py's blocking pool reserves a slot per connection up front.
+MAX_CONNECTIONS = 10_000
+
+
+def _pool_size(name: str, value: object) -> int:
+    size = _positive_int(name, value)
+    if size > MAX_CONNECTIONS:
+        raise ConfigurationError(f"option {name} must be at most {MAX_CONNECTIONS}, not {size}")
+    return size
+
+
 def _seconds(name: str, value: object) -> float:
     if isinstance(value, str):
         try:
@@ -155,7 +166,7 @@ _REDIS: dict[str, Callable[[str, object], Any]] = {
     "password": _optional_text,
     "connect_timeout": _seconds,
     "timeout": _seconds,
-    "max_connections": _positive_int,
+    "max_connections": _pool_size,
     "retries": _non_negative_int,
     "client_name": _optional_text,
     "ssl_ca_certs": _optional_text,
@@ -304,10 +315,11 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
             )
     elif parts.path not in ("", "/"):
         db_text = parts.path.lstrip("/")
-        if not db_text.isdigit():
+        if not (db_text.isascii() and db_text.isdigit()):
+            shown = repr(parts.path) if "@" not in parts.path else "what follows the host"
             raise ConfigurationError(
                 "the path of a Redis URL is the database number (redis://host:6379/0), "
-                f"not {parts.path!r}"
+                f"not {shown}; percent-encode a '/' in a password as %2F"
             )
         given["db"] = int(db_text)
     checked = _options(scheme, _REDIS, {**given, **_query(parts), **options})

@@ -42,7 +42,8 @@ def to_cache_error(exc: Exception, operation: str, key: str | None) -> CacheErro
     """The error value for ``exc`` raised while running ``operation`` on ``key``."""
     match exc:
         case CacheError():
-            return exc
+            # Executors raise these without knowing the call; name it here.
+            return type(exc)(exc.message, operation=operation, key=key, cause=exc.cause)
         case InvalidArgument():
             return errors.CacheInvalidArgumentError(str(exc), operation=operation, key=key)
         case Undecodable():

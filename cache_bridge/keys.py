@@ -39,6 +39,8 @@ def check_text(value: object, what: str) -> str:
     """``value`` if it is a ``str`` that encodes as UTF-8, else raise :class:`InvalidArgument`."""
     if not isinstance(value, str):
         raise InvalidArgument(f"{what} must be a str, not {type(value).__name__}")
+    # A plain copy: a str subclass could override the methods the checks below rely on.
+    value = str.__str__(value)
     if not value.isascii():
         try:
             value.encode("utf-8")
@@ -49,14 +51,22 @@ def check_text(value: object, what: str) -> str:
     return value
 
 
+def _brief(number: int) -> str:
+    # Python refuses to print integers of more than 4,300 digits.
+    return str(number) if number.bit_length() < 128 else f"a {number.bit_length()}-bit integer"
+
+
 def check_seconds(value: object, what: str) -> int:
     """A whole number of seconds from 1 to :data:`MAX_TTL`."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgument(
             f"{what} must be an int number of seconds, not {type(value).__name__}"
         )
+    value = int.__int__(value)  # a plain int, whatever an int subclass overrides
     if not 1 <= value <= MAX_TTL:
-        raise InvalidArgument(f"{what} must be between 1 and {MAX_TTL} seconds, not {value}")
+        raise InvalidArgument(
+            f"{what} must be between 1 and {MAX_TTL} seconds, not {_brief(value)}"
+        )
     return value
 
 
@@ -64,8 +74,9 @@ def check_amount(value: object) -> int:
     """An ``int`` (not ``bool``) whose magnitude fits in signed 64 bits."""
     if isinstance(value, bool) or not isinstance(value, int):
         raise InvalidArgument(f"amount must be an int, not {type(value).__name__}")
+    value = int.__int__(value)  # a plain int, whatever an int subclass overrides
     if not -INT64_MAX <= value <= INT64_MAX:
-        raise InvalidArgument(f"amount must fit in signed 64 bits, not {value}")
+        raise InvalidArgument(f"amount must fit in signed 64 bits, not {_brief(value)}")
     return value
 
 
@@ -93,14 +104,14 @@ class KeySpace:
         """The stored form of a caller's key, after checking it."""
         if not isinstance(key, str):
             raise InvalidArgument(f"key must be a str, not {type(key).__name__}")
+        key = str.__str__(key)  # a plain copy, whatever a str subclass overrides
         if not key:
             raise InvalidArgument("key must not be empty")
         if len(key) > MAX_KEY_LENGTH:
             raise InvalidArgument(
                 f"key is {len(key)} characters long; the maximum is {MAX_KEY_LENGTH}"
             )
-        check_text(key, "key")
-        return self.prefix + key
+        return self.prefix + check_text(key, "key")
 
     def keys(self, keys: object) -> tuple[str, ...]:
         """The stored forms of a list or tuple of caller keys, after checking every one."""

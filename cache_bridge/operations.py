@@ -181,11 +181,11 @@ def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
     full = ns.keys(keys)
     if not full:
         return {}
-    assert isinstance(keys, list | tuple)
     raws = yield MGet(full)
+    cut = len(ns.prefix)
     return {
-        key: None if raw is None else codec.decode_text(raw)
-        for key, raw in zip(keys, raws, strict=True)
+        key[cut:]: None if raw is None else codec.decode_text(raw)
+        for key, raw in zip(full, raws, strict=True)
     }
 
 

@@ -27,6 +27,9 @@ from cache_bridge.config import DEFAULT_CONNECT_TIMEOUT, DEFAULT_TIMEOUT, RedisS
         ("redis://host:notaport/0", {}, "port"),
         ("redis://host:0/0", {}, "port"),
         ("redis://host:6379/zero", {}, "database number"),
+        ("redis://host:6379/\u00b2", {}, "database number"),
+        ("redis://host:6379/\u0663", {}, "database number"),
+        ("redis://h/0", {"max_connections": 10**6}, "at most 10000"),
         ("unix://", {}, "socket path"),
         ("memory://name/path", {}, "memory://NAME"),
         ("memory://", {"max_entrys": 5}, "Did you mean 'max_entries'"),
@@ -93,6 +96,13 @@ def test_passwords_never_show_in_reprs() -> None:
     with pytest.raises(ConfigurationError) as raised:
         create_cache("redos://user:hunter2@localhost:6379/0")
     assert "hunter2" not in str(raised.value)
+    with pytest.raises(ConfigurationError) as raised:
+        create_cache("redis://:hun/ter2@localhost:6379/0")
+    assert "ter2" not in str(raised.value)
+    with pytest.raises(ConfigurationError) as raised:
+        create_cache("redis://:12/secret@localhost:6379/0")
+    assert "secret" not in str(raised.value)
+    assert "%2F" in str(raised.value)
     sync.close()
 
 

@@ -15,34 +15,17 @@ from typing import Any
 
 import pytest
 import redis
-from returns.result import Failure, Result, Success
+from returns.result import Success
 
 from cache_bridge import CacheConnectionError, CacheSerializationError, CacheTimeoutError
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.errors import CacheError, CacheServerError, DomainError
+from cache_bridge.errors import CacheServerError
 from cache_bridge.protocol import SyncCacheProtocol
 from cache_bridge.testing import Harness, RedisServer
+from cache_bridge.testing.contract import CALLS, failure
 
 Connect = Callable[..., Harness]
 
-# Every protocol method with arguments that are valid for it.
-CALLS: list[tuple[str, tuple[Any, ...]]] = [
-    ("get", ("k",)),
-    ("get_json", ("k",)),
-    ("set", ("k", "v")),
-    ("set_json", ("k", {"a": 1})),
-    ("delete", ("k",)),
-    ("exists", ("k",)),
-    ("expire", ("k", 10)),
-    ("ttl", ("k",)),
-    ("increment", ("k",)),
-    ("decrement", ("k",)),
-    ("flush", ()),
-    ("ping", ()),
-    ("delete_pattern", ("k*",)),
-    ("get_many", (["k"],)),
-    ("set_many", ({"k": "v"},)),
-]
 KEYED = {"get", "get_json", "set", "set_json", "delete", "exists", "expire", "ttl"} | {
     "increment",
     "decrement",
@@ -51,14 +34,6 @@ KEYED = {"get", "get_json", "set", "set_json", "delete", "exists", "expire", "tt
 # Short enough that a test that waits for one is quick; long enough for a loaded machine to
 # connect to a live loopback server.
 SHORT = {"connect_timeout": 0.5, "timeout": 0.5}
-
-
-def failure(result: Result[Any, DomainError], kind: type[CacheError]) -> CacheError:
-    """The error inside ``result``, asserting that it is a Failure of ``kind``."""
-    assert isinstance(result, Failure), f"expected a Failure, got {result!r}"
-    error = result.failure()
-    assert isinstance(error, kind), f"expected {kind.__name__}, got {error!r}"
-    return error
 
 
 @pytest.fixture(params=["sync", "async"])

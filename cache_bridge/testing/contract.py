@@ -12,6 +12,7 @@ Each test is written once and runs against whatever face the harness wraps.
 
 from __future__ import annotations
 
+import enum
 import json
 import math
 import time
@@ -38,7 +39,17 @@ MakeCache = Callable[..., Harness]
 
 BAD_KEYS: list[Any] = ["", 1, None, b"key", 1.5, ["k"], "lone\ud800", "x" * (MAX_KEY_LENGTH + 1)]
 BAD_VALUES: list[Any] = [1, 1.5, None, b"bytes", ["v"], {"v": 1}, True, "lone\udfff"]
-BAD_TTLS: list[Any] = [0, -1, 1.5, True, False, "10", MAX_TTL + 1, float("nan")]
+BAD_TTLS: list[Any] = [
+    0,
+    -1,
+    1.5,
+    True,
+    False,
+    "10",
+    MAX_TTL + 1,
+    float("nan"),
+    pytest.param(-(10**5000), id="-10**5000"),
+]
 NOT_INTEGERS = [
     " 5",
     "5 ",
@@ -52,7 +63,15 @@ NOT_INTEGERS = [
     "",
     "9223372036854775808",
 ]
-BAD_AMOUNTS: list[Any] = [True, 1.5, "1", None, 2**63, -(2**63)]
+BAD_AMOUNTS: list[Any] = [
+    True,
+    1.5,
+    "1",
+    None,
+    2**63,
+    -(2**63),
+    pytest.param(10**5000, id="10**5000"),
+]
 
 # Every protocol method with arguments that are valid for it.
 CALLS: list[tuple[str, tuple[Any, ...]]] = [
@@ -82,6 +101,38 @@ def failure(result: Result[Any, DomainError], kind: type[CacheError]) -> CacheEr
     assert isinstance(error, DomainError)
     assert str(error.message)
     return error
+
+
+class _Seconds(enum.IntEnum):
+    MINUTE = 60
+
+
+class _Text(str):
+    """A str subclass that behaves like its plain value."""
+
+
+class _LyingText(str):
+    """A str subclass whose methods lie about its content."""
+
+    def isascii(self) -> bool:
+        return True
+
+    def __len__(self) -> int:
+        return 1
+
+    def encode(self, encoding: str = "utf-8", errors: str = "strict") -> bytes:
+        return b"v"
+
+
+class _LyingInt(int):
+    def __neg__(self) -> int:
+        return 2**70
+
+    def __ge__(self, other: object) -> bool:
+        return True
+
+    def __le__(self, other: object) -> bool:
+        return True
 
 
 class CacheContract:
@@ -388,6 +439,42 @@ class CacheContract:
         assert everything.flush() == Success(None)
         assert namespaced.exists("b") == Success(False)
         assert everything.exists("a") == Success(False)
+
+    def test_flush_with_a_prefix_leaves_unprefixed_keys(self, make_cache: MakeCache) -> None:
+        everything, namespaced = make_cache(), make_cache(key_prefix="ns")
+        everything.set("plain", "1")
+        everything.set("ns", "2")
+        namespaced.set("k", "3")
+        assert namespaced.flush() == Success(None)
+        assert everything.get_many(["plain", "ns", "ns:k"]) == Success(
+            {"plain": "1", "ns": "2", "ns:k": None}
+        )
+
+    # -- subclasses of str and int ---------------------------------------------------------
+
+    def test_subclasses_of_str_and_int_act_as_their_plain_values(self, cache: Harness) -> None:
+        assert cache.set(_Text("k"), _Text("v"), ttl=_Seconds.MINUTE) == Success(None)
+        assert cache.get("k") == Success("v")
+        assert cache.ttl("k") == Success(60)
+        assert cache.expire("k", _Seconds.MINUTE) == Success(True)
+        assert cache.increment("n", _Seconds.MINUTE) == Success(60)
+        assert cache.decrement("n", _Seconds.MINUTE) == Success(0)
+        assert cache.get_many([_Text("k")]) == Success({"k": "v"})
+
+    def test_lying_subclasses_are_judged_by_their_real_content(self, cache: Harness) -> None:
+        failure(cache.set(_LyingText("a\ud800"), "v"), CacheInvalidArgumentError)
+        failure(cache.set(_LyingText("x" * (MAX_KEY_LENGTH + 1)), "v"), CacheInvalidArgumentError)
+        assert cache.set("k", _LyingText("real")) == Success(None)
+        assert cache.get("k") == Success("real")
+        failure(cache.set("t", "v", ttl=_LyingInt(-5)), CacheInvalidArgumentError)
+        assert cache.decrement("n", _LyingInt(1)) == Success(-1)
+        assert cache.exists("t") == Success(False)
+
+    def test_json_numbers_must_fit(self, cache: Harness) -> None:
+        cache.set("big", '{"a": 1e999}')
+        failure(cache.get_json("big"), CacheSerializationError)
+        failure(cache.set_json("huge", {"a": 10**5000}), CacheSerializationError)
+        assert cache.exists("huge") == Success(False)
 
     # -- lifecycle -------------------------------------------------------------------------
 

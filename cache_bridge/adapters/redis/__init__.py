@@ -17,7 +17,7 @@ from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
-from cache_bridge.errors import ConfigurationError
+from cache_bridge.errors import CacheClosedError, ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
 
 __all__ = ["RedisCache", "SyncRedisCache"]
@@ -50,6 +50,8 @@ class SyncRedisCache(SyncCache):
         )
 
     def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when close() came
+            raise CacheClosedError("the adapter was closed", operation="")
         args = plan(command)
         if isinstance(args, list):
             with self._client.pipeline(transaction=True) as pipe:
@@ -78,6 +80,8 @@ class RedisCache(AsyncCache):
         )
 
     def _client(self) -> redis.asyncio.Redis:
+        if self._closed:  # an operation that was already running when aclose() came
+            raise CacheClosedError("the adapter was closed", operation="")
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
