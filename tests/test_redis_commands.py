@@ -10,7 +10,13 @@ import pytest
 import redis
 from returns.result import Success
 
-from cache_bridge import CacheClosedError, RedisCache, SyncRedisCache
+from cache_bridge import (
+    CacheClosedError,
+    CacheConnectionError,
+    CacheError,
+    RedisCache,
+    SyncRedisCache,
+)
 from cache_bridge.testing import Harness, RedisServer
 from cache_bridge.testing.contract import failure
 
@@ -117,5 +123,8 @@ async def test_an_operation_running_at_close_does_not_reopen_the_pool(
     await cache.aclose()
     result = await running
     if not isinstance(result, Success):  # it may also have finished before the close
-        assert failure(result, CacheClosedError).operation == "delete_pattern"
+        # Closed between two commands, or its connection cut under a running command.
+        error = failure(result, CacheError)
+        assert isinstance(error, CacheConnectionError | CacheClosedError)
+        assert error.operation == "delete_pattern"
     assert cache._clients == {}

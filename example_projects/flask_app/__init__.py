@@ -1,0 +1,38 @@
+"""A small Flask app on cache_bridge: the app factory.
+
+Run it from the repository root (the in-memory cache by default; set CACHE_URL, for example
+``redis://127.0.0.1:6379/0``, to use Redis; it only touches keys under ``flask_demo:``)::
+
+    .venv/bin/flask --app example_projects/flask_app run
+    .venv/bin/flask --app example_projects/flask_app cache ping
+    .venv/bin/flask --app example_projects/flask_app cache flush --dry-run
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from flask import Flask
+
+from .extensions import bridge
+from .views import blueprint
+
+__all__ = ["create_app"]
+
+
+def create_app(test_config: dict[str, Any] | None = None) -> Flask:
+    """The app, with the cache configured from the environment (``CACHE_URL``)."""
+    app = Flask(__name__)
+    app.config.from_mapping(
+        CACHE_BRIDGE_URL=os.environ.get("CACHE_URL", "memory://"),
+        CACHE_BRIDGE_KEY_PREFIX="flask_demo",
+        CACHE_BRIDGE_DEFAULT_TTL=60,
+    )
+    if app.config["CACHE_BRIDGE_URL"].startswith(("redis", "unix")):
+        app.config["CACHE_BRIDGE_OPTIONS"] = {"timeout": 0.5, "max_connections": 20}
+    if test_config:
+        app.config.update(test_config)
+    bridge.init_app(app)
+    app.register_blueprint(blueprint)
+    return app

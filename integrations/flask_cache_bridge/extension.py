@@ -1,0 +1,142 @@
+"""The ``CacheBridge`` Flask extension."""
+
+from __future__ import annotations
+
+import weakref
+from collections.abc import Callable, Collection
+from typing import Any, TypeVar
+
+from flask import Flask, current_app, has_app_context
+from returns.result import Result
+
+from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
+from flask_cache_bridge.cli import cache_cli
+from flask_cache_bridge.settings import BridgeSettings, read_settings
+from flask_cache_bridge.state import EXTENSION_KEY, AppCache
+from flask_cache_bridge.views import (
+    VIEW_NAMESPACE,
+    ViewCaching,
+    cached_view,
+    custom_key,
+    path_key,
+    path_pattern,
+)
+
+__all__ = ["CacheBridge"]
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+class CacheBridge:
+    """cache_bridge for Flask: ``CacheBridge(app)``, or ``CacheBridge()`` then ``init_app``.
+
+    One object can serve several apps; each app's adapters and settings live in
+    ``app.extensions["cache_bridge"]``, and ``cache`` / ``async_cache`` give the current
+    app's.
+    """
+
+    def __init__(self, app: Flask | None = None) -> None:
+        if app is not None:
+            self.init_app(app)
+
+    def init_app(self, app: Flask) -> None:
+        """Read and check ``app.config``, build the app's adapters, add ``flask cache``.
+
+        Raises ``ConfigurationError`` (a ``ValueError``) naming the config key at fault.
+        No connection is opened here.
+        """
+        if EXTENSION_KEY in app.extensions:
+            raise RuntimeError(
+                f"CacheBridge is already initialised for app {app.name!r}; call init_app "
+                "once per app"
+            )
+        state = AppCache(read_settings(app.config), app.name)
+        app.extensions[EXTENSION_KEY] = state
+        # Release the pools when the app is garbage-collected or, at the latest, at exit.
+        # Never per request: the pools are shared by every request of the app.
+        weakref.finalize(app, state.close)
+        if "cache" not in app.cli.commands:
+            app.cli.add_command(cache_cli)
+
+    def _state(self, app: Flask | None = None) -> AppCache:
+        if app is None:
+            if not has_app_context():
+                raise RuntimeError(
+                    "CacheBridge needs an application context to know which app's cache to "
+                    "use: call it inside a request or a CLI command, or wrap the code in "
+                    "`with app.app_context():`"
+                )
+            app = current_app._get_current_object()  # type: ignore[attr-defined]
+        state = app.extensions.get(EXTENSION_KEY)
+        if not isinstance(state, AppCache):
+            raise RuntimeError(
+                f"CacheBridge was not initialised for app {app.name!r}: call "
+                "CacheBridge(app) or bridge.init_app(app) in your app factory"
+            )
+        return state
+
+    @property
+    def cache(self) -> SyncCacheProtocol:
+        """The current app's blocking cache, for sync views, CLI commands and scripts."""
+        return self._state().cache
+
+    @property
+    def async_cache(self) -> CacheProtocol:
+        """The current app's async cache, safe in Flask's per-request event loops."""
+        return self._state().async_cache
+
+    @property
+    def settings(self) -> BridgeSettings:
+        """The current app's checked configuration."""
+        return self._state().settings
+
+    @property
+    def description(self) -> str:
+        """The current app's cache URL (password masked) and prefix, for logs and health pages."""
+        return self._state().description
+
+    def close(self, app: Flask | None = None) -> None:
+        """Release ``app``'s (or the current app's) connections now; later calls fail with
+        ``CacheClosedError``. Happens by itself when the app is collected or at exit."""
+        self._state(app).close()
+
+    def cached(
+        self,
+        ttl: int | None = None,
+        *,
+        query_string: bool = True,
+        unless: Callable[[], bool] | None = None,
+        key: Callable[..., str] | None = None,
+        statuses: Collection[int] = (200,),
+    ) -> Callable[[F], F]:
+        """Cache a view's response (status, headers, body) for ``ttl`` seconds.
+
+        ``ttl`` defaults to ``CACHE_BRIDGE_DEFAULT_TTL``. Keys hold the path and, unless
+        ``query_string=False``, the sorted query string; ``key(**view_args)`` replaces them.
+        ``unless()`` returning true skips the cache for that request. Only GET and HEAD
+        responses with a status in ``statuses`` are stored, and never ones that set a cookie,
+        say ``Cache-Control: private/no-store/no-cache``, vary by request headers (unless
+        ``key`` is given), stream, or come from a view that used the session. When the
+        cache fails, the view runs as if uncached and the failure is logged once per burst.
+        """
+        caching = ViewCaching(ttl, query_string, unless, key, tuple(statuses))
+
+        def decorate(view: F) -> F:
+            return cached_view(view, caching, self._state)
+
+        return decorate
+
+    def invalidate(self, path: str) -> Result[int, DomainError]:
+        """Delete the cached responses of ``path`` (every query string); the count deleted."""
+        cache = self.cache
+        exact = cache.delete(path_key(path))
+        variants = cache.delete_pattern(path_pattern(path))
+        return exact.bind(lambda one: variants.map(lambda more: int(one) + more))
+
+    def invalidate_key(self, key: str) -> Result[bool, DomainError]:
+        """Delete the cached response stored under a custom ``key`` (from ``key=``)."""
+        return self.cache.delete(custom_key(key))
+
+    def invalidate_all(self) -> Result[int, DomainError]:
+        """Delete every cached response of the current app (not its other keys)."""
+        return self.cache.delete_pattern(VIEW_NAMESPACE + "*")

@@ -1,0 +1,46 @@
+"""Fixtures for the Flask extension's tests: apps built with CacheBridge, closed afterwards.
+
+A plain module, not a conftest.py (mypy would see two top-level ``conftest`` modules): each
+test module imports the fixture functions, which pytest registers under their ``name``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Callable, Iterator
+from typing import Any
+
+import pytest
+from flask import Flask
+
+from flask_cache_bridge import CacheBridge
+
+MakeApp = Callable[..., Flask]
+
+
+@pytest.fixture(name="bridge")
+def bridge_fixture() -> CacheBridge:
+    return CacheBridge()
+
+
+@pytest.fixture(name="make_app")
+def make_app_fixture(bridge: CacheBridge) -> Iterator[MakeApp]:
+    """Build apps initialised with ``bridge``; ``config`` keys go to ``app.config``.
+
+    Every app gets its own named memory store unless ``CACHE_BRIDGE_URL`` is given, and every
+    app is closed after the test.
+    """
+    apps: list[Flask] = []
+
+    def make(**config: Any) -> Flask:
+        app = Flask(f"app_{len(apps)}")
+        app.config["TESTING"] = True
+        app.config["CACHE_BRIDGE_URL"] = f"memory://flask-test-{uuid.uuid4().hex}"
+        app.config.update(config)
+        bridge.init_app(app)
+        apps.append(app)
+        return app
+
+    yield make
+    for app in apps:
+        bridge.close(app)
