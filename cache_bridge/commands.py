@@ -19,12 +19,16 @@ __all__ = [
     "FlushDb",
     "Get",
     "IncrBy",
+    "IncrByIfExists",
     "MGet",
     "PTtl",
     "Ping",
     "Scan",
     "Set",
+    "SetBytes",
     "SetMany",
+    "SetManyBytes",
+    "Touch",
     "Unlink",
 ]
 
@@ -126,6 +130,44 @@ class Ping:
     """Reply: truthy when the server answered."""
 
 
+@dataclass(frozen=True, slots=True)
+class SetBytes:
+    """Store ``data`` as it is, expiring after ``ttl_ms`` milliseconds (``None``: never, and any
+    expiry is cleared). With ``only_if_missing`` nothing is written over a live key (Redis
+    ``SET NX``). Reply: truthy if the value was stored."""
+
+    key: str
+    data: bytes
+    ttl_ms: int | None
+    only_if_missing: bool = False
+
+
+@dataclass(frozen=True, slots=True)
+class SetManyBytes:
+    """Store every ``(key, data)`` atomically with one ``ttl_ms``. Reply: any."""
+
+    items: tuple[tuple[str, bytes], ...]
+    ttl_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class Touch:
+    """Make a live key expire in ``ttl_ms`` milliseconds (``None``: never). Reply: 1 if the key
+    existed, else 0."""
+
+    key: str
+    ttl_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class IncrByIfExists:
+    """Like :class:`IncrBy`, atomically, but a missing key stays missing and the reply is
+    ``None``."""
+
+    key: str
+    amount: int
+
+
 Command = (
     Get
     | MGet
@@ -140,6 +182,10 @@ Command = (
     | Unlink
     | FlushDb
     | Ping
+    | SetBytes
+    | SetManyBytes
+    | Touch
+    | IncrByIfExists
 )
 
 

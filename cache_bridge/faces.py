@@ -17,7 +17,7 @@ from returns.result import Failure, Result
 from cache_bridge import operations as ops
 from cache_bridge.commands import Command
 from cache_bridge.drivers import drive_async, drive_sync
-from cache_bridge.errors import CacheClosedError, DomainError
+from cache_bridge.errors import CacheClosedError, ConfigurationError, DomainError
 from cache_bridge.keys import KeySpace
 from cache_bridge.operations import Op
 
@@ -67,6 +67,18 @@ class SyncCache(_Face):
         if self._closed:
             return _closed(op)
         return drive_sync(op, self._execute)
+
+    def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
+        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.raw_operations`) on this
+        adapter's connections; the same guarantees as the protocol methods."""
+        return self._run(op)
+
+    def with_prefix(self, key_prefix: str | None) -> SyncCache:
+        """A face over this adapter's connections with another namespace. Closing it closes
+        only the new face; the connections stay with this adapter."""
+        if key_prefix == "":
+            raise ConfigurationError("key_prefix must not be empty; pass None for no namespace")
+        return SyncCache(self._execute, key_prefix, f"{self._description} as {key_prefix!r}")
 
     def _release(self) -> None:
         """Free the executor's resources (subclasses with connections override)."""
@@ -154,6 +166,18 @@ class AsyncCache(_Face):
         if self._closed:
             return _closed(op)
         return await drive_async(op, self._execute)
+
+    async def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
+        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.raw_operations`) on this
+        adapter's connections; the same guarantees as the protocol methods."""
+        return await self._run(op)
+
+    def with_prefix(self, key_prefix: str | None) -> AsyncCache:
+        """A face over this adapter's connections with another namespace. Closing it closes
+        only the new face; the connections stay with this adapter."""
+        if key_prefix == "":
+            raise ConfigurationError("key_prefix must not be empty; pass None for no namespace")
+        return AsyncCache(self._execute, key_prefix, f"{self._description} as {key_prefix!r}")
 
     async def _release(self) -> None:
         """Free the executor's resources (subclasses with connections override)."""

@@ -23,12 +23,16 @@ from cache_bridge.commands import (
     FlushDb,
     Get,
     IncrBy,
+    IncrByIfExists,
     MGet,
     Ping,
     PTtl,
     Scan,
     Set,
+    SetBytes,
     SetMany,
+    SetManyBytes,
+    Touch,
     Unlink,
 )
 from cache_bridge.glob import glob_match
@@ -91,6 +95,21 @@ class MemoryStore:
                     return True
                 case Ping():
                     return True
+                case SetBytes(key, data, ttl_ms, only_if_missing):
+                    if only_if_missing and self._live(key, now) is not None:
+                        return None
+                    self._store_ms(key, data, ttl_ms, now)
+                    return True
+                case SetManyBytes(items, ttl_ms):
+                    for key, data in items:
+                        self._store_ms(key, data, ttl_ms, now)
+                    return True
+                case Touch(key, ttl_ms):
+                    return self._touch(key, ttl_ms, now)
+                case IncrByIfExists(key, amount):
+                    if self._live(key, now) is None:
+                        return None
+                    return self._incr(key, amount, now)
         raise TypeError(f"the in-memory store cannot run {command!r}")
 
     def _live(self, key: str, now: float) -> CacheEntry | None:
@@ -104,11 +123,11 @@ class MemoryStore:
         self._entries.move_to_end(key)
         return entry
 
-    def _value(self, key: str, now: float) -> str | None:
+    def _value(self, key: str, now: float) -> str | bytes | None:
         entry = self._live(key, now)
         return None if entry is None else entry["value"]
 
-    def _store(self, key: str, value: str, ttl: int | None, now: float) -> None:
+    def _store(self, key: str, value: str | bytes, ttl: int | None, now: float) -> None:
         self._entries.pop(key, None)
         self._entries[key] = CacheEntry(
             key=key,
@@ -119,6 +138,23 @@ class MemoryStore:
         )
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
+
+    def _store_ms(self, key: str, value: bytes, ttl_ms: int | None, now: float) -> None:
+        # Values stored by the bytes-level operations keep millisecond expiries; the entry's
+        # ``ttl`` records the lifetime in whole seconds, rounded up.
+        self._store(key, value, None, now)
+        if ttl_ms is not None:
+            entry = self._entries[key]
+            entry["ttl"] = -(-ttl_ms // 1000)
+            entry["expires_at"] = now + ttl_ms / 1000
+
+    def _touch(self, key: str, ttl_ms: int | None, now: float) -> int:
+        entry = self._live(key, now)
+        if entry is None:
+            return 0
+        entry["ttl"] = None if ttl_ms is None else -(-ttl_ms // 1000)
+        entry["expires_at"] = None if ttl_ms is None else now + ttl_ms / 1000
+        return 1
 
     def _unlink(self, keys: tuple[str | bytes, ...], now: float) -> int:
         removed = 0
@@ -152,6 +188,9 @@ class MemoryStore:
             self._store(key, str(amount), None, now)
             return amount
         current = entry["value"]
+        if isinstance(current, bytes):
+            # Bytes written by the bytes-level operations count as Redis counts them.
+            current = current.decode("latin-1")
         if _INTEGER.fullmatch(current) is None or not -INT64_MAX - 1 <= int(current) <= INT64_MAX:
             raise CommandRefused("not_integer", "the stored value is not an integer")
         result = int(current) + amount

@@ -10,12 +10,16 @@ from cache_bridge.commands import (
     FlushDb,
     Get,
     IncrBy,
+    IncrByIfExists,
     MGet,
     Ping,
     PTtl,
     Scan,
     Set,
+    SetBytes,
     SetMany,
+    SetManyBytes,
+    Touch,
     Unlink,
 )
 
@@ -26,6 +30,23 @@ Args = tuple[str | bytes | int, ...]
 
 def _set_args(key: str, data: bytes, ttl: int | None) -> Args:
     return ("SET", key, data) if ttl is None else ("SET", key, data, "EX", ttl)
+
+
+# One round trip each, atomic on the server: a missing key stays missing.
+_INCR_IF_EXISTS = (
+    "if redis.call('EXISTS', KEYS[1]) == 1 then "
+    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
+)
+_TOUCH = (
+    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
+    "if ARGV[1] == '' then redis.call('PERSIST', KEYS[1]) "
+    "else redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return 1"
+)
+
+
+def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool) -> Args:
+    expiry: Args = () if ttl_ms is None else ("PX", ttl_ms)
+    return ("SET", key, data, *expiry, *(("NX",) if nx else ()))
 
 
 def plan(command: Command) -> Args | list[Args]:
@@ -59,4 +80,14 @@ def plan(command: Command) -> Args | list[Args]:
             return ("FLUSHDB",)
         case Ping():
             return ("PING",)
+        case SetBytes(key, data, ttl_ms, only_if_missing):
+            return _set_bytes_args(key, data, ttl_ms, only_if_missing)
+        case SetManyBytes(items, None):
+            return ("MSET", *(part for key, data in items for part in (key, data)))
+        case SetManyBytes(items, ttl_ms):
+            return [_set_bytes_args(key, data, ttl_ms, False) for key, data in items]
+        case Touch(key, ttl_ms):
+            return ("EVAL", _TOUCH, 1, key, "" if ttl_ms is None else ttl_ms)
+        case IncrByIfExists(key, amount):
+            return ("EVAL", _INCR_IF_EXISTS, 1, key, amount)
     raise TypeError(f"no Redis plan for {command!r}")

@@ -1,0 +1,11 @@
+from __future__ import annotations
+
+from django.urls import path
+
+from django_site import views
+
+urlpatterns = [
+    path("", views.visits, name="visits"),
+    path("async/", views.async_visits, name="async-visits"),
+    path("cached/", views.cached_page, name="cached-page"),
+]

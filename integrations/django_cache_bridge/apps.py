@@ -1,0 +1,17 @@
+"""The reusable app: ``INSTALLED_APPS += ["django_cache_bridge"]`` registers the checks and
+the ``cache_ping`` and ``cache_flush`` management commands."""
+
+from __future__ import annotations
+
+from django.apps import AppConfig
+from django.core import checks
+
+
+class CacheBridgeConfig(AppConfig):
+    name = "django_cache_bridge"
+    verbose_name = "cache_bridge"
+
+    def ready(self) -> None:
+        from django_cache_bridge.checks import check_caches
+
+        checks.register(check_caches, checks.Tags.caches)

@@ -1,0 +1,362 @@
+"""``django_cache_bridge.cache.BridgeCache``: Django's cache API over cache_bridge adapters.
+
+Each Django method is planned once (:meth:`BridgeCache._plan_get` and friends: the key, the
+cache_bridge operation and how its Result becomes Django's return value) and then run by the
+blocking adapter (``get``) or awaited on the async adapter (``aget``): the async API is
+natively async, with no thread hop.
+"""
+
+# Django's async cache API names its parameters ``timeout``; the signatures must match.
+# ruff: noqa: ASYNC109
+
+from __future__ import annotations
+
+import logging
+import math
+from collections.abc import Callable, Iterable
+from typing import Any, TypeAlias
+
+from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, InvalidCacheKey
+from django.core.exceptions import ImproperlyConfigured
+from returns.result import Failure, Result, Success
+
+from cache_bridge import operations, raw_operations
+from cache_bridge.errors import (
+    CacheInvalidArgumentError,
+    CacheValueError,
+    ConfigurationError,
+    DomainError,
+)
+from cache_bridge.keys import InvalidArgument, KeySpace, escape_glob
+from cache_bridge.operations import Op
+from cache_bridge.raw_operations import MAX_TTL_MS
+from django_cache_bridge.options import BridgeConfig, parse_config
+from django_cache_bridge.registry import SharedAdapters, shared_adapters
+from django_cache_bridge.values import MISSING, ValueCodec
+
+__all__ = ["BridgeCache"]
+
+logger = logging.getLogger("django_cache_bridge")
+
+_RAW = KeySpace(None)  # Django makes the full keys itself (KEY_PREFIX:VERSION:key).
+_EXPIRE_NOW = 0
+
+Finish: TypeAlias = Callable[[Result[Any, DomainError]], Any]
+Plan: TypeAlias = tuple[Op[Any] | None, Finish]
+
+
+class BridgeCache(BaseCache):
+    """A Django cache backend on a cache_bridge URL (``memory://[NAME]``, ``redis://``, ...).
+
+    Construction does no I/O and never raises for a bad LOCATION or OPTIONS: the system checks
+    report those, and the first use raises ``ImproperlyConfigured`` with the same message.
+    """
+
+    def __init__(self, location: str, params: dict[str, Any]) -> None:
+        super().__init__(params)
+        self._location = location
+        self._config: BridgeConfig | None = None
+        self._config_error: ConfigurationError | None = None
+        try:
+            self._config = parse_config(location, params.get("OPTIONS"))
+        except ConfigurationError as exc:
+            self._config_error = exc
+        self._adapters_: SharedAdapters | None = None
+        config = self._config
+        self._codec = ValueCodec(
+            config.serializer if config else "pickle", config.sign if config else True
+        )
+
+    # -- configuration and namespace -----------------------------------------------------
+
+    @property
+    def bridge_config(self) -> BridgeConfig:
+        """The checked configuration; raises ImproperlyConfigured if LOCATION/OPTIONS are bad."""
+        if self._config is None:
+            raise ImproperlyConfigured(f"BridgeCache: {self._config_error}")
+        return self._config
+
+    def _adapters(self) -> SharedAdapters:
+        if self._adapters_ is None or self._adapters_.sync.closed:
+            try:
+                self._adapters_ = shared_adapters(self.bridge_config)
+            except ConfigurationError as exc:
+                raise ImproperlyConfigured(f"BridgeCache: {exc}") from exc
+        return self._adapters_
+
+    @property
+    def protocol_prefix(self) -> str:
+        """The cache_bridge ``key_prefix`` under which protocol keys meet Django's keys:
+        ``KEY_PREFIX:VERSION`` (the default key function's layout)."""
+        return f"{self.key_prefix}:{self.version}"
+
+    def key_glob(self, pattern: str | None = None) -> str:
+        """A Redis glob over stored keys: with ``pattern``, the keys of the current VERSION
+        matching it (as Django keys); without, every key of this alias (all versions)."""
+        if pattern is None:
+            return escape_glob(f"{self.key_prefix}:") + "*"
+        return escape_glob(f"{self.key_prefix}:{self.version}:") + pattern
+
+    def ping(self) -> Result[bool, DomainError]:
+        """``Success(True)`` if the store answered a PING."""
+        return self._adapters().sync.run_operation(operations.ping(_RAW))
+
+    def count_keys(self, glob: str) -> Result[int, DomainError]:
+        """How many stored keys match ``glob`` (from :meth:`key_glob`) now."""
+        return self._adapters().sync.run_operation(raw_operations.count_pattern(_RAW, glob))
+
+    def delete_keys(self, glob: str) -> Result[int, DomainError]:
+        """Delete the stored keys matching ``glob`` (from :meth:`key_glob`); how many."""
+        return self._adapters().sync.run_operation(operations.delete_pattern(_RAW, glob))
+
+    # -- running plans ---------------------------------------------------------------------
+
+    def _run(self, plan: Plan) -> Any:
+        op, finish = plan
+        if op is None:
+            return finish(Success(None))
+        return finish(self._adapters().sync.run_operation(op))
+
+    async def _arun(self, plan: Plan) -> Any:
+        op, finish = plan
+        if op is None:
+            return finish(Success(None))
+        return finish(await self._adapters().async_.run_operation(op))
+
+    def _failed(self, error: DomainError, fallback: Any) -> Any:
+        """Django's answer for a Failure: bad input raises, an unusable cache fails open."""
+        if isinstance(error, CacheInvalidArgumentError):
+            raise InvalidCacheKey(str(error))
+        if not self.bridge_config.fail_open:
+            raise error
+        logger.warning("cache %s unavailable, carrying on without it: %s", self._location, error)
+        return fallback
+
+    def _finish(self, fallback: Any, convert: Callable[[Any], Any] = lambda v: v) -> Finish:
+        def finish(result: Result[Any, DomainError]) -> Any:
+            match result:
+                case Success(value):
+                    return convert(value)
+                case Failure(error):
+                    return self._failed(error, fallback)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return finish
+
+    def _key(self, key: Any, version: int | None) -> str:
+        """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for
+        keys no cache_bridge store takes (over 1,024 characters, lone surrogates)."""
+        made = self.make_and_validate_key(key, version=version)
+        try:
+            return _RAW.key(made)
+        except InvalidArgument as exc:
+            raise InvalidCacheKey(f"cache key {made!r:.80}: {exc}") from None
+
+    def _ttl_ms(self, timeout: Any) -> int | None:
+        """Milliseconds to live, ``None`` for never, or ``_EXPIRE_NOW``."""
+        if timeout is DEFAULT_TIMEOUT:
+            timeout = self.default_timeout
+        if timeout is None:
+            return None
+        if isinstance(timeout, bool) or not isinstance(timeout, int | float):
+            raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
+        if math.isnan(timeout):
+            raise ValueError("timeout must be a number of seconds or None, not NaN")
+        if timeout <= 0:
+            return _EXPIRE_NOW
+        if timeout * 1000 > MAX_TTL_MS:
+            raise ValueError(f"timeout must be at most {MAX_TTL_MS // 1000} seconds (ten years)")
+        return max(1, round(timeout * 1000))
+
+    # -- plans: each Django method's logic, once -------------------------------------------
+
+    def _plan_add(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+        ttl = self._ttl_ms(timeout)
+        data = self._codec.dumps(made, value)
+        if ttl == _EXPIRE_NOW:
+            # Added and expired at once: it "would have been added" if nothing was there.
+            return raw_operations.has_key(_RAW, made), self._finish(False, lambda found: not found)
+        return raw_operations.add_bytes(_RAW, made, data, ttl), self._finish(False)
+
+    def _plan_get(self, key: Any, default: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+
+        def convert(data: bytes | None) -> Any:
+            if data is None:
+                return default
+            value = self._codec.loads(made, data)
+            return default if value is MISSING else value
+
+        return raw_operations.get_bytes(_RAW, made), self._finish(default, convert)
+
+    def _plan_set(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+        ttl = self._ttl_ms(timeout)
+        data = self._codec.dumps(made, value)
+        if ttl == _EXPIRE_NOW:
+            return operations.delete(_RAW, made), self._finish(None, lambda _: None)
+        return raw_operations.set_bytes(_RAW, made, data, ttl), self._finish(None)
+
+    def _plan_touch(self, key: Any, timeout: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+        ttl = self._ttl_ms(timeout)
+        if ttl == _EXPIRE_NOW:
+            return operations.delete(_RAW, made), self._finish(False)
+        return raw_operations.touch(_RAW, made, ttl), self._finish(False)
+
+    def _plan_delete(self, key: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+        return operations.delete(_RAW, made), self._finish(False)
+
+    def _plan_get_many(self, keys: Iterable[Any], version: int | None) -> Plan:
+        key_map = {self._key(key, version): key for key in keys}
+
+        def convert(found: dict[str, bytes]) -> dict[Any, Any]:
+            values = {}
+            for made, data in found.items():
+                value = self._codec.loads(made, data)
+                if value is not MISSING:
+                    values[key_map[made]] = value
+            return values
+
+        return raw_operations.get_many_bytes(_RAW, list(key_map)), self._finish({}, convert)
+
+    def _plan_has_key(self, key: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+        return raw_operations.has_key(_RAW, made), self._finish(False)
+
+    def _plan_incr(self, key: Any, delta: Any, version: int | None) -> Plan:
+        made = self._key(key, version)
+        if isinstance(delta, bool) or not isinstance(delta, int):
+            raise TypeError(f"delta must be an int, not {type(delta).__name__}")
+        if not -(2**63) < delta < 2**63:
+            raise ValueError("delta must fit in signed 64 bits")
+
+        def finish(result: Result[int | None, DomainError]) -> int:
+            match result:
+                case Success(None):
+                    raise ValueError(f"Key '{key}' not found.")
+                case Success(int() as value):
+                    return value
+                case Failure(CacheValueError() as error) if "not an integer" in error.message:
+                    raise TypeError(f"the value at key '{key}' is not an integer") from error
+                case Failure(CacheValueError() as error):
+                    raise ValueError(f"incrementing key '{key}' would overflow 64 bits") from error
+                case Failure(error):
+                    self._failed(error, None)
+            raise ValueError(f"Key '{key}' not found (the cache is unavailable).")
+
+        return raw_operations.increment_existing(_RAW, made, delta), finish
+
+    def _plan_set_many(self, data: dict[Any, Any], timeout: Any, version: int | None) -> Plan:
+        made = {self._key(key, version): key for key in data}
+        ttl = self._ttl_ms(timeout)
+        if not made:
+            return None, lambda _: []
+        finish = self._finish(list(data), lambda _: [])
+        if ttl == _EXPIRE_NOW:
+            return raw_operations.delete_many(_RAW, list(made)), finish
+        encoded = {m: self._codec.dumps(m, data[key]) for m, key in made.items()}
+        return raw_operations.set_many_bytes(_RAW, encoded, ttl), finish
+
+    def _plan_delete_many(self, keys: Iterable[Any], version: int | None) -> Plan:
+        made = [self._key(key, version) for key in keys]
+        if not made:
+            return None, lambda _: None
+        return raw_operations.delete_many(_RAW, made), self._finish(None, lambda _: None)
+
+    def _plan_clear(self) -> Plan:
+        finish = self._finish(None, lambda _: None)
+        if self.key_prefix:
+            return operations.delete_pattern(_RAW, self.key_glob()), finish
+        return operations.flush(_RAW), finish
+
+    # -- Django's API ------------------------------------------------------------------------
+
+    def add(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        return bool(self._run(self._plan_add(key, value, timeout, version)))
+
+    async def aadd(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> bool:
+        return bool(await self._arun(self._plan_add(key, value, timeout, version)))
+
+    def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return self._run(self._plan_get(key, default, version))
+
+    async def aget(self, key: Any, default: Any = None, version: Any = None) -> Any:
+        return await self._arun(self._plan_get(key, default, version))
+
+    def set(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        self._run(self._plan_set(key, value, timeout, version))
+
+    async def aset(
+        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> None:
+        await self._arun(self._plan_set(key, value, timeout, version))
+
+    def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return bool(self._run(self._plan_touch(key, timeout, version)))
+
+    async def atouch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
+        return bool(await self._arun(self._plan_touch(key, timeout, version)))
+
+    def delete(self, key: Any, version: Any = None) -> bool:
+        return bool(self._run(self._plan_delete(key, version)))
+
+    async def adelete(self, key: Any, version: Any = None) -> bool:
+        return bool(await self._arun(self._plan_delete(key, version)))
+
+    def get_many(self, keys: Iterable[Any], version: Any = None) -> dict[Any, Any]:
+        return dict(self._run(self._plan_get_many(keys, version)))
+
+    async def aget_many(self, keys: Iterable[Any], version: Any = None) -> dict[Any, Any]:
+        return dict(await self._arun(self._plan_get_many(keys, version)))
+
+    def has_key(self, key: Any, version: Any = None) -> bool:
+        return bool(self._run(self._plan_has_key(key, version)))
+
+    async def ahas_key(self, key: Any, version: Any = None) -> bool:
+        return bool(await self._arun(self._plan_has_key(key, version)))
+
+    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        return int(self._run(self._plan_incr(key, delta, version)))
+
+    async def aincr(self, key: Any, delta: int = 1, version: Any = None) -> int:
+        return int(await self._arun(self._plan_incr(key, delta, version)))
+
+    def set_many(
+        self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> list[Any]:
+        return list(self._run(self._plan_set_many(data, timeout, version)))
+
+    async def aset_many(
+        self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
+    ) -> list[Any]:
+        return list(await self._arun(self._plan_set_many(data, timeout, version)))
+
+    def delete_many(self, keys: Iterable[Any], version: Any = None) -> None:
+        self._run(self._plan_delete_many(keys, version))
+
+    async def adelete_many(self, keys: Iterable[Any], version: Any = None) -> None:
+        await self._arun(self._plan_delete_many(keys, version))
+
+    def clear(self) -> None:
+        """Delete this alias's keys: those under ``KEY_PREFIX:`` when a prefix is set, else
+        the whole database or named memory store (as Django's own backends do)."""
+        self._run(self._plan_clear())
+
+    async def aclear(self) -> None:
+        await self._arun(self._plan_clear())
+
+    def close(self, **kwargs: Any) -> None:
+        """Nothing to do: Django calls this after every request, and the connection pools are
+        shared by the process (see :mod:`django_cache_bridge.registry`)."""
+
+    async def aclose(self, **kwargs: Any) -> None:
+        """Nothing to do (see :meth:`close`)."""

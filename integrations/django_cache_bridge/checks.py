@@ -1,0 +1,100 @@
+"""System checks for BridgeCache aliases (``manage.py check``): configuration mistakes show
+as messages with ids and hints rather than tracebacks."""
+
+from __future__ import annotations
+
+import importlib.util
+from typing import Any
+
+from django.conf import settings
+from django.core import checks
+from django.utils.module_loading import import_string
+
+from cache_bridge.errors import ConfigurationError
+from django_cache_bridge.options import parse_config
+
+__all__ = ["bridge_aliases", "check_caches"]
+
+_BACKEND = "django_cache_bridge.cache.BridgeCache"
+
+
+def _is_bridge(backend: object) -> bool:
+    if backend == _BACKEND:
+        return True
+    if not isinstance(backend, str):
+        return False
+    try:
+        from django_cache_bridge.cache import BridgeCache
+
+        cls = import_string(backend)
+        return isinstance(cls, type) and issubclass(cls, BridgeCache)
+    except ImportError:
+        return False
+
+
+def bridge_aliases() -> list[str]:
+    """The names of the CACHES aliases whose BACKEND is BridgeCache (or a subclass)."""
+    return [alias for alias, conf in settings.CACHES.items() if _is_bridge(conf.get("BACKEND"))]
+
+
+def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
+    location = conf.get("LOCATION", "")
+    where = f"CACHES[{alias!r}]"
+    try:
+        parse_config(location, {})
+    except ConfigurationError as exc:
+        return [
+            checks.Error(
+                f"{where} has a malformed LOCATION: {exc}",
+                hint="Write memory://, memory://NAME, redis://HOST:6379/DB, rediss://... "
+                "or unix:///path/redis.sock?db=N.",
+                id="django_cache_bridge.E001",
+            )
+        ]
+    try:
+        bridge = parse_config(location, conf.get("OPTIONS"))
+    except ConfigurationError as exc:
+        return [
+            checks.Error(
+                f"{where}: {exc}",
+                hint="Fix or remove the option; see docs/django.md, 'OPTIONS reference'.",
+                id="django_cache_bridge.E002",
+            )
+        ]
+    messages: list[checks.CheckMessage] = []
+    if bridge.is_redis and importlib.util.find_spec("redis") is None:
+        messages.append(
+            checks.Error(
+                f"{where} uses Redis but redis-py is not installed.",
+                hint="pip install 'cache-bridge[redis]'",
+                id="django_cache_bridge.E003",
+            )
+        )
+    if bridge.is_redis and bridge.serializer == "pickle" and not bridge.sign:
+        messages.append(
+            checks.Warning(
+                f"{where} stores unsigned pickles on a Redis server: anyone who can write to "
+                "that server can make this site run code when it reads the cache.",
+                hint="Remove OPTIONS['sign'] (signing is on by default) or use "
+                "OPTIONS['serializer'] = 'json'.",
+                id="django_cache_bridge.W001",
+            )
+        )
+    if bridge.is_redis and not conf.get("KEY_PREFIX"):
+        messages.append(
+            checks.Warning(
+                f"{where} has no KEY_PREFIX, so cache.clear() empties the whole Redis database "
+                "(FLUSHDB), other applications' keys included.",
+                hint="Set KEY_PREFIX to a name for this site.",
+                id="django_cache_bridge.W002",
+            )
+        )
+    return messages
+
+
+def check_caches(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """Check every BridgeCache alias in settings.CACHES."""
+    messages: list[checks.CheckMessage] = []
+    for alias in bridge_aliases():
+        messages.extend(_check_alias(alias, settings.CACHES[alias]))
+    return messages

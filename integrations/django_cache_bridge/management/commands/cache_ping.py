@@ -1,0 +1,64 @@
+"""``manage.py cache_ping [--alias NAME ...]``: a health probe for BridgeCache aliases."""
+
+from __future__ import annotations
+
+import time
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.management.base import BaseCommand, CommandError, CommandParser
+from returns.result import Failure, Success
+
+from django_cache_bridge.access import get_bridge_cache
+from django_cache_bridge.checks import bridge_aliases
+
+
+class Command(BaseCommand):
+    help = (
+        "Ping each BridgeCache alias (all of them by default) and print the round-trip time; "
+        "exit with status 1 if any does not answer."
+    )
+
+    def add_arguments(self, parser: CommandParser) -> None:
+        parser.add_argument(
+            "--alias",
+            action="append",
+            dest="aliases",
+            metavar="NAME",
+            help="a CACHES alias to ping (repeatable; default: every BridgeCache alias)",
+        )
+
+    def handle(self, *args: Any, aliases: list[str] | None = None, **options: Any) -> None:
+        names = aliases or bridge_aliases()
+        if not names:
+            raise CommandError("no CACHES alias uses django_cache_bridge.cache.BridgeCache")
+        for alias in names:
+            if alias not in settings.CACHES:
+                raise CommandError(
+                    f"unknown cache alias {alias!r}; configured: {', '.join(settings.CACHES)}"
+                )
+        failed = [alias for alias in names if not self._ping(alias)]
+        if failed:
+            raise CommandError(
+                f"{len(failed)} of {len(names)} caches did not answer: {', '.join(failed)}",
+                returncode=1,
+            )
+
+    def _ping(self, alias: str) -> bool:
+        try:
+            cache = get_bridge_cache(alias)
+            started = time.perf_counter()
+            result = cache.ping()
+        except ImproperlyConfigured as exc:
+            self.stderr.write(f"{alias}: not usable: {exc}")
+            return False
+        millis = (time.perf_counter() - started) * 1000
+        where = cache.bridge_config.settings.describe()
+        match result:
+            case Success(_):
+                self.stdout.write(f"{alias}: PONG in {millis:.2f} ms ({where})")
+                return True
+            case Failure(error):
+                self.stderr.write(f"{alias}: FAILED after {millis:.2f} ms ({where}): {error}")
+        return False

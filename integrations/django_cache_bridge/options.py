@@ -1,0 +1,112 @@
+"""A BridgeCache alias's LOCATION and OPTIONS, checked without any I/O.
+
+Every mistake raises :class:`~cache_bridge.errors.ConfigurationError` with a message that says
+what to write instead; the system checks (:mod:`django_cache_bridge.checks`) report the same
+messages through ``manage.py check``.
+"""
+
+from __future__ import annotations
+
+import difflib
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from cache_bridge import config
+from cache_bridge.errors import ConfigurationError
+
+__all__ = ["BRIDGE_OPTIONS", "BridgeConfig", "parse_config"]
+
+#: Options the backend itself reads (the rest go to the cache_bridge adapter).
+BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
+#: Options Django's BaseCache reads; MAX_ENTRIES sizes a memory:// store, CULL_FREQUENCY is
+#: accepted and ignored (the in-memory store evicts the least recently used entry).
+DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
+_SERIALIZERS = ("pickle", "json")
+_CORE_MEMORY = ("max_entries", "clock")
+_CORE_REDIS = (
+    "db",
+    "username",
+    "password",
+    "connect_timeout",
+    "timeout",
+    "max_connections",
+    "retries",
+    "client_name",
+    "ssl_ca_certs",
+    "ssl_certfile",
+    "ssl_keyfile",
+    "ssl_cert_reqs",
+    "ssl_check_hostname",
+)
+
+
+@dataclass(frozen=True)
+class BridgeConfig:
+    """A checked alias configuration: the adapter settings and the value encoding."""
+
+    location: str
+    settings: config.MemorySettings | config.RedisSettings
+    core_options: tuple[tuple[str, Any], ...]
+    serializer: str = "pickle"
+    sign: bool = True
+    fail_open: bool = True
+
+    @property
+    def is_redis(self) -> bool:
+        return isinstance(self.settings, config.RedisSettings)
+
+
+def _flag(name: str, value: object) -> bool:
+    if not isinstance(value, bool):
+        raise ConfigurationError(f"OPTIONS[{name!r}] must be True or False, not {value!r}")
+    return value
+
+
+def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeConfig:
+    """Check an alias's LOCATION and OPTIONS; raise ConfigurationError on any mistake."""
+    if location in ("", None):
+        location = "memory://"
+    if not isinstance(location, str):
+        raise ConfigurationError(
+            f"LOCATION must be a cache URL string such as 'memory://' or "
+            f"'redis://127.0.0.1:6379/0', not {type(location).__name__}"
+        )
+    if options is not None and not isinstance(options, Mapping):
+        raise ConfigurationError(f"OPTIONS must be a dict, not {type(options).__name__}")
+    given = dict(options or {})
+    if "key_prefix" in given:
+        raise ConfigurationError(
+            "OPTIONS['key_prefix'] is not used by BridgeCache; set KEY_PREFIX next to LOCATION"
+        )
+    scheme = location.split(":", 1)[0].lower()
+    core_names = _CORE_MEMORY if scheme == "memory" else _CORE_REDIS
+    known = (*BRIDGE_OPTIONS, *DJANGO_OPTIONS, *core_names)
+    for name in given:
+        if name not in known:
+            close = difflib.get_close_matches(name, known, n=1)
+            hint = f" Did you mean {close[0]!r}?" if close else ""
+            raise ConfigurationError(
+                f"unknown option {name!r} in OPTIONS for {location!r}.{hint} "
+                f"Valid options: {', '.join(sorted(known))}."
+            )
+    serializer = given.pop("serializer", "pickle")
+    if serializer not in _SERIALIZERS:
+        raise ConfigurationError(
+            f"OPTIONS['serializer'] must be 'pickle' or 'json', not {serializer!r}"
+        )
+    sign = _flag("sign", given.pop("sign", True))
+    fail_open = _flag("fail_open", given.pop("fail_open", True))
+    max_entries = given.pop("MAX_ENTRIES", None)
+    given.pop("CULL_FREQUENCY", None)
+    if max_entries is not None and scheme == "memory":
+        given.setdefault("max_entries", max_entries)
+    settings = config.parse(location, given)
+    return BridgeConfig(
+        location=location,
+        settings=settings,
+        core_options=tuple(sorted(given.items())),
+        serializer=serializer,
+        sign=sign,
+        fail_open=fail_open,
+    )

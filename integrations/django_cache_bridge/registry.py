@@ -1,0 +1,70 @@
+"""One pair of cache_bridge adapters per distinct alias configuration, shared by the process.
+
+Django builds a cache object per alias per thread and calls ``close()`` on it after every
+request, so connections must not belong to those objects: they live here, for the process.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass
+from typing import Any
+
+from cache_bridge import config
+from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
+from cache_bridge.adapters.memory.store import named_store
+from cache_bridge.errors import ConfigurationError
+from cache_bridge.faces import AsyncCache, SyncCache
+from django_cache_bridge.options import BridgeConfig
+
+__all__ = ["SharedAdapters", "shared_adapters"]
+
+#: The store that ``memory://`` (no name) means in Django settings: shared by every alias
+#: that names it, as LocMemCache shares its default location.
+DEFAULT_MEMORY_STORE = ""
+
+
+@dataclass(frozen=True)
+class SharedAdapters:
+    """The blocking and async faces over one store or Redis database, without a prefix."""
+
+    sync: SyncCache
+    async_: AsyncCache
+
+
+_shared: dict[tuple[Any, ...], SharedAdapters] = {}
+_lock = threading.Lock()
+
+
+def _memory(settings: config.MemorySettings) -> SharedAdapters:
+    store = named_store(settings.name or DEFAULT_MEMORY_STORE, settings.max_entries, settings.clock)
+    return SharedAdapters(SyncInMemoryCache(store=store), InMemoryCache(store=store))
+
+
+def _redis(bridge: BridgeConfig) -> SharedAdapters:
+    try:
+        from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+    except ImportError as exc:
+        raise ConfigurationError(
+            f"LOCATION {bridge.location!r} needs redis-py: pip install 'cache-bridge[redis]'"
+        ) from exc
+    options = dict(bridge.core_options)
+    return SharedAdapters(
+        SyncRedisCache(bridge.location, **options), RedisCache(bridge.location, **options)
+    )
+
+
+def shared_adapters(bridge: BridgeConfig) -> SharedAdapters:
+    """The process's adapters for this configuration, made on first use."""
+    settings = bridge.settings
+    if isinstance(settings, config.MemorySettings):
+        key: tuple[Any, ...] = ("memory", settings.name or DEFAULT_MEMORY_STORE)
+    else:
+        key = ("redis", bridge.location, bridge.core_options)
+    with _lock:
+        adapters = _shared.get(key)
+        if adapters is None or adapters.sync.closed:
+            adapters = _shared[key] = (
+                _memory(settings) if isinstance(settings, config.MemorySettings) else _redis(bridge)
+            )
+        return adapters

@@ -1,0 +1,22 @@
+"""Django's own generic cache-backend tests (BaseCacheTests) against BridgeCache.
+
+They take about half a minute and fetch Django's source distribution from PyPI on first use,
+so they run when ``CACHE_BRIDGE_DJANGO_SUITE=1`` is set (the nox session ``django_suite``
+sets it) and are skipped otherwise. See upstream_suite.py.
+"""
+
+from __future__ import annotations
+
+import os
+
+import pytest
+from upstream_suite import django_version, run
+
+pytestmark = pytest.mark.skipif(
+    os.environ.get("CACHE_BRIDGE_DJANGO_SUITE") != "1",
+    reason="set CACHE_BRIDGE_DJANGO_SUITE=1 to run Django's own cache tests (downloads its sdist)",
+)
+
+
+def test_django_base_cache_tests_pass_on_memory_and_redis(redis_url: str) -> None:
+    assert run(redis_url, django_version()) == 0
