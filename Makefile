@@ -1,11 +1,14 @@
-# Two entry points: `make run` (the demo) and `make test` (ruff, mypy --strict, pytest).
-# Both create .venv with the project and its dependencies on first use.
+# Two entry points: `make run` (the demos) and `make test` (ruff, mypy --strict, pytest, and
+# the Django 6 cell of the support matrix). Both create .venv with everything on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
+# Django 6 needs Python 3.12+: its matrix cell runs on pyenv's 3.13 or a python3.13 on PATH.
+PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
+DJANGO6_CELLS := "django(python='3.13', django='6.1')" "django_suite(python='3.13', django='6.1')"
 
-.PHONY: run test lint typecheck pytest clean
+.PHONY: run test lint typecheck pytest django6 matrix clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("cache_bridge needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -16,6 +19,7 @@ $(STAMP): pyproject.toml
 
 run: $(STAMP)
 	$(BIN)/python example_projects/core_demo.py
+	$(BIN)/python example_projects/django_site/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -24,10 +28,22 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
+# The whole suite on this Python, with Django's own cache tests run against BridgeCache.
 pytest: $(STAMP)
-	$(BIN)/pytest
+	CACHE_BRIDGE_DJANGO_SUITE=1 $(BIN)/pytest
 
-test: lint typecheck pytest
+django6: $(STAMP)
+	@if [ -n "$(PY313_DIR)" ] || python3.13 --version >/dev/null 2>&1; then \
+		PATH="$(PY313_DIR):$$PATH" $(BIN)/nox --envdir .nox -s $(DJANGO6_CELLS); \
+	else \
+		echo "NOTICE: no Python 3.13 found, so the Django 6.1 cell did not run"; \
+	fi
+
+# Every cell: Django 4.2, 5.2 and 6.x on Python 3.11 and 3.13.
+matrix: $(STAMP)
+	PATH="$(PY313_DIR):$$PATH" $(BIN)/nox --envdir .nox -s django django_suite
+
+test: lint typecheck pytest django6
 
 clean:
-	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache .hypothesis
+	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache .hypothesis

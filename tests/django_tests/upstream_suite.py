@@ -100,11 +100,11 @@ def extract_tests(archive: Path, into: Path) -> Path:
     return into / top / "tests"
 
 
-def run(redis_url: str | None, version: str, *, download: bool = True) -> int:
+def run(redis_url: str | None, version: str, *, download: bool = True) -> tuple[int, str]:
+    """Django's runner's exit status and its report (what it printed to stderr)."""
     archive = sdist(version, download=download)
     if archive is None:
-        print(f"no sdist of Django {version} available", file=sys.stderr)
-        return 2
+        return 2, f"no sdist of Django {version} available"
     with tempfile.TemporaryDirectory(prefix="django-suite-") as tmp:
         tests = extract_tests(archive, Path(tmp))
         (tests / "cache" / "test_bridge.py").write_text(GLUE)
@@ -128,8 +128,11 @@ def run(redis_url: str | None, version: str, *, download: bool = True) -> int:
             env=env,
             check=False,
             timeout=600,
+            stderr=subprocess.PIPE,
+            text=True,
         )
-        return done.returncode
+        sys.stderr.write(done.stderr)
+        return done.returncode, done.stderr
 
 
 def main() -> int:
@@ -137,7 +140,7 @@ def main() -> int:
     parser.add_argument("--redis-url", help="also run on this Redis database (it is flushed)")
     parser.add_argument("--django-version", default=django_version())
     args = parser.parse_args()
-    return run(args.redis_url, args.django_version)
+    return run(args.redis_url, args.django_version)[0]
 
 
 if __name__ == "__main__":
