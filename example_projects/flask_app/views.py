@@ -5,7 +5,7 @@ from __future__ import annotations
 import itertools
 from typing import Any
 
-from flask import Blueprint, current_app
+from flask import Blueprint, current_app, url_for
 from returns.result import Failure, Success
 
 from cache_bridge import CacheConnectionError
@@ -47,13 +47,14 @@ def user(user_id: int) -> tuple[dict[str, Any], int]:
 @blueprint.get("/report")
 @bridge.cached(ttl=30)
 def report() -> dict[str, Any]:
-    """An expensive page: computed at most once per 30 seconds per query string."""
+    """An expensive page: computed at most once per 30 seconds per query string and host."""
     return {"report": "all quiet", "computed": next(_report_runs)}
 
 
 @blueprint.post("/report/refresh")
 def refresh_report() -> dict[str, Any]:
-    return {"invalidated": bridge.invalidate("/report").value_or(0)}
+    """Drops every cached variant of /report (each query string, host and scheme)."""
+    return {"invalidated": bridge.invalidate(url_for("demo.report")).value_or(0)}
 
 
 @blueprint.get("/async/visits")

@@ -7,7 +7,7 @@ from collections.abc import Callable, Collection
 from typing import Any, TypeVar
 
 from flask import Flask, current_app, has_app_context
-from returns.result import Result
+from returns.result import Result, Success
 
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
 from flask_cache_bridge.cli import cache_cli
@@ -18,8 +18,7 @@ from flask_cache_bridge.views import (
     ViewCaching,
     cached_view,
     custom_key,
-    path_key,
-    path_pattern,
+    invalidation_patterns,
 )
 
 __all__ = ["CacheBridge"]
@@ -111,13 +110,14 @@ class CacheBridge:
     ) -> Callable[[F], F]:
         """Cache a view's response (status, headers, body) for ``ttl`` seconds.
 
-        ``ttl`` defaults to ``CACHE_BRIDGE_DEFAULT_TTL``. Keys hold the path and, unless
-        ``query_string=False``, the sorted query string; ``key(**view_args)`` replaces them.
-        ``unless()`` returning true skips the cache for that request. Only GET and HEAD
-        responses with a status in ``statuses`` are stored, and never ones that set a cookie,
-        say ``Cache-Control: private/no-store/no-cache``, vary by request headers (unless
-        ``key`` is given), stream, or come from a view that used the session. When the
-        cache fails, the view runs as if uncached and the failure is logged once per burst.
+        ``ttl`` defaults to ``CACHE_BRIDGE_DEFAULT_TTL``. Keys hold the path, the host, the
+        scheme, the script root and, unless ``query_string=False``, the query arguments;
+        ``key(**view_args)`` replaces all of them. ``unless()`` returning true skips the cache
+        for that request. Only GET responses with a status in ``statuses`` are stored (HEAD is
+        answered from them), and never ones that set a cookie, say
+        ``Cache-Control: private/no-store/no-cache``, vary by request headers (unless ``key``
+        is given), stream, or come from a view that used the session. When the cache fails,
+        the view runs as if uncached and the failure is logged once per burst.
         """
         caching = ViewCaching(ttl, query_string, unless, key, tuple(statuses))
 
@@ -127,11 +127,19 @@ class CacheBridge:
         return decorate
 
     def invalidate(self, path: str) -> Result[int, DomainError]:
-        """Delete the cached responses of ``path`` (every query string); the count deleted."""
+        """Delete the cached responses of ``path``: every query string, host, scheme and
+        script root of the current app. ``path`` is ``request.path`` or what ``url_for``
+        returns (script root, percent-encoding and query string are understood); the count
+        deleted."""
         cache = self.cache
-        exact = cache.delete(path_key(path))
-        variants = cache.delete_pattern(path_pattern(path))
-        return exact.bind(lambda one: variants.map(lambda more: int(one) + more))
+        total = 0
+        for pattern in invalidation_patterns(path):
+            match cache.delete_pattern(pattern):
+                case Success(deleted):
+                    total += deleted
+                case failed:
+                    return failed
+        return Success(total)
 
     def invalidate_key(self, key: str) -> Result[bool, DomainError]:
         """Delete the cached response stored under a custom ``key`` (from ``key=``)."""

@@ -17,7 +17,11 @@ from cache_bridge.drivers import drive_sync
 from cache_bridge.keys import KeySpace
 from cache_bridge.operations import SCAN_BATCH, Op, Steps
 
-__all__ = ["count_keys"]
+__all__ = ["UnsupportedAdapterError", "count_keys"]
+
+
+class UnsupportedAdapterError(TypeError):
+    """``count_keys`` does not know how to scan this adapter's store."""
 
 
 def _count(ns: KeySpace, pattern: str | None) -> Steps[int]:
@@ -45,7 +49,7 @@ def count_keys(adapter: SyncCacheProtocol, pattern: str | None) -> Result[int, D
     from cache_bridge.adapters.redis.plan import plan
 
     if not isinstance(adapter, SyncRedisCache):
-        raise TypeError(f"cannot count the keys of {adapter!r}")
+        raise UnsupportedAdapterError(f"cannot count the keys of {adapter!r}")
     client = sync_client(adapter.settings)
 
     def execute(command: Command) -> Any:

@@ -26,10 +26,11 @@ _CLOSE_WAIT = 5.0
 
 
 class LoopThread:
-    """An event loop running in a daemon thread, started on first use in each process.
+    """An event loop running in a daemon thread, started on first use.
 
-    ``submit`` returns ``None`` once ``close`` was called. After a fork the child starts its
-    own loop (threads do not survive a fork), so pre-forking servers work.
+    ``submit`` returns ``None`` once ``close`` was called. A new loop (and thread) is started
+    when the process has none running: on first use, in a forked child (threads do not
+    survive a fork, so pre-forking servers work) and after the thread died.
     """
 
     def __init__(self, name: str) -> None:
@@ -42,15 +43,22 @@ class LoopThread:
         self._futures: weakref.WeakSet[concurrent.futures.Future[Any]] = weakref.WeakSet()
 
     @property
-    def started(self) -> bool:
-        """Whether this process has started the loop."""
-        return self._loop is not None and self._pid == os.getpid()
+    def closed(self) -> bool:
+        """Whether :meth:`close` was called."""
+        return self._closed
+
+    def alive(self) -> bool:
+        """Whether this process's loop thread is running (``False`` before the first call)."""
+        thread = self._thread
+        return thread is not None and self._pid == os.getpid() and thread.is_alive()
 
     def _running_loop(self) -> asyncio.AbstractEventLoop | None:
         with self._lock:
             if self._closed:
                 return None
-            if self._loop is None or self._pid != os.getpid():
+            if self._loop is None or not self.alive():
+                if self._loop is not None and self._pid == os.getpid():
+                    self._abandon(self._loop)
                 loop = asyncio.new_event_loop()
                 thread = threading.Thread(
                     target=_run_forever, args=(loop,), name=self._name, daemon=True
@@ -58,6 +66,17 @@ class LoopThread:
                 thread.start()
                 self._loop, self._thread, self._pid = loop, thread, os.getpid()
             return self._loop
+
+    def _abandon(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The thread of ``loop`` died, so its calls will never finish: cancel them (their
+        # callers get a Failure), and close the loop so the adapter forgets the connections
+        # it opened there.
+        futures, self._futures = list(self._futures), weakref.WeakSet()
+        for future in futures:
+            with contextlib.suppress(RuntimeError):
+                future.cancel()
+        if not loop.is_running() and not loop.is_closed():
+            loop.close()
 
     def submit(self, coro: Coroutine[Any, Any, T]) -> concurrent.futures.Future[T] | None:
         """Schedule ``coro`` on the loop; ``None`` (and ``coro`` closed) after ``close``."""
@@ -71,7 +90,8 @@ class LoopThread:
 
     def close(self, final: Callable[[], Coroutine[Any, Any, None]] | None = None) -> None:
         """Cancel the calls still running, run ``final()`` on the loop (to release
-        connections), then stop it. Idempotent; waits a few seconds at most."""
+        connections), then stop it. Idempotent; waits a few seconds at most, and not at all
+        when the thread is already gone."""
         with self._lock:
             if self._closed:
                 return
@@ -85,16 +105,18 @@ class LoopThread:
             # cannot wait for itself, so it only asks the loop to stop.
             loop.call_soon(loop.stop)
             return
-        # Best effort: a server that does not answer must not hold up shutdown.
-        with contextlib.suppress(Exception):
-            asyncio.run_coroutine_threadsafe(_shut_down(final), loop).result(_CLOSE_WAIT)
-        loop.call_soon_threadsafe(loop.stop)
-        thread.join(_CLOSE_WAIT)
+        if thread.is_alive():
+            # Best effort: a server that does not answer must not hold up shutdown.
+            with contextlib.suppress(Exception):
+                asyncio.run_coroutine_threadsafe(_shut_down(final), loop).result(_CLOSE_WAIT)
+            with contextlib.suppress(RuntimeError):  # it may have closed in the meantime
+                loop.call_soon_threadsafe(loop.stop)
+            thread.join(_CLOSE_WAIT)
         # A call submitted while the loop was stopping never started: cancel it, so that its
-        # caller gets an answer instead of waiting forever.
+        # caller gets an answer instead of waiting for its time limit.
         for future in list(self._futures):
             future.cancel()
-        if not thread.is_alive():
+        if not thread.is_alive() and not loop.is_running():
             loop.close()
 
 

@@ -7,12 +7,14 @@ A response is stored as a JSON object ``{"v": 1, "status": ..., "headers": [[nam
 from __future__ import annotations
 
 import base64
-import binascii
+import re
 from collections.abc import Collection
 from typing import Any
 
 from flask import Response, current_app
 from flask.globals import request_ctx
+
+from flask_cache_bridge.failures import logger
 
 __all__ = ["FORMAT_VERSION", "rebuild", "serialise", "uncacheable_reason"]
 
@@ -20,6 +22,9 @@ FORMAT_VERSION = 1
 
 # Recomputed for the rebuilt body, or meaningless for a stored copy.
 _DROPPED_HEADERS = frozenset({"content-length", "date"})
+# A header name is an HTTP token (RFC 9110, section 5.1); a value holds no CR, LF or NUL.
+_TOKEN = re.compile(r"[!#$%&'*+\-.^_`|~0-9A-Za-z]+")
+_FORBIDDEN_IN_VALUE = re.compile(r"[\r\n\x00]")
 
 
 def uncacheable_reason(
@@ -71,25 +76,39 @@ def serialise(response: Response) -> dict[str, Any]:
     }
 
 
-def rebuild(stored: dict[str, Any]) -> Response | None:
-    """The response ``stored`` describes, or ``None`` if it is not a stored response."""
+def _is_header(pair: object) -> bool:
+    if not isinstance(pair, list) or len(pair) != 2:
+        return False
+    name, value = pair
+    return (
+        isinstance(name, str)
+        and _TOKEN.fullmatch(name) is not None
+        and isinstance(value, str)
+        and _FORBIDDEN_IN_VALUE.search(value) is None
+    )
+
+
+def rebuild(stored: dict[str, Any], statuses: Collection[int]) -> Response | None:
+    """The response ``stored`` describes, or ``None`` if it is not a stored response that
+    the decorator could have written: a status in ``statuses``, header names that are HTTP
+    tokens and values without CR, LF or NUL, a base64 body. Any other error building the
+    response is a miss too, never a 500."""
     status, headers, body = stored.get("status"), stored.get("headers"), stored.get("body")
     if (
         stored.get("v") != FORMAT_VERSION
-        or not isinstance(status, int)
+        or type(status) is not int
+        or status not in statuses
         or not isinstance(body, str)
         or not isinstance(headers, list)
-        or not all(
-            isinstance(pair, list) and len(pair) == 2 and all(isinstance(p, str) for p in pair)
-            for pair in headers
-        )
+        or not all(_is_header(pair) for pair in headers)
     ):
         return None
     try:
         data = base64.b64decode(body, validate=True)
-    except (binascii.Error, ValueError):
+        response: Response = current_app.response_class(
+            data, status=status, headers=[(name, value) for name, value in headers]
+        )
+    except Exception:
+        logger.debug("cache_bridge: a stored response could not be rebuilt", exc_info=True)
         return None
-    response: Response = current_app.response_class(
-        data, status=status, headers=[(name, value) for name, value in headers]
-    )
     return response

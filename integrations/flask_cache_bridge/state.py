@@ -2,18 +2,18 @@
 
 from __future__ import annotations
 
+import re
 import threading
 
 from cache_bridge import (
-    CacheProtocol,
     ConfigurationError,
     InMemoryCache,
-    SyncCacheProtocol,
     SyncInMemoryCache,
     config,
     create_cache,
     create_sync_cache,
 )
+from cache_bridge.faces import AsyncCache, SyncCache
 from flask_cache_bridge.failures import FailureLog
 from flask_cache_bridge.loop_thread import LoopThread
 from flask_cache_bridge.settings import BridgeSettings
@@ -23,6 +23,22 @@ __all__ = ["EXTENSION_KEY", "AppCache"]
 
 #: The key of ``app.extensions`` under which an app's :class:`AppCache` lives.
 EXTENSION_KEY = "cache_bridge"
+
+#: Seconds an async call may wait for the background loop beyond the adapter's own limits.
+_HAND_OFF_MARGIN = 1.0
+
+
+def _config_error(exc: ConfigurationError) -> ConfigurationError:
+    # The core lists key_prefix among the valid options; here it has its own config key.
+    message = re.sub(r"\bkey_prefix, |, key_prefix\b", "", str(exc))
+    return ConfigurationError(f"CACHE_BRIDGE_URL / CACHE_BRIDGE_OPTIONS: {message}")
+
+
+def _hand_off_wait(settings: config.RedisSettings) -> float:
+    """How long an async call waits for the background loop: every attempt may take
+    ``connect_timeout + timeout``, a full pool waits up to ``timeout``, plus a margin."""
+    attempt = settings.connect_timeout + settings.timeout
+    return (settings.retries + 1) * attempt + settings.timeout + _HAND_OFF_MARGIN
 
 
 class AppCache:
@@ -38,23 +54,33 @@ class AppCache:
         self.settings = settings
         options = settings.adapter_options()
         try:
-            self.description = config.parse(settings.url, options).describe()
+            parsed = config.parse(settings.url, options)
         except ConfigurationError as exc:
-            raise ConfigurationError(f"CACHE_BRIDGE_URL / CACHE_BRIDGE_OPTIONS: {exc}") from None
-        self._adapter = create_sync_cache(settings.url, **options)
+            raise _config_error(exc) from None
+        self.description = parsed.describe()
+        adapter = create_sync_cache(settings.url, **options)
+        if not isinstance(adapter, SyncCache):  # pragma: no cover - every adapter is one
+            raise TypeError(f"unexpected adapter {adapter!r}")
+        #: The app's blocking adapter; the extension alone closes it.
+        self.adapter: SyncCache = adapter
         self._loop_thread: LoopThread | None = None
-        self._async_adapter: CacheProtocol
-        if isinstance(self._adapter, SyncInMemoryCache):
+        self._async_adapter: AsyncCache
+        wait = 0.0
+        if isinstance(adapter, SyncInMemoryCache):
             # Same store, so both faces see the same data even for a private memory://.
-            self._async_adapter = InMemoryCache(
-                store=self._adapter.store, key_prefix=settings.key_prefix
-            )
+            self._async_adapter = InMemoryCache(store=adapter.store, key_prefix=settings.key_prefix)
         else:
+            async_adapter = create_cache(settings.url, **options)
+            if not isinstance(async_adapter, AsyncCache):  # pragma: no cover
+                raise TypeError(f"unexpected adapter {async_adapter!r}")
+            self._async_adapter = async_adapter
             self._loop_thread = LoopThread(f"cache_bridge loop of {app_name}")
-            self._async_adapter = create_cache(settings.url, **options)
-        self.adapter: SyncCacheProtocol = self._adapter
-        self.cache = SharedSyncCache(self._adapter)
-        self.async_cache = SharedAsyncCache(self._async_adapter, self._loop_thread)
+            if isinstance(parsed, config.RedisSettings):
+                wait = _hand_off_wait(parsed)
+        self.cache = SharedSyncCache(adapter, self.description)
+        self.async_cache = SharedAsyncCache(
+            self._async_adapter, self.description, self._loop_thread, wait
+        )
         self.failures = FailureLog(settings.log_interval)
         self._lock = threading.Lock()
         self.closed = False
@@ -65,7 +91,7 @@ class AppCache:
             if self.closed:
                 return
             self.closed = True
-        self.async_cache.mark_closed()
-        self._adapter.close()
+        self.async_cache.release()
+        self.cache.release()
         if self._loop_thread is not None:
             self._loop_thread.close(self._async_adapter.aclose)

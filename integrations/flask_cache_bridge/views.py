@@ -1,7 +1,13 @@
 """The ``@bridge.cached`` view decorator: cache keys, and the sync and async wrappers.
 
-Keys live under ``view:`` inside the app's namespace: ``view:/path`` (plus ``?HASH`` of the
-sorted query string when ``query_string=True``) or ``view:=KEY`` for a custom key.
+Keys live under ``view:`` inside the app's namespace:
+
+- ``view:PATH:VARIANT`` for a path key. ``PATH`` is ``request.path`` percent-quoted (so it
+  holds no ``:``, ``?`` or glob character), or ``#`` and its SHA-256 when long; ``VARIANT``
+  is a hash of the host (with any subdomain and port), the scheme, the script root and,
+  with ``query_string=True``, the query arguments sorted by name (values keep their order).
+  ``invalidate(path)`` deletes ``view:PATH:*``: every variant of the path.
+- ``view:=KEY`` for a custom key (``KEY`` over 700 characters is hashed).
 """
 
 from __future__ import annotations
@@ -9,53 +15,94 @@ from __future__ import annotations
 import functools
 import hashlib
 import inspect
+import json
 from collections.abc import Callable, Collection
 from dataclasses import dataclass
 from typing import Any, TypeVar
-from urllib.parse import urlencode
+from urllib.parse import quote, unquote, urlsplit
 
-from flask import Response, make_response, request
+from flask import Response, current_app, has_request_context, make_response, request
 from returns.result import Failure, Result, Success
 
 from cache_bridge import MAX_TTL, DomainError
-from cache_bridge.keys import escape_glob
 from flask_cache_bridge.failures import logger
 from flask_cache_bridge.responses import rebuild, serialise, uncacheable_reason
 from flask_cache_bridge.state import AppCache
 
-__all__ = ["ViewCaching", "cached_view", "custom_key", "path_key", "path_pattern"]
+__all__ = [
+    "VIEW_NAMESPACE",
+    "ViewCaching",
+    "cached_view",
+    "custom_key",
+    "invalidation_patterns",
+    "path_key",
+    "request_variant",
+]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 VIEW_NAMESPACE = "view:"
-# Paths longer than this are stored under a hash, to stay inside the 1,024-character key limit.
+# Longer paths and custom keys are stored under a hash, to stay inside the 1,024-character
+# key limit.
 _LONGEST_PATH = 700
+# Characters left as they are in the path part of a key: never ``:``, ``%``, ``#``, ``=`` or
+# a glob character, so the path part is unambiguous and needs no escaping in a pattern.
+_PATH_SAFE = "/-._~!$&'()+,;@"
+
+
+def _digest(text: str, length: int = 64) -> str:
+    return hashlib.sha256(text.encode("utf-8", "surrogatepass")).hexdigest()[:length]
 
 
 def _path_part(path: str) -> str:
-    if len(path) <= _LONGEST_PATH:
-        return path
-    return "#" + hashlib.sha256(path.encode("utf-8", "surrogatepass")).hexdigest()
+    quoted = quote(path, safe=_PATH_SAFE, errors="surrogatepass")
+    return quoted if len(quoted) <= _LONGEST_PATH else "#" + _digest(path)
 
 
-def path_key(path: str, query: list[tuple[str, str]] | None = None) -> str:
-    """The key of the cached response for ``path`` and, if given, its query arguments."""
-    key = VIEW_NAMESPACE + _path_part(path)
-    if query:
-        canonical = urlencode(sorted(query)).encode("utf-8", "surrogatepass")
-        key += "?" + hashlib.sha256(canonical).hexdigest()[:32]
-    return key
+def request_variant(query_string: bool) -> str:
+    """The hash of what, besides the path, tells this request's responses apart: host,
+    scheme, script root and (if ``query_string``) the query arguments, sorted by name only,
+    so the values of a repeated argument keep their order."""
+    query = sorted(request.args.items(multi=True), key=lambda pair: pair[0]) if query_string else []
+    parts = [request.host, request.scheme, request.script_root, query]
+    return _digest(json.dumps(parts, ensure_ascii=True), 32)
 
 
-def path_pattern(path: str) -> str:
-    """A glob matching the cached responses of ``path`` with any query string."""
-    return escape_glob(VIEW_NAMESPACE + _path_part(path) + "?") + "*"
+def path_key(path: str, variant: str) -> str:
+    """The key of the cached response for ``path`` (as ``request.path``) and ``variant``."""
+    return f"{VIEW_NAMESPACE}{_path_part(path)}:{variant}"
+
+
+def _path_pattern(path: str) -> str:
+    return f"{VIEW_NAMESPACE}{_path_part(path)}:*"
+
+
+def _script_root() -> str:
+    if has_request_context():
+        return request.script_root
+    root = current_app.config.get("APPLICATION_ROOT") or "/"
+    return str(root).rstrip("/")
+
+
+def invalidation_patterns(path: str) -> list[str]:
+    """Globs matching every cached variant of ``path``.
+
+    ``path`` may be written as the view sees it (``request.path``) or as ``url_for``
+    returns it: percent-encoded, with the script root (``request.script_root``, or
+    ``APPLICATION_ROOT`` outside a request), a query string, even scheme and host. Both
+    readings are deleted (at worst one extra, unrelated path loses its entries).
+    """
+    url_path = unquote(urlsplit(path).path, errors="replace")
+    root = _script_root()
+    if root and (url_path == root or url_path.startswith(root + "/")):
+        url_path = url_path[len(root) :] or "/"
+    return list(dict.fromkeys([_path_pattern(path), _path_pattern(url_path)]))
 
 
 def custom_key(key: str) -> str:
     """The stored key for a custom view key."""
     if len(key) > _LONGEST_PATH:
-        return VIEW_NAMESPACE + "=#" + hashlib.sha256(key.encode("utf-8")).hexdigest()
+        return VIEW_NAMESPACE + "=#" + _digest(key)
     return VIEW_NAMESPACE + "=" + key
 
 
@@ -90,7 +137,11 @@ class ViewCaching:
 
 
 def _request_key(caching: ViewCaching, view_args: dict[str, Any]) -> str | None:
-    """The key for this request, or ``None`` when this request must bypass the cache."""
+    """The key for this request, or ``None`` when this request must bypass the cache.
+
+    HEAD requests are answered from a stored GET response (Flask sends no body for HEAD)
+    but never store one: a view may answer HEAD with an empty body.
+    """
     if request.method not in ("GET", "HEAD"):
         return None
     if caching.key is None and "Authorization" in request.headers:
@@ -105,12 +156,14 @@ def _request_key(caching: ViewCaching, view_args: dict[str, Any]) -> str | None:
                 f"the key function of @cached must return a non-empty str, not {value!r}"
             )
         return custom_key(value)
-    query = list(request.args.items(multi=True)) if caching.query_string else None
-    return path_key(request.path, query)
+    return path_key(request.path, request_variant(caching.query_string))
 
 
 def _hit(
-    state: AppCache, key: str, found: Result[dict[str, Any] | None, DomainError]
+    state: AppCache,
+    caching: ViewCaching,
+    key: str,
+    found: Result[dict[str, Any] | None, DomainError],
 ) -> Response | None:
     match found:
         case Success(None):
@@ -118,13 +171,15 @@ def _hit(
             return None
         case Success(stored):
             state.failures.succeeded()
-            return rebuild(stored)
+            return rebuild(stored, caching.statuses)
         case Failure(error):
             state.failures.failed(error, f"reading the cached view {key!r}")
     return None
 
 
 def _entry(state: AppCache, caching: ViewCaching, response: Response) -> dict[str, Any] | None:
+    if request.method != "GET":
+        return None  # a HEAD answer may have no body: only GET responses are stored
     reason = uncacheable_reason(
         response, caching.statuses, state.settings.max_response_bytes, caching.key is not None
     )
@@ -152,7 +207,7 @@ def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) 
             key = _request_key(caching, kwargs) if state.settings.view_cache else None
             if key is None:
                 return await view(*args, **kwargs)
-            hit = _hit(state, key, await state.async_cache.get_json(key))
+            hit = _hit(state, caching, key, await state.async_cache.get_json(key))
             if hit is not None:
                 return hit
             response = make_response(await view(*args, **kwargs))
@@ -170,7 +225,7 @@ def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) 
         key = _request_key(caching, kwargs) if state.settings.view_cache else None
         if key is None:
             return view(*args, **kwargs)
-        hit = _hit(state, key, state.cache.get_json(key))
+        hit = _hit(state, caching, key, state.cache.get_json(key))
         if hit is not None:
             return hit
         response = make_response(view(*args, **kwargs))

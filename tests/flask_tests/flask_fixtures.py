@@ -11,9 +11,10 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
+from flask import Flask, request
 
 from flask_cache_bridge import CacheBridge
+from flask_cache_bridge.views import path_key, request_variant
 
 MakeApp = Callable[..., Flask]
 
@@ -44,3 +45,10 @@ def make_app_fixture(bridge: CacheBridge) -> Iterator[MakeApp]:
     yield make
     for app in apps:
         bridge.close(app)
+
+
+def stored_key(app: Flask, url: str, *, query_string: bool = True, **context: Any) -> str:
+    """The key ``@bridge.cached`` stores the response to ``url`` under (without the app's
+    prefix); ``context`` goes to ``app.test_request_context`` (``base_url=...``, ...)."""
+    with app.test_request_context(url, **context):
+        return path_key(request.path, request_variant(query_string))

@@ -89,7 +89,14 @@ def test_init_app_twice_on_one_app_is_refused(make_app: MakeApp, bridge: CacheBr
             {"CACHE_BRIDGE_URL": "redis://localhost/0", "CACHE_BRIDGE_OPTIONS": {"timout": 1}},
             "Did you mean 'timeout'",
         ),
-        ({"CACHE_BRIDGE_OPTIONS": {"timeout": 1}}, "unknown option 'timeout' for memory://"),
+        (
+            {"CACHE_BRIDGE_OPTIONS": {"timeout": 1}},
+            r"unknown option 'timeout' for memory:// caches\. Valid options: clock, max_entries\.",
+        ),
+        (
+            {"CACHE_BRIDGE_URL": "redis://localhost/0", "CACHE_BRIDGE_OPTIONS": {"bogus": 1}},
+            r"Valid options: client_name, connect_timeout, db, max_connections, password,",
+        ),
         (
             {"CACHE_BRIDGE_URL": "redis://localhost/0", "CACHE_BRIDGE_OPTIONS": {"timeout": 0}},
             "timeout must be more than 0",

@@ -1,21 +1,14 @@
-"""The fail-open log (one message per burst) and the background loop's life cycle: calls
-running when the app closes get a Failure, never a hang."""
+"""The fail-open log: one message per burst of cache failures, not one per request."""
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import threading
-from typing import cast
 
 import pytest
 from flask_fixtures import MakeApp, bridge_fixture, make_app_fixture  # noqa: F401
-from returns.result import Failure, Result
 
-from cache_bridge import CacheClosedError, CacheConnectionError, CacheProtocol, DomainError
+from cache_bridge import CacheConnectionError
 from flask_cache_bridge import FailureLog
-from flask_cache_bridge.loop_thread import LoopThread
-from flask_cache_bridge.shared import SharedAsyncCache
 
 ERROR = CacheConnectionError("the cache could not be reached", operation="get", key="k")
 
@@ -69,80 +62,3 @@ def test_recovery_is_logged_once_and_starts_a_new_burst(caplog: pytest.LogCaptur
         "cache_bridge: storing failed, carrying on without the cache: "
         "get('k'): the cache could not be reached",
     ]
-
-
-def test_the_loop_thread_runs_coroutines_and_refuses_them_after_close() -> None:
-    loop_thread = LoopThread("test loop")
-    assert not loop_thread.started
-
-    async def answer() -> int:
-        await asyncio.sleep(0)
-        return 42
-
-    future = loop_thread.submit(answer())
-    assert future is not None
-    assert future.result(timeout=5) == 42
-    assert loop_thread.started
-    closed: list[bool] = []
-
-    async def final() -> None:
-        closed.append(True)
-
-    loop_thread.close(final)
-    loop_thread.close(final)  # idempotent
-    assert closed == [True]
-    refused = answer()
-    assert loop_thread.submit(refused) is None
-    assert refused.cr_frame is None  # closed, so no "never awaited" warning
-
-
-def test_closing_a_loop_thread_that_never_started_does_nothing() -> None:
-    loop_thread = LoopThread("idle loop")
-    loop_thread.close()
-    assert not loop_thread.started
-
-
-class StuckCache:
-    """Just enough of an async adapter: ``get`` never answers."""
-
-    def __init__(self) -> None:
-        self.started = threading.Event()
-
-    async def get(self, key: str) -> Result[str | None, DomainError]:
-        self.started.set()
-        await asyncio.Event().wait()
-        raise AssertionError("unreachable")
-
-
-def test_closing_the_app_answers_calls_still_running_with_a_failure() -> None:
-    loop_thread = LoopThread("stuck loop")
-    stuck = StuckCache()
-    shared = SharedAsyncCache(cast(CacheProtocol, stuck), loop_thread)
-
-    async def main() -> Result[str | None, DomainError]:
-        call = asyncio.create_task(shared.get("k"))
-        await asyncio.to_thread(stuck.started.wait, 5)
-        await asyncio.to_thread(loop_thread.close)
-        return await asyncio.wait_for(call, 5)
-
-    result = asyncio.run(main())
-    assert isinstance(result, Failure)
-    assert isinstance(result.failure(), CacheClosedError)
-
-
-def test_a_cancelled_caller_is_cancelled_not_answered() -> None:
-    loop_thread = LoopThread("cancel loop")
-    stuck = StuckCache()
-    shared = SharedAsyncCache(cast(CacheProtocol, stuck), loop_thread)
-
-    async def main() -> None:
-        call = asyncio.create_task(shared.get("k"))
-        await asyncio.to_thread(stuck.started.wait, 5)
-        call.cancel()
-        with pytest.raises(asyncio.CancelledError):
-            await call
-
-    try:
-        asyncio.run(main())
-    finally:
-        loop_thread.close()

@@ -12,7 +12,7 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 import redis
 from flask import Flask
-from flask_fixtures import MakeApp, bridge_fixture, make_app_fixture  # noqa: F401
+from flask_fixtures import MakeApp, bridge_fixture, make_app_fixture, stored_key  # noqa: F401
 from returns.result import Failure, Success
 
 from cache_bridge import CacheConnectionError
@@ -108,7 +108,7 @@ def test_two_apps_with_different_prefixes_stay_apart(
         assert bridge.cache.get("colour") == Success(None)
         bridge.cache.set("colour", "green")
         assert bridge.cache.flush() == Success(None)
-    assert sorted(redis_client.keys()) == [b"blue:colour", b"blue:view:/"]
+    assert sorted(redis_client.keys()) == [b"blue:colour", f"blue:{stored_key(blue, '/')}".encode()]
     assert blue.test_client().get("/").text == "home of blue"
 
 
@@ -135,8 +135,8 @@ def test_the_cached_decorator_serves_the_second_request_from_redis(
         assert (answer.text, answer.headers["X-Report"]) == ("the report", "yes")
         assert client.get("/async-report").text == "the async report"
     assert runs == [1, 2]
-    assert redis_client.ttl("shop:view:/report") == 30
-    assert redis_client.exists("shop:view:/async-report") == 1
+    assert redis_client.ttl(f"shop:{stored_key(redis_app, '/report')}") == 30
+    assert redis_client.exists(f"shop:{stored_key(redis_app, '/async-report')}") == 1
 
 
 @pytest.fixture
@@ -230,4 +230,4 @@ def test_closing_the_app_stops_its_background_loop(redis_app: Flask, bridge: Cac
     assert len(started) == 1
     bridge.close(redis_app)
     assert not started[0].is_alive()
-    assert redis_app.test_client().get("/").text == "<Failure: ping: the app's cache was closed>"
+    assert redis_app.test_client().get("/").text == "<Failure: ping: the adapter is closed>"

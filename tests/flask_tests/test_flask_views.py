@@ -9,8 +9,8 @@ import itertools
 from collections.abc import Callable
 
 import pytest
-from flask import Flask, Response, request, session
-from flask_fixtures import MakeApp, bridge_fixture, make_app_fixture  # noqa: F401
+from flask import Flask, Response, request, session, url_for
+from flask_fixtures import MakeApp, bridge_fixture, make_app_fixture, stored_key  # noqa: F401
 from returns.result import Success
 
 from flask_cache_bridge import CacheBridge
@@ -58,7 +58,7 @@ def test_the_second_request_is_served_from_the_cache(
     assert second.headers.get("Content-Type") == first.headers.get("Content-Type")
     assert second.headers.get("X-Custom") == first.headers.get("X-Custom")
     with app.app_context():
-        assert bridge.cache.ttl("view:" + path) == Success(60)
+        assert bridge.cache.ttl(stored_key(app, path)) == Success(60)
 
 
 def test_the_default_ttl_comes_from_the_config(make_app: MakeApp, bridge: CacheBridge) -> None:
@@ -66,7 +66,7 @@ def test_the_default_ttl_comes_from_the_config(make_app: MakeApp, bridge: CacheB
     counted_app(app, bridge)
     app.test_client().get("/page/a")
     with app.app_context():
-        assert bridge.cache.ttl("view:/page/a") == Success(42)
+        assert bridge.cache.ttl(stored_key(app, "/page/a")) == Success(42)
 
 
 def test_query_strings_get_their_own_entries_in_any_order(app: Flask, bridge: CacheBridge) -> None:
@@ -151,20 +151,146 @@ def test_very_long_paths_are_cached_under_a_hash(app: Flask, bridge: CacheBridge
         assert bridge.invalidate(f"/page/{name}") == Success(1)
 
 
-def test_only_get_and_head_are_cached(app: Flask, bridge: CacheBridge) -> None:
+def test_only_get_is_stored_and_head_is_answered_from_it(app: Flask, bridge: CacheBridge) -> None:
     runs = itertools.count(1)
 
     @app.route("/form", methods=["GET", "POST"])
     @bridge.cached()
     def form() -> str:
+        if request.method == "HEAD":
+            return ""  # a view may skip the body for HEAD: that answer must not be stored
         return f"{'posted' if request.method == 'POST' else 'read'} {next(runs)}"
 
     client = app.test_client()
     assert client.post("/form").text == "posted 1"
     assert client.post("/form").text == "posted 2"
-    assert client.head("/form").status_code == 200  # runs the view and stores its answer
+    assert client.head("/form").status_code == 200  # runs the view, stores nothing
+    with app.app_context():
+        assert bridge.invalidate_all() == Success(0)
+    assert client.get("/form").text == "read 3"
+    head = client.head("/form")  # from the GET entry: its headers, no body
+    assert (head.status_code, head.data, head.headers["Content-Length"]) == (200, b"", "6")
     assert client.get("/form").text == "read 3"
     assert client.post("/form").text == "posted 4"
+
+
+def test_the_host_scheme_and_script_root_are_part_of_the_key(
+    app: Flask, bridge: CacheBridge
+) -> None:
+    runs: list[str] = []
+
+    @app.get("/links")
+    @bridge.cached()
+    def links() -> dict[str, str]:
+        runs.append(request.host)
+        return {"next": url_for("links", _external=True)}
+
+    client = app.test_client()
+    assert client.get("/links", base_url="http://evil.example").json == {
+        "next": "http://evil.example/links"
+    }
+    assert client.get("/links", base_url="http://shop.example").json == {
+        "next": "http://shop.example/links"
+    }
+    assert client.get("/links", base_url="https://shop.example").json == {
+        "next": "https://shop.example/links"
+    }
+    assert client.get("/links", base_url="http://shop.example/eu").json == {
+        "next": "http://shop.example/eu/links"
+    }
+    assert client.get("/links", base_url="http://shop.example:8080").json == {
+        "next": "http://shop.example:8080/links"
+    }
+    assert client.get("/links", base_url="http://shop.example").json == {
+        "next": "http://shop.example/links"
+    }
+    assert len(runs) == 5
+    with app.app_context():
+        assert bridge.invalidate("/links") == Success(5)  # every variant of the path
+
+
+def test_tenants_on_subdomains_get_their_own_entries(
+    make_app: MakeApp, bridge: CacheBridge
+) -> None:
+    app = make_app(SERVER_NAME="shop.test")
+    app.subdomain_matching = True
+
+    @app.get("/", subdomain="<tenant>")
+    @bridge.cached()
+    def home(tenant: str) -> str:
+        return f"tenant {tenant}"
+
+    client = app.test_client()
+    assert client.get("/", base_url="http://acme.shop.test").text == "tenant acme"
+    assert client.get("/", base_url="http://globex.shop.test").text == "tenant globex"
+    assert client.get("/", base_url="http://acme.shop.test").text == "tenant acme"
+
+
+def test_repeated_query_arguments_keep_their_order(app: Flask, bridge: CacheBridge) -> None:
+    @app.get("/search")
+    @bridge.cached()
+    def search() -> dict[str, object]:
+        return {"page": request.args.get("page"), "all": request.args.getlist("page")}
+
+    client = app.test_client()
+    assert client.get("/search?page=1&page=9").json == {"page": "1", "all": ["1", "9"]}
+    assert client.get("/search?page=9&page=1").json == {"page": "9", "all": ["9", "1"]}
+    # Different names still share an entry in any order.
+    assert client.get("/search?page=9&page=1&q=x").json == {"page": "9", "all": ["9", "1"]}
+    with app.app_context():
+        bridge.cache.set_json(stored_key(app, "/search?q=x&page=9&page=1"), {}, ttl=60)
+    assert client.get("/search?q=x&page=9&page=1").status_code == 200
+    assert client.get("/search?page=9&q=x&page=1").status_code == 200
+
+
+def test_an_encoded_question_mark_in_the_path_is_not_a_query_string(
+    app: Flask, bridge: CacheBridge
+) -> None:
+    @app.get("/docs/<path:page>")
+    @bridge.cached()
+    def docs(page: str) -> str:
+        return f"page={page!r} lang={request.args.get('lang')}"
+
+    client = app.test_client()
+    variant = stored_key(app, "/docs/intro?lang=en").rsplit(":", 1)[1]
+    assert client.get(f"/docs/intro%3A{variant}").text == f"page='intro:{variant}' lang=None"
+    assert client.get("/docs/intro%3Flang=en").text == "page='intro?lang=en' lang=None"
+    assert client.get("/docs/intro?lang=en").text == "page='intro' lang=en"
+    assert client.get("/docs/intro%2A").text == "page='intro*' lang=None"
+    with app.app_context():
+        assert bridge.invalidate("/docs/intro") == Success(1)
+        assert bridge.invalidate("/docs/intro*") == Success(1)  # no glob: only that path
+
+
+def test_invalidate_takes_what_url_for_returns_under_a_script_root(
+    app: Flask, bridge: CacheBridge
+) -> None:
+    runs = itertools.count(1)
+
+    @app.get("/r/<name>")
+    @bridge.cached()
+    def r(name: str) -> str:
+        return f"run {next(runs)}"
+
+    @app.post("/refresh/<name>")
+    def refresh(name: str) -> dict[str, object]:
+        url = url_for("r", name=name, page=2)
+        return {"deleted": bridge.invalidate(url).unwrap(), "url": url}
+
+    client = app.test_client()
+    mounted = {"SCRIPT_NAME": "/shop"}
+    assert client.get("/r/a b", environ_overrides=mounted).text == "run 1"
+    assert client.get("/r/a b?page=2", environ_overrides=mounted).text == "run 2"
+    assert client.get("/r/a b", environ_overrides=mounted).text == "run 1"
+    assert client.post("/refresh/a b", environ_overrides=mounted).json == {
+        "deleted": 2,
+        "url": "/shop/r/a%20b?page=2",
+    }
+    assert client.get("/r/a b", environ_overrides=mounted).text == "run 3"
+    with app.app_context():  # outside a request: APPLICATION_ROOT is the script root
+        app.config["APPLICATION_ROOT"] = "/shop"
+        assert bridge.invalidate("/shop/r/a%20b") == Success(1)
+        assert bridge.invalidate("/r/a b") == Success(0)
 
 
 UNCACHEABLE: dict[str, Callable[[], Response]] = {
@@ -255,11 +381,44 @@ def test_view_caching_can_be_switched_off(make_app: MakeApp, bridge: CacheBridge
 def test_a_corrupt_entry_is_a_miss_and_is_replaced(app: Flask, bridge: CacheBridge) -> None:
     runs = counted_app(app, bridge)
     with app.app_context():
-        bridge.cache.set_json("view:/page/a", {"v": 1, "status": 200, "body": "???"})
+        bridge.cache.set_json(stored_key(app, "/page/a"), {"v": 1, "status": 200, "body": "???"})
     client = app.test_client()
     assert "run 1" in client.get("/page/a").text
     assert "run 1" in client.get("/page/a").text
     assert runs == ["a"]
+
+
+@pytest.mark.parametrize(
+    "entry",
+    [
+        {"v": 1, "status": 42, "headers": [], "body": ""},
+        {"v": 1, "status": 99999, "headers": [], "body": ""},
+        {"v": 1, "status": 500, "headers": [], "body": ""},  # not in statuses
+        {"v": 1, "status": True, "headers": [], "body": ""},
+        {"v": 1, "status": 200, "headers": [["X-A", "a\nb"]], "body": ""},
+        {"v": 1, "status": 200, "headers": [["X-A", "a\rb"]], "body": ""},
+        {"v": 1, "status": 200, "headers": [["X A:", "a"]], "body": ""},
+        {"v": 1, "status": 200, "headers": [["", "a"]], "body": ""},
+        {"v": 1, "status": 200, "headers": [["X-A", 7]], "body": ""},
+        {"v": 1, "status": 200, "headers": [["X-A", "a", "b"]], "body": ""},
+        {"v": 1, "status": 200, "headers": [], "body": "not base64!"},
+        {"v": 2, "status": 200, "headers": [], "body": ""},
+    ],
+)
+def test_a_foreign_entry_is_a_miss_never_an_error(
+    make_app: MakeApp, bridge: CacheBridge, entry: dict[str, object]
+) -> None:
+    app = make_app(PROPAGATE_EXCEPTIONS=True)
+
+    @app.get("/p")
+    @bridge.cached()
+    def p() -> str:
+        return "fresh"
+
+    with app.app_context():
+        bridge.cache.set_json(stored_key(app, "/p"), entry, ttl=60)
+    answer = app.test_client().get("/p")
+    assert (answer.status_code, answer.text) == (200, "fresh")
 
 
 @pytest.mark.parametrize(
