@@ -243,3 +243,21 @@ def test_pools_of_closed_event_loops_are_released(
     clients = [c for c in redis_client.client_list() if c["name"] == "per-request-loop"]
     assert len(clients) <= 1
     assert asyncio.run(cache.get("k")) == Success("4")
+
+
+def test_event_loops_in_many_threads_share_one_adapter(redis_url: str) -> None:
+    """WSGI workers running async views: a fresh loop per request, in several threads."""
+    cache = RedisCache(redis_url)
+    results: list[object] = []
+
+    def worker() -> None:
+        for _ in range(20):
+            results.append(asyncio.run(cache.increment("threaded-loops")))
+
+    threads = [threading.Thread(target=worker) for _ in range(8)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    assert len(results) == 160
+    assert sorted(r.unwrap() for r in results if isinstance(r, Success)) == list(range(1, 161))

@@ -6,6 +6,7 @@ hiredis parses replies when it is installed (the ``redis`` extra installs it).
 from __future__ import annotations
 
 import asyncio
+import threading
 from typing import Any
 
 import redis
@@ -75,6 +76,8 @@ class RedisCache(AsyncCache):
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
         self.settings = _settings(url, options)
         self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
+        # Loops of several threads (WSGI workers running async views) may add pools at once.
+        self._clients_lock = threading.Lock()
         super().__init__(
             self._execute_on_client, self.settings.key_prefix, self.settings.describe()
         )
@@ -85,16 +88,13 @@ class RedisCache(AsyncCache):
         loop = asyncio.get_running_loop()
         client = self._clients.get(loop)
         if client is None:
-            self._forget_closed_loops()
-            client = self._clients[loop] = async_client(self.settings)
+            with self._clients_lock:
+                # Pools of loops that have closed can no longer be used or awaited; dropping
+                # them lets the garbage collector close their sockets.
+                for closed in [old for old in self._clients if old.is_closed()]:
+                    del self._clients[closed]
+                client = self._clients[loop] = async_client(self.settings)
         return client
-
-    def _forget_closed_loops(self) -> None:
-        # A pool refers back to its loop, so the weak keys alone never let go of it. Pools of
-        # loops that have closed can no longer be used or awaited; dropping them lets the
-        # garbage collector close their sockets.
-        for loop in [loop for loop in self._clients if loop.is_closed()]:
-            del self._clients[loop]
 
     async def _execute_on_client(self, command: Command) -> Any:
         args = plan(command)
@@ -107,7 +107,8 @@ class RedisCache(AsyncCache):
         return await client.execute_command(*args)
 
     async def _release(self) -> None:
-        clients, self._clients = self._clients, {}
+        with self._clients_lock:
+            clients, self._clients = self._clients, {}
         loop = asyncio.get_running_loop()
         # Another loop's connections cannot be awaited from this one; dropping them leaves
         # their sockets to the garbage collector.
