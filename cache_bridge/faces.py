@@ -45,6 +45,11 @@ class _Face:
         return self._ns.prefix[:-1] or None
 
     @property
+    def keyspace(self) -> KeySpace:
+        """The namespace as operations take it, for :meth:`run_operation` calls."""
+        return self._ns
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` / :meth:`aclose` was called."""
         return self._closed

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from returns.result import Failure, Success
 
-from flask_cache_bridge.keycount import UnsupportedAdapterError, count_keys
+from cache_bridge.raw_operations import count_pattern
 from flask_cache_bridge.state import EXTENSION_KEY, AppCache
 
 __all__ = ["cache_cli"]
@@ -62,10 +62,9 @@ def flush_command(pattern: str | None, dry_run: bool, yes: bool, whole_database:
     """Delete this app's cached keys (only its CACHE_BRIDGE_KEY_PREFIX namespace)."""
     state = _state()
     scope = _scope(state, pattern)
-    try:
-        counted = count_keys(state.adapter, pattern)
-    except UnsupportedAdapterError as exc:
-        raise click.ClickException(f"could not count the keys: {exc}") from None
+    adapter = state.adapter
+    glob = "*" if pattern is None else pattern
+    counted = adapter.run_operation(count_pattern(adapter.keyspace, glob))
     if isinstance(counted, Failure):
         raise click.ClickException(f"could not count the keys: {counted.failure()}")
     found = counted.unwrap()

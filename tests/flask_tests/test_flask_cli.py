@@ -2,19 +2,14 @@
 
 from __future__ import annotations
 
-import time
-
 import pytest
 import redis
 from flask import Flask
 from flask_fixtures import MakeApp, bridge_fixture, make_app_fixture  # noqa: F401
 from returns.result import Success
 
-from cache_bridge.adapters.memory import MemoryStore
-from cache_bridge.faces import SyncCache
 from cache_bridge.testing.redis_server import free_port
 from flask_cache_bridge import CacheBridge
-from flask_cache_bridge.state import AppCache
 
 
 def _fill(app: Flask, bridge: CacheBridge, keys: list[str]) -> None:
@@ -163,16 +158,3 @@ def test_every_initialised_app_gets_the_commands(make_app: MakeApp) -> None:
         assert done.exit_code == 0
         assert "ping" in done.output
         assert "flush" in done.output
-
-
-def test_flush_on_an_adapter_it_cannot_count_is_a_clean_error(
-    make_app: MakeApp, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    app = make_app(CACHE_BRIDGE_KEY_PREFIX="cli")
-    state = app.extensions["cache_bridge"]
-    assert isinstance(state, AppCache)
-    monkeypatch.setattr(state, "adapter", SyncCache(MemoryStore(10, time.time).execute, "cli", "x"))
-    done = app.test_cli_runner().invoke(args=["cache", "flush", "--dry-run"])
-    assert done.exit_code == 1
-    assert "could not count the keys: cannot count the keys of <SyncCache x>" in done.output
-    assert done.exception is None or isinstance(done.exception, SystemExit)
