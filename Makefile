@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 run: $(STAMP)
 	$(BIN)/python example_projects/core_demo.py
 	$(BIN)/python example_projects/django_site/demo.py
+	$(BIN)/python example_projects/flask_app/demo.py
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
