@@ -13,14 +13,21 @@ from __future__ import annotations
 
 import logging
 import math
-from collections.abc import Callable, Iterable
+import re
+from collections.abc import Callable, Iterable, Sequence
 from typing import Any, TypeAlias
 
-from django.core.cache.backends.base import DEFAULT_TIMEOUT, BaseCache, InvalidCacheKey
+from django.core.cache.backends.base import (
+    DEFAULT_TIMEOUT,
+    BaseCache,
+    InvalidCacheKey,
+    default_key_func,
+)
 from django.core.exceptions import ImproperlyConfigured
 from returns.result import Failure, Result, Success
 
 from cache_bridge import operations, raw_operations
+from cache_bridge.commands import Get, MGet, Scan, SetBytes, Touch, Unlink
 from cache_bridge.errors import (
     CacheInvalidArgumentError,
     CacheValueError,
@@ -28,7 +35,7 @@ from cache_bridge.errors import (
     DomainError,
 )
 from cache_bridge.keys import InvalidArgument, KeySpace, escape_glob
-from cache_bridge.operations import Op
+from cache_bridge.operations import SCAN_BATCH, Op, Steps
 from cache_bridge.raw_operations import MAX_TTL_MS
 from django_cache_bridge.options import BridgeConfig, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
@@ -43,6 +50,22 @@ _EXPIRE_NOW = 0
 
 Finish: TypeAlias = Callable[[Result[Any, DomainError]], Any]
 Plan: TypeAlias = tuple[Op[Any] | None, Finish]
+
+
+def _as_bytes(raw: str | bytes | None) -> bytes | None:
+    # The in-memory store keeps text written by the protocol as str; Redis replies bytes.
+    return raw.encode("utf-8") if isinstance(raw, str) else raw
+
+
+def _drop(keys: Sequence[str]) -> Steps[None]:
+    """Delete keys holding values this alias cannot read (tampered, foreign, signed with a
+    retired SECRET_KEY, another serializer's format). Left in place they would block the key:
+    ``add`` would refuse to write over them and ``get_or_set`` would recompute forever.
+
+    A cache may always drop an entry. The read and this delete are two commands, so a valid
+    value written by another client in between is deleted too: that costs that client a miss
+    (a recomputation), never a wrong value."""
+    yield Unlink(tuple(keys))
 
 
 class BridgeCache(BaseCache):
@@ -109,6 +132,27 @@ class BridgeCache(BaseCache):
         """Delete the stored keys matching ``glob`` (from :meth:`key_glob`); how many."""
         return self._adapters().sync.run_operation(operations.delete_pattern(_RAW, glob))
 
+    def count_alias_keys(self) -> Result[int, DomainError]:
+        """How many keys of this alias (every VERSION) are stored now: those
+        ``KEY_PREFIX:<version>:...`` with the default key function, else all under
+        ``KEY_PREFIX:``."""
+        return self._adapters().sync.run_operation(
+            Op("count_pattern", None, self._alias_keys(delete=False))
+        )
+
+    def delete_alias_keys(self) -> Result[int, DomainError]:
+        """Delete the keys :meth:`count_alias_keys` counts (what ``clear()`` does when a
+        KEY_PREFIX is set); how many."""
+        return self._adapters().sync.run_operation(
+            Op("delete_pattern", None, self._alias_keys(delete=True))
+        )
+
+    def alias_keys_description(self) -> str:
+        """The keys :meth:`count_alias_keys` counts, for messages."""
+        if self.key_func is default_key_func:
+            return f"{self.key_prefix}:<VERSION>:*"
+        return f"{self.key_prefix}:*"
+
     # -- running plans ---------------------------------------------------------------------
 
     def _run(self, plan: Plan) -> Any:
@@ -164,9 +208,89 @@ class BridgeCache(BaseCache):
             raise ValueError("timeout must be a number of seconds or None, not NaN")
         if timeout <= 0:
             return _EXPIRE_NOW
-        if timeout * 1000 > MAX_TTL_MS:
-            raise ValueError(f"timeout must be at most {MAX_TTL_MS // 1000} seconds (ten years)")
+        if timeout * 1000 >= MAX_TTL_MS:
+            # As LocMemCache and RedisCache accept any timeout, a huge one (often used to mean
+            # "practically forever") is clamped to the longest expiry stores take: ten years.
+            return MAX_TTL_MS
         return max(1, round(timeout * 1000))
+
+    # -- steps of our own: reads that drop what this alias cannot read ---------------------
+
+    def _read(self, made: str) -> Steps[Any]:
+        """The value at ``made``, or MISSING; an unreadable value is dropped (see _drop)."""
+        data = _as_bytes((yield Get(made)))
+        if data is None:
+            return MISSING
+        value = self._codec.loads(made, data)
+        if value is MISSING:
+            yield from _drop((made,))
+        return value
+
+    def _read_many(self, made: Sequence[str]) -> Steps[dict[str, Any]]:
+        """The readable values of ``made`` (one MGET); unreadable ones are dropped."""
+        raws = yield MGet(tuple(made))
+        found: dict[str, Any] = {}
+        unreadable: list[str] = []
+        for full, raw in zip(made, raws, strict=True):
+            data = _as_bytes(raw)
+            if data is None:
+                continue
+            value = self._codec.loads(full, data)
+            if value is MISSING:
+                unreadable.append(full)
+            else:
+                found[full] = value
+        if unreadable:
+            yield from _drop(unreadable)
+        return found
+
+    def _holds(self, made: str) -> Steps[bool]:
+        """Whether ``made`` holds a value ``get`` would return (an unreadable value is no
+        value: it is dropped and reported absent)."""
+        return (yield from self._read(made)) is not MISSING
+
+    def _add(self, made: str, data: bytes, ttl: int | None) -> Steps[bool]:
+        if (yield SetBytes(made, data, ttl, only_if_missing=True)):
+            return True
+        if (yield from self._holds(made)):
+            return False
+        # What was there was unreadable (now dropped) or expired meanwhile: add once more.
+        return bool((yield SetBytes(made, data, ttl, only_if_missing=True)))
+
+    def _touch(self, made: str, ttl: int | None) -> Steps[bool]:
+        if int((yield Touch(made, ttl))) <= 0:
+            return False
+        return (yield from self._holds(made))
+
+    def _alias_keys(self, delete: bool) -> Steps[int]:
+        """Count (or delete) this alias's keys, all versions: with the default key function
+        only keys shaped ``KEY_PREFIX:<int version>:...``, so an alias whose KEY_PREFIX is
+        ``KEY_PREFIX:something`` on the same server keeps its keys."""
+        match, mine = self._alias_key_filter()
+        total = 0
+        cursor = 0
+        while True:
+            cursor, found = yield Scan(cursor, match, SCAN_BATCH)
+            keys = tuple(k for k in found if mine(k))
+            if keys:
+                total += int((yield Unlink(keys))) if delete else len(keys)
+            if int(cursor) == 0:
+                return total
+
+    def _alias_key_filter(self) -> tuple[str, Callable[[str | bytes], bool]]:
+        prefix = f"{self.key_prefix}:"
+        if self.key_func is not default_key_func:
+            # A custom KEY_FUNCTION's layout is unknown: everything under KEY_PREFIX: is ours.
+            return escape_glob(prefix) + "*", lambda _: True
+        text = re.compile(re.escape(prefix) + r"-?[0-9]+:")
+        raw = re.compile(re.escape(prefix.encode("utf-8")) + rb"-?[0-9]+:")
+
+        def mine(key: str | bytes) -> bool:
+            if isinstance(key, bytes):
+                return raw.match(key) is not None
+            return text.match(key) is not None
+
+        return escape_glob(prefix) + "[-0-9]*", mine
 
     # -- plans: each Django method's logic, once -------------------------------------------
 
@@ -176,19 +300,18 @@ class BridgeCache(BaseCache):
         data = self._codec.dumps(made, value)
         if ttl == _EXPIRE_NOW:
             # Added and expired at once: it "would have been added" if nothing was there.
-            return raw_operations.has_key(_RAW, made), self._finish(False, lambda found: not found)
-        return raw_operations.add_bytes(_RAW, made, data, ttl), self._finish(False)
+            return Op("has_key", made, self._holds(made)), self._finish(
+                False, lambda found: not found
+            )
+        return Op("add", made, self._add(made, data, ttl)), self._finish(False)
 
     def _plan_get(self, key: Any, default: Any, version: int | None) -> Plan:
         made = self._key(key, version)
 
-        def convert(data: bytes | None) -> Any:
-            if data is None:
-                return default
-            value = self._codec.loads(made, data)
+        def convert(value: Any) -> Any:
             return default if value is MISSING else value
 
-        return raw_operations.get_bytes(_RAW, made), self._finish(default, convert)
+        return Op("get", made, self._read(made)), self._finish(default, convert)
 
     def _plan_set(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
@@ -203,7 +326,7 @@ class BridgeCache(BaseCache):
         ttl = self._ttl_ms(timeout)
         if ttl == _EXPIRE_NOW:
             return operations.delete(_RAW, made), self._finish(False)
-        return raw_operations.touch(_RAW, made, ttl), self._finish(False)
+        return Op("touch", made, self._touch(made, ttl)), self._finish(False)
 
     def _plan_delete(self, key: Any, version: int | None) -> Plan:
         made = self._key(key, version)
@@ -211,20 +334,17 @@ class BridgeCache(BaseCache):
 
     def _plan_get_many(self, keys: Iterable[Any], version: int | None) -> Plan:
         key_map = {self._key(key, version): key for key in keys}
+        if not key_map:
+            return None, lambda _: {}
 
-        def convert(found: dict[str, bytes]) -> dict[Any, Any]:
-            values = {}
-            for made, data in found.items():
-                value = self._codec.loads(made, data)
-                if value is not MISSING:
-                    values[key_map[made]] = value
-            return values
+        def convert(found: dict[str, Any]) -> dict[Any, Any]:
+            return {key_map[made]: value for made, value in found.items()}
 
-        return raw_operations.get_many_bytes(_RAW, list(key_map)), self._finish({}, convert)
+        return Op("get_many", None, self._read_many(list(key_map))), self._finish({}, convert)
 
     def _plan_has_key(self, key: Any, version: int | None) -> Plan:
         made = self._key(key, version)
-        return raw_operations.has_key(_RAW, made), self._finish(False)
+        return Op("has_key", made, self._holds(made)), self._finish(False)
 
     def _plan_incr(self, key: Any, delta: Any, version: int | None) -> Plan:
         made = self._key(key, version)
@@ -269,7 +389,7 @@ class BridgeCache(BaseCache):
     def _plan_clear(self) -> Plan:
         finish = self._finish(None, lambda _: None)
         if self.key_prefix:
-            return operations.delete_pattern(_RAW, self.key_glob()), finish
+            return Op("delete_pattern", None, self._alias_keys(delete=True)), finish
         return operations.flush(_RAW), finish
 
     # -- Django's API ------------------------------------------------------------------------

@@ -10,8 +10,9 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
+from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
-from django_cache_bridge.options import parse_config
+from django_cache_bridge.options import BridgeConfig, parse_config
 
 __all__ = ["bridge_aliases", "check_caches"]
 
@@ -92,9 +93,57 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
     return messages
 
 
+def _store(bridge: BridgeConfig) -> tuple[Any, ...]:
+    """What identifies the store an alias writes to (one memory store, one Redis database)."""
+    where = bridge.settings
+    if isinstance(where, config.MemorySettings):
+        return ("memory", where.name or "")
+    if where.path is not None:
+        return ("redis", where.path, where.db)
+    return ("redis", where.host.lower(), where.port, where.db)
+
+
+def _nests(inner: str, outer: str) -> bool:
+    return inner.startswith(outer + ":")
+
+
+def _check_nested_prefixes(aliases: list[str]) -> list[checks.CheckMessage]:
+    """W003: two aliases on one store whose KEY_PREFIXes nest (``site`` and ``site:x``)."""
+    stores: dict[tuple[Any, ...], list[tuple[str, str]]] = {}
+    for alias in aliases:
+        conf = settings.CACHES[alias]
+        try:
+            bridge = parse_config(conf.get("LOCATION", ""), conf.get("OPTIONS"))
+        except ConfigurationError:
+            continue  # reported as E001/E002
+        prefix = conf.get("KEY_PREFIX") or ""
+        stores.setdefault(_store(bridge), []).append((alias, str(prefix)))
+    messages: list[checks.CheckMessage] = []
+    for members in stores.values():
+        for outer_alias, outer in members:
+            for inner_alias, inner in members:
+                if not _nests(inner, outer):
+                    continue
+                messages.append(
+                    checks.Warning(
+                        f"CACHES[{inner_alias!r}] (KEY_PREFIX {inner!r}) nests under "
+                        f"CACHES[{outer_alias!r}] (KEY_PREFIX {outer!r}) on the same store: "
+                        f"their keys collide when what follows {outer + ':'!r} is a number "
+                        f"(a VERSION of {outer!r}), and with a custom KEY_FUNCTION clearing "
+                        f"{outer_alias!r} removes {inner_alias!r}'s keys.",
+                        hint="Give aliases that share a store prefixes where none is another "
+                        "followed by ':' (e.g. 'site' and 'site_x'), or separate databases.",
+                        id="django_cache_bridge.W003",
+                    )
+                )
+    return messages
+
+
 def check_caches(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
     """Check every BridgeCache alias in settings.CACHES."""
     messages: list[checks.CheckMessage] = []
-    for alias in bridge_aliases():
+    aliases = bridge_aliases()
+    for alias in aliases:
         messages.extend(_check_alias(alias, settings.CACHES[alias]))
+    messages.extend(_check_nested_prefixes(aliases))
     return messages

@@ -1,11 +1,13 @@
 """How BridgeCache turns Python values into stored bytes and back.
 
 - ``int`` values in signed 64 bits are stored as decimal text, as Redis counters are, so
-  ``incr`` is one atomic command and the protocol's ``increment`` sees the same number.
-- Anything else is pickled (or JSON-encoded) behind a format marker. Pickles are signed by
-  default with an HMAC-SHA256 keyed from ``SECRET_KEY`` and bound to the stored key: a value
-  whose signature does not verify, or whose format this alias does not read, is never
-  unpickled; it is a miss and a logged warning.
+  ``incr`` is one atomic command and the protocol's ``increment`` sees the same number. They
+  are never signed (a MAC would make them something ``INCRBY`` cannot add to).
+- Anything else is pickled (or JSON-encoded) behind a format marker. With ``sign=True`` (the
+  default) both pickles and JSON are signed with an HMAC-SHA256 keyed from ``SECRET_KEY`` and
+  bound to the format and the stored key: a value whose signature does not verify, or whose
+  format this alias does not read, is never unpickled (nor parsed); it is a miss and a logged
+  warning, and the backend drops it (see :mod:`django_cache_bridge.cache`).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import logging
 import pickle
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -26,8 +29,12 @@ logger = logging.getLogger("django_cache_bridge")
 
 _INTEGER = re.compile(rb"0|-?[1-9][0-9]{0,18}")
 _INT64 = 2**63
-_SIGNED = b"cb:s1:"
+#: Signed pickle: marker + MAC + pickle. (``cb:s1:`` used an ambiguous MAC input; such values
+#: are no longer read.)
+_SIGNED = b"cb:s2:"
 _PICKLED = b"cb:p1:"
+#: Signed JSON: marker + MAC + UTF-8 JSON.
+_SIGNED_JSON = b"cb:js1:"
 _JSON = b"cb:j1:"
 _MAC_SIZE = 32
 _SALT = "django_cache_bridge.values"
@@ -36,13 +43,41 @@ _SALT = "django_cache_bridge.values"
 MISSING: Any = object()
 
 
-def _mac(key: str, payload: bytes, secret: str | bytes) -> bytes:
-    message = key.encode("utf-8") + b"\0" + payload
+def _mac(marker: bytes, key: str, payload: bytes, secret: str | bytes) -> bytes:
+    """HMAC-SHA256 over the format marker, the length-prefixed key and the payload: no two
+    (marker, key, payload) triples give the same message."""
+    key_bytes = key.encode("utf-8")
+    message = marker + len(key_bytes).to_bytes(4, "big") + key_bytes + payload
     return salted_hmac(_SALT, message, secret=secret, algorithm="sha256").digest()
 
 
 def _secrets() -> list[str | bytes]:
     return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+
+
+def _check_json_keys(value: Any) -> None:
+    """Raise TypeError if any dict in ``value`` has a key that is not a ``str`` (``json``
+    would silently turn ``1``, ``True`` or ``None`` into strings)."""
+    stack = [value]
+    seen: set[int] = set()
+    while stack:
+        item = stack.pop()
+        if isinstance(item, dict):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            for name, inner in item.items():
+                if not isinstance(name, str):
+                    raise TypeError(
+                        "the JSON serializer stores dicts with str keys only, not "
+                        f"{type(name).__name__} key {name!r:.40}"
+                    )
+                stack.append(inner)
+        elif isinstance(item, list | tuple):
+            if id(item) in seen:
+                continue
+            seen.add(id(item))
+            stack.extend(item)
 
 
 class ValueCodec:
@@ -58,24 +93,40 @@ class ValueCodec:
             return str(value).encode("ascii")
         if self.serializer == "json":
             text = json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
-            return _JSON + text.encode("utf-8")
+            _check_json_keys(value)
+            return self._wrap(key, _SIGNED_JSON, _JSON, text.encode("utf-8"))
         payload = pickle.dumps(value, pickle.HIGHEST_PROTOCOL)
+        return self._wrap(key, _SIGNED, _PICKLED, payload)
+
+    def _wrap(self, key: str, signed: bytes, unsigned: bytes, payload: bytes) -> bytes:
         if self.sign:
-            return _SIGNED + _mac(key, payload, settings.SECRET_KEY) + payload
-        return _PICKLED + payload
+            return signed + _mac(signed, key, payload, settings.SECRET_KEY) + payload
+        return unsigned + payload
 
     def loads(self, key: str, data: bytes) -> Any:
         """The value stored as ``data`` at ``key``, or :data:`MISSING` (logged) if it is
         tampered, foreign or undecodable."""
         if _INTEGER.fullmatch(data) is not None:
-            return int(data)
+            number = int(data)
+            if -_INT64 <= number < _INT64:
+                return number
+            logger.warning(
+                "cache value at %r is an integer outside signed 64 bits, which this cache "
+                "never stores as text; treated as a miss",
+                key,
+            )
+            return MISSING
         try:
-            if data.startswith(_JSON) and self.serializer == "json":
-                return json.loads(data[len(_JSON) :])
-            if data.startswith(_SIGNED) and self.serializer == "pickle":
-                return self._verified(key, data[len(_SIGNED) :])
-            if data.startswith(_PICKLED) and self.serializer == "pickle" and not self.sign:
-                return pickle.loads(data[len(_PICKLED) :])
+            if self.serializer == "json":
+                if self.sign and data.startswith(_SIGNED_JSON):
+                    return self._verified(key, _SIGNED_JSON, data, json.loads)
+                if not self.sign and data.startswith(_JSON):
+                    return json.loads(data[len(_JSON) :])
+            else:
+                if self.sign and data.startswith(_SIGNED):
+                    return self._verified(key, _SIGNED, data, pickle.loads)
+                if not self.sign and data.startswith(_PICKLED):
+                    return pickle.loads(data[len(_PICKLED) :])
         except Exception as exc:
             logger.warning(
                 "cache value at %r could not be decoded (%s); treated as a miss", key, exc
@@ -90,14 +141,17 @@ class ValueCodec:
         )
         return MISSING
 
-    def _verified(self, key: str, signed: bytes) -> Any:
+    def _verified(
+        self, key: str, marker: bytes, data: bytes, decode: Callable[[bytes], Any]
+    ) -> Any:
+        signed = data[len(marker) :]
         mac, payload = signed[:_MAC_SIZE], signed[_MAC_SIZE:]
         for secret in _secrets():
-            if hmac.compare_digest(mac, _mac(key, payload, secret)):
-                return pickle.loads(payload)
+            if hmac.compare_digest(mac, _mac(marker, key, payload, secret)):
+                return decode(payload)
         logger.warning(
             "cache value at %r has a bad signature (tampered, or signed with another "
-            "SECRET_KEY); treated as a miss, not unpickled",
+            "SECRET_KEY); treated as a miss, not decoded",
             key,
         )
         return MISSING

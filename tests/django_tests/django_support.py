@@ -55,6 +55,11 @@ def plant(cache: BridgeCache, key: str, data: bytes) -> None:
     cache._adapters().sync.run_operation(raw_operations.set_bytes(_RAW, made, data)).unwrap()
 
 
+def plant_raw(cache: BridgeCache, full_key: str, data: bytes) -> None:
+    """Write bytes at a full stored key (no prefix or version added) in the cache's store."""
+    cache._adapters().sync.run_operation(raw_operations.set_bytes(_RAW, full_key, data)).unwrap()
+
+
 def stored_keys(cache: BridgeCache) -> set[str]:
     """Every stored key of the cache's database or store (including other aliases')."""
     from cache_bridge.commands import Scan

@@ -13,10 +13,13 @@ from typing import Any
 import pytest
 from django.core.cache import CacheKeyWarning, caches
 from django.core.cache.backends.base import InvalidCacheKey
-from django_support import alias, bridge, fresh_memory, stored, stored_keys
+from django_support import alias, bridge, fresh_memory, plant_raw, stored, stored_keys
 from pytest_django import Settings as SettingsWrapper
 from returns.result import Success
 
+from cache_bridge import operations
+from cache_bridge.keys import KeySpace
+from cache_bridge.raw_operations import MAX_TTL_MS
 from django_cache_bridge import get_sync_cache
 from django_cache_bridge.cache import BridgeCache
 
@@ -297,9 +300,31 @@ def test_bad_values_and_timeouts_raise_and_write_nothing(dj: BridgeCache) -> Non
         dj.set("k", 1, timeout="soon")
     with pytest.raises(ValueError, match="NaN"):
         dj.set("k", 1, timeout=float("nan"))
-    with pytest.raises(ValueError, match="ten years"):
-        dj.set("k", 1, timeout=11 * 365 * 24 * 3600)
     assert dj.get_many(["a", "k"]) == {}
+
+
+TEN_YEARS = MAX_TTL_MS // 1000
+
+
+@pytest.mark.parametrize("timeout", [TEN_YEARS, TEN_YEARS + 1, 11 * 365 * 24 * 3600, 10**12, 1e300])
+def test_timeouts_over_ten_years_are_clamped_to_ten_years(dj: BridgeCache, timeout: Any) -> None:
+    def seconds_left(key: str) -> int | None:
+        made = dj.make_key(key)
+        return dj._adapters().sync.run_operation(operations.ttl(KeySpace(None), made)).unwrap()
+
+    dj.set("k", "v", timeout=timeout)
+    assert dj.get("k") == "v"
+    assert TEN_YEARS - 60 <= (seconds_left("k") or 0) <= TEN_YEARS
+    assert dj.add("a", "v", timeout=timeout) is True
+    assert TEN_YEARS - 60 <= (seconds_left("a") or 0) <= TEN_YEARS
+    assert dj.set_many({"m": 1}, timeout=timeout) == []
+    assert TEN_YEARS - 60 <= (seconds_left("m") or 0) <= TEN_YEARS
+    dj.set("t", "v", timeout=5)
+    assert dj.touch("t", timeout=timeout) is True
+    assert TEN_YEARS - 60 <= (seconds_left("t") or 0) <= TEN_YEARS
+    assert dj.get("t") == "v"
+    dj.set("forever", "v", timeout=None)
+    assert seconds_left("forever") is None
 
 
 def test_close_keeps_the_shared_connections(dj: BridgeCache) -> None:
@@ -332,3 +357,48 @@ def test_the_unnamed_memory_location_is_one_store(settings: SettingsWrapper) -> 
     bridge().set("k", "v")
     assert bridge("again").get("k") == "v"
     bridge().clear()
+
+
+def test_clear_keeps_the_keys_of_an_alias_whose_prefix_nests_under_its_own(
+    settings: SettingsWrapper, location: str
+) -> None:
+    settings.CACHES = {
+        "default": alias(location, KEY_PREFIX="site"),
+        "nested": alias(location, KEY_PREFIX="site:x"),
+        "kf": alias(location, KEY_PREFIX="kf", KEY_FUNCTION=lambda k, p, v: f"{p}:{k}@{v}"),
+    }
+    site, nested = bridge(), bridge("nested")
+    site.set("a", 1)
+    site.set("b", "v", version=12)
+    site.set("c", "v", version=-3)
+    nested.set("b", 2)
+    plant_raw(site, "site:foreign", b"1")
+    assert site.count_alias_keys() == Success(3)
+    site.clear()
+    assert site.get("a") is None
+    assert site.get("b", version=12) is None
+    assert site.get("c", version=-3) is None
+    assert nested.get("b") == 2
+    assert "site:foreign" in stored_keys(site)
+    # A custom KEY_FUNCTION's layout is unknown: clear() still takes all under KEY_PREFIX:.
+    bridge("kf").set("k", 1)
+    assert bridge("kf").count_alias_keys() == Success(1)
+    bridge("kf").clear()
+    assert bridge("kf").get("k") is None
+    nested.clear()
+    site.delete_keys("site:*")
+
+
+async def test_aclear_keeps_the_keys_of_a_nested_prefix(
+    settings: SettingsWrapper, location: str
+) -> None:
+    settings.CACHES = {
+        "default": alias(location, KEY_PREFIX="site"),
+        "nested": alias(location, KEY_PREFIX="site:x"),
+    }
+    await bridge().aset("a", 1)
+    await bridge("nested").aset("b", 2)
+    await bridge().aclear()
+    assert await bridge().aget("a") is None
+    assert await bridge("nested").aget("b") == 2
+    await bridge("nested").aclear()

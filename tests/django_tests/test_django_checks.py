@@ -130,3 +130,49 @@ def test_manage_py_check_shows_a_message_not_a_traceback(settings: SettingsWrapp
     text = str(raised.value)
     assert "django_cache_bridge.E001" in text
     assert "HINT: Write memory://" in text
+
+
+def test_nested_key_prefixes_on_one_store_are_w003(settings: SettingsWrapper) -> None:
+    w003 = "django_cache_bridge.W003"
+    site = alias("redis://h:6379/0", KEY_PREFIX="site")
+    assert ids(settings, default=site, nested=alias("redis://h/0", KEY_PREFIX="site:x")) == [w003]
+    assert ids(settings, default=site, nested=alias("redis://H/0", KEY_PREFIX="site:1:a")) == [w003]
+    settings.CACHES = {"default": site, "nested": alias("redis://h/0", KEY_PREFIX="site:x")}
+    (message,) = check_caches()
+    assert "CACHES['nested'] (KEY_PREFIX 'site:x') nests under CACHES['default']" in message.msg
+    assert message.hint is not None
+    assert "'site_x'" in message.hint
+    # Not nested: a shared prefix (two VERSIONs of one site), a prefix that merely starts
+    # alike, another database or host, another memory store, a non-bridge alias.
+    assert (
+        ids(
+            settings,
+            default=site,
+            v2=alias("redis://h/0", KEY_PREFIX="site", VERSION=2),
+            alike=alias("redis://h/0", KEY_PREFIX="site_x"),
+            alike2=alias("redis://h/0", KEY_PREFIX="sitex:y"),
+            db1=alias("redis://h/1", KEY_PREFIX="site:x"),
+            host=alias("redis://other/0", KEY_PREFIX="site:x"),
+            locmem={
+                "BACKEND": "django.core.cache.backends.locmem.LocMemCache",
+                "KEY_PREFIX": "site:x",
+            },
+        )
+        == []
+    )
+    assert ids(
+        settings,
+        default=alias("memory://a", KEY_PREFIX="m"),
+        b=alias("memory://b", KEY_PREFIX="m:x"),
+        a=alias("memory://a", KEY_PREFIX="m:x"),
+    ) == [w003]
+    assert ids(
+        settings,
+        default=alias("memory://", KEY_PREFIX="m"),
+        blank=alias("", KEY_PREFIX="m:x"),
+    ) == [w003]
+    assert ids(
+        settings,
+        default=alias("unix:///tmp/r.sock?db=2", KEY_PREFIX="u"),
+        nested=alias("unix:///tmp/r.sock?db=2", KEY_PREFIX="u:v"),
+    ) == [w003]

@@ -87,7 +87,7 @@ def test_cache_ping_reports_a_misconfigured_alias(settings: SettingsWrapper) -> 
 
 def test_cache_flush_dry_run_counts_and_deletes_nothing(two_sites: None) -> None:
     output = run("cache_flush", "--dry-run")
-    assert "Would remove 4 keys matching 'site:*'" in output
+    assert "Would remove 4 keys matching 'site:<VERSION>:*'" in output
     assert bridge().get("user:1") == "v"
     output = run("cache_flush", "--dry-run", "--pattern", "user:*")
     assert "Would remove 2 keys matching 'site:1:user:*'" in output
@@ -103,7 +103,8 @@ def test_cache_flush_asks_first(two_sites: None, monkeypatch: pytest.MonkeyPatch
     monkeypatch.setattr("builtins.input", answer_no)
     assert "Cancelled" in run("cache_flush")
     assert prompts == [
-        "This removes 4 keys matching 'site:*' in cache 'default'. Type 'yes' to continue: "
+        "This removes 4 keys matching 'site:<VERSION>:*' in cache 'default'. "
+        "Type 'yes' to continue: "
     ]
     assert bridge().get("user:1") == "v"
     monkeypatch.setattr("builtins.input", lambda prompt: "yes")
@@ -142,3 +143,17 @@ def test_cache_flush_on_a_dead_cache(settings: SettingsWrapper) -> None:
     settings.CACHES = {"default": alias(dead_redis_url(), KEY_PREFIX="d", OPTIONS=DEAD_OPTIONS)}
     with pytest.raises(CommandError, match="could not count keys"):
         run("cache_flush", "--noinput")
+
+
+def test_cache_flush_keeps_an_alias_whose_prefix_nests_under_its_own(
+    two_sites: None, settings: SettingsWrapper
+) -> None:
+    settings.CACHES = {
+        **settings.CACHES,
+        "nested": alias(settings.CACHES["default"]["LOCATION"], KEY_PREFIX="site:x"),
+    }
+    bridge("nested").set("user:1", "nested")
+    assert "Would remove 4 keys matching 'site:<VERSION>:*'" in run("cache_flush", "--dry-run")
+    assert "Removed 4 keys" in run("cache_flush", "--noinput")
+    assert bridge("nested").get("user:1") == "nested"
+    assert "Removed 1 keys" in run("cache_flush", "--alias", "nested", "--noinput")

@@ -13,8 +13,9 @@ from django_cache_bridge.access import get_bridge_cache
 
 class Command(BaseCommand):
     help = (
-        "Delete the keys of one BridgeCache alias (only keys under its KEY_PREFIX), or those "
-        "of its current VERSION matching --pattern; asks first unless --noinput."
+        "Delete the keys of one BridgeCache alias (only keys KEY_PREFIX:<VERSION>:..., every "
+        "VERSION), or those of its current VERSION matching --pattern; asks first unless "
+        "--noinput."
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
@@ -48,9 +49,16 @@ class Command(BaseCommand):
             raise CommandError(f"cache alias {alias!r}: {exc}") from exc
         if pattern is not None and not pattern:
             raise CommandError("--pattern must not be empty (leave it out to flush the alias)")
-        glob = cache.key_glob(pattern)
-        what = f"keys matching {glob!r} in cache {alias!r}"
-        match cache.count_keys(glob):
+        if pattern is None:
+            # Every VERSION's keys, but only those in the default key function's layout
+            # (KEY_PREFIX:<int>:...): an alias prefixed KEY_PREFIX:x on the server keeps its own.
+            what = f"keys matching {cache.alias_keys_description()!r} in cache {alias!r}"
+            count_result = cache.count_alias_keys()
+        else:
+            glob = cache.key_glob(pattern)
+            what = f"keys matching {glob!r} in cache {alias!r}"
+            count_result = cache.count_keys(glob)
+        match count_result:
             case Success(int() as count):
                 pass
             case Failure(error):
@@ -63,7 +71,8 @@ class Command(BaseCommand):
             if answer.strip().lower() != "yes":
                 self.stdout.write("Cancelled; nothing was removed.")
                 return
-        match cache.delete_keys(glob):
+        removed_result = cache.delete_alias_keys() if pattern is None else cache.delete_keys(glob)
+        match removed_result:
             case Success(int() as removed):
                 self.stdout.write(f"Removed {removed} {what}.")
             case Failure(error):
