@@ -23,6 +23,7 @@ __all__ = [
     "MGet",
     "PTtl",
     "Ping",
+    "RateLimitHit",
     "Scan",
     "Set",
     "SetBytes",
@@ -168,6 +169,26 @@ class IncrByIfExists:
     amount: int
 
 
+@dataclass(frozen=True, slots=True)
+class RateLimitHit:
+    """Count one request against the rate-limit state at ``key``, atomically, in one round trip.
+
+    ``algorithm`` is ``"fixed-window"``, ``"sliding-window"`` or ``"token-bucket"``; the
+    request is allowed when ``limit`` per ``period_ms`` milliseconds leaves room for it.
+    ``now_ms`` is the caller's clock in Unix milliseconds, or ``None`` for the executor's own
+    (Redis: the server's ``TIME``). A denied request changes nothing; an allowed one writes the
+    new state and its expiry together, so the state never outlives its use. The state
+    transitions are :func:`cache_bridge.limit_state.hit`. Reply: ``(allowed, remaining,
+    reset_ms, retry_ms)``, four non-negative integers (``allowed`` is 1 or 0).
+    """
+
+    key: str
+    algorithm: str
+    limit: int
+    period_ms: int
+    now_ms: int | None
+
+
 Command = (
     Get
     | MGet
@@ -186,6 +207,7 @@ Command = (
     | SetManyBytes
     | Touch
     | IncrByIfExists
+    | RateLimitHit
 )
 
 

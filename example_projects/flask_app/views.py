@@ -57,6 +57,14 @@ def refresh_report() -> dict[str, Any]:
     return {"invalidated": bridge.invalidate(url_for("demo.report")).value_or(0)}
 
 
+@blueprint.get("/limited")
+@bridge.limit("5/minute")
+def limited() -> dict[str, Any]:
+    """Five requests a minute per client address; then 429 with Retry-After. The RateLimit
+    headers say how many are left."""
+    return {"limited": "not yet"}
+
+
 @blueprint.get("/async/visits")
 async def async_visits() -> dict[str, Any]:
     """An async view: ``bridge.async_cache`` is safe in Flask's per-request event loops."""

@@ -13,5 +13,7 @@ class CacheBridgeConfig(AppConfig):
 
     def ready(self) -> None:
         from django_cache_bridge.checks import check_caches
+        from django_cache_bridge.ratelimit_config import check_ratelimit
 
         checks.register(check_caches, checks.Tags.caches)
+        checks.register(check_ratelimit, checks.Tags.caches)

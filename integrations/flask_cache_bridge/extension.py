@@ -11,6 +11,7 @@ from returns.result import Result, Success
 
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
 from flask_cache_bridge.cli import cache_cli
+from flask_cache_bridge.limits import exempt, install_limits, limit, make_limit
 from flask_cache_bridge.settings import BridgeSettings, read_settings
 from flask_cache_bridge.state import EXTENSION_KEY, AppCache
 from flask_cache_bridge.views import (
@@ -54,6 +55,7 @@ class CacheBridge:
         # Release the pools when the app is garbage-collected or, at the latest, at exit.
         # Never per request: the pools are shared by every request of the app.
         weakref.finalize(app, state.close)
+        install_limits(app, lambda: state.cache)
         if "cache" not in app.cli.commands:
             app.cli.add_command(cache_cli)
 
@@ -148,3 +150,38 @@ class CacheBridge:
     def invalidate_all(self) -> Result[int, DomainError]:
         """Delete every cached response of the current app (not its other keys)."""
         return self.cache.delete_pattern(VIEW_NAMESPACE + "*")
+
+    def limit(
+        self,
+        rate: str,
+        *,
+        key: str | Callable[[], Any] | None = None,
+        methods: Collection[str] | None = None,
+        algorithm: str | None = None,
+        fail_open: bool | None = None,
+        name: str | None = None,
+    ) -> Callable[[F], F]:
+        """Rate-limit a view (sync or async): ``@bridge.limit("10/minute", key="ip")``.
+
+        Unset arguments come from ``CACHE_BRIDGE_RATELIMIT``; ``name`` (default: the
+        endpoint) names the counter and the header policy. A refused request raises
+        ``RateLimitExceeded`` (429). See docs/ratelimit.md.
+        """
+        built = make_limit(
+            "bridge.limit",
+            rate,
+            name=name,
+            key=key,
+            methods=methods,
+            algorithm=algorithm,
+            fail_open=fail_open,
+        )
+
+        def decorate(view: F) -> F:
+            return limit(view, built)
+
+        return decorate
+
+    def exempt(self, view: F) -> F:
+        """Exempt a view from ``CACHE_BRIDGE_RATELIMIT["DEFAULT_LIMITS"]``."""
+        return exempt(view)

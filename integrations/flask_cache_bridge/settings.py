@@ -25,6 +25,8 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_BRIDGE_VIEW_CACHE": True,
     "CACHE_BRIDGE_MAX_RESPONSE_BYTES": 1024 * 1024,
     "CACHE_BRIDGE_LOG_INTERVAL": 60.0,
+    # Read and checked by flask_cache_bridge.limits (see docs/ratelimit.md).
+    "CACHE_BRIDGE_RATELIMIT": None,
 }
 
 

@@ -27,6 +27,7 @@ from cache_bridge.commands import (
     MGet,
     Ping,
     PTtl,
+    RateLimitHit,
     Scan,
     Set,
     SetBytes,
@@ -37,6 +38,7 @@ from cache_bridge.commands import (
 )
 from cache_bridge.glob import glob_match
 from cache_bridge.keys import INT64_MAX
+from cache_bridge.limit_state import hit
 from cache_bridge.protocol import CacheEntry
 
 __all__ = ["MemoryStore", "named_store"]
@@ -110,6 +112,8 @@ class MemoryStore:
                     if self._live(key, now) is None:
                         return None
                     return self._incr(key, amount, now)
+                case RateLimitHit():
+                    return self._rate_limit_hit(command, now)
         raise TypeError(f"the in-memory store cannot run {command!r}")
 
     def _live(self, key: str, now: float) -> CacheEntry | None:
@@ -198,6 +202,21 @@ class MemoryStore:
             raise CommandRefused("overflow", "the result would not fit in signed 64 bits")
         entry["value"] = str(result)
         return result
+
+    def _rate_limit_hit(self, command: RateLimitHit, now: float) -> tuple[int, int, int, int]:
+        entry = self._live(command.key, now)
+        state = None if entry is None else entry["value"]
+        if isinstance(state, bytes):
+            state = state.decode("latin-1")
+        now_ms = math.floor(now * 1000) if command.now_ms is None else command.now_ms
+        outcome = hit(command.algorithm, state, command.limit, command.period_ms, now_ms)
+        if outcome.state is not None:
+            # Value and expiry together, as the Redis script's SET ... PX.
+            self._store(command.key, outcome.state, None, now)
+            stored = self._entries[command.key]
+            stored["ttl"] = -(-outcome.ttl_ms // 1000)
+            stored["expires_at"] = now + outcome.ttl_ms / 1000
+        return outcome.reply()
 
     def _matching(self, pattern: bytes, now: float) -> list[str]:
         found = []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_SCRIPT
 from cache_bridge.commands import (
     Command,
     Delete,
@@ -14,6 +15,7 @@ from cache_bridge.commands import (
     MGet,
     Ping,
     PTtl,
+    RateLimitHit,
     Scan,
     Set,
     SetBytes,
@@ -90,4 +92,7 @@ def plan(command: Command) -> Args | list[Args]:
             return ("EVAL", _TOUCH, 1, key, "" if ttl_ms is None else ttl_ms)
         case IncrByIfExists(key, amount):
             return ("EVAL", _INCR_IF_EXISTS, 1, key, amount)
+        case RateLimitHit(key, algorithm, limit, period_ms, now_ms):
+            now: str | int = "" if now_ms is None else now_ms
+            return ("EVAL", RATE_LIMIT_SCRIPT, 1, key, algorithm, limit, period_ms, now)
     raise TypeError(f"no Redis plan for {command!r}")

@@ -8,4 +8,5 @@ urlpatterns = [
     path("", views.visits, name="visits"),
     path("async/", views.async_visits, name="async-visits"),
     path("cached/", views.cached_page, name="cached-page"),
+    path("limited/", views.limited_page, name="limited-page"),
 ]

@@ -1,5 +1,6 @@
-"""Three views: domain code on the cache_bridge protocol (blocking and async), consuming
-Results, and a page cached whole by Django's cache_page on the same backend."""
+"""Four views: domain code on the cache_bridge protocol (blocking and async), consuming
+Results, a page cached whole by Django's cache_page on the same backend, and a rate-limited
+page (5 requests a minute per client address, 429 with Retry-After beyond that)."""
 
 from __future__ import annotations
 
@@ -11,6 +12,7 @@ from returns.result import Failure, Success
 
 from cache_bridge import CacheConnectionError
 from django_cache_bridge import get_cache, get_sync_cache
+from django_cache_bridge.ratelimit import ratelimit
 
 _renders = itertools.count(1)
 
@@ -43,3 +45,9 @@ async def async_visits(request: HttpRequest) -> HttpResponse:
 def cached_page(request: HttpRequest) -> HttpResponse:
     """Rendered once per 30 seconds; later requests come from the cache."""
     return HttpResponse(f"render number {next(_renders)}", content_type="text/plain")
+
+
+@ratelimit("5/m", name="limited-page")
+def limited_page(request: HttpRequest) -> HttpResponse:
+    """Five requests a minute per client; the RateLimit headers say how many are left."""
+    return HttpResponse("not limited yet", content_type="text/plain")

@@ -1,0 +1,40 @@
+"""Rate limiting on any cache_bridge adapter, framework-free.
+
+::
+
+    from cache_bridge import create_sync_cache
+    from cache_bridge.ratelimit import RateLimiter
+
+    limiter = RateLimiter(create_sync_cache("redis://localhost:6379/0"), "100/m",
+                          algorithm="sliding-window", name="api")
+    decision = limiter.hit("203.0.113.7")
+    if not decision.allowed:
+        ...  # 429, Retry-After: decision.retry_after
+
+On the bundled adapters one check is one atomic command (one Lua ``EVAL`` on Redis); on any
+other adapter the limiter falls back to ``increment`` and ``expire``. See docs/ratelimit.md.
+"""
+
+from __future__ import annotations
+
+from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.ratelimit.clientip import ClientAddress, parse_ip
+from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.headers import rate_limit_headers, retry_after_seconds
+from cache_bridge.ratelimit.limiter import AsyncRateLimiter, FailureLog, RateLimiter
+from cache_bridge.ratelimit.rate import MAX_LIMIT, Rate, parse_rate
+
+__all__ = [
+    "ALGORITHMS",
+    "MAX_LIMIT",
+    "AsyncRateLimiter",
+    "ClientAddress",
+    "Decision",
+    "FailureLog",
+    "Rate",
+    "RateLimiter",
+    "parse_ip",
+    "parse_rate",
+    "rate_limit_headers",
+    "retry_after_seconds",
+]

@@ -1,0 +1,37 @@
+"""What a limiter decided for one request."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from cache_bridge.errors import CacheError
+from cache_bridge.ratelimit.rate import Rate
+
+__all__ = ["Decision"]
+
+
+@dataclass(frozen=True, slots=True)
+class Decision:
+    """The outcome of one check.
+
+    ``remaining`` is how many more requests the limit allows right now; ``reset_after`` the
+    seconds until the whole quota is back; ``retry_after`` the seconds to wait before the next
+    request can be allowed (0 when this one was). ``name`` and ``rate`` identify the policy (for
+    the ``RateLimit-Policy`` header). ``error`` is set when the cache could not be asked: the
+    decision then follows the limit's failure policy (allowed when it fails open) and its
+    numbers mean nothing.
+    """
+
+    allowed: bool
+    limit: int
+    remaining: int
+    reset_after: float
+    retry_after: float
+    name: str
+    rate: Rate
+    error: CacheError | None = None
+
+    @property
+    def failed(self) -> bool:
+        """Whether the cache could not be asked (see ``error``)."""
+        return self.error is not None

@@ -1,0 +1,282 @@
+"""The limiters: :class:`RateLimiter` (blocking) and :class:`AsyncRateLimiter`, one policy each.
+
+Both run the same check (:mod:`cache_bridge.ratelimit.steps`) and never raise: when the cache
+cannot be asked, the decision follows the limit's failure policy (fail open: allowed; fail
+closed: denied) and carries the error, and the failure is logged once per burst of failures.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import threading
+import time
+from collections.abc import Callable
+from typing import Any
+
+from cache_bridge.errors import CacheError, ConfigurationError, DomainError
+from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.keys import KeySpace
+from cache_bridge.limit_state import ALGORITHMS, Outcome
+from cache_bridge.operations import Op
+from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
+from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.rate import Rate, parse_rate
+from cache_bridge.ratelimit.steps import Call, Check, StepFailed, fallback_check, native_check
+
+__all__ = ["AsyncRateLimiter", "FailureLog", "RateLimiter"]
+
+logger = logging.getLogger("cache_bridge.ratelimit")
+
+#: Caller keys longer than this are stored by their SHA-256 (keys stay under the key limit).
+_LONGEST_PLAIN_KEY = 200
+
+
+class FailureLog:
+    """Logs a limit's cache failures once per burst: a warning at the first failure, an info
+    line when the cache answers again. Share one per limit across requests."""
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self._failing = False
+        self._lock = threading.Lock()
+
+    def failed(self, error: DomainError, fail_open: bool) -> None:
+        with self._lock:
+            first, self._failing = not self._failing, True
+        if first:
+            policy = "allowing" if fail_open else "denying"
+            logger.warning(
+                "rate limit %r cannot use its cache (%s); %s requests until it answers again",
+                self.name,
+                error,
+                policy,
+            )
+
+    def recovered(self) -> None:
+        with self._lock:
+            was, self._failing = self._failing, False
+        if was:
+            logger.info("rate limit %r: the cache answers again", self.name)
+
+
+class _Limit:
+    """The policy both limiters share: rate, algorithm, names, failure policy, clock."""
+
+    def __init__(
+        self,
+        rate: str | Rate,
+        *,
+        algorithm: str,
+        name: str,
+        prefix: str,
+        fail_open: bool,
+        clock: Callable[[], float] | None,
+        failure_log: FailureLog | None,
+    ) -> None:
+        self.rate = parse_rate(rate)
+        if algorithm not in ALGORITHMS:
+            raise ConfigurationError(
+                f"unknown rate-limit algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}"
+            )
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError("a rate limit's name must be a non-empty str")
+        self.algorithm = algorithm
+        self.name = name
+        self.prefix = prefix
+        self.fail_open = bool(fail_open)
+        self.clock = clock
+        self.failure_log = failure_log or FailureLog(name)
+
+    def storage_key(self, key: str) -> str:
+        if len(key) > _LONGEST_PLAIN_KEY:
+            key = "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+        return f"{self.prefix}:{self.name}:{key}"
+
+    def check(self, key: str, ns: KeySpace | None) -> Check:
+        """The check's steps: one native operation in ``ns``, or (``None``) the fallback."""
+        full = self.storage_key(key)
+        rate = self.rate
+        if ns is not None:
+            now = None if self.clock is None else math.floor(self.clock() * 1000)
+            return native_check(
+                ns,
+                full,
+                algorithm=self.algorithm,
+                limit=rate.limit,
+                period_ms=rate.period_ms,
+                now_ms=now,
+            )
+        now_ms = math.floor((self.clock or time.time)() * 1000)
+        return fallback_check(full, self.algorithm, rate.limit, rate.period_ms, now_ms)
+
+    def decide(self, outcome: Outcome | DomainError) -> Decision:
+        if isinstance(outcome, Outcome):
+            self.failure_log.recovered()
+            return Decision(
+                allowed=outcome.allowed,
+                limit=self.rate.limit,
+                remaining=outcome.remaining,
+                reset_after=outcome.reset_ms / 1000,
+                retry_after=outcome.retry_ms / 1000,
+                name=self.name,
+                rate=self.rate,
+            )
+        self.failure_log.failed(outcome, self.fail_open)
+        error = (
+            outcome
+            if isinstance(outcome, CacheError)
+            else CacheError(str(outcome), operation="rate_limit", cause=outcome)
+        )
+        return Decision(
+            allowed=self.fail_open,
+            limit=self.rate.limit,
+            remaining=0,
+            reset_after=0.0,
+            retry_after=0.0 if self.fail_open else 1.0,
+            name=self.name,
+            rate=self.rate,
+            error=error,
+        )
+
+
+def _keyspace(cache: Any) -> KeySpace:
+    found = getattr(cache, "keyspace", None)  # the faces have one
+    return found if isinstance(found, KeySpace) else KeySpace(getattr(cache, "key_prefix", None))
+
+
+def _unexpected(exc: Exception) -> CacheError:
+    return CacheError(
+        f"unexpected {type(exc).__name__} from the adapter: {exc}",
+        operation="rate_limit",
+        cause=exc,
+    )
+
+
+class RateLimiter:
+    """A blocking limiter over a :class:`~cache_bridge.protocol.SyncCacheProtocol` adapter.
+
+    ``rate`` is a string (``"100/m"``, ``"20/10s"``) or a :class:`Rate`; ``algorithm`` one of
+    ``"fixed-window"`` (default), ``"sliding-window"``, ``"token-bucket"``. State lives at
+    ``PREFIX:NAME:KEY`` in the adapter's namespace. ``fail_open`` (default ``True``) allows
+    requests when the cache cannot be asked; ``False`` denies them. ``clock`` (seconds) gives
+    the time to the check; without one the store's own clock decides (Redis: ``TIME``), except
+    on adapters that only implement the protocol, which use ``time.time``. ``native`` forces
+    (``True``) or forbids (``False``) the one-command check; by default it is used on the
+    bundled adapters and the protocol fallback on every other. ``failure_log`` shares one
+    log-once-per-burst state between limiters of one limit (the integrations keep one per
+    limit). Configuration mistakes raise :class:`~cache_bridge.errors.ConfigurationError`.
+    """
+
+    def __init__(
+        self,
+        cache: SyncCacheProtocol,
+        rate: str | Rate,
+        *,
+        algorithm: str = "fixed-window",
+        name: str = "default",
+        prefix: str = "ratelimit",
+        fail_open: bool = True,
+        clock: Callable[[], float] | None = None,
+        native: bool | None = None,
+        failure_log: FailureLog | None = None,
+    ) -> None:
+        self.cache = cache
+        self.policy = _Limit(
+            rate,
+            algorithm=algorithm,
+            name=name,
+            prefix=prefix,
+            fail_open=fail_open,
+            clock=clock,
+            failure_log=failure_log,
+        )
+        self._native = isinstance(cache, SyncCache) if native is None else native
+
+    @property
+    def rate(self) -> Rate:
+        return self.policy.rate
+
+    def hit(self, key: str) -> Decision:
+        """Count one request for ``key`` (a client IP, a user id, ...) and decide; never raises."""
+        return self.policy.decide(self._run(key))
+
+    def _run(self, key: str) -> Outcome | DomainError:
+        cache: Any = self.cache
+        try:
+            ns = _keyspace(cache) if self._native else None
+            steps = self.policy.check(key, ns)
+            step = next(steps)
+            while True:
+                if isinstance(step, Call):
+                    result = getattr(cache, step.method)(*step.args)
+                else:
+                    result = cache.run_operation(step)
+                step = steps.send(result)
+        except StopIteration as done:
+            outcome: Outcome = done.value
+            return outcome
+        except StepFailed as failed:
+            return failed.error
+        except Exception as exc:
+            return _unexpected(exc)
+
+
+class AsyncRateLimiter:
+    """The async twin of :class:`RateLimiter` (same arguments), over a
+    :class:`~cache_bridge.protocol.CacheProtocol` adapter."""
+
+    def __init__(
+        self,
+        cache: CacheProtocol,
+        rate: str | Rate,
+        *,
+        algorithm: str = "fixed-window",
+        name: str = "default",
+        prefix: str = "ratelimit",
+        fail_open: bool = True,
+        clock: Callable[[], float] | None = None,
+        native: bool | None = None,
+        failure_log: FailureLog | None = None,
+    ) -> None:
+        self.cache = cache
+        self.policy = _Limit(
+            rate,
+            algorithm=algorithm,
+            name=name,
+            prefix=prefix,
+            fail_open=fail_open,
+            clock=clock,
+            failure_log=failure_log,
+        )
+        self._native = isinstance(cache, AsyncCache) if native is None else native
+
+    @property
+    def rate(self) -> Rate:
+        return self.policy.rate
+
+    async def hit(self, key: str) -> Decision:
+        """Count one request for ``key`` and decide; never raises."""
+        return self.policy.decide(await self._run(key))
+
+    async def _run(self, key: str) -> Outcome | DomainError:
+        cache: Any = self.cache
+        try:
+            ns = _keyspace(cache) if self._native else None
+            steps = self.policy.check(key, ns)
+            step = next(steps)
+            while True:
+                if isinstance(step, Call):
+                    result = await getattr(cache, step.method)(*step.args)
+                else:
+                    op: Op[Any] = step
+                    result = await cache.run_operation(op)
+                step = steps.send(result)
+        except StopIteration as done:
+            outcome: Outcome = done.value
+            return outcome
+        except StepFailed as failed:
+            return failed.error
+        except Exception as exc:
+            return _unexpected(exc)

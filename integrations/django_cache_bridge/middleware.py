@@ -1,0 +1,86 @@
+"""``django_cache_bridge.middleware.RateLimitMiddleware``: the rules of
+``CACHE_BRIDGE_RATELIMIT["RULES"]`` applied to every request, sync or async.
+
+Put it after ``AuthenticationMiddleware`` when a rule's KEY is ``"user"`` or ``"user-or-ip"``.
+Every rule that covers a request (PATH prefix, REGEX, METHODS) counts it; one refusal is
+enough for a 429 (or a 503 from a rule that fails closed while its cache is down).
+"""
+
+from __future__ import annotations
+
+import inspect
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
+from django.http import HttpRequest, HttpResponseBase
+
+from cache_bridge.ratelimit import Decision
+from django_cache_bridge.ratelimit import (
+    add_headers,
+    check,
+    check_async,
+    denial,
+    request_decisions,
+)
+from django_cache_bridge.ratelimit_config import RateLimitConfig, current_config
+
+__all__ = ["RateLimitMiddleware"]
+
+
+class RateLimitMiddleware:
+    """Applies the configured rate-limit rules; sync and async capable."""
+
+    sync_capable = True
+    async_capable = True
+
+    def __init__(self, get_response: Callable[[HttpRequest], Any]) -> None:
+        self.get_response = get_response
+        self.is_async = iscoroutinefunction(get_response)
+        if self.is_async:
+            markcoroutinefunction(self)
+
+    def __call__(self, request: HttpRequest) -> Any:
+        if self.is_async:
+            return self.__acall__(request)
+        config = current_config()
+        path, method = request.path_info, request.method or "GET"
+        decisions: list[Decision] = []
+        for rule in config.rules:
+            if rule.covers(path, method):
+                decision = check(request, rule.spec, config)
+                if decision is not None:
+                    decisions.append(decision)
+        refused = denial(request, decisions, config)
+        if refused is not None:
+            return refused
+        return self._finish(request, self.get_response(request), decisions, config)
+
+    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+        config = current_config()
+        path, method = request.path_info, request.method or "GET"
+        decisions: list[Decision] = []
+        for rule in config.rules:
+            if rule.covers(path, method):
+                decision = await check_async(request, rule.spec, config)
+                if decision is not None:
+                    decisions.append(decision)
+        refused: Any = denial(request, decisions, config)
+        if inspect.isawaitable(refused):
+            refused = await refused
+        if refused is not None:
+            return refused  # type: ignore[no-any-return]
+        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
+        return self._finish(request, await get_response(request), decisions, config)
+
+    @staticmethod
+    def _finish(
+        request: HttpRequest,
+        response: HttpResponseBase,
+        decisions: list[Decision],
+        config: RateLimitConfig,
+    ) -> HttpResponseBase:
+        if not decisions:
+            return response
+        # A view's own @ratelimit decisions join the rules' in one set of headers.
+        return add_headers(response, request_decisions(request), config, replace=True)

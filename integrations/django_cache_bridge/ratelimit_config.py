@@ -1,0 +1,311 @@
+"""``settings.CACHE_BRIDGE_RATELIMIT``, checked once per settings change.
+
+::
+
+    CACHE_BRIDGE_RATELIMIT = {
+        "CACHE": "default",                 # the BridgeCache alias holding the counters
+        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # CIDRs whose X-Forwarded-For is believed
+        "RULES": [
+            {"PATH": "/api/", "RATE": "100/m", "KEY": "user-or-ip"},
+            {"REGEX": r"^/login/$", "METHODS": ["POST"], "RATE": "5/m",
+             "ALGORITHM": "sliding-window", "FAIL_OPEN": False},
+        ],
+    }
+
+Mistakes raise ``ImproperlyConfigured`` naming the setting and what to write instead.
+"""
+
+from __future__ import annotations
+
+import difflib
+import re
+import threading
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from django.conf import settings
+from django.core.exceptions import ImproperlyConfigured
+from django.core.signals import setting_changed
+from django.utils.module_loading import import_string
+
+from cache_bridge.errors import ConfigurationError
+from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.ratelimit import ClientAddress, FailureLog, Rate, parse_rate
+
+__all__ = [
+    "SETTING",
+    "LimitSpec",
+    "RateLimitConfig",
+    "Rule",
+    "check_ratelimit",
+    "current_config",
+    "key_spec",
+]
+
+SETTING = "CACHE_BRIDGE_RATELIMIT"
+
+_TOP = {
+    "CACHE": "default",
+    "KEY_PREFIX": "ratelimit",
+    "ALGORITHM": "fixed-window",
+    "KEY": "ip",
+    "FAIL_OPEN": True,
+    "TRUSTED_PROXIES": (),
+    "IPV6_PREFIX": 64,
+    "IPV4_PREFIX": 32,
+    "HEADERS": True,
+    "LEGACY_HEADERS": False,
+    "VIEW": None,
+    "TEMPLATE": None,
+    "RULES": (),
+}
+_RULE = ("NAME", "PATH", "REGEX", "METHODS", "RATE", "ALGORITHM", "KEY", "CACHE", "FAIL_OPEN")
+_NAMED_KEYS = ("ip", "user", "user-or-ip")
+
+KeySpec = str | Callable[..., Any]
+
+
+def _unknown(where: str, name: str, known: tuple[str, ...] | list[str]) -> ImproperlyConfigured:
+    close = difflib.get_close_matches(name, known, n=1)
+    hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
+    return ImproperlyConfigured(f"{where}: unknown setting {name!r}{hint}")
+
+
+def key_spec(where: str, key: object) -> KeySpec:
+    """A checked KEY: ``"ip"``, ``"user"``, ``"user-or-ip"``, ``"header:NAME"``, a callable
+    ``(request) -> str | None`` or the dotted path of one."""
+    if callable(key):
+        return key
+    if not isinstance(key, str) or not key:
+        raise ImproperlyConfigured(f"{where}: KEY must be a str or a callable, not {key!r}")
+    if key in _NAMED_KEYS:
+        return key
+    if key.startswith("header:") and len(key) > len("header:"):
+        return key
+    if "." in key:
+        try:
+            found = import_string(key)
+        except ImportError as exc:
+            raise ImproperlyConfigured(f"{where}: KEY {key!r} cannot be imported: {exc}") from exc
+        if callable(found):
+            return found  # type: ignore[no-any-return]
+    raise ImproperlyConfigured(
+        f"{where}: KEY {key!r} is not one of 'ip', 'user', 'user-or-ip', 'header:NAME', a "
+        "callable or a dotted path to one"
+    )
+
+
+@dataclass(frozen=True)
+class LimitSpec:
+    """One limit as the integrations apply it: what to count, where, and how."""
+
+    name: str
+    rate: Rate
+    algorithm: str
+    key: KeySpec
+    cache: str
+    fail_open: bool
+    failure_log: FailureLog = field(compare=False)
+
+
+def make_spec(
+    where: str,
+    *,
+    name: str,
+    rate: object,
+    algorithm: object,
+    key: object,
+    cache: object,
+    fail_open: object,
+) -> LimitSpec:
+    """A checked :class:`LimitSpec`; raises ImproperlyConfigured naming ``where``."""
+    try:
+        parsed = parse_rate(rate)  # type: ignore[arg-type]
+    except ConfigurationError as exc:
+        raise ImproperlyConfigured(f"{where}: {exc}") from exc
+    if algorithm not in ALGORITHMS:
+        raise ImproperlyConfigured(
+            f"{where}: ALGORITHM {algorithm!r} is not one of {', '.join(ALGORITHMS)}"
+        )
+    if not isinstance(cache, str) or not cache:
+        raise ImproperlyConfigured(f"{where}: CACHE must be the name of a CACHES alias")
+    if not isinstance(fail_open, bool):
+        raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
+    return LimitSpec(
+        name, parsed, str(algorithm), key_spec(where, key), cache, fail_open, FailureLog(name)
+    )
+
+
+@dataclass(frozen=True)
+class Rule:
+    """A middleware rule: which requests it covers, and the limit it applies."""
+
+    spec: LimitSpec
+    path: str | None
+    regex: re.Pattern[str] | None
+    methods: frozenset[str] | None
+
+    def covers(self, path: str, method: str) -> bool:
+        if self.methods is not None and method.upper() not in self.methods:
+            return False
+        if self.path is not None and not path.startswith(self.path):
+            return False
+        return self.regex is None or self.regex.search(path) is not None
+
+
+@dataclass(frozen=True)
+class RateLimitConfig:
+    """The whole setting, checked."""
+
+    cache: str
+    key_prefix: str
+    algorithm: str
+    key: object
+    fail_open: bool
+    client_address: ClientAddress
+    headers: bool
+    legacy_headers: bool
+    view: Callable[..., Any] | None
+    template: str | None
+    rules: tuple[Rule, ...]
+
+
+def _methods(where: str, methods: object) -> frozenset[str] | None:
+    if methods is None:
+        return None
+    if isinstance(methods, str):
+        methods = [methods]
+    if not isinstance(methods, list | tuple | set | frozenset) or not all(
+        isinstance(m, str) for m in methods
+    ):
+        raise ImproperlyConfigured(f"{where}: METHODS must be a list such as ['POST']")
+    return frozenset(m.upper() for m in methods)
+
+
+def _rule(index: int, raw: object, top: RateLimitConfig) -> Rule:
+    where = f"{SETTING}['RULES'][{index}]"
+    if not isinstance(raw, Mapping):
+        raise ImproperlyConfigured(f"{where} must be a dict with at least 'RATE'")
+    for name in raw:
+        if name not in _RULE:
+            raise _unknown(where, str(name), _RULE)
+    if "RATE" not in raw:
+        raise ImproperlyConfigured(f"{where} has no RATE; add one such as 'RATE': '100/m'")
+    path, regex = raw.get("PATH"), raw.get("REGEX")
+    if path is not None and not isinstance(path, str):
+        raise ImproperlyConfigured(f"{where}: PATH must be a str prefix such as '/api/'")
+    compiled = None
+    if regex is not None:
+        try:
+            compiled = re.compile(regex)
+        except (re.error, TypeError) as exc:
+            raise ImproperlyConfigured(f"{where}: REGEX {regex!r} does not compile: {exc}") from exc
+    name = raw.get("NAME") or f"rule{index}"
+    spec = make_spec(
+        where,
+        name=str(name),
+        rate=raw["RATE"],
+        algorithm=raw.get("ALGORITHM", top.algorithm),
+        key=raw.get("KEY", top.key),
+        cache=raw.get("CACHE", top.cache),
+        fail_open=raw.get("FAIL_OPEN", top.fail_open),
+    )
+    return Rule(spec, path, compiled, _methods(where, raw.get("METHODS")))
+
+
+def parse_setting(raw: object) -> RateLimitConfig:
+    """The checked form of ``CACHE_BRIDGE_RATELIMIT`` (``None``: defaults, no rules)."""
+    if raw is None:
+        raw = {}
+    if not isinstance(raw, Mapping):
+        raise ImproperlyConfigured(f"{SETTING} must be a dict")
+    for name in raw:
+        if name not in _TOP:
+            raise _unknown(SETTING, str(name), list(_TOP))
+    values = {**_TOP, **raw}
+    view = values["VIEW"]
+    if isinstance(view, str):
+        view = import_string(view)
+    if view is not None and not callable(view):
+        raise ImproperlyConfigured(f"{SETTING}['VIEW'] must be a view or its dotted path")
+    try:
+        address = ClientAddress(
+            tuple(values["TRUSTED_PROXIES"]),
+            ipv6_prefix=values["IPV6_PREFIX"],
+            ipv4_prefix=values["IPV4_PREFIX"],
+        )
+    except (ConfigurationError, TypeError) as exc:
+        raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc
+    if not isinstance(values["KEY_PREFIX"], str) or not values["KEY_PREFIX"]:
+        raise ImproperlyConfigured(f"{SETTING}['KEY_PREFIX'] must be a non-empty str")
+    top = RateLimitConfig(
+        cache=values["CACHE"],
+        key_prefix=values["KEY_PREFIX"],
+        algorithm=values["ALGORITHM"],
+        key=values["KEY"],
+        fail_open=values["FAIL_OPEN"],
+        client_address=address,
+        headers=bool(values["HEADERS"]),
+        legacy_headers=bool(values["LEGACY_HEADERS"]),
+        view=view,
+        template=values["TEMPLATE"],
+        rules=(),
+    )
+    rules = values["RULES"]
+    if not isinstance(rules, list | tuple):
+        raise ImproperlyConfigured(f"{SETTING}['RULES'] must be a list of dicts")
+    return RateLimitConfig(
+        **{**top.__dict__, "rules": tuple(_rule(i, r, top) for i, r in enumerate(rules))}
+    )
+
+
+_current: dict[str, RateLimitConfig] = {}
+_lock = threading.Lock()
+
+
+def current_config() -> RateLimitConfig:
+    """The checked setting, parsed on first use and again after the setting changes."""
+    config = _current.get(SETTING)
+    if config is None:
+        with _lock:
+            config = _current[SETTING] = parse_setting(getattr(settings, SETTING, None))
+    return config
+
+
+def _forget(*, setting: str, **kwargs: Any) -> None:
+    if setting == SETTING:
+        _current.clear()
+
+
+setting_changed.connect(_forget)
+
+
+def check_ratelimit(app_configs: Any = None, **kwargs: Any) -> list[Any]:
+    """System check: ``CACHE_BRIDGE_RATELIMIT`` parses, and its aliases are BridgeCaches."""
+    from django.core import checks
+
+    try:
+        config = parse_setting(getattr(settings, SETTING, None))
+    except ImproperlyConfigured as exc:
+        return [
+            checks.Error(
+                str(exc),
+                hint="See docs/ratelimit.md, 'Django settings'.",
+                id="django_cache_bridge.E010",
+            )
+        ]
+    from django_cache_bridge.checks import bridge_aliases
+
+    bridges = set(bridge_aliases())
+    used = {config.cache, *(rule.spec.cache for rule in config.rules)}
+    if not getattr(settings, SETTING, None):
+        used.clear()  # no rate limiting configured: the default alias is not required
+    return [
+        checks.Error(
+            f"{SETTING} counts requests in CACHES[{alias!r}], which is not a BridgeCache alias.",
+            hint="Point CACHE at an alias whose BACKEND is django_cache_bridge.cache.BridgeCache.",
+            id="django_cache_bridge.E011",
+        )
+        for alias in sorted(used - bridges)
+    ]

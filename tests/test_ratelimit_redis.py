@@ -1,0 +1,289 @@
+"""The rate-limit engine on the test-started Redis: the Lua script against the Python state
+transitions, one round trip per check, exactly ``limit`` allowed across two processes, server
+time, and the failure policy with Redis unreachable."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing
+import threading
+from multiprocessing.queues import Queue
+from multiprocessing.synchronize import Barrier
+from queue import Empty
+from typing import Any
+
+import pytest
+import redis
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from cache_bridge.adapters.memory.store import MemoryStore
+from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+from cache_bridge.adapters.redis.plan import plan
+from cache_bridge.commands import RateLimitHit
+from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
+from cache_bridge.testing.redis_server import free_port
+
+pytestmark = pytest.mark.redis
+
+#: The middle of an hour (and of a minute), so that windows of up to an hour hold the test.
+MIDDLE = 1_700_006_400 + 1800
+PROCESSES = 2
+THREADS = 4
+PER_THREAD = 15
+WAIT = 60
+
+
+def _dead_url() -> str:
+    return f"redis://127.0.0.1:{free_port()}/0"
+
+
+# -- the Lua script decides exactly as limit_state.hit ---------------------------------------
+
+
+_hits = st.lists(
+    st.tuples(st.integers(0, 40_000), st.sampled_from(["a", "b"])), min_size=1, max_size=40
+)
+
+
+@settings(
+    max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture]
+)
+@given(
+    algorithm=st.sampled_from(ALGORITHMS),
+    limit=st.integers(1, 7),
+    period_ms=st.sampled_from([1000, 7000, 10_000, 60_000]),
+    start=st.integers(0, 10**13),
+    steps=_hits,
+)
+def test_script_matches_the_python_state_transitions(
+    redis_client: redis.Redis,
+    *,
+    algorithm: str,
+    limit: int,
+    period_ms: int,
+    start: int,
+    steps: list[tuple[int, str]],
+) -> None:
+    redis_client.flushdb()
+    now = start
+    store = MemoryStore(100, lambda: now / 1000)
+    for step, key in steps:
+        now += step
+        command = RateLimitHit(f"d:{key}", algorithm, limit, period_ms, now)
+        expected = list(store.execute(command))
+        got = redis_client.execute_command(*plan(command))  # type: ignore[no-untyped-call]
+        assert got == expected, (step, key, now)
+
+
+def test_state_is_written_with_its_expiry(redis_client: redis.Redis, redis_url: str) -> None:
+    cache = SyncRedisCache(redis_url)
+    try:
+        for algorithm in ALGORITHMS:
+            lim = RateLimiter(cache, "3/m", algorithm=algorithm, name=algorithm, prefix="rl")
+            lim.hit("k")
+            assert 0 < redis_client.pttl(f"rl:{algorithm}:k") <= 120_000
+    finally:
+        cache.close()
+
+
+# -- one round trip per check ------------------------------------------------------------------
+
+
+def _calls(client: redis.Redis) -> dict[str, int]:
+    stats = client.info("commandstats")
+    return {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_one_check_is_one_eval(
+    redis_client: redis.Redis, redis_url: str, algorithm: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    cache = SyncRedisCache(redis_url)
+    sent: list[Any] = []
+    execute = cache._client.execute_command
+
+    def counting(*args: Any, **kw: Any) -> Any:
+        sent.append(args[0])
+        return execute(*args, **kw)  # type: ignore[no-untyped-call]
+
+    monkeypatch.setattr(cache._client, "execute_command", counting)
+    lim = RateLimiter(cache, "5/m", algorithm=algorithm)
+    try:
+        assert cache.ping().unwrap()
+        sent.clear()
+        redis_client.config_resetstat()
+        for _ in range(8):
+            lim.hit("k")
+        calls = _calls(redis_client)
+    finally:
+        cache.close()
+    assert sent == ["EVAL"] * 8  # one round trip each
+    assert calls["eval"] == 8
+    # Nothing else came from the adapter (the script's own GET/SET are counted inside it).
+    assert set(calls) <= {"eval", "get", "set", "time", "config|resetstat"}
+
+
+async def test_async_check_is_one_eval_too(redis_client: redis.Redis, redis_url: str) -> None:
+    cache = RedisCache(redis_url)
+    lim = AsyncRateLimiter(cache, "2/m", algorithm="sliding-window")
+    try:
+        assert (await cache.ping()).unwrap()
+        redis_client.config_resetstat()
+        decisions = [await lim.hit("k") for _ in range(3)]
+        calls = _calls(redis_client)
+    finally:
+        await cache.aclose()
+    assert [d.allowed for d in decisions] == [True, True, False]
+    assert calls["eval"] == 3
+
+
+# -- server time -------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ["sliding-window", "token-bucket"])
+def test_server_time_without_a_caller_clock(
+    redis_client: redis.Redis, redis_url: str, algorithm: str
+) -> None:
+    # An hour-long rate: the test never waits long enough for a request to slide or drip out.
+    cache = SyncRedisCache(redis_url)
+    lim = RateLimiter(cache, "5/h", algorithm=algorithm)
+    try:
+        decisions = [lim.hit("k") for _ in range(6)]
+    finally:
+        cache.close()
+    assert [d.allowed for d in decisions] == [True] * 5 + [False]
+    assert [d.remaining for d in decisions] == [4, 3, 2, 1, 0, 0]
+    assert 0 < decisions[-1].retry_after <= 2 * 3600  # a sliding window may wait into the next
+
+
+def test_fixed_window_on_server_time_resets_at_the_window_end(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    cache = SyncRedisCache(redis_url)
+    lim = RateLimiter(cache, "1000/d", algorithm="fixed-window")
+    try:
+        server_seconds = redis_client.time()[0]
+        first, second = lim.hit("k"), lim.hit("k")
+    finally:
+        cache.close()
+    assert first.allowed
+    assert first.remaining == 999
+    assert second.remaining in (998, 999)  # 999 only if a UTC midnight fell between the two
+    # reset_after is the time to the end of the UTC day on the server's clock.
+    assert 0 < first.reset_after <= 86400 - server_seconds % 86400
+
+
+# -- exactly `limit` across two processes --------------------------------------------------------
+
+
+def hit_in_process(
+    url: str,
+    job: tuple[str, int, bool],
+    start: Barrier,
+    results: Queue[int],
+) -> None:
+    """Run in a child process: THREADS threads hitting one limit (``job``: algorithm, limit,
+    whether on the server's clock); report how many passed."""
+    algorithm, limit, server_time = job
+    cache = SyncRedisCache(url, max_connections=THREADS)
+    clock = None if server_time else (lambda: MIDDLE)
+    lim = RateLimiter(cache, f"{limit}/h", algorithm=algorithm, clock=clock)
+    allowed = 0
+    lock = threading.Lock()
+    ready = threading.Barrier(THREADS)
+
+    def work() -> None:
+        nonlocal allowed
+        ready.wait(timeout=WAIT)
+        mine = sum(lim.hit("shared").allowed for _ in range(PER_THREAD))
+        with lock:
+            allowed += mine
+
+    try:
+        assert cache.ping().unwrap()
+        start.wait(timeout=WAIT)
+        threads = [threading.Thread(target=work) for _ in range(THREADS)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=WAIT)
+        results.put(allowed)
+    finally:
+        cache.close()
+
+
+@pytest.mark.parametrize(
+    ("algorithm", "server_time"),
+    [*((algorithm, False) for algorithm in ALGORITHMS), ("sliding-window", True)],
+)
+def test_exactly_limit_allowed_across_two_processes(
+    redis_url: str, redis_client: redis.Redis, algorithm: str, server_time: bool
+) -> None:
+    # With the caller's clock fixed mid-window no boundary can fall inside the test; on the
+    # server's clock the sliding window carries its count across an hour boundary, so exactly
+    # `limit` pass there too.
+    limit = 37  # fewer than the 2 x 4 x 15 = 120 requests
+    context = multiprocessing.get_context("spawn")
+    start = context.Barrier(PROCESSES)
+    results: Queue[int] = context.Queue()
+    processes = [
+        context.Process(
+            target=hit_in_process,
+            args=(redis_url, (algorithm, limit, server_time), start, results),
+            daemon=True,
+        )
+        for _ in range(PROCESSES)
+    ]
+    try:
+        for process in processes:
+            process.start()
+        reports = []
+        for _ in range(PROCESSES):
+            try:
+                reports.append(results.get(timeout=WAIT))
+            except Empty:
+                pytest.fail(
+                    f"a worker did not report; exit codes {[p.exitcode for p in processes]}"
+                )
+        for process in processes:
+            process.join(timeout=WAIT)
+            assert process.exitcode == 0
+    finally:
+        for process in processes:
+            if process.is_alive():
+                process.terminate()
+                process.join(timeout=5)
+        results.close()
+    assert sum(reports) == limit
+
+
+# -- Redis unreachable -------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("fail_open", [True, False])
+def test_unreachable_redis_follows_the_failure_policy(
+    fail_open: bool, caplog: pytest.LogCaptureFixture
+) -> None:
+    caplog.set_level(logging.WARNING, logger="cache_bridge.ratelimit")
+    cache = SyncRedisCache(_dead_url(), timeout=0.2, connect_timeout=0.2)
+    lim = RateLimiter(cache, "1/m", fail_open=fail_open)
+    try:
+        decisions = [lim.hit("k") for _ in range(3)]
+    finally:
+        cache.close()
+    assert all(d.failed for d in decisions)
+    assert [d.allowed for d in decisions] == [fail_open] * 3
+    assert len(caplog.records) == 1
+
+
+async def test_unreachable_redis_async(caplog: pytest.LogCaptureFixture) -> None:
+    cache = RedisCache(_dead_url(), timeout=0.2, connect_timeout=0.2)
+    lim = AsyncRateLimiter(cache, "1/m", fail_open=False)
+    try:
+        decision = await lim.hit("k")
+    finally:
+        await cache.aclose()
+    assert decision.failed
+    assert not decision.allowed
