@@ -154,24 +154,14 @@ def _unexpected(exc: Exception) -> CacheError:
     )
 
 
-class RateLimiter:
-    """A blocking limiter over a :class:`~cache_bridge.protocol.SyncCacheProtocol` adapter.
+class _Limiter:
+    """What both limiter faces share: the policy, and whether the one-command check applies."""
 
-    ``rate`` is a string (``"100/m"``, ``"20/10s"``) or a :class:`Rate`; ``algorithm`` one of
-    ``"fixed-window"`` (default), ``"sliding-window"``, ``"token-bucket"``. State lives at
-    ``PREFIX:NAME:KEY`` in the adapter's namespace. ``fail_open`` (default ``True``) allows
-    requests when the cache cannot be asked; ``False`` denies them. ``clock`` (seconds) gives
-    the time to the check; without one the store's own clock decides (Redis: ``TIME``), except
-    on adapters that only implement the protocol, which use ``time.time``. ``native`` forces
-    (``True``) or forbids (``False``) the one-command check; by default it is used on the
-    bundled adapters and the protocol fallback on every other. ``failure_log`` shares one
-    log-once-per-burst state between limiters of one limit (the integrations keep one per
-    limit). Configuration mistakes raise :class:`~cache_bridge.errors.ConfigurationError`.
-    """
+    _face: type[Any]
 
     def __init__(
         self,
-        cache: SyncCacheProtocol,
+        cache: Any,
         rate: str | Rate,
         *,
         algorithm: str = "fixed-window",
@@ -192,11 +182,30 @@ class RateLimiter:
             clock=clock,
             failure_log=failure_log,
         )
-        self._native = isinstance(cache, SyncCache) if native is None else native
+        self._native = isinstance(cache, self._face) if native is None else native
 
     @property
     def rate(self) -> Rate:
         return self.policy.rate
+
+
+class RateLimiter(_Limiter):
+    """A blocking limiter over a :class:`~cache_bridge.protocol.SyncCacheProtocol` adapter.
+
+    ``rate`` is a string (``"100/m"``, ``"20/10s"``) or a :class:`Rate`; ``algorithm`` one of
+    ``"fixed-window"`` (default), ``"sliding-window"``, ``"token-bucket"``. State lives at
+    ``PREFIX:NAME:KEY`` in the adapter's namespace. ``fail_open`` (default ``True``) allows
+    requests when the cache cannot be asked; ``False`` denies them. ``clock`` (seconds) gives
+    the time to the check; without one the store's own clock decides (Redis: ``TIME``), except
+    on adapters that only implement the protocol, which use ``time.time``. ``native`` forces
+    (``True``) or forbids (``False``) the one-command check; by default it is used on the
+    bundled adapters and the protocol fallback on every other. ``failure_log`` shares one
+    log-once-per-burst state between limiters of one limit (the integrations keep one per
+    limit). Configuration mistakes raise :class:`~cache_bridge.errors.ConfigurationError`.
+    """
+
+    _face = SyncCache
+    cache: SyncCacheProtocol
 
     def hit(self, key: str) -> Decision:
         """Count one request for ``key`` (a client IP, a user id, ...) and decide; never raises."""
@@ -223,38 +232,12 @@ class RateLimiter:
             return _unexpected(exc)
 
 
-class AsyncRateLimiter:
+class AsyncRateLimiter(_Limiter):
     """The async twin of :class:`RateLimiter` (same arguments), over a
     :class:`~cache_bridge.protocol.CacheProtocol` adapter."""
 
-    def __init__(
-        self,
-        cache: CacheProtocol,
-        rate: str | Rate,
-        *,
-        algorithm: str = "fixed-window",
-        name: str = "default",
-        prefix: str = "ratelimit",
-        fail_open: bool = True,
-        clock: Callable[[], float] | None = None,
-        native: bool | None = None,
-        failure_log: FailureLog | None = None,
-    ) -> None:
-        self.cache = cache
-        self.policy = _Limit(
-            rate,
-            algorithm=algorithm,
-            name=name,
-            prefix=prefix,
-            fail_open=fail_open,
-            clock=clock,
-            failure_log=failure_log,
-        )
-        self._native = isinstance(cache, AsyncCache) if native is None else native
-
-    @property
-    def rate(self) -> Rate:
-        return self.policy.rate
+    _face = AsyncCache
+    cache: CacheProtocol
 
     async def hit(self, key: str) -> Decision:
         """Count one request for ``key`` and decide; never raises."""
