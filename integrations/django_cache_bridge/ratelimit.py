@@ -24,6 +24,7 @@ from cache_bridge.ratelimit import (
     rate_limit_headers,
     retry_after_seconds,
 )
+from cache_bridge.ratelimit.keys import named_key
 from django_cache_bridge.access import get_cache, get_sync_cache
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
@@ -65,17 +66,12 @@ def _user_id(user: Any) -> str | None:
 
 
 def _named_key(request: HttpRequest, key: str, user: Any, config: RateLimitConfig) -> str | None:
-    if key.startswith("header:"):
-        value = request.headers.get(key[len("header:") :])
-        return None if value is None else f"{key}:{value}"
-    if key in ("user", "user-or-ip"):
-        uid = _user_id(user)
-        if uid is not None:
-            return f"user:{uid}"
-        if key == "user":
-            return None
-    address = client_ip(request, config)
-    return None if address is None else f"ip:{address}"
+    return named_key(
+        key,
+        header=request.headers.get,
+        user_id=lambda: _user_id(user),
+        client_ip=lambda: client_ip(request, config),
+    )
 
 
 def request_key(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> str | None:

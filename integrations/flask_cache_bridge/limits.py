@@ -40,6 +40,7 @@ from cache_bridge.ratelimit import (
     rate_limit_headers,
     retry_after_seconds,
 )
+from cache_bridge.ratelimit.keys import named_key
 
 __all__ = [
     "CONFIG_KEY",
@@ -307,17 +308,9 @@ def _request_key(spec: KeySpec, settings: LimitSettings) -> str | None:
     if callable(spec):
         value = spec()
         return None if value is None else str(value)
-    if spec.startswith("header:"):
-        value = request.headers.get(spec[len("header:") :])
-        return None if value is None else f"{spec}:{value}"
-    if spec in ("user", "user-or-ip"):
-        uid = _user_id(settings)
-        if uid is not None:
-            return f"user:{uid}"
-        if spec == "user":
-            return None
-    address = client_ip()
-    return None if address is None else f"ip:{address}"
+    return named_key(
+        spec, header=request.headers.get, user_id=lambda: _user_id(settings), client_ip=client_ip
+    )
 
 
 def _limits_for(view: Any, settings: LimitSettings) -> list[FlaskLimit]:
