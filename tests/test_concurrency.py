@@ -4,12 +4,10 @@ async adapter used from more than one event loop."""
 from __future__ import annotations
 
 import asyncio
-import multiprocessing
 import threading
 from collections.abc import Callable, Iterator
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from queue import Empty
 from typing import Any
 
 import pytest
@@ -20,6 +18,7 @@ from cache_bridge import CacheProtocol, SyncCacheProtocol
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.errors import DomainError
+from cache_bridge.testing.processes import run_in_processes
 
 TASKS = 200
 THREADS, PER_THREAD = 8, 500
@@ -148,37 +147,9 @@ def increment_in_process(
 
 
 def test_increment_is_atomic_across_processes(redis_url: str, redis_client: redis.Redis) -> None:
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(PROCESSES)
-    results: Queue[tuple[int, int]] = context.Queue()
-    processes = [
-        context.Process(
-            target=increment_in_process,
-            args=(redis_url, "shared", PER_PROCESS, start, results),
-            daemon=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        reports = []
-        for _ in range(PROCESSES):
-            try:
-                reports.append(results.get(timeout=WAIT))
-            except Empty:
-                pytest.fail(
-                    f"a worker did not report; exit codes {[p.exitcode for p in processes]}"
-                )
-        for process in processes:
-            process.join(timeout=WAIT)
-            assert process.exitcode == 0
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-        results.close()
+    reports = run_in_processes(
+        increment_in_process, (redis_url, "shared", PER_PROCESS), PROCESSES, WAIT
+    )
 
     assert [successes for successes, _ in reports] == [PER_PROCESS] * PROCESSES
     total = PROCESSES * PER_PROCESS

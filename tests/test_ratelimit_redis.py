@@ -5,11 +5,9 @@ time, and the failure policy with Redis unreachable."""
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import threading
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from queue import Empty
 from typing import Any
 
 import pytest
@@ -23,6 +21,7 @@ from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.commands import RateLimitHit
 from cache_bridge.limit_state import ALGORITHMS
 from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
+from cache_bridge.testing.processes import run_in_processes
 from cache_bridge.testing.redis_server import free_port
 
 pytestmark = pytest.mark.redis
@@ -225,37 +224,9 @@ def test_exactly_limit_allowed_across_two_processes(
     # server's clock the sliding window carries its count across an hour boundary, so exactly
     # `limit` pass there too.
     limit = 37  # fewer than the 2 x 4 x 15 = 120 requests
-    context = multiprocessing.get_context("spawn")
-    start = context.Barrier(PROCESSES)
-    results: Queue[int] = context.Queue()
-    processes = [
-        context.Process(
-            target=hit_in_process,
-            args=(redis_url, (algorithm, limit, server_time), start, results),
-            daemon=True,
-        )
-        for _ in range(PROCESSES)
-    ]
-    try:
-        for process in processes:
-            process.start()
-        reports = []
-        for _ in range(PROCESSES):
-            try:
-                reports.append(results.get(timeout=WAIT))
-            except Empty:
-                pytest.fail(
-                    f"a worker did not report; exit codes {[p.exitcode for p in processes]}"
-                )
-        for process in processes:
-            process.join(timeout=WAIT)
-            assert process.exitcode == 0
-    finally:
-        for process in processes:
-            if process.is_alive():
-                process.terminate()
-                process.join(timeout=5)
-        results.close()
+    reports = run_in_processes(
+        hit_in_process, (redis_url, (algorithm, limit, server_time)), PROCESSES, WAIT
+    )
     assert sum(reports) == limit
 
 
