@@ -48,6 +48,16 @@ def redis_client(redis_url: str) -> Iterator[redis.Redis]:
     client.close()
 
 
+@pytest.fixture(params=["memory", "redis"])
+def location(request: pytest.FixtureRequest) -> str:
+    """A cache URL for each store in turn: a fresh named memory store, then the session's
+    Redis (emptied first). The Django tests configure their aliases with it."""
+    if request.param == "memory":
+        return f"memory://test-{uuid.uuid4().hex}"
+    request.getfixturevalue("redis_client")
+    return str(request.getfixturevalue("redis_url"))
+
+
 @pytest.fixture(params=BACKENDS)
 def backend(request: pytest.FixtureRequest) -> str:
     return str(request.param)

@@ -9,18 +9,10 @@ from typing import Any
 
 import pytest
 from django.test import AsyncClient, Client
-from django_support import alias, bridge, fresh_memory
+from django_support import alias, bridge
 from pytest_django import Settings as SettingsWrapper
 
 from django_cache_bridge.cache import BridgeCache
-
-
-@pytest.fixture(params=["memory", "redis"])
-def location(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return fresh_memory()
-    request.getfixturevalue("redis_client")
-    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture

@@ -35,14 +35,6 @@ class Unpicklable:
         raise pickle.PickleError("not today")
 
 
-@pytest.fixture(params=["memory", "redis"])
-def location(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return fresh_memory()
-    request.getfixturevalue("redis_client")
-    return str(request.getfixturevalue("redis_url"))
-
-
 @pytest.fixture
 def dj(settings: SettingsWrapper, location: str) -> Iterator[BridgeCache]:
     settings.CACHES = {

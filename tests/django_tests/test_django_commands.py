@@ -8,16 +8,8 @@ from collections.abc import Iterator
 import pytest
 from django.core.management import call_command
 from django.core.management.base import CommandError
-from django_support import DEAD_OPTIONS, alias, bridge, dead_redis_url, fresh_memory
+from django_support import DEAD_OPTIONS, alias, bridge, dead_redis_url
 from pytest_django import Settings as SettingsWrapper
-
-
-@pytest.fixture(params=["memory", "redis"])
-def location(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return fresh_memory()
-    request.getfixturevalue("redis_client")
-    return str(request.getfixturevalue("redis_url"))
 
 
 @pytest.fixture

@@ -35,14 +35,6 @@ class Exploit:
         return (_record, ("unpickled",))
 
 
-@pytest.fixture(params=["memory", "redis"])
-def location(request: pytest.FixtureRequest) -> str:
-    if request.param == "memory":
-        return fresh_memory()
-    request.getfixturevalue("redis_client")
-    return str(request.getfixturevalue("redis_url"))
-
-
 @pytest.fixture
 def configure(settings: SettingsWrapper, location: str) -> Iterator[Any]:
     def configure(**options: Any) -> BridgeCache:
