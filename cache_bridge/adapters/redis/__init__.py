@@ -73,8 +73,11 @@ class RedisCache(AsyncCache):
     fresh loop.
     """
 
-    def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
+    def __init__(
+        self, url: str = "redis://localhost:6379/0", *, pipelining: bool = True, **options: Any
+    ) -> None:
         self.settings = _settings(url, options)
+        self.pipelining = pipelining
         self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
         # Loops of several threads (WSGI workers running async views) may add pools at once.
         self._clients_lock = threading.Lock()
