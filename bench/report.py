@@ -129,7 +129,6 @@ def targets(results: Results) -> list[Target]:
         "protocol, blocking",
         "delete_pattern",
         "SCAN loop, DEL key by key",
-        True,
     )
     return out
 
