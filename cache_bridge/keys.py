@@ -102,6 +102,8 @@ class KeySpace:
 
     def key(self, key: object) -> str:
         """The stored form of a caller's key, after checking it."""
+        if type(key) is str and key.isascii() and 0 < len(key) <= MAX_KEY_LENGTH:
+            return self.prefix + key  # the common case, every rule below already met
         if not isinstance(key, str):
             raise InvalidArgument(f"key must be a str, not {type(key).__name__}")
         key = str.__str__(key)  # a plain copy, whatever a str subclass overrides
@@ -117,7 +119,13 @@ class KeySpace:
         """The stored forms of a list or tuple of caller keys, after checking every one."""
         if not isinstance(keys, list | tuple):
             raise InvalidArgument(f"keys must be a list of str, not {type(keys).__name__}")
-        return tuple(self.key(k) for k in keys)
+        prefix = self.prefix
+        return tuple(
+            prefix + k
+            if type(k) is str and k.isascii() and 0 < len(k) <= MAX_KEY_LENGTH
+            else self.key(k)
+            for k in keys
+        )
 
     def pattern(self, pattern: object) -> str:
         """A Redis glob over stored keys that matches caller keys inside this namespace."""

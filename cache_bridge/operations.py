@@ -183,10 +183,17 @@ def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
         return {}
     raws = yield MGet(full)
     cut = len(ns.prefix)
-    return {
-        key[cut:]: None if raw is None else codec.decode_text(raw)
-        for key, raw in zip(full, raws, strict=True)
-    }
+    try:
+        return {
+            key[cut:]: raw if raw is None or type(raw) is str else raw.decode("utf-8")
+            for key, raw in zip(full, raws, strict=True)
+        }
+    except (UnicodeDecodeError, AttributeError):
+        # The exact error, for the value that is not text.
+        return {
+            key[cut:]: None if raw is None else codec.decode_text(raw)
+            for key, raw in zip(full, raws, strict=True)
+        }
 
 
 @_operation("set_many", keyed=False)

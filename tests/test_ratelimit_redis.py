@@ -8,7 +8,6 @@ import logging
 import threading
 from multiprocessing.queues import Queue
 from multiprocessing.synchronize import Barrier
-from typing import Any
 
 import pytest
 import redis
@@ -17,6 +16,7 @@ from hypothesis import strategies as st
 
 from cache_bridge.adapters.memory.store import MemoryStore
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_SCRIPT
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.commands import RateLimitHit
 from cache_bridge.limit_state import ALGORITHMS
@@ -96,32 +96,45 @@ def _calls(client: redis.Redis) -> dict[str, int]:
 
 
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
-def test_one_check_is_one_eval(
-    redis_client: redis.Redis, redis_url: str, algorithm: str, monkeypatch: pytest.MonkeyPatch
+def test_one_check_is_one_evalsha(
+    redis_client: redis.Redis, redis_url: str, algorithm: str
 ) -> None:
     cache = SyncRedisCache(redis_url)
-    sent: list[Any] = []
-    execute = cache._client.execute_command
-
-    def counting(*args: Any, **kw: Any) -> Any:
-        sent.append(args[0])
-        return execute(*args, **kw)  # type: ignore[no-untyped-call]
-
-    monkeypatch.setattr(cache._client, "execute_command", counting)
     lim = RateLimiter(cache, "5/m", algorithm=algorithm)
     try:
         assert cache.ping().unwrap()
-        sent.clear()
+        redis_client.script_load(RATE_LIMIT_SCRIPT)
         redis_client.config_resetstat()
         for _ in range(8):
             lim.hit("k")
         calls = _calls(redis_client)
     finally:
         cache.close()
-    assert sent == ["EVAL"] * 8  # one round trip each
-    assert calls["eval"] == 8
+    # One round trip each, by digest: the 2 KB script is not sent again.
+    assert calls["evalsha"] == 8
     # Nothing else came from the adapter (the script's own GET/SET are counted inside it).
-    assert set(calls) <= {"eval", "get", "set", "time", "config|resetstat"}
+    assert set(calls) <= {"evalsha", "get", "set", "time", "config|resetstat"}
+
+
+def test_a_script_flush_mid_run_falls_back_to_eval(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    cache = SyncRedisCache(redis_url)
+    lim = RateLimiter(cache, "3/m", algorithm="sliding-window")
+    try:
+        assert lim.hit("k").allowed
+        redis_client.script_flush()
+        redis_client.config_resetstat()
+        assert lim.hit("k").allowed  # NOSCRIPT, then EVAL, which loads it again
+        assert lim.hit("k").allowed  # by digest again
+        decision = lim.hit("k")
+        calls = _calls(redis_client)
+    finally:
+        cache.close()
+    assert not decision.allowed
+    assert decision.error is None
+    assert calls["eval"] == 1
+    assert calls["evalsha"] == 3  # the one refused with NOSCRIPT, and two by digest
 
 
 async def test_async_check_is_one_eval_too(redis_client: redis.Redis, redis_url: str) -> None:
@@ -129,13 +142,15 @@ async def test_async_check_is_one_eval_too(redis_client: redis.Redis, redis_url:
     lim = AsyncRateLimiter(cache, "2/m", algorithm="sliding-window")
     try:
         assert (await cache.ping()).unwrap()
+        redis_client.script_flush()
         redis_client.config_resetstat()
         decisions = [await lim.hit("k") for _ in range(3)]
         calls = _calls(redis_client)
     finally:
         await cache.aclose()
     assert [d.allowed for d in decisions] == [True, True, False]
-    assert calls["eval"] == 3
+    # The first check finds no script (NOSCRIPT) and loads it with EVAL; then by digest.
+    assert (calls["eval"], calls["evalsha"]) == (1, 3)
 
 
 # -- server time -------------------------------------------------------------------------------

@@ -1,5 +1,5 @@
-"""RateLimitMiddleware on a Redis alias (the server's clock): one EVAL per rule per request,
-from the sync Client and the AsyncClient."""
+"""RateLimitMiddleware on a Redis alias (the server's clock): one script run (EVALSHA) per rule
+per request, from the sync Client and the AsyncClient."""
 
 from __future__ import annotations
 
@@ -25,8 +25,11 @@ def on_redis(settings: SettingsWrapper, redis_url: str, redis_client: redis.Redi
 
 
 def _evals(client: redis.Redis) -> int:
+    """Script runs: by digest (EVALSHA), or EVAL after a NOSCRIPT."""
     stats = client.info("commandstats")
-    return int(stats.get("cmdstat_eval", {}).get("calls", 0))
+    ran = int(stats.get("cmdstat_eval", {}).get("calls", 0))
+    sha = stats.get("cmdstat_evalsha", {})
+    return ran + int(sha.get("calls", 0)) - int(sha.get("failed_calls", 0))
 
 
 def test_sync_client_on_redis(on_redis: redis.Redis) -> None:

@@ -15,7 +15,10 @@ import redis.asyncio
 from cache_bridge import config
 from cache_bridge.adapters.redis.clients import async_client, sync_client
 from cache_bridge.adapters.redis.errors import translate
-from cache_bridge.adapters.redis.plan import plan
+from cache_bridge.adapters.redis.executors import SyncExecutor
+from cache_bridge.adapters.redis.pipelining import AutoPipeline
+from cache_bridge.adapters.redis.plan import Args, plan
+from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
@@ -46,6 +49,7 @@ class SyncRedisCache(SyncCache):
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
         self.settings = _settings(url, options)
         self._client = sync_client(self.settings)
+        self._executor = SyncExecutor(self._client, self.settings.retries)
         super().__init__(
             self._execute_on_client, self.settings.key_prefix, self.settings.describe()
         )
@@ -53,16 +57,10 @@ class SyncRedisCache(SyncCache):
     def _execute_on_client(self, command: Command) -> Any:
         if self._closed:  # an operation that was already running when close() came
             raise CacheClosedError("the adapter was closed", operation="")
-        args = plan(command)
-        if isinstance(args, list):
-            with self._client.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return pipe.execute()
-        return self._client.execute_command(*args)
+        return self._executor(command)
 
     def _release(self) -> None:
-        self._client.connection_pool.disconnect()
+        self._executor.close()
 
 
 class RedisCache(AsyncCache):
@@ -71,6 +69,10 @@ class RedisCache(AsyncCache):
     redis.asyncio connections belong to the event loop that opened them, so the adapter keeps
     one pool per running loop: it is safe to use from frameworks that run each request in a
     fresh loop.
+
+    With ``pipelining`` (the default), single commands issued while the loop is busy share
+    one write and one round trip on one connection per loop
+    (:mod:`cache_bridge.adapters.redis.pipelining`); every call still gets its own result.
     """
 
     def __init__(
@@ -78,14 +80,14 @@ class RedisCache(AsyncCache):
     ) -> None:
         self.settings = _settings(url, options)
         self.pipelining = pipelining
-        self._clients: dict[asyncio.AbstractEventLoop, redis.asyncio.Redis] = {}
+        self._clients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
         # Loops of several threads (WSGI workers running async views) may add pools at once.
         self._clients_lock = threading.Lock()
         super().__init__(
             self._execute_on_client, self.settings.key_prefix, self.settings.describe()
         )
 
-    def _client(self) -> redis.asyncio.Redis:
+    def _client(self) -> _LoopClient:
         if self._closed:  # an operation that was already running when aclose() came
             raise CacheClosedError("the adapter was closed", operation="")
         loop = asyncio.get_running_loop()
@@ -96,18 +98,23 @@ class RedisCache(AsyncCache):
                 # them lets the garbage collector close their sockets.
                 for closed in [old for old in self._clients if old.is_closed()]:
                     del self._clients[closed]
-                client = self._clients[loop] = async_client(self.settings)
+                client = self._clients[loop] = _LoopClient(self.settings, self.pipelining)
         return client
 
     async def _execute_on_client(self, command: Command) -> Any:
         args = plan(command)
         client = self._client()
         if isinstance(args, list):
-            async with client.pipeline(transaction=True) as pipe:
+            async with client.redis.pipeline(transaction=True) as pipe:
                 for one in args:
                     pipe.execute_command(*one)
                 return await pipe.execute()
-        return await client.execute_command(*args)
+        if args[0] == "EVAL":
+            try:
+                return await client.execute(as_evalsha(args))
+            except redis.exceptions.NoScriptError:
+                pass  # EVAL also loads the script for the next EVALSHA
+        return await client.execute(args)
 
     async def _release(self) -> None:
         with self._clients_lock:
@@ -117,4 +124,24 @@ class RedisCache(AsyncCache):
         # their sockets to the garbage collector.
         client = clients.get(loop)
         if client is not None:
-            await client.connection_pool.disconnect()
+            await client.aclose()
+
+
+class _LoopClient:
+    """One event loop's redis.asyncio client, and its automatic pipeline if it has one."""
+
+    def __init__(self, settings: config.RedisSettings, pipelining: bool) -> None:
+        self.redis = async_client(settings)
+        self.pipeline = (
+            AutoPipeline(self.redis.connection_pool, settings.timeout) if pipelining else None
+        )
+
+    async def execute(self, args: Args) -> Any:
+        if self.pipeline is not None:
+            return await self.pipeline.execute(args)
+        return await self.redis.execute_command(*args)
+
+    async def aclose(self) -> None:
+        if self.pipeline is not None:
+            await self.pipeline.aclose()
+        await self.redis.connection_pool.disconnect()

@@ -1,0 +1,127 @@
+"""Running planned commands on redis-py connections, blocking: the sync adapter's executor.
+
+redis-py's ``Redis.execute_command`` takes a connection from the pool and gives it back on
+every call, recording metrics and checking the socket each time; that costs more client CPU
+than the command's own round trip on a local server. :class:`SyncExecutor` keeps the
+connections it has used in a free list in front of the same bounded pool (the pool still
+caps how many exist), checks a connection's socket before each use (so a server restart
+while it sat idle does not fail the next call), and speaks to it directly. Scripts go by
+``EVALSHA`` with an ``EVAL`` fallback (:mod:`cache_bridge.adapters.redis.scripts`).
+
+With ``retries`` > 0 it uses ``execute_command``, whose retry policy then applies.
+"""
+
+from __future__ import annotations
+
+import threading
+from typing import Any
+
+import redis
+from redis import exceptions as rx
+from redis.connection import Connection
+
+from cache_bridge.adapters.redis.plan import Args, plan
+from cache_bridge.adapters.redis.scripts import as_evalsha
+from cache_bridge.commands import Command
+
+__all__ = ["SyncExecutor"]
+
+
+class SyncExecutor:
+    """Runs one planned command (or one MULTI/EXEC) per call; safe for many threads."""
+
+    def __init__(self, client: redis.Redis, retries: int) -> None:
+        self._client = client
+        self._pool = client.connection_pool
+        self._direct = retries == 0
+        self._idle: list[Connection] = []
+        # Taken only on the slow paths: when the free list is empty, and on every release
+        # while a thread waits in the pool, so that a waiting thread is never starved by
+        # connections parked in the free list.
+        self._lock = threading.Lock()
+        self._waiting = 0
+
+    def __call__(self, command: Command) -> Any:
+        args = plan(command)
+        if isinstance(args, list):
+            with self._client.pipeline(transaction=True) as pipe:
+                for one in args:
+                    pipe.execute_command(*one)
+                return pipe.execute()
+        if not self._direct:
+            return self._client_call(args)
+        if args[0] == "EVAL":
+            try:
+                return self._call(as_evalsha(args))
+            except rx.NoScriptError:
+                return self._call(args)  # EVAL also loads the script for the next EVALSHA
+        return self._call(args)
+
+    def _client_call(self, args: Args) -> Any:
+        if args[0] == "EVAL":
+            try:
+                return self._client.execute_command(*as_evalsha(args))
+            except rx.NoScriptError:
+                pass
+        return self._client.execute_command(*args)
+
+    def _call(self, args: Args) -> Any:
+        conn = self._acquire()
+        try:
+            conn.send_packed_command(conn.pack_command(*args), check_health=False)
+            reply = conn.read_response()
+        except rx.ResponseError:
+            # An error reply was read whole: the connection is in step and reusable.
+            self._release(conn)
+            raise
+        except BaseException:
+            # Anything else (a timeout, a dropped socket, an interrupt) may leave a reply
+            # unread: the connection is closed before it is reused.
+            conn.disconnect()
+            self._release(conn)
+            raise
+        self._release(conn)
+        return reply
+
+    def _acquire(self) -> Connection:
+        try:
+            conn = self._idle.pop()
+        except IndexError:
+            conn = self._from_pool()
+        try:
+            if conn._sock is not None and conn.can_read():
+                # Unread data or a closed socket (the server went away while it sat idle).
+                conn.disconnect()
+        except (rx.ConnectionError, rx.TimeoutError, OSError):
+            conn.disconnect()
+        except BaseException:
+            self._release(conn)
+            raise
+        return conn
+
+    def _from_pool(self) -> Connection:
+        with self._lock:
+            if self._idle:
+                return self._idle.pop()
+            self._waiting += 1
+        try:
+            conn: Connection = self._pool.get_connection()
+            return conn
+        finally:
+            with self._lock:
+                self._waiting -= 1
+
+    def _release(self, conn: Connection) -> None:
+        with self._lock:
+            if not self._waiting:
+                self._idle.append(conn)
+                return
+        self._pool.release(conn)
+
+    def close(self) -> None:
+        """Close every connection (parked ones included); the pool refuses none later."""
+        with self._lock:
+            idle, self._idle = self._idle, []
+        for conn in idle:
+            self._pool.release(conn)
+        self._pool.disconnect()

@@ -1,0 +1,161 @@
+"""Automatic pipelining for the async Redis adapter: commands issued while the event loop is
+busy share one write and one round trip on one connection.
+
+Each call queues its command and waits for its own reply. One writer task per event loop
+takes everything queued so far, writes it as one packet, and reads the replies in order,
+handing each caller its own: a reply that is an error fails only its command; a timeout or a
+dropped connection fails the commands of that round trip (their replies can no longer be
+told apart) and closes the connection, and the next round trip reconnects; a caller that is
+cancelled stops waiting while its reply is still read and discarded, so the stream stays in
+step. Every round trip is bounded by the adapter's ``timeout``.
+
+Only single commands go this way; a MULTI/EXEC keeps its own pooled connection, so it stays
+atomic and never interleaves with other callers' commands.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from typing import Any
+
+from redis import exceptions as rx
+from redis.asyncio.connection import AbstractConnection, ConnectionPool
+
+from cache_bridge.adapters.redis.plan import Args
+
+__all__ = ["AutoPipeline"]
+
+# Enough to keep one packet reasonable; more queued commands wait for the next round trip.
+_MAX_BATCH = 512
+
+_Pending = tuple[Args, "asyncio.Future[Any]"]
+
+
+async def _can_read(conn: AbstractConnection) -> bool:
+    # redis-py 8 renamed can_read_destructive (which it deprecates) to can_read.
+    check = getattr(conn, "can_read", None) or conn.can_read_destructive
+    return bool(await check())
+
+
+def _fresh(exc: BaseException) -> BaseException:
+    """A copy of ``exc`` per caller, so that no two callers share one traceback."""
+    try:
+        copy = type(exc)(*exc.args)
+    except Exception:
+        copy = rx.ConnectionError(str(exc))
+    copy.__cause__ = exc.__cause__
+    return copy
+
+
+class AutoPipeline:
+    """The queue and the writer task of one event loop, over one connection of ``pool``."""
+
+    def __init__(self, pool: ConnectionPool, timeout: float | None) -> None:
+        self._pool = pool
+        self._timeout = timeout
+        self._queue: list[_Pending] = []
+        self._conn: AbstractConnection | None = None
+        self._task: asyncio.Task[None] | None = None
+        self._closed = False
+
+    async def execute(self, args: Args) -> Any:
+        """Send ``args`` in the next round trip and return its reply (or raise its error)."""
+        if self._closed:
+            raise rx.ConnectionError("the pipeline is closed")
+        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        self._queue.append((args, future))
+        if self._task is None:
+            # The task starts on a later turn of the loop, after every caller ready to run
+            # this turn has queued its command.
+            self._task = asyncio.get_running_loop().create_task(self._run())
+        return await future
+
+    async def _run(self) -> None:
+        # Runs while there is work and then ends, so no task outlives its loop's last call.
+        try:
+            while self._queue and not self._closed:
+                batch = self._queue[:_MAX_BATCH]
+                del self._queue[:_MAX_BATCH]
+                # Callers cancelled before their turn are not sent at all.
+                batch = [(args, future) for args, future in batch if not future.done()]
+                if batch:
+                    await self._round_trip(batch)
+        except BaseException as exc:
+            # Cancelled (the loop is closing, or aclose()) or a bug: nobody may wait forever.
+            self._fail(self._queue, rx.ConnectionError(f"the pipeline stopped ({exc!r})"))
+            self._queue = []
+            raise
+        finally:
+            self._task = None
+
+    async def _round_trip(self, batch: list[_Pending]) -> None:
+        done = 0
+        try:
+            async with asyncio.timeout(self._timeout):
+                conn = await self._connection()
+                packed = conn.pack_commands([args for args, _ in batch])
+                await conn.send_packed_command(packed, check_health=False)
+                for _, future in batch:
+                    try:
+                        reply = await conn.read_response()
+                    except rx.ResponseError as error:
+                        if not future.done():
+                            future.set_exception(error)
+                    else:
+                        if not future.done():
+                            future.set_result(reply)
+                    done += 1
+        except TimeoutError:
+            await self._drop_connection()
+            self._fail(batch[done:], rx.TimeoutError("Redis did not answer within the timeout"))
+        except asyncio.CancelledError:
+            await self._drop_connection()
+            self._fail(batch[done:], rx.ConnectionError("the pipeline was stopped"))
+            raise
+        except Exception as exc:
+            # A dropped or refused connection (redis-py has closed it), or anything else.
+            await self._drop_connection()
+            self._fail(batch[done:], exc)
+
+    async def _connection(self) -> AbstractConnection:
+        if self._conn is None:
+            self._conn = await self._pool.get_connection()
+            return self._conn
+        conn = self._conn
+        if conn.is_connected:
+            try:
+                # Buffered bytes or EOF: the server closed it (a restart) while it sat idle.
+                stale = await _can_read(conn)
+            except rx.ConnectionError:
+                stale = True
+            if stale:
+                await conn.disconnect(nowait=True)
+        if not conn.is_connected:
+            await conn.connect()
+        return conn
+
+    async def _drop_connection(self) -> None:
+        if self._conn is not None:
+            with contextlib.suppress(Exception):
+                await self._conn.disconnect(nowait=True)
+
+    @staticmethod
+    def _fail(pending: list[_Pending], error: BaseException) -> None:
+        for _, future in pending:
+            if not future.done():
+                future.set_exception(_fresh(error))
+
+    async def aclose(self) -> None:
+        """Stop the writer task (failing what is still queued) and release the connection."""
+        self._closed = True
+        task, self._task = self._task, None
+        if task is not None and not task.done():
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._fail(self._queue, rx.ConnectionError("the pipeline is closed"))
+        self._queue = []
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            await self._pool.release(conn)
