@@ -9,6 +9,7 @@ what one subscriber usually gets), IPv4 clients by /32 unless told otherwise.
 
 from __future__ import annotations
 
+import functools
 import ipaddress
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -26,6 +27,13 @@ def parse_ip(text: str | None) -> Address | None:
     removed, IPv4-mapped IPv6 as IPv4), or ``None`` if it is not one."""
     if not text:
         return None
+    # Plain str only: a str subclass could compare equal to a cached entry yet differ.
+    return _parse_ip(str.__str__(text)) if isinstance(text, str) else None
+
+
+@functools.lru_cache(maxsize=4096)
+def _parse_ip(text: str) -> Address | None:
+    # The same few client and proxy addresses come back request after request.
     text = text.strip()
     if text.startswith("["):  # [v6] or [v6]:port
         text = text[1 : text.find("]")] if "]" in text else ""
@@ -104,6 +112,11 @@ class ClientAddress:
         if address is None:
             return None
         bits = self.ipv6_prefix if address.version == 6 else self.ipv4_prefix
-        if bits == address.max_prefixlen:
-            return str(address)
-        return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))
+        return _grouped(address, bits)
+
+
+@functools.lru_cache(maxsize=4096)
+def _grouped(address: Address, bits: int) -> str:
+    if bits == address.max_prefixlen:
+        return str(address)
+    return str(ipaddress.ip_network(f"{address}/{bits}", strict=False))

@@ -12,6 +12,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import hmac
 import json
 import logging
@@ -21,7 +22,8 @@ from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
-from django.utils.crypto import salted_hmac
+from django.core.signals import setting_changed
+from django.utils.encoding import force_bytes
 
 __all__ = ["MISSING", "ValueCodec"]
 
@@ -43,16 +45,40 @@ _SALT = "django_cache_bridge.values"
 MISSING: Any = object()
 
 
-def _mac(marker: bytes, key: str, payload: bytes, secret: str | bytes) -> bytes:
+def _mac(marker: bytes, key: str, payload: bytes, secret: bytes) -> bytes:
     """HMAC-SHA256 over the format marker, the length-prefixed key and the payload: no two
-    (marker, key, payload) triples give the same message."""
+    (marker, key, payload) triples give the same message. ``secret`` is a derived key from
+    :func:`_derived_keys`."""
     key_bytes = key.encode("utf-8")
     message = marker + len(key_bytes).to_bytes(4, "big") + key_bytes + payload
-    return salted_hmac(_SALT, message, secret=secret, algorithm="sha256").digest()
+    return hmac.digest(secret, message, "sha256")
 
 
-def _secrets() -> list[str | bytes]:
-    return [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+# The derived HMAC keys of SECRET_KEY and its fallbacks, as Django's salted_hmac(_SALT, ...,
+# algorithm="sha256") derives them (so stored MACs are unchanged); computed once per
+# settings change rather than once per value.
+_derived: dict[str, list[bytes]] = {}
+
+
+def _derive(secret: str | bytes) -> bytes:
+    return hashlib.sha256(force_bytes(_SALT) + force_bytes(secret)).digest()
+
+
+def _derived_keys() -> list[bytes]:
+    """The derived keys: the current SECRET_KEY's first, then its fallbacks'."""
+    keys = _derived.get("keys")
+    if keys is None:
+        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
+        keys = _derived["keys"] = [_derive(secret) for secret in secrets]
+    return keys
+
+
+def _forget_keys(*, setting: str, **kwargs: Any) -> None:
+    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
+        _derived.clear()
+
+
+setting_changed.connect(_forget_keys)
 
 
 def _check_json_keys(value: Any) -> None:
@@ -100,13 +126,14 @@ class ValueCodec:
 
     def _wrap(self, key: str, signed: bytes, unsigned: bytes, payload: bytes) -> bytes:
         if self.sign:
-            return signed + _mac(signed, key, payload, settings.SECRET_KEY) + payload
+            return signed + _mac(signed, key, payload, _derived_keys()[0]) + payload
         return unsigned + payload
 
     def loads(self, key: str, data: bytes) -> Any:
         """The value stored as ``data`` at ``key``, or :data:`MISSING` (logged) if it is
         tampered, foreign or undecodable."""
-        if _INTEGER.fullmatch(data) is not None:
+        # Every other format starts with its "cb:" marker, which no integer does.
+        if not data.startswith(b"cb:") and _INTEGER.fullmatch(data) is not None:
             number = int(data)
             if -_INT64 <= number < _INT64:
                 return number
@@ -146,7 +173,7 @@ class ValueCodec:
     ) -> Any:
         signed = data[len(marker) :]
         mac, payload = signed[:_MAC_SIZE], signed[_MAC_SIZE:]
-        for secret in _secrets():
+        for secret in _derived_keys():
             if hmac.compare_digest(mac, _mac(marker, key, payload, secret)):
                 return decode(payload)
         logger.warning(

@@ -288,10 +288,10 @@ def exempt(view: F) -> F:
 def client_ip() -> str | None:
     """The current request's client key: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``."""
-    settings = _settings()
-    return settings.client_address.key(
-        request.environ.get("REMOTE_ADDR"), request.headers.getlist("X-Forwarded-For")
-    )
+    address = _settings().client_address
+    # X-Forwarded-For is read only when a proxy is trusted: otherwise it is never believed.
+    forwarded = request.headers.getlist("X-Forwarded-For") if address.trusted_proxies else ()
+    return address.key(request.environ.get("REMOTE_ADDR"), forwarded)
 
 
 def _settings() -> LimitSettings:

@@ -19,7 +19,7 @@ from returns.result import Success
 from cache_bridge import CacheProtocol, SyncCacheProtocol
 from django_cache_bridge import get_cache, get_sync_cache
 from django_cache_bridge.cache import BridgeCache
-from django_cache_bridge.values import ValueCodec, _mac
+from django_cache_bridge.values import _SALT, ValueCodec, _derive, _mac
 
 #: Set by Exploit.__reduce__'s callable if anything ever unpickles a planted value.
 exploited: list[str] = []
@@ -293,7 +293,7 @@ def test_unsigned_json_reads_no_signed_json(configure: Any) -> None:
 
 
 def test_the_mac_input_is_unambiguous() -> None:
-    secret = "s"
+    secret = _derive("s")
     assert _mac(b"cb:s2:", "a\0b", b"P", secret) != _mac(b"cb:s2:", "a", b"b\0P", secret)
     assert _mac(b"cb:s2:", "ab", b"P", secret) != _mac(b"cb:s2:", "a", b"bP", secret)
     assert _mac(b"cb:s2:", "k", b"P", secret) != _mac(b"cb:js1:", "k", b"P", secret)
@@ -351,3 +351,10 @@ def test_stored_integers_are_read_only_in_64_bits(
     if expected is None:
         assert stored(dj, "n") is None
         assert dj.get_many(["n"]) == {}
+
+
+def test_the_mac_is_django_salted_hmac_with_the_key_derived_once() -> None:
+    # Values signed before the derived key was cached still verify: same MAC, bit for bit.
+    message = b"cb:s2:" + (1).to_bytes(4, "big") + b"k" + b"payload"
+    expected = salted_hmac(_SALT, message, secret="s3cret", algorithm="sha256").digest()
+    assert _mac(b"cb:s2:", "k", b"payload", _derive("s3cret")) == expected

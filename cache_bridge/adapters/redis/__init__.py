@@ -70,14 +70,15 @@ class RedisCache(AsyncCache):
     one pool per running loop: it is safe to use from frameworks that run each request in a
     fresh loop.
 
-    With ``pipelining`` (the default), single commands issued while the loop is busy share
+    With ``pipelining=True`` (the default), single commands issued while the loop is busy share
     one write and one round trip on one connection per loop
     (:mod:`cache_bridge.adapters.redis.pipelining`); every call still gets its own result.
     """
 
-    def __init__(
-        self, url: str = "redis://localhost:6379/0", *, pipelining: bool = True, **options: Any
-    ) -> None:
+    def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
+        pipelining = options.pop("pipelining", True)
+        if not isinstance(pipelining, bool):
+            raise ConfigurationError(f"pipelining must be True or False, not {pipelining!r}")
         self.settings = _settings(url, options)
         self.pipelining = pipelining
         self._clients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}

@@ -43,13 +43,10 @@ class SyncExecutor:
 
     def __call__(self, command: Command) -> Any:
         args = plan(command)
-        if isinstance(args, list):
-            with self._client.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return pipe.execute()
         if not self._direct:
             return self._client_call(args)
+        if isinstance(args, list):
+            return self._transaction(args)
         if args[0] == "EVAL":
             try:
                 return self._call(as_evalsha(args))
@@ -57,7 +54,12 @@ class SyncExecutor:
                 return self._call(args)  # EVAL also loads the script for the next EVALSHA
         return self._call(args)
 
-    def _client_call(self, args: Args) -> Any:
+    def _client_call(self, args: Args | list[Args]) -> Any:
+        if isinstance(args, list):
+            with self._client.pipeline(transaction=True) as pipe:
+                for one in args:
+                    pipe.execute_command(*one)
+                return pipe.execute()
         if args[0] == "EVAL":
             try:
                 return self._client.execute_command(*as_evalsha(args))
@@ -82,6 +84,42 @@ class SyncExecutor:
             raise
         self._release(conn)
         return reply
+
+    def _transaction(self, commands: list[Args]) -> list[Any]:
+        """``commands`` in one MULTI/EXEC, written at once; the replies of EXEC. The first
+        error (a command refused while queued, or failing inside EXEC) is raised after every
+        reply has been read."""
+        conn = self._acquire()
+        try:
+            packed = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
+            conn.send_packed_command(packed, check_health=False)
+            conn.read_response()  # +OK
+            refused: rx.ResponseError | None = None
+            for _ in commands:
+                try:
+                    conn.read_response()  # +QUEUED
+                except rx.ResponseError as error:
+                    refused = refused or error
+            try:
+                replies = conn.read_response()
+            except rx.ResponseError as error:  # EXECABORT after a refusal
+                raise refused or error from None
+            if refused is not None:
+                raise refused
+            if not isinstance(replies, list):
+                raise rx.ResponseError(f"EXEC answered {replies!r}")
+            for reply in replies:
+                if isinstance(reply, rx.ResponseError):
+                    raise reply
+        except rx.ResponseError:
+            self._release(conn)
+            raise
+        except BaseException:
+            conn.disconnect()
+            self._release(conn)
+            raise
+        self._release(conn)
+        return replies
 
     def _acquire(self) -> Connection:
         try:

@@ -1,0 +1,195 @@
+"""Automatic pipelining on the async Redis adapter, against the test-started server: calls
+issued together share one connection and one round trip, and every call still gets its own
+result, errors included (an error reply, a timeout, a dropped connection, a cancelled
+caller), without disturbing the calls around it."""
+
+from __future__ import annotations
+
+import asyncio
+import time
+from collections.abc import AsyncIterator, Iterator
+
+import pytest
+import redis
+from returns.result import Failure, Success
+
+from cache_bridge import (
+    CacheConnectionError,
+    CacheServerError,
+    CacheTimeoutError,
+    CacheValueError,
+    ConfigurationError,
+)
+from cache_bridge.adapters.redis import RedisCache
+
+pytestmark = pytest.mark.redis
+
+NAME = "pipelining-test"
+
+
+@pytest.fixture
+async def cache(redis_url: str, redis_client: redis.Redis) -> AsyncIterator[RedisCache]:
+    adapter = RedisCache(redis_url, client_name=NAME, timeout=0.5, connect_timeout=0.5)
+    yield adapter
+    await adapter.aclose()
+
+
+@pytest.fixture
+def paused_writes(redis_client: redis.Redis) -> Iterator[None]:
+    """The server holds every write command for up to 2 s (reads and admin commands pass)."""
+    redis_client.client_pause(2000, all=False)
+    try:
+        yield
+    finally:
+        redis_client.client_unpause()
+
+
+def _our_connections(client: redis.Redis) -> list[dict[str, str]]:
+    return [c for c in client.client_list() if c.get("name") == NAME]
+
+
+async def test_concurrent_calls_share_one_connection(
+    cache: RedisCache, redis_client: redis.Redis
+) -> None:
+    stored = await asyncio.gather(*(cache.set(f"k{i}", f"v{i}") for i in range(50)))
+    assert stored == [Success(None)] * 50
+    read = await asyncio.gather(*(cache.get(f"k{i}") for i in range(50)))
+    assert read == [Success(f"v{i}") for i in range(50)]
+    assert len(_our_connections(redis_client)) == 1
+
+
+async def test_an_error_reply_fails_only_its_own_call(
+    cache: RedisCache, redis_client: redis.Redis
+) -> None:
+    redis_client.set("text", "not a number")
+    redis_client.rpush("list", "x")
+    redis_client.set("a", "1")
+    results = await asyncio.gather(
+        cache.increment("text"),
+        cache.get("a"),
+        cache.get("list"),
+        cache.increment("n"),
+    )
+    match results:
+        case [Failure(CacheValueError()), Success("1"), Failure(CacheServerError() as e), n]:
+            assert "WRONGTYPE" in str(e)
+            assert n == Success(1)
+        case _:
+            pytest.fail(f"unexpected results {results}")
+    assert await cache.get("a") == Success("1")  # the stream is still in step
+
+
+async def test_a_timeout_fails_its_round_trip_within_the_timeout_and_recovers(
+    cache: RedisCache, redis_client: redis.Redis, paused_writes: None
+) -> None:
+    started = time.monotonic()
+    results = await asyncio.gather(cache.set("a", "1"), cache.set("b", "2"), cache.get("c"))
+    elapsed = time.monotonic() - started
+    for result in results:
+        assert isinstance(result, Failure)
+        assert isinstance(result.failure(), CacheTimeoutError)
+    assert elapsed < 0.5 + 1.0
+    redis_client.client_unpause()
+    # The connection that timed out was closed; the next round trip opens a fresh one and
+    # no late reply of the old one is mistaken for a new call's.
+    assert list(await asyncio.gather(cache.set("d", "4"), cache.get("d"))) == [
+        Success(None),
+        Success("4"),
+    ]
+
+
+async def test_a_dropped_connection_fails_its_round_trip_and_the_next_call_reconnects(
+    cache: RedisCache, redis_client: redis.Redis, paused_writes: None
+) -> None:
+    assert await cache.get("warm") == Success(None)
+    calls = [asyncio.ensure_future(cache.set(f"k{i}", "v")) for i in range(5)]
+    await asyncio.sleep(0.1)  # the round trip is written and held by the paused server
+    (ours,) = _our_connections(redis_client)
+    assert redis_client.client_kill_filter(_id=ours["id"]) == 1
+    started = time.monotonic()
+    results = await asyncio.gather(*calls)
+    assert time.monotonic() - started < 1.0
+    for result in results:
+        assert isinstance(result, Failure)
+        assert isinstance(result.failure(), CacheConnectionError)
+    redis_client.client_unpause()
+    assert await cache.set("after", "yes") == Success(None)
+    assert await cache.get("after") == Success("yes")
+
+
+async def test_a_server_restart_while_idle_does_not_fail_the_next_round_trip(
+    cache: RedisCache, redis_client: redis.Redis
+) -> None:
+    assert await cache.set("a", "1") == Success(None)
+    (ours,) = _our_connections(redis_client)
+    redis_client.client_kill_filter(_id=ours["id"])  # as a restart would close it
+    await asyncio.sleep(0.05)  # the loop sees the connection close
+    assert list(await asyncio.gather(cache.get("a"), cache.get("b"))) == [
+        Success("1"),
+        Success(None),
+    ]
+
+
+async def test_a_cancelled_caller_does_not_disturb_the_others(
+    cache: RedisCache, redis_client: redis.Redis
+) -> None:
+    redis_client.set("a", "A")
+    redis_client.set("b", "B")
+    redis_client.client_pause(2000, all=False)
+    try:
+        await _cancel_scenario(cache, redis_client)
+    finally:
+        redis_client.client_unpause()
+
+
+async def _cancel_scenario(cache: RedisCache, redis_client: redis.Redis) -> None:
+    # Cancelled before its round trip is written: it is never sent.
+    early = asyncio.ensure_future(cache.increment("never"))
+    early.cancel()
+    # Cancelled while its round trip is in flight: its reply is read and dropped.
+    write = asyncio.ensure_future(cache.set("w", "1"))
+    read = asyncio.ensure_future(cache.get("b"))
+    await asyncio.sleep(0.1)
+    write.cancel()
+    redis_client.client_unpause()
+    assert await read == Success("B")
+    with pytest.raises(asyncio.CancelledError):
+        await write
+    with pytest.raises(asyncio.CancelledError):
+        await early
+    assert list(await asyncio.gather(cache.get("a"), cache.get("b"))) == [
+        Success("A"),
+        Success("B"),
+    ]
+    assert redis_client.exists("never") == 0
+
+
+async def test_multi_exec_stays_atomic_beside_pipelined_calls(
+    cache: RedisCache, redis_client: redis.Redis
+) -> None:
+    mapping = {f"m{i}": str(i) for i in range(20)}
+    results = await asyncio.gather(
+        cache.set_many(mapping, ttl=100), *(cache.get(f"m{i}") for i in range(20))
+    )
+    assert results[0] == Success(None)
+    for i, result in enumerate(results[1:]):
+        # Each read sees the whole MULTI or none of it, never a torn write.
+        assert result in (Success(None), Success(str(i)))
+    values = await cache.get_many(list(mapping))
+    assert values == Success(mapping)
+    assert 0 < redis_client.ttl("m0") <= 100
+
+
+async def test_pipelining_can_be_turned_off(redis_url: str, redis_client: redis.Redis) -> None:
+    plain = RedisCache(redis_url, pipelining=False, client_name=NAME)
+    try:
+        got = await asyncio.gather(*(plain.increment("n") for _ in range(10)))
+        assert sorted(r.unwrap() for r in got) == list(range(1, 11))
+        assert len(_our_connections(redis_client)) > 1
+    finally:
+        await plain.aclose()
+
+
+def test_pipelining_takes_only_a_bool(redis_url: str) -> None:
+    with pytest.raises(ConfigurationError, match="pipelining must be True or False"):
+        RedisCache(redis_url, pipelining="yes")
