@@ -57,6 +57,7 @@ class AutoPipeline:
         self._queue: list[_Pending] = []
         self._conn: AbstractConnection | None = None
         self._task: asyncio.Task[None] | None = None
+        self._socket_timeout: float | None = None
         self._closed = False
 
     async def execute(self, args: Args) -> Any:
@@ -120,8 +121,13 @@ class AutoPipeline:
 
     async def _connection(self) -> AbstractConnection:
         if self._conn is None:
-            self._conn = await self._pool.get_connection()
-            return self._conn
+            conn: AbstractConnection = await self._pool.get_connection()
+            # The round trip as a whole is bounded (see _round_trip); without a per-read
+            # timeout of its own, redis-py reads and writes without a timer each.
+            self._socket_timeout = conn.socket_timeout
+            conn.socket_timeout = None
+            self._conn = conn
+            return conn
         conn = self._conn
         if conn.is_connected:
             try:
@@ -158,4 +164,5 @@ class AutoPipeline:
         self._queue = []
         conn, self._conn = self._conn, None
         if conn is not None:
+            conn.socket_timeout = self._socket_timeout
             await self._pool.release(conn)
