@@ -19,6 +19,7 @@ from typing import Any, TypeAlias
 
 from django.core.cache.backends.base import (
     DEFAULT_TIMEOUT,
+    MEMCACHE_MAX_KEY_LENGTH,
     BaseCache,
     InvalidCacheKey,
     default_key_func,
@@ -46,6 +47,8 @@ __all__ = ["BridgeCache"]
 logger = logging.getLogger("django_cache_bridge")
 
 _RAW = KeySpace(None)  # Django makes the full keys itself (KEY_PREFIX:VERSION:key).
+# The characters Django's validate_key warns about (memcached_error_chars_re).
+_MEMCACHED_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
 _EXPIRE_NOW = 0
 
 Finish: TypeAlias = Callable[[Result[Any, DomainError]], Any]
@@ -85,6 +88,13 @@ class BridgeCache(BaseCache):
         except ConfigurationError as exc:
             self._config_error = exc
         self._adapters_: SharedAdapters | None = None
+        # Django's own key making and checking, unchanged by a subclass or KEY_FUNCTION: then
+        # _key may build the key itself and leave the checks to Django only when they warn.
+        self._default_keys = (
+            self.key_func is default_key_func
+            and type(self).make_key is BaseCache.make_key
+            and type(self).validate_key is BaseCache.validate_key
+        )
         config = self._config
         self._codec = ValueCodec(
             config.serializer if config else "pickle", config.sign if config else True
@@ -190,7 +200,12 @@ class BridgeCache(BaseCache):
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for
         keys no cache_bridge store takes (over 1,024 characters, lone surrogates)."""
-        made = self.make_and_validate_key(key, version=version)
+        if self._default_keys and type(key) is str:
+            made = "%s:%s:%s" % (self.key_prefix, self.version if version is None else version, key)  # noqa: UP031 (default_key_func's own formatting)
+            if len(made) > MEMCACHE_MAX_KEY_LENGTH or _MEMCACHED_UNSAFE.search(made):
+                self.validate_key(made)  # Django's warnings, word for word
+        else:
+            made = self.make_and_validate_key(key, version=version)
         try:
             return _RAW.key(made)
         except InvalidArgument as exc:
