@@ -35,6 +35,12 @@ def configure(url: str) -> None:
                 "LOCATION": url,
                 "KEY_PREFIX": "bc",
             },
+            "bridge_unsigned": {
+                "BACKEND": "django_cache_bridge.cache.BridgeCache",
+                "LOCATION": url,
+                "KEY_PREFIX": "bu",
+                "OPTIONS": {"sign": False},
+            },
             "django": {
                 "BACKEND": "django.core.cache.backends.redis.RedisCache",
                 "LOCATION": url,

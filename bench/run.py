@@ -27,7 +27,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__)
     parser.add_argument("--quick", action="store_true", help="a few calls per group (smoke run)")
     parser.add_argument(
-        "--rounds", type=int, default=None, help="timed rounds (default 7, quick 1)"
+        "--rounds", type=int, default=None, help="timed rounds (default 15, quick 1)"
     )
     parser.add_argument("--out", type=Path, default=HERE, help="folder for RESULTS.md and JSON")
     parser.add_argument(
@@ -42,7 +42,7 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
 def main(argv: list[str] | None = None) -> int:
     args = _args(argv)
     sizes = QUICK if args.quick else FULL
-    rounds = args.rounds or (1 if args.quick else 7)
+    rounds = args.rounds or (1 if args.quick else 15)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
     known = {"protocol", "django", "ratelimit"}
     if only - known:

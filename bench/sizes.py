@@ -19,6 +19,6 @@ class Sizes:
 
 
 FULL = Sizes(
-    single=2000, batch=300, concurrent=200, requests=600, delete_calls=2, delete_keys=10_000
+    single=1000, batch=150, concurrent=100, requests=300, delete_calls=1, delete_keys=10_000
 )
 QUICK = Sizes(single=20, batch=5, concurrent=4, requests=10, delete_calls=1, delete_keys=500)

@@ -38,7 +38,7 @@ EXPECTED = {
         },
     },
     "Django cache API": {
-        op: {"cache_bridge", "Django RedisCache", "django-redis"}
+        op: {"cache_bridge", "cache_bridge (sign=False)", "Django RedisCache", "django-redis"}
         for op in ("get", "set", "get_many(100)", "set_many(100)", "incr")
     },
     "rate limiting": {
