@@ -66,9 +66,13 @@ def _user_id(user: Any) -> str | None:
 
 
 def _named_key(request: HttpRequest, key: str, user: Any, config: RateLimitConfig) -> str | None:
+    def header(name: str) -> str | None:
+        # request.headers copies every header out of META: only for a "header:" key.
+        return request.headers.get(name)
+
     return named_key(
         key,
-        header=request.headers.get,
+        header=header,
         user_id=lambda: _user_id(user),
         client_ip=lambda: client_ip(request, config),
     )
