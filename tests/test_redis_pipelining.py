@@ -6,6 +6,9 @@ caller), without disturbing the calls around it."""
 from __future__ import annotations
 
 import asyncio
+import multiprocessing
+import os
+import threading
 import time
 from collections.abc import AsyncIterator, Iterator
 
@@ -20,7 +23,7 @@ from cache_bridge import (
     CacheValueError,
     ConfigurationError,
 )
-from cache_bridge.adapters.redis import RedisCache
+from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 
 pytestmark = pytest.mark.redis
 
@@ -193,3 +196,60 @@ async def test_pipelining_can_be_turned_off(redis_url: str, redis_client: redis.
 def test_pipelining_takes_only_a_bool(redis_url: str) -> None:
     with pytest.raises(ConfigurationError, match="pipelining must be True or False"):
         RedisCache(redis_url, pipelining="yes")
+
+
+@pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
+def test_a_forked_child_opens_its_own_connections(redis_url: str) -> None:
+    cache = _forked["cache"] = SyncRedisCache(redis_url, key_prefix="fork")
+    try:
+        assert cache.set("parent", "p") == Success(None)  # a connection is now parked
+        ctx = multiprocessing.get_context("fork")
+        with ctx.Pool(2) as pool:
+            got = pool.map(_child_round_trips, range(2))
+        assert got == [[f"child{n}:{i}" for i in range(50)] for n in range(2)]
+        # The parent's parked connection was left alone and is still in step.
+        assert cache.get("parent") == Success("p")
+    finally:
+        cache.close()
+        _forked.clear()
+
+
+# The forked children find the parent's adapter here (it is inherited, not pickled).
+_forked: dict[str, SyncRedisCache] = {}
+
+
+def _child_round_trips(n: int) -> list[str | None]:
+    cache = _forked["cache"]
+    out: list[str | None] = []
+    for i in range(50):
+        cache.set(f"c{n}:{i}", f"child{n}:{i}")
+        match cache.get(f"c{n}:{i}"):
+            case Success(value):
+                out.append(value)
+            case _:
+                out.append(None)
+    return out
+
+
+def test_threads_beyond_the_pool_size_wait_their_turn(redis_url: str) -> None:
+    # Connections parked in the blocking executor's free list go back to the pool while a
+    # thread waits there, so no thread times out although 8 share 2 connections.
+    cache = SyncRedisCache(redis_url, key_prefix="threads", max_connections=2, timeout=2.0)
+    failures: list[object] = []
+
+    def work(n: int) -> None:
+        for i in range(100):
+            result = cache.increment(f"n{n}")
+            if result != Success(i + 1):
+                failures.append(result)
+
+    try:
+        threads = [threading.Thread(target=work, args=(n,)) for n in range(8)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join(timeout=30)
+        assert not any(thread.is_alive() for thread in threads)
+        assert failures == []
+    finally:
+        cache.close()

@@ -73,6 +73,7 @@ class RedisCache(AsyncCache):
     With ``pipelining=True`` (the default), single commands issued while the loop is busy share
     one write and one round trip on one connection per loop
     (:mod:`cache_bridge.adapters.redis.pipelining`); every call still gets its own result.
+    With ``retries`` > 0 commands are not pipelined, so that each can be retried alone.
     """
 
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
@@ -133,8 +134,11 @@ class _LoopClient:
 
     def __init__(self, settings: config.RedisSettings, pipelining: bool) -> None:
         self.redis = async_client(settings)
+        # With retries the commands go through redis-py's client, whose retry policy applies.
         self.pipeline = (
-            AutoPipeline(self.redis.connection_pool, settings.timeout) if pipelining else None
+            AutoPipeline(self.redis.connection_pool, settings.timeout)
+            if pipelining and settings.retries == 0
+            else None
         )
 
     async def execute(self, args: Args) -> Any:

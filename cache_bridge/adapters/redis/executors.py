@@ -13,7 +13,9 @@ With ``retries`` > 0 it uses ``execute_command``, whose retry policy then applie
 
 from __future__ import annotations
 
+import os
 import threading
+import weakref
 from typing import Any
 
 import redis
@@ -25,6 +27,19 @@ from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
 
 __all__ = ["SyncExecutor"]
+
+_executors: weakref.WeakSet[SyncExecutor] = weakref.WeakSet()
+
+
+def _forget_parent_connections() -> None:
+    # A forked child must not write on its parent's sockets: it forgets the parked ones (the
+    # parent still owns them) and opens its own; redis-py's pool resets itself likewise.
+    for executor in list(_executors):
+        executor._after_fork()
+
+
+if hasattr(os, "register_at_fork"):
+    os.register_at_fork(after_in_child=_forget_parent_connections)
 
 
 class SyncExecutor:
@@ -38,6 +53,12 @@ class SyncExecutor:
         # Taken only on the slow paths: when the free list is empty, and on every release
         # while a thread waits in the pool, so that a waiting thread is never starved by
         # connections parked in the free list.
+        self._lock = threading.Lock()
+        self._waiting = 0
+        _executors.add(self)
+
+    def _after_fork(self) -> None:
+        self._idle = []
         self._lock = threading.Lock()
         self._waiting = 0
 
