@@ -24,21 +24,7 @@ BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
 DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
 _SERIALIZERS = ("pickle", "json")
 _CORE_MEMORY = ("max_entries", "clock")
-_CORE_REDIS = (
-    "db",
-    "username",
-    "password",
-    "connect_timeout",
-    "timeout",
-    "max_connections",
-    "retries",
-    "client_name",
-    "ssl_ca_certs",
-    "ssl_certfile",
-    "ssl_keyfile",
-    "ssl_cert_reqs",
-    "ssl_check_hostname",
-)
+_CORE_REDIS = tuple(name for name in config.REDIS_OPTIONS if name != "key_prefix")
 
 
 @dataclass(frozen=True)
