@@ -18,6 +18,7 @@ from fuzz_values import anything, hashables, hostile_text, huge_text, numbers
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from returns.result import Failure, Result, Success
+from store_snapshots import Snapshot, memory_snapshot, redis_snapshot
 
 from cache_bridge.adapters.memory import MemoryStore, SyncInMemoryCache
 from cache_bridge.adapters.redis import SyncRedisCache
@@ -39,8 +40,6 @@ FOREIGN = {"a": "foreign", "fz:a": "foreign", "fz[*]?\\": "foreign", "fz[*]?\\a"
 #: The kinds of Failure that bad arguments may cause on a working store.
 BAD_INPUT = (CacheInvalidArgumentError, CacheSerializationError, CacheValueError)
 READS = {"get", "get_json", "exists", "ttl", "get_many", "ping"}
-
-Snapshot = dict[str, Any]
 
 # Arguments: mostly hostile, often one of the seeded keys so that writes would land on data.
 keys = st.sampled_from([*SEED, "missing"]) | hostile_text | huge_text | anything
@@ -113,7 +112,7 @@ class MemoryState:
             self.store.execute(Set(key, value, value.encode(), None))
 
     def snapshot(self) -> Snapshot:
-        return {key: dict(entry) for key, entry in self.store._entries.items()}
+        return memory_snapshot(self.store)
 
 
 class RedisState:
@@ -132,13 +131,7 @@ class RedisState:
             pipe.execute()
 
     def snapshot(self) -> Snapshot:
-        keys = sorted(self.client.scan_iter(count=1000))
-        with self.client.pipeline(transaction=False) as pipe:
-            for key in keys:
-                pipe.dump(key)
-                pipe.execute_command("PEXPIRETIME", key)
-            replies = pipe.execute()
-        return {key: (replies[2 * i], replies[2 * i + 1]) for i, key in enumerate(keys)}
+        return redis_snapshot(self.client)
 
 
 State = MemoryState | RedisState
