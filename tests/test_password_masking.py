@@ -413,11 +413,24 @@ def _flask_app(url: str, **options: Any) -> tuple[Flask, CacheBridge]:
         CACHE_BRIDGE_OPTIONS={**FAST, **options},
     )
     bridge = CacheBridge(app)
+
+    @app.route("/cached")
+    @bridge.cached(60)
+    def cached() -> str:
+        return "fresh"
+
+    @app.route("/limited")
+    @bridge.limit("5/m")
+    def limited() -> str:
+        return "allowed"
+
     return app, bridge
 
 
 @pytest.mark.redis
-def test_flask_cli_and_settings_hide_the_password(locked_server: RedisServer) -> None:
+def test_flask_cli_settings_and_logs_hide_the_password(
+    locked_server: RedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
     port = locked_server.port
     apps = [
         _flask_app(f"redis://u:{secret()}@127.0.0.1:{dead_port()}/0"),
@@ -430,6 +443,11 @@ def test_flask_cli_and_settings_hide_the_password(locked_server: RedisServer) ->
             assert_hidden(bridge.description, "the Flask description")
             assert_hidden(repr(bridge.cache), "repr of the Flask cache")
             assert isinstance(bridge.cache.get("k"), Failure)
+        client = app.test_client()
+        for path in ("/cached", "/limited"):  # both fail open, and log that they did
+            response = client.get(path)
+            assert response.status_code == 200
+            assert_hidden(response.get_data(as_text=True), f"the response of {path}")
         runner = app.test_cli_runner()
         for args in (
             ["cache", "ping"],
@@ -444,6 +462,11 @@ def test_flask_cli_and_settings_hide_the_password(locked_server: RedisServer) ->
                 for text in error_texts(result.exception):
                     assert_hidden(text, f"flask {' '.join(args)}")
         bridge.close(app)
+    logged = {record.name for record in caplog.records}
+    assert {
+        "flask_cache_bridge",
+        "cache_bridge.ratelimit",
+    } <= logged  # the autouse fixture checks them
 
 
 def test_flask_configuration_errors_hide_the_password() -> None:
