@@ -57,6 +57,10 @@ numbers = (
 class LyingStr(str):
     """A str whose methods lie or raise, to check that rules read the real content."""
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints examples with this; the methods below would raise.
+        printer.text("<LyingStr>")
+
     def __str__(self) -> str:
         return "lie"
 
@@ -76,6 +80,10 @@ class LyingStr(str):
 class LyingInt(int):
     """An int whose conversions raise."""
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints examples with this; the methods below would raise.
+        printer.text("<LyingInt>")
+
     def __index__(self) -> int:
         raise RuntimeError("index of a hostile int")
 
@@ -86,6 +94,10 @@ class LyingInt(int):
 class RaisingDict(dict[Any, Any]):
     """A dict whose iteration raises."""
 
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints examples with this; the methods below would raise.
+        printer.text("<RaisingDict>")
+
     def items(self) -> Any:
         raise RuntimeError("items of a hostile dict")
 
@@ -95,6 +107,10 @@ class RaisingDict(dict[Any, Any]):
 
 class RaisingList(list[Any]):
     """A list whose iteration raises."""
+
+    def _repr_pretty_(self, printer: Any, cycle: bool) -> None:
+        # Hypothesis prints examples with this; the methods below would raise.
+        printer.text("<RaisingList>")
 
     def __iter__(self) -> Any:
         raise RuntimeError("iter of a hostile list")

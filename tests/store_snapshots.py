@@ -29,6 +29,6 @@ def redis_snapshot(client: redis.Redis) -> Snapshot:
     with client.pipeline(transaction=False) as pipe:
         for key in keys:
             pipe.dump(key)
-            pipe.execute_command("PEXPIRETIME", key)
+            pipe.execute_command("PEXPIRETIME", key)  # type: ignore[no-untyped-call]
         replies = pipe.execute()
     return {key: (replies[2 * i], replies[2 * i + 1]) for i, key in enumerate(keys)}

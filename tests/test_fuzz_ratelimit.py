@@ -214,6 +214,10 @@ def test_a_key_that_is_not_text_is_refused_as_bad_input(key: object) -> None:
     assert "str" in decision.error.message
 
 
+def ok_view(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
 # -- the framework decorators -----------------------------------------------------------------
 
 hostile_rates = (rate_like | hostile_text | anything.filter(_printable)).filter(
@@ -265,7 +269,7 @@ def test_flask_refuses_a_bad_default_limit_at_init_app(rate: object) -> None:
 @pytest.mark.parametrize("rate", ["garbage", "0/m", "5/fortnight", "", "10/\ud800"])
 def test_django_refuses_a_bad_rate_when_the_view_is_decorated(rate: str) -> None:
     with pytest.raises(ImproperlyConfigured, match="rate"):
-        ratelimit(rate)(lambda request: HttpResponse("ok"))
+        ratelimit(rate)(ok_view)
 
 
 def test_django_refuses_a_bad_rate_by_the_first_request_with_a_clear_message(
@@ -277,7 +281,7 @@ def test_django_refuses_a_bad_rate_by_the_first_request_with_a_clear_message(
     @FEW
     @given(rate=hostile_rates.filter(lambda r: not _is_rate(r)))
     def run(rate: object) -> None:
-        view = ratelimit(rate, name="fuzzed")(lambda request: HttpResponse("ok"))  # type: ignore[arg-type]
+        view = ratelimit(rate, name="fuzzed")(ok_view)  # type: ignore[arg-type]
         with pytest.raises(ImproperlyConfigured, match=r"@ratelimit on fuzzed: .*rate"):
             view(RequestFactory().get("/"))
 
@@ -301,8 +305,7 @@ def test_django_key_functions_may_return_anything(settings: SettingsWrapper, fac
         return returned[0]
 
     if face == "sync":
-        view = ratelimit("1/m", key=key, name=f"keys-{face}")(lambda r: HttpResponse("ok"))
-        call = view
+        call = ratelimit("1/m", key=key, name=f"keys-{face}")(ok_view)
     else:
 
         async def handler(request: HttpRequest) -> HttpResponse:

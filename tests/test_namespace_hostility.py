@@ -62,7 +62,8 @@ class Store:
         if self.memory is not None:
             return [self.memory.execute(Get(k)) for k in keys]
         assert self.client is not None
-        return [None if v is None else v.decode() for v in self.client.mget(keys)] if keys else []
+        found = self.client.mget(keys) if keys else []
+        return [v.decode() if isinstance(v, bytes) else v for v in found]
 
     def all_keys(self) -> set[str]:
         if self.memory is not None:
