@@ -334,3 +334,40 @@ def test_django_key_functions_may_return_anything(settings: SettingsWrapper, fac
 
     with runner:
         run()
+
+
+def test_flask_key_functions_may_return_anything() -> None:
+    """As for Django: ``None`` is not counted, other values count under their text, text no
+    store takes fails open; the view always answers 200 or 429."""
+    from flask import Flask
+
+    app = Flask("fuzz_keys")
+    app.config["CACHE_BRIDGE_URL"] = f"memory://rl-{uuid.uuid4().hex}"
+    bridge = CacheBridge(app)
+    returned: list[object] = [None]
+
+    @app.route("/")
+    @bridge.limit("1/m", key=lambda: returned[0])
+    def index() -> str:
+        return "ok"
+
+    client = app.test_client()
+
+    @FEW
+    @given(value=keys.filter(_printable))
+    def run(value: object) -> None:
+        returned[0] = value
+        codes = [client.get("/").status_code for _ in range(2)]
+        if value is None:
+            assert codes == [200, 200]
+            return
+        text = str(value)
+        if _valid_key(text) or len(text) > LONGEST_PLAIN_KEY:
+            assert codes[1] == 429
+        else:
+            assert codes == [200, 200]
+
+    try:
+        run()
+    finally:
+        bridge.close(app)
