@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cache_bridge import config
@@ -31,9 +31,11 @@ _CORE_REDIS = tuple(name for name in config.REDIS_OPTIONS if name != "key_prefix
 class BridgeConfig:
     """A checked alias configuration: the adapter settings and the value encoding."""
 
-    location: str
+    # Neither the raw LOCATION nor the options are in the repr: either may hold a password
+    # (``settings`` shows the URL with it masked).
+    location: str = field(repr=False)
     settings: config.MemorySettings | config.RedisSettings
-    core_options: tuple[tuple[str, Any], ...]
+    core_options: tuple[tuple[str, Any], ...] = field(repr=False)
     serializer: str = "pickle"
     sign: bool = True
     fail_open: bool = True
@@ -73,7 +75,8 @@ def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeC
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(
-                f"unknown option {name!r} in OPTIONS for {location!r}.{hint} "
+                # Not the LOCATION itself: it may hold a password.
+                f"unknown option {name!r} in OPTIONS for a {scheme}:// LOCATION.{hint} "
                 f"Valid options: {', '.join(sorted(known))}."
             )
     serializer = given.pop("serializer", "pickle")
