@@ -342,11 +342,6 @@ def test_django_commands_hide_the_password(
 
 
 @pytest.mark.redis
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: BridgeCache logs its raw LOCATION when it fails open ('cache %s unavailable', "
-    "cache.py _failed), password included",
-)
 def test_django_fail_open_logs_hide_the_password(
     settings: SettingsWrapper, locked_server: RedisServer, caplog: pytest.LogCaptureFixture
 ) -> None:

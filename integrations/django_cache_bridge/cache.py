@@ -183,7 +183,9 @@ class BridgeCache(BaseCache):
             raise InvalidCacheKey(str(error))
         if not self.bridge_config.fail_open:
             raise error
-        logger.warning("cache %s unavailable, carrying on without it: %s", self._location, error)
+        # The settings' description masks any password of the LOCATION.
+        where = self.bridge_config.settings.describe()
+        logger.warning("cache %s unavailable, carrying on without it: %s", where, error)
         return fallback
 
     def _finish(self, fallback: Any, convert: Callable[[Any], Any] = lambda v: v) -> Finish:
