@@ -15,7 +15,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from cache_bridge.errors import CacheError, ConfigurationError, DomainError
+from cache_bridge.errors import (
+    CacheError,
+    CacheInvalidArgumentError,
+    ConfigurationError,
+    DomainError,
+)
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.keys import KeySpace
 from cache_bridge.limit_state import ALGORITHMS, Outcome
@@ -123,7 +128,9 @@ class _Limit:
                 name=self.name,
                 rate=self.rate,
             )
-        self.failure_log.failed(outcome, self.fail_open)
+        if not isinstance(outcome, CacheInvalidArgumentError):
+            # A bad key is the caller's mistake, not the cache failing: nothing to log.
+            self.failure_log.failed(outcome, self.fail_open)
         error = (
             outcome
             if isinstance(outcome, CacheError)
@@ -144,6 +151,14 @@ class _Limit:
 def _keyspace(cache: Any) -> KeySpace:
     found = getattr(cache, "keyspace", None)  # the faces have one
     return found if isinstance(found, KeySpace) else KeySpace(getattr(cache, "key_prefix", None))
+
+
+def _bad_key(key: object) -> CacheInvalidArgumentError | None:
+    if isinstance(key, str):
+        return None
+    return CacheInvalidArgumentError(
+        f"a rate-limit key must be a str, not {type(key).__name__}", operation="rate_limit"
+    )
 
 
 def _unexpected(exc: Exception) -> CacheError:
@@ -213,6 +228,9 @@ class RateLimiter(_Limiter):
 
     def _run(self, key: str) -> Outcome | DomainError:
         cache: Any = self.cache
+        bad = _bad_key(key)
+        if bad is not None:
+            return bad
         try:
             ns = _keyspace(cache) if self._native else None
             steps = self.policy.check(key, ns)
@@ -245,6 +263,9 @@ class AsyncRateLimiter(_Limiter):
 
     async def _run(self, key: str) -> Outcome | DomainError:
         cache: Any = self.cache
+        bad = _bad_key(key)
+        if bad is not None:
+            return bad
         try:
             ns = _keyspace(cache) if self._native else None
             steps = self.policy.check(key, ns)

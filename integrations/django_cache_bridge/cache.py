@@ -14,7 +14,7 @@ from __future__ import annotations
 import logging
 import math
 import re
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any, TypeAlias
 
 from django.core.cache.backends.base import (
@@ -221,7 +221,7 @@ class BridgeCache(BaseCache):
             return None
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
-        if math.isnan(timeout):
+        if isinstance(timeout, float) and math.isnan(timeout):
             raise ValueError("timeout must be a number of seconds or None, not NaN")
         if timeout <= 0:
             return _EXPIRE_NOW
@@ -387,6 +387,8 @@ class BridgeCache(BaseCache):
         return raw_operations.increment_existing(_RAW, made, delta), finish
 
     def _plan_set_many(self, data: dict[Any, Any], timeout: Any, version: int | None) -> Plan:
+        if not isinstance(data, Mapping):
+            raise TypeError(f"set_many takes a dict of keys to values, not {type(data).__name__}")
         made = {self._key(key, version): key for key in data}
         ttl = self._ttl_ms(timeout)
         if not made:

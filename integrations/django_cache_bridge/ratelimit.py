@@ -14,13 +14,16 @@ from collections.abc import Callable, Sequence
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.loader import render_to_string
 
+from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import (
     AsyncRateLimiter,
     Decision,
     RateLimiter,
+    parse_rate,
     rate_limit_headers,
     retry_after_seconds,
 )
@@ -251,6 +254,10 @@ def ratelimit(
 
     def decorate(view: V) -> V:
         label = name or f"{view.__module__}.{view.__qualname__}"
+        try:  # the rate reads no setting: a bad one fails at import, not at the first request
+            parse_rate(rate)
+        except ConfigurationError as exc:
+            raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
         built: list[tuple[RateLimitConfig, LimitSpec]] = []
 
         def spec_for(config: RateLimitConfig) -> LimitSpec:

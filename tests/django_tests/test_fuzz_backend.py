@@ -194,21 +194,11 @@ def test_async_methods_raise_only_what_django_allows_and_write_nothing_then(
         assert _fuzz(store, call) == {"raised", "returned"}
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: an int timeout past float range raises OverflowError (math.isnan in "
-    "BridgeCache._ttl_ms) instead of being clamped to ten years",
-)
 def test_a_huge_int_timeout_is_clamped(store: Store) -> None:
     store.dj.set("k", "v", timeout=10**400)
     assert store.dj.get("k") == "v"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: set_many of a list or str raises IndexError/TypeError from data[key] "
-    "instead of a TypeError saying it needs a dict (LocMemCache: AttributeError on .items)",
-)
 @pytest.mark.parametrize("data", [[1], ["a"], "ab", (("k", "v"),)])
 def test_set_many_of_a_non_mapping_says_it_needs_a_dict(store: Store, data: Any) -> None:
     with pytest.raises((TypeError, AttributeError), match=r"dict|mapping|items"):
