@@ -147,6 +147,11 @@ def _markdown(env: dict[str, Any], results: Results, goals: list[Target], rounds
         f"- {rounds} interleaved rounds after one warm-up round; ops/s is the median over rounds,"
         " p50/p99 are over every call of every round, CPU is this process's CPU time per"
         " operation (the Redis server's is not counted). Ratio: ops/s over the reference's.",
+        "- Every client talks to one redis-server the bench starts on a free loopback port"
+        " (no persistence). Raw clients are redis-py's defaults (`redis.Redis.from_url`,"
+        " `redis.asyncio.Redis.from_url`, hiredis parser); the peers run with their defaults;"
+        " cache_bridge with its defaults (blocking pool of 50, async automatic pipelining,"
+        " Django values pickled and signed).",
         "",
         "## Targets",
         "",
