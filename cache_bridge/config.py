@@ -11,10 +11,13 @@ import difflib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cache_bridge.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -36,7 +39,9 @@ DEFAULT_TIMEOUT = 1.0
 DEFAULT_MAX_CONNECTIONS = 50
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
-_SCHEMES = ("memory", *_REDIS_SCHEMES)
+# Redis Cluster and Sentinel URLs: cache_bridge.scaling_config parses them.
+_SCALED_SCHEMES = ("redis+cluster", "rediss+cluster", "redis+sentinel")
+_SCHEMES = ("memory", *_REDIS_SCHEMES, *_SCALED_SCHEMES)
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -261,7 +266,7 @@ def _split(url: object) -> tuple[str, Any]:
     if scheme not in _SCHEMES:
         raise ConfigurationError(
             f"unsupported cache URL scheme {parts.scheme!r} in {_mask(url)!r}; "
-            "use memory://, redis://, rediss:// or unix://"
+            "use memory://, redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://"
         )
     return scheme, parts
 
@@ -332,9 +337,15 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
     return RedisSettings(scheme=scheme, **place, **checked)
 
 
-def parse(url: object, options: Mapping[str, object]) -> MemorySettings | RedisSettings:
+def parse(
+    url: object, options: Mapping[str, object]
+) -> MemorySettings | RedisSettings | ClusterSettings | SentinelSettings:
     """Check a cache URL and its options; raise :class:`ConfigurationError` on any mistake."""
     scheme, parts = _split(url)
     if scheme == "memory":
         return _memory(parts, options)
+    if scheme in _SCALED_SCHEMES:
+        from cache_bridge.scaling_config import parse_scaled
+
+        return parse_scaled(scheme, parts, options)
     return _redis(scheme, parts, options)

@@ -97,3 +97,7 @@ def make_cache(backend: str, request: pytest.FixtureRequest) -> Iterator[MakeCac
 def cache(make_cache: MakeCache) -> Harness:
     """One adapter of the current backend, without a key prefix."""
     return make_cache()
+
+
+# The Redis Cluster and Sentinel set-ups, one per session for every test directory.
+from scaled_servers import cluster_servers, cluster_url  # noqa: E402, F401
