@@ -100,4 +100,9 @@ def cache(make_cache: MakeCache) -> Harness:
 
 
 # The Redis Cluster and Sentinel set-ups, one per session for every test directory.
-from scaled_servers import cluster_servers, cluster_url  # noqa: E402, F401
+from scaled_servers import (  # noqa: E402, F401
+    cluster_servers,
+    cluster_url,
+    sentinel_servers,
+    sentinel_url,
+)

@@ -13,6 +13,7 @@ import pytest
 
 from cache_bridge.testing import find_redis_server
 from cache_bridge.testing.redis_cluster import LocalCluster
+from cache_bridge.testing.redis_sentinel import LocalSentinel
 
 NO_SERVER = "no redis-server found (install one or set CACHE_BRIDGE_REDIS_SERVER)"
 
@@ -39,3 +40,27 @@ def cluster_url(cluster_servers: LocalCluster) -> str:
     """The session cluster's URL, every primary emptied first."""
     cluster_servers.flush()
     return cluster_servers.url
+
+
+#: The passwords of the session's sentinel set-up: the data nodes' and the sentinels' own.
+DATA_PASSWORD = "data-s3cret"
+SENTINEL_PASSWORD = "sentinel-s3cret"
+
+
+@pytest.fixture(scope="session")
+def sentinel_servers() -> Iterator[LocalSentinel]:
+    """A primary, a replica and three sentinels, all password-protected, for the session."""
+    need_redis_server()
+    setup = LocalSentinel(password=DATA_PASSWORD, sentinel_password=SENTINEL_PASSWORD)
+    setup.start()
+    try:
+        yield setup
+    finally:
+        setup.cleanup()
+
+
+@pytest.fixture
+def sentinel_url(sentinel_servers: LocalSentinel) -> str:
+    """The session set-up's URL (sentinel password in the query), its primary emptied."""
+    sentinel_servers.flush()
+    return f"{sentinel_servers.url()}?sentinel_password={SENTINEL_PASSWORD}"
