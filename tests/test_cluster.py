@@ -4,14 +4,25 @@ during traffic."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from returns.result import Result, Success
 
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
+from cache_bridge.adapters.redis_cluster.routing import PerSlot, route, slot_of
+from cache_bridge.commands import SetMany
+from cache_bridge.keys import KeySpace
+from cache_bridge.raw_operations import count_pattern, delete_many
 from cache_bridge.testing import Harness
 from cache_bridge.testing.contract import CacheContract
+from cache_bridge.testing.redis_cluster import SLOTS, LocalCluster
+from scaled_servers import need_redis_server
+
+#: Short timeouts, so calls to a dead primary fail fast.
+SHORT = {"connect_timeout": 0.5, "timeout": 0.5}
 
 MakeCache = Callable[..., Harness]
 
@@ -43,3 +54,127 @@ def cache(make_cache: MakeCache) -> Harness:
 
 class TestClusterContract(CacheContract):
     pass
+
+
+# -- batches over every slot ---------------------------------------------------------------
+
+
+def _keys_covering_every_slot() -> list[str]:
+    """At least one key for each of the 16384 hash slots."""
+    keys: dict[int, str] = {}
+    index = 0
+    while len(keys) < SLOTS and index < 2_000_000:
+        key = f"spread:{index}"
+        keys.setdefault(slot_of(key), key)
+        index += 1
+    assert len(keys) == SLOTS
+    return list(keys.values())
+
+
+EVERY_SLOT = _keys_covering_every_slot()
+
+
+def test_batches_over_every_slot_never_fail_with_crossslot(cache: Harness) -> None:
+    mapping = {key: f"v{i}" for i, key in enumerate(EVERY_SLOT)}
+    assert cache.set_many(mapping) == Success(None)
+    assert cache.get_many(EVERY_SLOT) == Success(mapping)
+    assert cache.run_operation(count_pattern(KeySpace(None), "spread:*")) == Success(SLOTS)
+    assert cache.delete_pattern("spread:*") == Success(SLOTS)
+    assert cache.set_many(mapping, ttl=60) == Success(None)
+    assert cache.ttl(EVERY_SLOT[-1]) == Success(60)
+    assert cache.run_operation(delete_many(KeySpace(None), EVERY_SLOT)) == Success(SLOTS)
+    assert cache.get_many(EVERY_SLOT[:100]) == Success(dict.fromkeys(EVERY_SLOT[:100]))
+
+
+def test_keys_sharing_a_hash_tag_are_written_by_one_command() -> None:
+    """The documented atomicity: one slot's part of a batch is one MSET (or one script with
+    the expiry), so keys sharing a {hash tag} are written all together or not at all."""
+    items = tuple((f"{{cart:7}}:{n}", "v", b"v") for n in range(50))
+    for ttl in (None, 30):
+        step = route(SetMany(items, ttl))
+        assert isinstance(step, PerSlot)
+        assert [slot for slot, _ in step.commands] == [slot_of("cart:7")]
+    spread = tuple((f"item:{n}", "v", b"v") for n in range(50))
+    step = route(SetMany(spread, None))
+    assert isinstance(step, PerSlot)
+    assert len(step.commands) == len({slot_of(key) for key, _, _ in spread}) > 1
+
+
+# -- a primary fails during traffic --------------------------------------------------------
+
+#: Generous upper bound for the cluster to promote a replica and the adapter to follow
+#: (cluster-node-timeout is 1 s); the measured time is printed.
+RECOVERY_BOUND = 30.0
+
+
+@pytest.fixture
+def own_cluster() -> Iterator[LocalCluster]:
+    """A cluster of this test's own (it kills a primary): three primaries with a replica each."""
+    need_redis_server()
+    with LocalCluster(primaries=3, replicas_per_primary=1, node_timeout_ms=1000) as cluster:
+        yield cluster
+
+
+def _round(adapters: list[Harness], keys: list[str], tag: str) -> list[Any]:
+    """One round of traffic on every adapter; the results, whatever they are."""
+    results: list[Any] = []
+    for harness in adapters:
+        results.append(harness.set_many({k: tag for k in keys}))
+        results.append(harness.get_many(keys))
+        results.extend(harness.increment(k + ":n") for k in keys[:5])
+        results.append(harness.delete_pattern("nothing-matches:*"))
+    return results
+
+
+def test_a_primary_failover_during_traffic(own_cluster: LocalCluster) -> None:
+    adapters = [
+        Harness(SyncRedisClusterCache(own_cluster.url, **SHORT), "cluster-sync"),
+        Harness(RedisClusterCache(own_cluster.url, **SHORT), "cluster-async"),
+    ]
+    try:
+        # Twelve hash-tag groups of five keys, spread over every primary.
+        keys = [f"{{group{g}}}:{n}" for g in range(12) for n in range(5)]
+        for result in _round(adapters, keys, "before"):
+            assert isinstance(result, Success), result
+        victim_slot = slot_of(keys[0])
+        victim = own_cluster.primary_of_slot(victim_slot)
+        with own_cluster.client(victim) as admin:
+            assert admin.execute_command("WAIT", 1, 5000) == 1  # the replica has every write
+        owners = {key: own_cluster.primary_of_slot(slot_of(key)) for key in keys}
+        assert len({owner.port for owner in owners.values()}) == 3
+
+        victim.stop()
+        killed_at = time.monotonic()
+        # Documented: a batch is atomic per slot only. While the primary is down, set_many
+        # fails; the live primaries' slots may or may not have been written, but each slot's
+        # keys (each hash-tag group) all hold the old value or all the new one.
+        for harness in adapters:
+            assert not isinstance(harness.set_many({k: "partial" for k in keys}), Success)
+        for group in range(12):
+            values = set()
+            for key in keys[group * 5 : group * 5 + 5]:
+                if owners[key] is not victim:
+                    with own_cluster.client(owners[key]) as owner:
+                        values.add(owner.get(key))
+            assert len(values) <= 1, f"group {group} was half written: {values}"
+
+        failures, recovered_after = 0, None
+        while time.monotonic() - killed_at < RECOVERY_BOUND:
+            results = _round(adapters, keys, "after")
+            assert all(isinstance(r, Result) for r in results)  # never raises, always a Result
+            failures += sum(not isinstance(r, Success) for r in results)
+            if all(isinstance(r, Success) for r in results):
+                recovered_after = time.monotonic() - killed_at
+                break
+            time.sleep(0.05)
+        assert recovered_after is not None, f"no full round within {RECOVERY_BOUND}s"
+        print(f"\ncluster: primary killed, adapters recovered after {recovered_after:.2f}s "
+              f"({failures} failed calls meanwhile)")
+
+        promoted = own_cluster.primary_of_slot(victim_slot)
+        assert promoted is not victim and promoted in own_cluster.replicas
+        for harness in adapters:
+            assert harness.get_many(keys) == Success(dict.fromkeys(keys, "after"))
+    finally:
+        for harness in adapters:
+            harness.shutdown()
