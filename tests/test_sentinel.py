@@ -4,14 +4,18 @@ the same adapter object works against the new primary."""
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
+from returns.result import Result, Success
 
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
 from cache_bridge.testing import Harness
 from cache_bridge.testing.contract import CacheContract
+from cache_bridge.testing.redis_sentinel import LocalSentinel
+from scaled_servers import DATA_PASSWORD, SENTINEL_PASSWORD, need_redis_server
 
 MakeCache = Callable[..., Harness]
 
@@ -43,3 +47,70 @@ def cache(make_cache: MakeCache) -> Harness:
 
 class TestSentinelContract(CacheContract):
     pass
+
+
+# -- failover ----------------------------------------------------------------------------
+
+#: Generous upper bound for the sentinels to promote the replica and the adapter to follow
+#: (down-after-milliseconds 1000, failover-timeout 3000); the measured time is printed.
+RECOVERY_BOUND = 30.0
+
+#: Short timeouts, so calls to the dead primary fail fast.
+SHORT = {"connect_timeout": 0.5, "timeout": 0.5}
+
+
+@pytest.fixture
+def own_sentinel() -> Iterator[LocalSentinel]:
+    """A set-up of this test's own (it kills the primary)."""
+    need_redis_server()
+    with LocalSentinel(password=DATA_PASSWORD, sentinel_password=SENTINEL_PASSWORD) as setup:
+        yield setup
+
+
+def test_the_same_adapter_follows_a_failover(own_sentinel: LocalSentinel) -> None:
+    url = own_sentinel.url(db=0)
+    adapters = [
+        Harness(SyncRedisSentinelCache(url, sentinel_password=SENTINEL_PASSWORD, **SHORT), "sync"),
+        Harness(RedisSentinelCache(url, sentinel_password=SENTINEL_PASSWORD, **SHORT), "async"),
+    ]
+    try:
+        for harness in adapters:
+            assert harness.set(f"before:{harness.name}", "kept") == Success(None)
+        old_port = own_sentinel.primary_port()
+        with own_sentinel.client(own_sentinel.primary) as admin:
+            assert admin.execute_command("WAIT", 1, 5000) == 1  # the replica has every write
+
+        own_sentinel.primary.stop()
+        killed_at = time.monotonic()
+        pending = {harness.name: harness for harness in adapters}
+        recovered: dict[str, float] = {}
+        failures = 0
+        while pending and time.monotonic() - killed_at < RECOVERY_BOUND:
+            for name, harness in list(pending.items()):
+                result = harness.set(f"after:{name}", "written")
+                assert isinstance(result, Result)  # never raises, always a Result
+                if isinstance(result, Success):
+                    recovered[name] = time.monotonic() - killed_at
+                    del pending[name]
+                else:
+                    failures += 1
+            time.sleep(0.05)
+        assert not pending, f"{sorted(pending)} did not recover within {RECOVERY_BOUND}s"
+        print(
+            "\nsentinel: primary killed, the same adapters wrote again after "
+            + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in recovered.items())
+            + f" ({failures} failed calls meanwhile)"
+        )
+
+        assert own_sentinel.primary_port() == own_sentinel.replica.port != old_port
+        with own_sentinel.client(own_sentinel.replica) as promoted:
+            assert promoted.info("replication")["role"] == "master"
+            assert promoted.get("after:sync") == b"written"
+        for harness in adapters:
+            assert harness.get(f"before:{harness.name}") == Success("kept")
+            assert harness.get_many(["after:sync", "after:async"]) == Success(
+                {"after:sync": "written", "after:async": "written"}
+            )
+    finally:
+        for harness in adapters:
+            harness.shutdown()
