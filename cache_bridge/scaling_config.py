@@ -204,7 +204,9 @@ def _sentinel(scheme: str, parts: Any, options: Mapping[str, object]) -> Sentine
                 f"the database after the service name must be a number, not {db_text!r}"
             )
         given["db"] = int(db_text)
-    checked = config._options(scheme, _sentinel_spec(), {**given, **config._query(parts), **options})
+    checked = config._options(
+        scheme, _sentinel_spec(), {**given, **config._query(parts), **options}
+    )
     sentinel_auth = {name: checked.pop(name) for name in SENTINEL_OPTIONS if name in checked}
     host, port = sentinels[0]
     node = config.RedisSettings(scheme="redis", host=host, port=port, **checked)

@@ -10,12 +10,12 @@ from typing import Any
 
 import pytest
 from returns.result import Result, Success
+from scaled_servers import DATA_PASSWORD, SENTINEL_PASSWORD, need_redis_server
 
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
 from cache_bridge.testing import Harness
 from cache_bridge.testing.contract import CacheContract
 from cache_bridge.testing.redis_sentinel import LocalSentinel
-from scaled_servers import DATA_PASSWORD, SENTINEL_PASSWORD, need_redis_server
 
 MakeCache = Callable[..., Harness]
 

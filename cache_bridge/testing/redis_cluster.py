@@ -122,7 +122,9 @@ class LocalCluster:
         for server in self.servers[1:]:
             self._admin(self.primaries[0], "CLUSTER", "MEET", "127.0.0.1", server.port)
         count = len(self.servers)
-        _wait("introduce its nodes", lambda: all(self._known(s) == count for s in self.servers), wait)
+        _wait(
+            "introduce its nodes", lambda: all(self._known(s) == count for s in self.servers), wait
+        )
         for index, replica in enumerate(self.replicas):
             primary = self.primaries[index // self._replicas_per_primary]
             node_id = self._admin(primary, "CLUSTER", "MYID")
@@ -144,7 +146,7 @@ class LocalCluster:
     def _in_sync(self, replica: RedisServer) -> bool:
         with self.client(replica) as client:
             info = client.info("replication")
-        return info.get("role") == "slave" and info.get("master_link_status") == "up"
+        return bool(info.get("role") == "slave" and info.get("master_link_status") == "up")
 
     def wait_until_healthy(self, wait: float = 20.0) -> None:
         """Wait until every running node reports ``cluster_state:ok``."""

@@ -114,7 +114,10 @@ class LocalSentinel:
         if password:
             lines.append(f"sentinel auth-pass {SERVICE} {password}")
         if sentinel_password:
-            lines += [f"requirepass {sentinel_password}", f"sentinel sentinel-pass {sentinel_password}"]
+            lines += [
+                f"requirepass {sentinel_password}",
+                f"sentinel sentinel-pass {sentinel_password}",
+            ]
         self.sentinels = [SentinelProcess(found, lines) for _ in range(3)]
 
     def url(self, db: int = 0) -> str:
@@ -171,9 +174,7 @@ class LocalSentinel:
                 continue
             try:
                 with self._sentinel_client(sentinel) as client:
-                    _, port = client.execute_command(
-                        "SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE
-                    )
+                    _, port = client.execute_command("SENTINEL", "GET-MASTER-ADDR-BY-NAME", SERVICE)
                 return int(port)
             except redis.RedisError:
                 continue

@@ -164,7 +164,10 @@ class RedisClusterCache(AsyncCache):
             case OnEveryPrimary(args, combine):
                 await client.initialize()
                 replies = await asyncio.gather(
-                    *(client.execute_command(*args, target_nodes=n) for n in client.get_primaries()),
+                    *(
+                        client.execute_command(*args, target_nodes=n)
+                        for n in client.get_primaries()
+                    ),
                     return_exceptions=True,
                 )
                 for reply in replies:

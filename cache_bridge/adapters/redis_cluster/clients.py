@@ -17,6 +17,9 @@ from cache_bridge.scaling_config import ClusterSettings
 
 __all__ = ["async_cluster_client", "sync_cluster_client"]
 
+# redis-py's cluster node class is untyped.
+_SyncNode: Any = ClusterNode
+
 
 def _node_kwargs(settings: ClusterSettings) -> dict[str, Any]:
     node = settings.node
@@ -53,7 +56,7 @@ def sync_cluster_client(settings: ClusterSettings) -> Any:
     return RedisCluster(
         # A URL makes redis-py build each node's pool with connection_pool_class.
         url=f"{scheme}://{f'[{host}]' if ':' in host else host}:{port}",
-        startup_nodes=[ClusterNode(h, p) for h, p in others],
+        startup_nodes=[_SyncNode(h, p) for h, p in others],
         retry=Retry(NoBackoff(), settings.node.retries),
         connection_pool_class=sync_conn.BlockingConnectionPool,
         max_connections=settings.node.max_connections,

@@ -93,6 +93,12 @@ class ScanNodes:
 Route = OnKey | PerSlot | OnEveryPrimary | ScanNodes
 
 
+def _single(command: Command) -> Args:
+    args = plan(command)
+    assert not isinstance(args, list), f"{command!r} is one command"
+    return args
+
+
 def _by_slot(keys: Iterable[str | bytes]) -> dict[int, list[int]]:
     """Positions of ``keys`` grouped by slot, in first-seen order."""
     groups: dict[int, list[int]] = {}
@@ -112,7 +118,8 @@ def _mget(keys: Sequence[str]) -> PerSlot:
         return values
 
     commands = tuple(
-        (slot, plan(MGet(tuple(keys[p] for p in positions)))) for slot, positions in groups.items()
+        (slot, _single(MGet(tuple(keys[p] for p in positions))))
+        for slot, positions in groups.items()
     )
     return PerSlot(commands, combine)
 
@@ -150,7 +157,7 @@ def route(command: Command) -> Route:
         case Unlink(keys):
             groups = _by_slot(keys)
             commands = tuple(
-                (slot, plan(Unlink(tuple(keys[p] for p in positions))))
+                (slot, _single(Unlink(tuple(keys[p] for p in positions))))
                 for slot, positions in groups.items()
             )
             return PerSlot(commands, lambda replies: sum(int(r) for r in replies))
@@ -159,7 +166,7 @@ def route(command: Command) -> Route:
         case FlushDb():
             return OnEveryPrimary(("FLUSHDB",), lambda replies: True)
         case Ping():
-            return OnEveryPrimary(("PING",), lambda replies: all(replies))
+            return OnEveryPrimary(("PING",), all)
     return OnKey(plan(command))
 
 

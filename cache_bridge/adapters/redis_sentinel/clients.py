@@ -24,6 +24,11 @@ from cache_bridge.scaling_config import SentinelSettings
 __all__ = ["async_primary_client", "sync_primary_client"]
 
 
+# redis-py's sentinel module is untyped.
+_SyncSentinel: Any = sync_sentinel.Sentinel
+_AsyncSentinel: Any = async_sentinel.Sentinel
+
+
 class _BlockingSentinelPool(sync_sentinel.SentinelConnectionPool, sync_conn.BlockingConnectionPool):
     """Sentinel's primary discovery on a pool that waits up to ``timeout`` when full."""
 
@@ -66,7 +71,7 @@ def _data_kwargs(settings: SentinelSettings, retry: Any) -> dict[str, Any]:
 def sync_primary_client(settings: SentinelSettings) -> Any:
     """A blocking client on the current primary of ``settings.service_name``."""
     retry = Retry(NoBackoff(), settings.node.retries)
-    manager = sync_sentinel.Sentinel(
+    manager = _SyncSentinel(
         list(settings.sentinels),
         sentinel_kwargs=_sentinel_kwargs(settings, Retry(NoBackoff(), 0)),
     )
@@ -80,7 +85,7 @@ def sync_primary_client(settings: SentinelSettings) -> Any:
 def async_primary_client(settings: SentinelSettings) -> Any:
     """An asyncio client on the current primary; it belongs to the running event loop."""
     retry = AsyncRetry(NoBackoff(), settings.node.retries)
-    manager = async_sentinel.Sentinel(
+    manager = _AsyncSentinel(
         list(settings.sentinels),
         sentinel_kwargs=_sentinel_kwargs(settings, AsyncRetry(NoBackoff(), 0)),
     )
