@@ -178,6 +178,11 @@ def _cluster(scheme: str, parts: Any, options: Mapping[str, object]) -> ClusterS
             f"{scheme}://host1:6379,host2:6379?key_prefix=app"
         )
     given = {**_credentials(userinfo), **config._query(parts), **options}
+    if "db" in given:
+        raise ConfigurationError(
+            f"option db does not apply to {scheme}:// caches: a cluster has only database 0; "
+            "give each application a key_prefix instead"
+        )
     checked = config._options(scheme, _cluster_spec(), given)
     host, port = nodes[0]
     node_scheme = "rediss" if scheme.startswith("rediss") else "redis"

@@ -16,11 +16,12 @@ from flask_cache_bridge import CacheBridge
 def scaled_app(request: pytest.FixtureRequest, make_app: MakeApp) -> Flask:
     """An app on the session's cluster, then on its sentinel set-up (the sentinel password in
     CACHE_BRIDGE_OPTIONS)."""
+    options: dict[str, object] = {"timeout": 2.0}
     if request.param == "cluster":
-        url, options = str(request.getfixturevalue("cluster_url")), {"timeout": 2.0}
+        url = str(request.getfixturevalue("cluster_url"))
     else:
         url = str(request.getfixturevalue("sentinel_url")).split("?")[0]
-        options = {"sentinel_password": SENTINEL_PASSWORD, "timeout": 2.0}
+        options["sentinel_password"] = SENTINEL_PASSWORD
     return make_app(
         CACHE_BRIDGE_URL=url, CACHE_BRIDGE_KEY_PREFIX="shop", CACHE_BRIDGE_OPTIONS=options
     )

@@ -13,6 +13,8 @@ import asyncio
 import threading
 from typing import Any
 
+from redis import exceptions as rx
+
 from cache_bridge import config
 from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.errors import translate
@@ -29,7 +31,12 @@ from cache_bridge.adapters.redis_cluster.routing import (
 )
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
-from cache_bridge.errors import CacheClosedError, CacheTimeoutError, ConfigurationError
+from cache_bridge.errors import (
+    CacheClosedError,
+    CacheConnectionError,
+    CacheTimeoutError,
+    ConfigurationError,
+)
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.scaling_config import ClusterSettings
 
@@ -46,6 +53,18 @@ def _settings(url: str, options: dict[str, Any]) -> ClusterSettings:
             "use create_cache() to pick the adapter for any URL"
         )
     return settings
+
+
+# A cluster that cannot serve a slot right now (no reachable node, a slot without a primary
+# during a failover, a resharding in flight) is unavailable, as an unreachable server is:
+# callers and the circuit breaker see a connection failure, not a refused command.
+_UNAVAILABLE = (rx.RedisClusterException, rx.ClusterDownError, rx.TryAgainError)
+
+
+def _unavailable(exc: Exception) -> CacheConnectionError:
+    return CacheConnectionError(
+        f"the Redis Cluster cannot serve the request now ({exc})", operation="", cause=exc
+    )
 
 
 def _scan_args(step: ScanNodes, node_cursor: int) -> tuple[Any, ...]:
@@ -81,7 +100,12 @@ class SyncRedisClusterCache(SyncCache):
         return client
 
     def _execute_on_client(self, command: Command) -> Any:
-        client = self._cluster()
+        try:
+            return self._run_command(self._cluster(), command)
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
+
+    def _run_command(self, client: Any, command: Command) -> Any:
         step = route(command)
         match step:
             case OnKey(args):
@@ -145,6 +169,8 @@ class RedisClusterCache(AsyncCache):
             raise CacheTimeoutError("no free connection within the timeout", operation="") from None
         try:
             return await self._run_command(loop_cluster.client, command)
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
         finally:
             loop_cluster.permits.release()
 
