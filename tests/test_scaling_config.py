@@ -12,7 +12,13 @@ from typing import Any
 import pytest
 from returns.result import Failure
 
-from cache_bridge import CacheConnectionError, ConfigurationError, create_cache, create_sync_cache
+from cache_bridge import (
+    CacheConnectionError,
+    CacheUnavailableError,
+    ConfigurationError,
+    create_cache,
+    create_sync_cache,
+)
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
 from cache_bridge.config import parse
@@ -130,13 +136,19 @@ def test_nothing_answering_is_a_fast_connection_failure(
         else f"redis+sentinel://127.0.0.1:{dead_port}/svc"
     )
     factory = create_sync_cache if blocking else create_cache
-    harness = Harness(factory(url, connect_timeout=0.5, timeout=0.5), scheme)
+    adapter: Any = factory(url, connect_timeout=0.5, timeout=0.5, breaker_threshold=2)
+    harness = Harness(adapter, scheme)
     try:
         for _ in range(2):  # the same adapter fails again the same way, never raising
             started = time.monotonic()
             result = harness.get_many(["a", "b"])
             assert isinstance(result, Failure)
             assert isinstance(result.failure(), CacheConnectionError)
+            assert not isinstance(result.failure(), CacheUnavailableError)
             assert time.monotonic() - started < 0.5 + 0.5 + 2  # the timeouts, plus slack
+        # Two connection failures in a row opened the adapter's circuit breaker.
+        assert adapter.breaker is not None
+        assert adapter.breaker.state == "open"
+        assert isinstance(harness.get("a").failure(), CacheUnavailableError)
     finally:
         harness.shutdown()

@@ -69,9 +69,12 @@ def own_sentinel() -> Iterator[LocalSentinel]:
 
 def test_the_same_adapter_follows_a_failover(own_sentinel: LocalSentinel) -> None:
     url = own_sentinel.url(db=0)
-    adapters = [
-        Harness(SyncRedisSentinelCache(url, sentinel_password=SENTINEL_PASSWORD, **SHORT), "sync"),
-        Harness(RedisSentinelCache(url, sentinel_password=SENTINEL_PASSWORD, **SHORT), "async"),
+    options: dict[str, Any] = {"sentinel_password": SENTINEL_PASSWORD, **SHORT}
+    adapters = [  # both faces, with the default circuit breaker and without one
+        Harness(SyncRedisSentinelCache(url, **options), "sync"),
+        Harness(RedisSentinelCache(url, **options), "async"),
+        Harness(SyncRedisSentinelCache(url, breaker_threshold=0, **options), "sync, no breaker"),
+        Harness(RedisSentinelCache(url, breaker_threshold=0, **options), "async, no breaker"),
     ]
     try:
         for harness in adapters:
@@ -97,7 +100,7 @@ def test_the_same_adapter_follows_a_failover(own_sentinel: LocalSentinel) -> Non
             time.sleep(0.05)
         assert not pending, f"{sorted(pending)} did not recover within {RECOVERY_BOUND}s"
         print(
-            "\nsentinel: primary killed, the same adapters wrote again after "
+            "\nsentinel: primary killed; the same adapters wrote again after "
             + ", ".join(f"{name} {seconds:.2f}s" for name, seconds in recovered.items())
             + f" ({failures} failed calls meanwhile)"
         )
@@ -106,11 +109,10 @@ def test_the_same_adapter_follows_a_failover(own_sentinel: LocalSentinel) -> Non
         with own_sentinel.client(own_sentinel.replica) as promoted:
             assert promoted.info("replication")["role"] == "master"
             assert promoted.get("after:sync") == b"written"
+        written = {f"after:{harness.name}": "written" for harness in adapters}
         for harness in adapters:
             assert harness.get(f"before:{harness.name}") == Success("kept")
-            assert harness.get_many(["after:sync", "after:async"]) == Success(
-                {"after:sync": "written", "after:async": "written"}
-            )
+            assert harness.get_many(list(written)) == Success(written)
     finally:
         for harness in adapters:
             harness.shutdown()

@@ -38,6 +38,7 @@ from cache_bridge.errors import (
     ConfigurationError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.guard import Guard
 from cache_bridge.scaling_config import ClusterSettings
 
 __all__ = ["RedisClusterCache", "SyncRedisClusterCache"]
@@ -84,7 +85,10 @@ class SyncRedisClusterCache(SyncCache):
         self._client: Any = None
         self._client_lock = threading.Lock()
         super().__init__(
-            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
         )
 
     def _cluster(self) -> Any:
@@ -155,7 +159,10 @@ class RedisClusterCache(AsyncCache):
         settings = self.settings
         self._loops: LoopClients[_LoopCluster] = LoopClients(lambda: _LoopCluster(settings))
         super().__init__(
-            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
         )
 
     async def _execute_on_client(self, command: Command) -> Any:
@@ -186,7 +193,14 @@ class RedisClusterCache(AsyncCache):
                 pipe = client.pipeline(transaction=False)
                 for slot, args in commands:
                     pipe.execute_command(*args, target_nodes=nodes.get_node_from_slot(slot))
-                return combine(await pipe.execute())
+                try:
+                    return combine(await pipe.execute())
+                except (rx.ConnectionError, rx.TimeoutError):
+                    # redis-py's asyncio pipeline, unlike its single commands, does not ask
+                    # for a new slot map after a node fails; without one, every later batch
+                    # would go to the dead node even after its replica took over.
+                    client._initialize = True
+                    raise
             case OnEveryPrimary(args, combine):
                 await client.initialize()
                 replies = await asyncio.gather(

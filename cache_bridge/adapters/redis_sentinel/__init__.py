@@ -14,6 +14,7 @@ from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.guard import Guard
 from cache_bridge.scaling_config import SentinelSettings
 
 __all__ = ["RedisSentinelCache", "SyncRedisSentinelCache"]
@@ -42,7 +43,10 @@ class SyncRedisSentinelCache(SyncCache):
         self.settings = _settings(url, options)
         self._client: Any = sync_primary_client(self.settings)  # connects on first use
         super().__init__(
-            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
         )
 
     def _execute_on_client(self, command: Command) -> Any:
@@ -69,7 +73,10 @@ class RedisSentinelCache(AsyncCache):
         settings = self.settings
         self._loops: LoopClients[Any] = LoopClients(lambda: async_primary_client(settings))
         super().__init__(
-            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
         )
 
     async def _execute_on_client(self, command: Command) -> Any:
