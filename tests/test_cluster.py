@@ -4,6 +4,7 @@ during traffic."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -16,6 +17,8 @@ from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClus
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route, slot_of
 from cache_bridge.commands import SetMany
 from cache_bridge.keys import KeySpace
+from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
 from cache_bridge.raw_operations import count_pattern, delete_many
 from cache_bridge.testing import Harness
 from cache_bridge.testing.contract import CacheContract
@@ -189,3 +192,31 @@ def test_a_primary_failover_during_traffic(own_cluster: LocalCluster) -> None:
     finally:
         for harness in adapters:
             harness.shutdown()
+
+
+# -- rate limits and concurrency -------------------------------------------------------------
+
+
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+def test_rate_limits_run_as_one_script_on_the_key_slot(cluster_url: str, algorithm: str) -> None:
+    cache = SyncRedisClusterCache(cluster_url, key_prefix="app")
+    try:
+        limiters = [RateLimiter(cache, "3/m", algorithm=algorithm, name=f"n{i}") for i in range(8)]
+        for limiter in limiters:  # eight limit keys, spread over the slots
+            decisions = [limiter.hit("203.0.113.7").allowed for _ in range(4)]
+            assert decisions == [True, True, True, False]
+    finally:
+        cache.close()
+
+
+async def test_async_calls_beyond_the_pool_wait_for_a_connection(cluster_url: str) -> None:
+    cache = RedisClusterCache(cluster_url, max_connections=4)
+    try:
+        limiter = AsyncRateLimiter(cache, "2/m", algorithm="sliding-window")
+        assert [(await limiter.hit("k")).allowed for _ in range(3)] == [True, True, False]
+        results = await asyncio.gather(*(cache.increment(f"n:{i % 20}") for i in range(200)))
+        assert all(isinstance(result, Success) for result in results)
+        counts = await cache.get_many([f"n:{i}" for i in range(20)])
+        assert counts == Success({f"n:{i}": "10" for i in range(20)})
+    finally:
+        await cache.aclose()

@@ -4,6 +4,7 @@ the same adapter object works against the new primary."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -116,3 +117,14 @@ def test_the_same_adapter_follows_a_failover(own_sentinel: LocalSentinel) -> Non
     finally:
         for harness in adapters:
             harness.shutdown()
+
+
+async def test_async_calls_beyond_the_pool_wait_for_a_connection(sentinel_url: str) -> None:
+    cache = RedisSentinelCache(sentinel_url, max_connections=4)
+    try:
+        results = await asyncio.gather(*(cache.increment(f"n:{i % 20}") for i in range(200)))
+        assert all(isinstance(result, Success) for result in results)
+        counts = await cache.get_many([f"n:{i}" for i in range(20)])
+        assert counts == Success({f"n:{i}": "10" for i in range(20)})
+    finally:
+        await cache.aclose()
