@@ -220,3 +220,20 @@ async def test_async_calls_beyond_the_pool_wait_for_a_connection(cluster_url: st
         assert counts == Success({f"n:{i}": "10" for i in range(20)})
     finally:
         await cache.aclose()
+
+
+def test_a_slot_resharded_under_a_running_adapter_is_followed(
+    cache: Harness, cluster_servers: LocalCluster
+) -> None:
+    keys = [f"moving:{n}" for n in range(30)]
+    assert cache.get_many(keys) == Success(dict.fromkeys(keys))  # the adapter has a slot map
+    slot = slot_of(keys[0])
+    source = cluster_servers.primary_of_slot(slot)
+    target = next(p for p in cluster_servers.primaries if p is not source and p.running)
+    cluster_servers.move_slot(slot, target)
+    # The adapter's map is stale for that slot: the batch meets MOVED and follows it.
+    assert cache.set_many(dict.fromkeys(keys, "v"), ttl=60) == Success(None)
+    assert cache.get_many(keys) == Success(dict.fromkeys(keys, "v"))
+    with cluster_servers.client(target) as client:
+        assert client.get(keys[0]) == b"v"
+    assert cache.delete_pattern("moving:*") == Success(len(keys))

@@ -167,6 +167,33 @@ class LocalCluster:
                     return by_port[int(primary[1])]
         raise RuntimeError(f"no running node serves slot {slot}")
 
+    def move_slot(self, slot: int, to: RedisServer, wait: float = 10.0) -> None:
+        """Reshard one slot that holds no keys to the primary ``to``, as ``redis-cli
+        --cluster reshard`` would (IMPORTING, MIGRATING, then NODE on every primary), and wait
+        until every running node agrees."""
+        source = self.primary_of_slot(slot)
+        source_id = self._admin(source, "CLUSTER", "MYID")
+        target_id = self._admin(to, "CLUSTER", "MYID")
+        self._admin(to, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
+        self._admin(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
+        self._admin(to, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        self._admin(source, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+
+        def agreed() -> bool:
+            for server in self.servers:
+                if not server.running:
+                    continue
+                with self.client(server) as client:
+                    ranges = client.execute_command("CLUSTER", "SLOTS")
+                if not any(
+                    int(start) <= slot <= int(end) and int(owner[1]) == to.port
+                    for start, end, owner, *_ in ranges
+                ):
+                    return False
+            return True
+
+        _wait(f"move slot {slot}", agreed, wait)
+
     def flush(self) -> None:
         """Empty every running primary."""
         for server in self.servers:

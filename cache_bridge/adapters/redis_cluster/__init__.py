@@ -72,6 +72,40 @@ def _scan_args(step: ScanNodes, node_cursor: int) -> tuple[Any, ...]:
     return ("SCAN", node_cursor, "MATCH", step.match, "COUNT", step.count)
 
 
+# Replies meaning the slot is elsewhere now (or moving): the client follows the redirection.
+_REDIRECTED = (rx.MovedError, rx.AskError, rx.TryAgainError)
+
+
+def _per_slot(client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
+    """Run per-slot commands on a blocking cluster client: one pipeline per primary, so a
+    batch costs one round trip per node, and a node that fails fails the batch at once.
+    (redis-py's own cluster pipeline would re-send each of a failed node's commands one by
+    one, each waiting out the timeouts.)"""
+    by_node: dict[str, tuple[Any, list[int]]] = {}
+    for index, (slot, _) in enumerate(commands):
+        node = client.nodes_manager.get_node_from_slot(slot)
+        by_node.setdefault(node.name, (node, []))[1].append(index)
+    replies: list[Any] = [None] * len(commands)
+    for node, indexes in by_node.values():
+        pipe = client.get_redis_connection(node).pipeline(transaction=False)
+        for index in indexes:
+            pipe.execute_command(*commands[index][1])
+        try:
+            answers = pipe.execute(raise_on_error=False)
+        except (rx.ConnectionError, rx.TimeoutError):
+            # Read the slot map again, so the next call finds a replica that took over.
+            client.nodes_manager.initialize()
+            raise
+        for index, answer in zip(indexes, answers, strict=True):
+            replies[index] = answer
+    for index, reply in enumerate(replies):
+        if isinstance(reply, _REDIRECTED):
+            replies[index] = client.execute_command(*commands[index][1])
+        elif isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
 class SyncRedisClusterCache(SyncCache):
     """The blocking face of a Redis Cluster; one pool per node, shared by threads.
 
@@ -116,11 +150,7 @@ class SyncRedisClusterCache(SyncCache):
                 assert not isinstance(args, list), "batches are split by routing"
                 return client.execute_command(*args)
             case PerSlot(commands, combine):
-                nodes = client.nodes_manager
-                pipe = client.pipeline(transaction=False)
-                for slot, args in commands:
-                    pipe.execute_command(*args, target_nodes=nodes.get_node_from_slot(slot))
-                return combine(pipe.execute())
+                return combine(_per_slot(client, commands))
             case OnEveryPrimary(args, combine):
                 primaries = client.get_primaries()
                 return combine([client.execute_command(*args, target_nodes=n) for n in primaries])
