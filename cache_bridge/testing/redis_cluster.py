@@ -118,7 +118,8 @@ class LocalCluster:
         for index, server in enumerate(self.primaries):
             first = index * share
             last = SLOTS - 1 if index == len(self.primaries) - 1 else first + share - 1
-            self._admin(server, "CLUSTER", "ADDSLOTSRANGE", first, last)
+            # ADDSLOTS (rather than 7.0's ADDSLOTSRANGE) works on every server version.
+            self._admin(server, "CLUSTER", "ADDSLOTS", *range(first, last + 1))
         for server in self.servers[1:]:
             self._admin(self.primaries[0], "CLUSTER", "MEET", "127.0.0.1", server.port)
         count = len(self.servers)
