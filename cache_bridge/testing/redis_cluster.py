@@ -12,11 +12,12 @@ import random
 import socket
 import time
 from collections.abc import Callable
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from cache_bridge.testing.redis_server import RedisServer
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["LocalCluster", "free_cluster_port"]
 
@@ -44,6 +45,8 @@ def free_cluster_port(attempts: int = 200) -> int:
 
 
 def _wait(what: str, check: Callable[[], bool], timeout: float) -> None:
+    import redis  # only when used: the core imports without redis-py
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -96,6 +99,8 @@ class LocalCluster:
 
     def client(self, server: RedisServer) -> redis.Redis:
         """A plain client on one node (for administration and inspection)."""
+        import redis
+
         return redis.Redis(host="127.0.0.1", port=server.port, socket_timeout=5)
 
     def _admin(self, server: RedisServer, *args: Any) -> Any:

@@ -15,11 +15,12 @@ import tempfile
 import time
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
-
-import redis
+from typing import TYPE_CHECKING, Any
 
 from cache_bridge.testing.redis_server import RedisServer, find_redis_server, free_port
+
+if TYPE_CHECKING:
+    import redis
 
 __all__ = ["LocalSentinel", "SentinelProcess"]
 
@@ -27,6 +28,8 @@ SERVICE = "cache-bridge-primary"
 
 
 def _wait(what: str, check: Callable[[], bool], timeout: float) -> None:
+    import redis  # only when used: the core imports without redis-py
+
     deadline = time.monotonic() + timeout
     while time.monotonic() < deadline:
         try:
@@ -129,11 +132,15 @@ class LocalSentinel:
 
     def client(self, server: RedisServer) -> redis.Redis:
         """A plain client on one data node."""
+        import redis
+
         return redis.Redis(
             host="127.0.0.1", port=server.port, password=self.password, socket_timeout=5
         )
 
     def _sentinel_client(self, sentinel: SentinelProcess) -> redis.Redis:
+        import redis
+
         return redis.Redis(
             host="127.0.0.1",
             port=sentinel.port,
@@ -169,6 +176,8 @@ class LocalSentinel:
 
     def primary_port(self) -> int:
         """The port of the primary that the first answering sentinel reports now."""
+        import redis
+
         for sentinel in self.sentinels:
             if not sentinel.running:
                 continue
