@@ -47,13 +47,14 @@ def _redis(bridge: BridgeConfig) -> SharedAdapters:
         import redis  # noqa: F401
     except ImportError as exc:
         raise ConfigurationError(
-            f"LOCATION {bridge.location!r} needs redis-py: pip install 'cache-bridge[redis]'"
+            f"LOCATION {bridge.settings.describe()} needs redis-py: "
+            "pip install 'cache-bridge[redis]'"
         ) from exc
     options = dict(bridge.core_options)
     sync = create_sync_cache(bridge.location, **options)
     async_ = create_cache(bridge.location, **options)
     if not isinstance(sync, SyncCache) or not isinstance(async_, AsyncCache):  # pragma: no cover
-        raise TypeError(f"unexpected adapters for {bridge.location!r}")
+        raise TypeError(f"unexpected adapters for {bridge.settings.describe()}")
     return SharedAdapters(sync, async_)
 
 
