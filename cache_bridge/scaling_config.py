@@ -130,28 +130,34 @@ def _split_hosts(scheme: str, text: str, default_port: int) -> tuple[tuple[str, 
             f"a {scheme}:// URL needs at least one host:port, e.g. {scheme}://10.0.0.1:6379"
         )
     hosts = []
-    for item in text.split(","):
+    # Messages name a host by its position, never by its text: in a malformed URL the text
+    # may hold part of a password.
+    for number, item in enumerate(text.split(","), start=1):
         host, port_text = item, ""
         if item.startswith("["):
             host, _, rest = item[1:].partition("]")
             if rest and not rest.startswith(":"):
-                raise ConfigurationError(f"malformed host {item!r} in the {scheme}:// URL")
+                raise ConfigurationError(
+                    f"host {number} of the {scheme}:// URL is malformed; write an IPv6 "
+                    "address in brackets, as in [::1]:6379"
+                )
             port_text = rest[1:]
         elif ":" in item:
             host, _, port_text = item.rpartition(":")
         if not host:
             raise ConfigurationError(
-                f"an empty host in the {scheme}:// URL; separate hosts with ',' "
+                f"host {number} of the {scheme}:// URL is empty; separate hosts with ',' "
                 "as in host1:6379,host2:6379"
             )
         if port_text and not (port_text.isascii() and port_text.isdigit()):
             raise ConfigurationError(
-                f"the port of {item!r} in the {scheme}:// URL must be a number from 1 to 65535"
+                f"the port of host {number} in the {scheme}:// URL must be a number from 1 "
+                "to 65535 (percent-encode ':', '/', '?', '#' and '@' in a password)"
             )
         port = int(port_text) if port_text else default_port
         if not 1 <= port <= 65535:
             raise ConfigurationError(
-                f"the port of {item!r} in the {scheme}:// URL must be from 1 to 65535"
+                f"the port of host {number} in the {scheme}:// URL must be from 1 to 65535"
             )
         hosts.append((unquote(host).lower(), port))
     return tuple(hosts)
@@ -206,7 +212,8 @@ def _sentinel(scheme: str, parts: Any, options: Mapping[str, object]) -> Sentine
         db_text = segments[1]
         if not (db_text.isascii() and db_text.isdigit()):
             raise ConfigurationError(
-                f"the database after the service name must be a number, not {db_text!r}"
+                "the database after the service name must be a number, as in "
+                f"{scheme}://10.0.0.1:26379/mymaster/0"
             )
         given["db"] = int(db_text)
     checked = config._options(

@@ -57,7 +57,7 @@ def test_sentinel_url_forms() -> None:
     ("url", "options", "message"),
     [
         ("redis+cluster://", {}, "at least one host:port"),
-        ("redis+cluster://h1:7000,,h2", {}, "empty host"),
+        ("redis+cluster://h1:7000,,h2", {}, "host 2 of the redis+cluster:// URL is empty"),
         ("redis+cluster://h1:port", {}, "must be a number"),
         ("redis+cluster://h1:70000", {}, "from 1 to 65535"),
         ("redis+cluster://h1:7000/1", {}, "only database 0"),
@@ -67,7 +67,7 @@ def test_sentinel_url_forms() -> None:
         ("redis+cluster://h1", {"max_connections": 0}, "at least 1"),
         ("redis+sentinel://s1:26379", {}, "names the monitored service"),
         ("redis+sentinel://s1/svc/0/extra", {}, "names the monitored service"),
-        ("redis+sentinel://s1/svc/zero", {}, "must be a number"),
+        ("redis+sentinel://s1/svc/zero", {}, "database after the service name must be a number"),
         ("redis+sentinel://s1/svc", {"sentinel_pasword": "x"}, "Did you mean 'sentinel_password'"),
         ("redis+sentinel://s1/svc", {"sentinel_password": 5}, "must be a str"),
         ("rediss+sentinel://s1/svc", {}, "unsupported cache URL scheme"),
