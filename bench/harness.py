@@ -5,7 +5,8 @@ are measured round by round, each round running every implementation once in tur
 slow spell on a noisy machine hits all of them alike. Every round runs ``n`` calls
 (``batch`` operations each) and records each call's wall time and the batch's process CPU
 time; the group's table gives median ops/s over rounds, p50/p99 of every call's latency and
-CPU per operation.
+CPU per operation; a ratio is the median over rounds of the two implementations' ops/s in
+that round.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Case", "Group", "Measured", "measure_group"]
+__all__ = ["Case", "Group", "Measured", "measure_group", "paired_median"]
 
 
 @dataclass
@@ -161,5 +162,14 @@ def measure_group(group: Group, rounds: int, warmup: int = 1) -> list[Measured]:
         )
     reference = next(m for m in results if m.impl == group.reference)
     for m in results:
-        m.ratio = m.ops_per_s / reference.ops_per_s if reference.ops_per_s else 0.0
+        m.ratio = paired_median(m.rounds, reference.rounds, lambda a, b: a / b)
     return results
+
+
+def paired_median(
+    mine: list[float], theirs: list[float], compare: Callable[[float, float], float]
+) -> float:
+    """The median over rounds of ``compare(mine[i], theirs[i])``: both were measured in the
+    same round, so a slow spell of the machine cancels out of each pair."""
+    pairs = [compare(a, b) for a, b in zip(mine, theirs, strict=True) if a > 0 and b > 0]
+    return statistics.median(pairs) if pairs else 0.0

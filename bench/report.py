@@ -13,7 +13,7 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any
 
-from bench.harness import Group, Measured
+from bench.harness import Group, Measured, paired_median
 
 __all__ = ["Target", "environment", "targets", "write"]
 
@@ -84,10 +84,19 @@ def _find(results: Results, section: str, name: str) -> dict[str, Measured]:
     raise KeyError(f"{section}: {name}")
 
 
-def _added(results: Results, group: str, theirs: str) -> tuple[float, float]:
+def _added(results: Results, group: str, theirs: str) -> tuple[float, float, float]:
+    """Ours and their added wall time per request (us, from median ops/s), and the median
+    over rounds of the ratio of the two (each round's three runs are paired)."""
     rows = _find(results, "rate limiting", group)
-    base = rows["no limiter"].wall_us_per_op
-    return rows["cache_bridge"].wall_us_per_op - base, rows[theirs].wall_us_per_op - base
+    base = rows["no limiter"]
+    ours, their = rows["cache_bridge"], rows[theirs]
+
+    def added(m: Measured) -> list[float]:
+        return [1e6 / a - 1e6 / b for a, b in zip(m.rounds, base.rounds, strict=True)]
+
+    ratio = paired_median(added(ours), added(their), lambda a, b: a / b)
+    base_us = base.wall_us_per_op
+    return ours.wall_us_per_op - base_us, their.wall_us_per_op - base_us, ratio
 
 
 def targets(results: Results) -> list[Target]:
@@ -96,7 +105,7 @@ def targets(results: Results) -> list[Target]:
 
     def ratio(label: str, goal: float, section: str, name: str, ref: str) -> None:
         rows = _find(results, section, name)
-        value = rows["cache_bridge"].ops_per_s / rows[ref].ops_per_s
+        value = paired_median(rows["cache_bridge"].rounds, rows[ref].rounds, lambda a, b: a / b)
         out.append(Target(label, f">= {goal:.2f}x {ref}", f"{value:.2f}x", value >= goal))
 
     for section in ("protocol, blocking", "protocol, asyncio"):
@@ -113,8 +122,7 @@ def targets(results: Results) -> list[Target]:
         ratio(f"Django {op}", 1.0, "Django cache API", op, "django-redis")
         ratio(f"Django {op}", 1.5, "Django cache API", op, "Django RedisCache")
     for group, theirs in (("Flask", "flask-limiter"), ("Django", "django-ratelimit")):
-        ours, their = _added(results, group, theirs)
-        value = ours / their if their > 0 else float("inf")
+        ours, their, value = _added(results, group, theirs)
         out.append(
             Target(
                 f"{group} rate-limit added cost",
@@ -146,7 +154,9 @@ def _markdown(env: dict[str, Any], results: Results, goals: list[Target], rounds
         f"- Command: `{env['command']}`",
         f"- {rounds} interleaved rounds after one warm-up round; ops/s is the median over rounds,"
         " p50/p99 are over every call of every round, CPU is this process's CPU time per"
-        " operation (the Redis server's is not counted). Ratio: ops/s over the reference's.",
+        " operation (the Redis server's is not counted). Ratio: the median over rounds of"
+        " ops/s over the reference's ops/s in the same round (a slow spell of the shared"
+        " machine hits both sides of each pair).",
         "- Every client talks to one redis-server the bench starts on a free loopback port"
         " (no persistence). Raw clients are redis-py's defaults (`redis.Redis.from_url`,"
         " `redis.asyncio.Redis.from_url`, hiredis parser); the peers run with their defaults;"
