@@ -1,0 +1,100 @@
+"""A test-started redis-server that tests can hurt for real: kill it (SIGKILL), freeze it
+(SIGSTOP / SIGCONT), pause its clients (CLIENT PAUSE) or keep it busy (DEBUG SLEEP)."""
+
+from __future__ import annotations
+
+import contextlib
+import signal
+import socket
+import threading
+from collections.abc import Sequence
+
+from cache_bridge.testing.redis_server import RedisServer
+
+__all__ = ["FaultyRedisServer"]
+
+
+class FaultyRedisServer(RedisServer):
+    """A :class:`RedisServer` started with ``DEBUG`` enabled, plus the faults a test needs.
+
+    Every fault is bounded or undone by :meth:`stop` (which thaws a frozen server first).
+    """
+
+    def __init__(
+        self, binary: str | None = None, port: int | None = None, extra_args: Sequence[str] = ()
+    ) -> None:
+        super().__init__(binary, port, ["--enable-debug-command", "yes", *extra_args])
+        self._frozen = False
+
+    @property
+    def pid(self) -> int:
+        process = self._process
+        if process is None or process.poll() is not None:
+            raise RuntimeError("redis-server is not running")
+        return process.pid
+
+    def kill(self) -> None:
+        """SIGKILL the server (no shutdown, no goodbye to clients) and reap it."""
+        process, self._process = self._process, None
+        if process is not None and process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+        self._frozen = False
+
+    def freeze(self) -> None:
+        """SIGSTOP the server: the kernel still accepts connections, nothing answers."""
+        self._signal(signal.SIGSTOP)
+        self._frozen = True
+
+    def thaw(self) -> None:
+        """SIGCONT a frozen server."""
+        if self._frozen:
+            self._frozen = False
+            self._signal(signal.SIGCONT)
+
+    def _signal(self, number: int) -> None:
+        process = self._process
+        if process is not None and process.poll() is None:
+            process.send_signal(number)
+
+    def command(self, *args: str, timeout: float = 5.0) -> bytes:
+        """Send one command on a fresh connection and return the first bytes of the reply."""
+        payload = f"*{len(args)}\r\n".encode() + b"".join(
+            f"${len(arg.encode())}\r\n{arg}\r\n".encode() for arg in args
+        )
+        with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as conn:
+            conn.sendall(payload)
+            return conn.recv(4096)
+
+    def pause_clients(self, seconds: float) -> None:
+        """``CLIENT PAUSE`` every client (reads and writes) for ``seconds``."""
+        reply = self.command("CLIENT", "PAUSE", str(int(seconds * 1000)), "ALL")
+        if not reply.startswith(b"+OK"):
+            raise RuntimeError(f"CLIENT PAUSE failed: {reply!r}")
+
+    def unpause_clients(self) -> None:
+        self.command("CLIENT", "UNPAUSE")
+
+    def sleep(self, seconds: float) -> threading.Thread:
+        """Make the server run ``DEBUG SLEEP seconds`` (it serves nobody meanwhile); returns
+        at once with the thread waiting for the server's reply (join it to wait)."""
+        ready = threading.Event()
+
+        def run() -> None:
+            with (
+                contextlib.suppress(OSError),
+                socket.create_connection(("127.0.0.1", self.port), timeout=seconds + 10) as conn,
+            ):
+                conn.sendall(f"DEBUG SLEEP {seconds}\r\n".encode())
+                ready.set()
+                conn.recv(64)
+            ready.set()
+
+        thread = threading.Thread(target=run, name="redis-debug-sleep", daemon=True)
+        thread.start()
+        ready.wait(5)
+        return thread
+
+    def stop(self) -> None:
+        self.thaw()
+        super().stop()
