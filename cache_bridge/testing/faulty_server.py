@@ -14,6 +14,12 @@ from cache_bridge.testing.redis_server import RedisServer
 __all__ = ["FaultyRedisServer"]
 
 
+def _bulk_end(reply: bytes) -> int:
+    """Where a RESP bulk-string reply starting ``$<length>\\r\\n`` ends."""
+    header, _, _ = reply.partition(b"\r\n")
+    return len(header) + 2 + int(header[1:]) + 2 if header.startswith(b"$") else 0
+
+
 class FaultyRedisServer(RedisServer):
     """A :class:`RedisServer` started with ``DEBUG`` enabled, plus the faults a test needs.
 
@@ -65,6 +71,23 @@ class FaultyRedisServer(RedisServer):
         with socket.create_connection(("127.0.0.1", self.port), timeout=timeout) as conn:
             conn.sendall(payload)
             return conn.recv(4096)
+
+    def info_stats(self) -> dict[str, int]:
+        """The integer fields of ``INFO stats`` (one connection and one command of its own)."""
+        with socket.create_connection(("127.0.0.1", self.port), timeout=5.0) as conn:
+            conn.sendall(b"INFO stats\r\n")
+            reply = b""
+            while b"\r\n" not in reply or len(reply) < _bulk_end(reply):
+                chunk = conn.recv(65536)
+                if not chunk:
+                    break
+                reply += chunk
+        fields = {}
+        for line in reply.decode().splitlines()[1:]:
+            name, _, value = line.partition(":")
+            if value.isdigit():
+                fields[name] = int(value)
+        return fields
 
     def pause_clients(self, seconds: float) -> None:
         """``CLIENT PAUSE`` every client (reads and writes) for ``seconds``."""

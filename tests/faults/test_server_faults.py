@@ -1,0 +1,152 @@
+"""Faults of the server itself, on both faces of the Redis adapter: killed (SIGKILL) mid-traffic
+and restarted on the same port, frozen (SIGSTOP), clients paused (CLIENT PAUSE) and busy
+(DEBUG SLEEP). Each test goes through a pass-through FaultProxy only to count the adapter's
+socket work: the faults are the server's.
+
+For each: no exception escapes, every call returns within its timeouts plus a margin, the
+breaker opens and then answers at once without touching the network, and the same adapter
+works again once the fault is over.
+"""
+
+from __future__ import annotations
+
+import time
+
+import pytest
+from returns.result import Failure, Success
+
+from cache_bridge.errors import CacheConnectionError, CacheTimeoutError, CacheUnavailableError
+from cache_bridge.testing.contract import failure
+from cache_bridge.testing.faulty_server import FaultyRedisServer
+from cache_bridge.testing.proxy import FaultProxy
+from faults.conftest import Connect
+from faults.scenario import (
+    OPEN_BOUND,
+    assert_all_bounded,
+    assert_open_and_silent,
+    assert_works,
+    breaker,
+    fail_until_open,
+    later,
+    run_traffic,
+    timed,
+    wait_for_recovery,
+)
+
+pytestmark = pytest.mark.redis
+
+
+def test_killed_mid_traffic_and_restarted_on_the_same_port(
+    connect: Connect, server: FaultyRedisServer, proxy: FaultProxy
+) -> None:
+    cache = connect(proxy.url())
+    assert_works(cache)
+    killed_at = time.monotonic() + 0.3
+    killer = later(0.3, server.kill)
+    samples = run_traffic(cache, seconds=1.2)
+    killer.join(5)
+    assert_all_bounded(samples)
+    before = [s.result for s in samples if s.ended < killed_at]
+    assert before, "no call ended before the kill"
+    assert all(isinstance(result, Success) for result in before), before[:3]
+    after = [s.result for s in samples if s.ended > killed_at + 0.1]
+    failed = [result.failure() for result in after if isinstance(result, Failure)]
+    assert failed, "no call failed after the kill"
+    assert all(isinstance(error, CacheConnectionError) for error in failed), failed[:3]
+    assert any(isinstance(error, CacheUnavailableError) for error in failed)
+    assert breaker(cache).stats().opened_total >= 1
+
+    assert_open_and_silent(cache, proxy)
+    server.start()
+    wait_for_recovery(cache)
+    assert_works(cache)
+
+
+def test_killed_server_seen_directly_opens_the_breaker_which_spares_the_restarted_server(
+    connect: Connect, server: FaultyRedisServer
+) -> None:
+    # No proxy: the connection is refused by the kernel, as in production. A long cool-down
+    # lets the test restart the server while the breaker is still open, and the server's
+    # own counters prove that the open breaker sent it nothing.
+    cache = connect(server.url, breaker_cooldown=3.0)
+    assert_works(cache)
+    server.kill()
+    fail_until_open(cache, CacheConnectionError)
+    server.start()
+    before = server.info_stats()
+    for _ in range(50):
+        result, seconds = timed(cache, "set", "k", "v")
+        failure(result, CacheUnavailableError)
+        assert seconds < OPEN_BOUND
+    after = server.info_stats()
+    if breaker(cache).state == "open":  # still in the cool-down: nothing reached the server
+        # The only connection and command between the two snapshots is the snapshot's own.
+        assert after["total_connections_received"] - before["total_connections_received"] == 1
+        assert after["total_commands_processed"] - before["total_commands_processed"] == 1
+    wait_for_recovery(cache)
+    assert_works(cache)
+
+
+def test_a_frozen_server_times_out_then_recovers(
+    connect: Connect, server: FaultyRedisServer, proxy: FaultProxy
+) -> None:
+    cache = connect(proxy.url())
+    assert_works(cache)
+    server.freeze()
+    try:
+        errors = fail_until_open(cache, CacheTimeoutError)
+        assert all(isinstance(error, CacheTimeoutError) for error in errors[:-1])
+        assert_open_and_silent(cache, proxy)
+    finally:
+        server.thaw()
+    wait_for_recovery(cache)
+    assert_works(cache)
+
+
+def test_paused_clients_time_out_then_recover(
+    connect: Connect, server: FaultyRedisServer, proxy: FaultProxy
+) -> None:
+    cache = connect(proxy.url())
+    assert_works(cache)
+    server.pause_clients(30)  # ended below, as soon as the test has seen what it needs
+    try:
+        fail_until_open(cache, CacheTimeoutError)
+        assert_open_and_silent(cache, proxy)
+    finally:
+        server.unpause_clients()
+    wait_for_recovery(cache)
+    assert_works(cache)
+
+
+def test_a_busy_server_times_out_then_recovers(
+    connect: Connect, server: FaultyRedisServer, proxy: FaultProxy
+) -> None:
+    cache = connect(proxy.url())
+    assert_works(cache)
+    sleeper = server.sleep(2.0)
+    fail_until_open(cache, CacheTimeoutError)
+    assert_open_and_silent(cache, proxy)
+    sleeper.join(10)
+    wait_for_recovery(cache)
+    assert_works(cache)
+
+
+def test_ping_always_asks_the_server_and_closes_the_breaker(
+    connect: Connect, server: FaultyRedisServer, proxy: FaultProxy
+) -> None:
+    cache = connect(proxy.url(), breaker_cooldown=30.0)
+    assert_works(cache)
+    server.freeze()
+    try:
+        fail_until_open(cache, CacheTimeoutError)
+        before = proxy.traffic()
+        result, _ = timed(cache, "ping")
+        failure(result, CacheTimeoutError)  # it went to the (frozen) server
+        assert proxy.traffic() != before
+        assert breaker(cache).state == "open"
+    finally:
+        server.thaw()
+    # Long before the 30 s cool-down ends, a successful health check closes the breaker.
+    assert cache.ping() == Success(True)
+    assert breaker(cache).state == "closed"
+    assert_works(cache)
