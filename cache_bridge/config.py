@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
+from cache_bridge.breaker import DEFAULT_COOLDOWN, DEFAULT_THRESHOLD, CircuitBreaker
 from cache_bridge.errors import ConfigurationError
 
 __all__ = [
@@ -168,6 +169,8 @@ _REDIS: dict[str, Callable[[str, object], Any]] = {
     "timeout": _seconds,
     "max_connections": _pool_size,
     "retries": _non_negative_int,
+    "breaker_threshold": _non_negative_int,
+    "breaker_cooldown": _seconds,
     "client_name": _optional_text,
     "ssl_ca_certs": _optional_text,
     "ssl_certfile": _optional_text,
@@ -225,6 +228,8 @@ class RedisSettings:
     timeout: float = DEFAULT_TIMEOUT
     max_connections: int = DEFAULT_MAX_CONNECTIONS
     retries: int = 0
+    breaker_threshold: int = DEFAULT_THRESHOLD
+    breaker_cooldown: float = DEFAULT_COOLDOWN
     client_name: str | None = None
     ssl_ca_certs: str | None = None
     ssl_certfile: str | None = None
@@ -248,6 +253,12 @@ class RedisSettings:
 
     def describe(self) -> str:
         return self.masked_url() + (f" prefix={self.key_prefix!r}" if self.key_prefix else "")
+
+    def breaker(self) -> CircuitBreaker | None:
+        """A new circuit breaker for one adapter (``None`` with ``breaker_threshold=0``)."""
+        if self.breaker_threshold == 0:
+            return None
+        return CircuitBreaker(self.breaker_threshold, self.breaker_cooldown)
 
 
 def _split(url: object) -> tuple[str, Any]:

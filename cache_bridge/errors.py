@@ -14,6 +14,7 @@ __all__ = [
     "CacheSerializationError",
     "CacheServerError",
     "CacheTimeoutError",
+    "CacheUnavailableError",
     "CacheValueError",
     "ConfigurationError",
     "DomainError",
@@ -62,6 +63,11 @@ class CacheConnectionError(CacheError):
 
 class CacheTimeoutError(CacheConnectionError):
     """The cache server did not answer within the configured timeout."""
+
+
+class CacheUnavailableError(CacheConnectionError):
+    """The adapter's circuit breaker is open: the server failed repeatedly, so calls fail at
+    once, without network traffic, until a probe finds it answering again."""
 
 
 class CacheClosedError(CacheError):

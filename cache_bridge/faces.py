@@ -15,9 +15,11 @@ from typing import Any, Self, TypeVar
 from returns.result import Failure, Result
 
 from cache_bridge import operations as ops
+from cache_bridge.breaker import CircuitBreaker
 from cache_bridge.commands import Command
 from cache_bridge.drivers import drive_async, drive_sync
 from cache_bridge.errors import CacheClosedError, ConfigurationError, DomainError
+from cache_bridge.guard import Guard
 from cache_bridge.keys import KeySpace
 from cache_bridge.operations import Op
 
@@ -32,12 +34,20 @@ def _closed(op: Op[Any]) -> Failure[DomainError]:
 
 
 class _Face:
-    """What both faces share: the namespace, the closed flag and a readable repr."""
+    """What both faces share: the namespace, the closed flag, the guard (circuit breaker and
+    outage log, for network adapters) and a readable repr."""
 
-    def __init__(self, key_prefix: str | None, description: str) -> None:
+    def __init__(self, key_prefix: str | None, description: str, guard: Guard | None) -> None:
         self._ns = KeySpace(key_prefix)
         self._description = description
+        self._guard = guard
         self._closed = False
+
+    @property
+    def breaker(self) -> CircuitBreaker | None:
+        """The circuit breaker in front of the server (``None``: the adapter has none, as
+        the in-memory one, or it was turned off with ``breaker_threshold=0``)."""
+        return None if self._guard is None else self._guard.breaker
 
     @property
     def key_prefix(self) -> str | None:
@@ -63,15 +73,31 @@ class SyncCache(_Face):
     """The blocking face; subclasses pass a function that runs one command."""
 
     def __init__(
-        self, execute: Callable[[Command], Any], key_prefix: str | None, description: str
+        self,
+        execute: Callable[[Command], Any],
+        key_prefix: str | None,
+        description: str,
+        guard: Guard | None = None,
     ) -> None:
-        super().__init__(key_prefix, description)
+        super().__init__(key_prefix, description, guard)
         self._execute = execute
 
     def _run(self, op: Op[T]) -> Result[T, DomainError]:
         if self._closed:
             return _closed(op)
-        return drive_sync(op, self._execute)
+        guard = self._guard
+        if guard is None:
+            return drive_sync(op, self._execute)
+        refused = guard.admit(op)
+        if refused is not None:
+            return refused
+        try:
+            result = drive_sync(op, self._execute)
+        except BaseException:  # KeyboardInterrupt and the like: the call tells nothing
+            guard.settle(None)
+            raise
+        guard.settle(result)
+        return result
 
     def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
         """Run an operation built elsewhere (e.g. :mod:`cache_bridge.raw_operations`) on this
@@ -83,7 +109,9 @@ class SyncCache(_Face):
         only the new face; the connections stay with this adapter."""
         if key_prefix == "":
             raise ConfigurationError("key_prefix must not be empty; pass None for no namespace")
-        return SyncCache(self._execute, key_prefix, f"{self._description} as {key_prefix!r}")
+        return SyncCache(
+            self._execute, key_prefix, f"{self._description} as {key_prefix!r}", self._guard
+        )
 
     def _release(self) -> None:
         """Free the executor's resources (subclasses with connections override)."""
@@ -163,14 +191,27 @@ class AsyncCache(_Face):
         execute: Callable[[Command], Awaitable[Any]],
         key_prefix: str | None,
         description: str,
+        guard: Guard | None = None,
     ) -> None:
-        super().__init__(key_prefix, description)
+        super().__init__(key_prefix, description, guard)
         self._execute = execute
 
     async def _run(self, op: Op[T]) -> Result[T, DomainError]:
         if self._closed:
             return _closed(op)
-        return await drive_async(op, self._execute)
+        guard = self._guard
+        if guard is None:
+            return await drive_async(op, self._execute)
+        refused = guard.admit(op)
+        if refused is not None:
+            return refused
+        try:
+            result = await drive_async(op, self._execute)
+        except BaseException:  # cancelled: it frees a probe slot and counts as nothing
+            guard.settle(None)
+            raise
+        guard.settle(result)
+        return result
 
     async def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
         """Run an operation built elsewhere (e.g. :mod:`cache_bridge.raw_operations`) on this
@@ -182,7 +223,9 @@ class AsyncCache(_Face):
         only the new face; the connections stay with this adapter."""
         if key_prefix == "":
             raise ConfigurationError("key_prefix must not be empty; pass None for no namespace")
-        return AsyncCache(self._execute, key_prefix, f"{self._description} as {key_prefix!r}")
+        return AsyncCache(
+            self._execute, key_prefix, f"{self._description} as {key_prefix!r}", self._guard
+        )
 
     async def _release(self) -> None:
         """Free the executor's resources (subclasses with connections override)."""

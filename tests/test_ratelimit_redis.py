@@ -246,7 +246,8 @@ def test_unreachable_redis_follows_the_failure_policy(
         cache.close()
     assert all(d.failed for d in decisions)
     assert [d.allowed for d in decisions] == [fail_open] * 3
-    assert len(caplog.records) == 1
+    # One line from the limiter for the whole outage (the adapter logs its own, once too).
+    assert [r.name for r in caplog.records].count("cache_bridge.ratelimit") == 1
 
 
 async def test_unreachable_redis_async(caplog: pytest.LogCaptureFixture) -> None:

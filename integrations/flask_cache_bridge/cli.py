@@ -31,11 +31,13 @@ def ping_command() -> None:
     started = time.perf_counter()
     answer = state.cache.ping()
     elapsed_ms = (time.perf_counter() - started) * 1000
+    breaker = state.cache.breaker
+    health = "" if breaker is None else f" ({breaker.stats().summary()})"
     match answer:
         case Success(_):
-            click.echo(f"PONG from {state.description} in {elapsed_ms:.2f} ms")
+            click.echo(f"PONG from {state.description} in {elapsed_ms:.2f} ms{health}")
         case Failure(error):
-            raise click.ClickException(f"{state.description} did not answer: {error}")
+            raise click.ClickException(f"{state.description} did not answer: {error}{health}")
 
 
 def _scope(state: AppCache, pattern: str | None) -> str:

@@ -39,7 +39,7 @@ class SharedSyncCache(SyncCache):
     """The blocking face of an app's cache, over the app's blocking adapter."""
 
     def __init__(self, adapter: SyncCache, description: str) -> None:
-        super().__init__(adapter._execute, adapter.key_prefix, description)
+        super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
         self._adapter = adapter
 
     def close(self) -> None:
@@ -70,7 +70,7 @@ class SharedAsyncCache(AsyncCache):
         loop_thread: LoopThread | None = None,
         wait: float = 0.0,
     ) -> None:
-        super().__init__(adapter._execute, adapter.key_prefix, description)
+        super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
         self._loop_thread = loop_thread
         self._wait = wait
 

@@ -40,6 +40,7 @@ def test_ping_fails_with_a_non_zero_exit_when_redis_is_down(make_app: MakeApp) -
     assert done.exit_code == 1
     assert "did not answer" in done.output
     assert "could not be reached" in done.output
+    assert "circuit closed; 1 connection failures" in done.output
     assert "secret" not in done.output
 
 
@@ -49,6 +50,7 @@ def test_ping_on_redis(make_app: MakeApp, redis_url: str) -> None:
     done = app.test_cli_runner().invoke(args=["cache", "ping"])
     assert done.exit_code == 0, done.output
     assert done.output.startswith(f"PONG from {redis_url} in ")
+    assert "(circuit closed; 0 connection failures, opened 0 times" in done.output
 
 
 def test_flush_asks_first_and_a_no_keeps_everything(make_app: MakeApp, bridge: CacheBridge) -> None:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import logging
 import threading
+import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -195,7 +196,11 @@ def test_caching_stops_while_redis_is_stopped_and_resumes_after(
     own_server: RedisServer,
     caplog: pytest.LogCaptureFixture,
 ) -> None:
-    app = make_app(CACHE_BRIDGE_URL=own_server.url, CACHE_BRIDGE_KEY_PREFIX="restart")
+    app = make_app(
+        CACHE_BRIDGE_URL=own_server.url,
+        CACHE_BRIDGE_KEY_PREFIX="restart",
+        CACHE_BRIDGE_OPTIONS={"breaker_cooldown": 0.1},
+    )
     runs: list[int] = []
 
     @app.get("/")
@@ -211,6 +216,7 @@ def test_caching_stops_while_redis_is_stopped_and_resumes_after(
         own_server.stop()
         assert [client.get("/").text for _ in range(3)] == ["run 2", "run 3", "run 4"]
         own_server.start()  # empty again: nothing is persisted
+        time.sleep(0.15)  # the circuit breaker, open after the failures, lets a probe through
         assert client.get("/").text == "run 5"
         assert client.get("/").text == "run 5"
     messages = [r.getMessage() for r in caplog.records if r.name == "flask_cache_bridge"]

@@ -20,6 +20,7 @@ from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.guard import Guard
 
 __all__ = ["RedisCache", "SyncRedisCache"]
 
@@ -40,14 +41,19 @@ class SyncRedisCache(SyncCache):
 
     Options: ``key_prefix``, ``db``, ``username``, ``password``, ``connect_timeout`` and
     ``timeout`` (seconds, default 1.0 each), ``max_connections`` (default 50), ``retries``
-    (default 0), ``client_name`` and the ``ssl_*`` options for ``rediss://``.
+    (default 0), ``breaker_threshold`` (consecutive connection failures that open the circuit
+    breaker, default 5; 0 turns it off), ``breaker_cooldown`` (seconds it stays open, default
+    2.0), ``client_name`` and the ``ssl_*`` options for ``rediss://``.
     """
 
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
         self.settings = _settings(url, options)
         self._client = sync_client(self.settings)
         super().__init__(
-            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.breaker()),
         )
 
     def _execute_on_client(self, command: Command) -> Any:
@@ -79,7 +85,10 @@ class RedisCache(AsyncCache):
         # Loops of several threads (WSGI workers running async views) may add pools at once.
         self._clients_lock = threading.Lock()
         super().__init__(
-            self._execute_on_client, self.settings.key_prefix, self.settings.describe()
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.breaker()),
         )
 
     def _client(self) -> redis.asyncio.Redis:

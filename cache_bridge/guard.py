@@ -1,0 +1,96 @@
+"""What stands between a network adapter's face and its connections: the circuit breaker and
+the outage log. Faces call :meth:`Guard.admit` before an operation and :meth:`Guard.settle`
+after it; both are cheap while the server answers.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from returns.result import Failure, Result, Success
+
+from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.errors import (
+    CacheConnectionError,
+    CacheError,
+    CacheSerializationError,
+    CacheServerError,
+    CacheUnavailableError,
+    CacheValueError,
+    DomainError,
+)
+from cache_bridge.failure_log import FailureLog, logger
+from cache_bridge.operations import Op
+
+__all__ = ["LOG_INTERVAL", "Guard"]
+
+#: Seconds between two log lines about one adapter's failures (the rest are counted).
+LOG_INTERVAL = 5.0
+
+# The server answered, even if with an error: the connection works.
+_ANSWERED = (CacheServerError, CacheValueError, CacheSerializationError)
+# Worth an operator's attention (rate-limited); bad arguments are the caller's to handle.
+_LOGGED = (CacheConnectionError, CacheServerError, CacheSerializationError)
+
+
+class Guard:
+    """One adapter's breaker (``None``: calls always go through) and its outage log."""
+
+    def __init__(
+        self,
+        description: str,
+        breaker: CircuitBreaker | None,
+        log: logging.Logger = logger,
+        log_interval: float = LOG_INTERVAL,
+    ) -> None:
+        self.description = description
+        self.breaker = breaker
+        self._log = log
+        self._failures = FailureLog(log_interval, log)
+
+    def admit(self, op: Op[Any]) -> Failure[DomainError] | None:
+        """``None`` if ``op`` may run now; else the Failure to return at once (the operation
+        is closed: it never reaches a socket). Health checks (``ping``) always run."""
+        breaker = self.breaker
+        if breaker is None or breaker.allow(force=op.name == "ping"):
+            return None
+        op.steps.close()
+        stats = breaker.stats()
+        return Failure(
+            CacheUnavailableError(
+                f"the circuit breaker is open after {stats.consecutive_failures} failures in a "
+                f"row; the server is tried again in {stats.retry_in:.2f} s",
+                operation=op.name,
+                key=op.key,
+            )
+        )
+
+    def settle(self, result: Result[Any, DomainError] | None) -> None:
+        """Record how an admitted operation ended (``None``: it was cancelled)."""
+        breaker = self.breaker
+        if isinstance(result, Success):
+            if breaker is not None and breaker.succeeded():
+                self._log.warning("cache_bridge: %s answers again; circuit closed", self)
+            self._failures.succeeded()
+            return
+        error = None if result is None else result.failure()
+        if isinstance(error, CacheConnectionError) and not isinstance(error, CacheUnavailableError):
+            if breaker is not None and breaker.failed():
+                self._log.warning(
+                    "cache_bridge: %s failed %d times in a row; circuit open: calls fail at "
+                    "once for %.2f s, then one call probes the server",
+                    self,
+                    breaker.threshold,
+                    breaker.cooldown,
+                )
+        elif isinstance(error, _ANSWERED):
+            if breaker is not None and breaker.succeeded():
+                self._log.warning("cache_bridge: %s answers again; circuit closed", self)
+        elif breaker is not None:
+            breaker.released()
+        if isinstance(error, _LOGGED) or type(error) is CacheError:  # CacheError: unexpected
+            self._failures.failed(error, self.description)
+
+    def __str__(self) -> str:
+        return self.description
