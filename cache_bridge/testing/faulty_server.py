@@ -90,18 +90,17 @@ class FaultyRedisServer(RedisServer):
         return fields
 
     def pause_clients(self, seconds: float) -> None:
-        """``CLIENT PAUSE`` every client (reads and writes) for ``seconds``."""
+        """``CLIENT PAUSE ... ALL`` for ``seconds``: no client's command runs meanwhile. It
+        cannot be ended early (the ``CLIENT UNPAUSE`` would wait too), so keep it short."""
         reply = self.command("CLIENT", "PAUSE", str(int(seconds * 1000)), "ALL")
         if not reply.startswith(b"+OK"):
             raise RuntimeError(f"CLIENT PAUSE failed: {reply!r}")
 
-    def unpause_clients(self) -> None:
-        self.command("CLIENT", "UNPAUSE")
-
     def sleep(self, seconds: float) -> threading.Thread:
-        """Make the server run ``DEBUG SLEEP seconds`` (it serves nobody meanwhile); returns
-        at once with the thread waiting for the server's reply (join it to wait)."""
-        ready = threading.Event()
+        """Make the server run ``DEBUG SLEEP seconds`` (it serves nobody meanwhile). Returns
+        once the server is busy, with the thread that waits for its reply (join it to wait
+        for the end)."""
+        sent = threading.Event()
 
         def run() -> None:
             with (
@@ -109,13 +108,20 @@ class FaultyRedisServer(RedisServer):
                 socket.create_connection(("127.0.0.1", self.port), timeout=seconds + 10) as conn,
             ):
                 conn.sendall(f"DEBUG SLEEP {seconds}\r\n".encode())
-                ready.set()
+                sent.set()
                 conn.recv(64)
-            ready.set()
+            sent.set()
 
         thread = threading.Thread(target=run, name="redis-debug-sleep", daemon=True)
         thread.start()
-        ready.wait(5)
+        sent.wait(5)
+        # The command is sent, but the server may not have read it yet: wait until a PING
+        # goes unanswered, so that the caller's next command meets a busy server.
+        for _ in range(50):
+            try:
+                self.command("PING", timeout=0.05)
+            except TimeoutError:
+                break
         return thread
 
     def stop(self) -> None:

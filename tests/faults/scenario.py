@@ -165,12 +165,16 @@ def assert_works(cache: Harness) -> None:
     assert breaker(cache).state == "closed"
 
 
+#: Seconds each traffic worker waits between two calls, so that traffic lasts its duration.
+PACE = 0.002
+
+
 def run_traffic(
-    cache: Harness, seconds: float, workers: int = 4, max_calls: int = 5_000
+    cache: Harness, seconds: float, workers: int = 4, max_calls: int = 20_000
 ) -> list[Sample]:
     """Mixed operations from ``workers`` threads (blocking face) or tasks (async face) for
-    ``seconds``; every call's outcome and latency. An exception escaping a call fails the
-    test (it propagates out of the thread or task)."""
+    ``seconds``, each pausing :data:`PACE` between calls; every call's outcome and latency.
+    An exception escaping a call fails the test (it propagates out of the thread or task)."""
     deadline = time.monotonic() + seconds
     per_worker = max_calls // workers
     if not cache.is_async:
@@ -195,6 +199,7 @@ def _thread_traffic(adapter: Any, deadline: float, workers: int, count: int) -> 
                 sample = Sample(name, ended - started, ended, result)
                 with lock:
                     samples.append(sample)
+                time.sleep(PACE)
         except BaseException as exc:  # reported to the test below
             escaped.append(exc)
 
@@ -219,6 +224,7 @@ async def _task_traffic(adapter: Any, deadline: float, workers: int, count: int)
             result = await getattr(adapter, name)(*args)
             ended = time.monotonic()
             samples.append(Sample(name, ended - started, ended, result))
+            await asyncio.sleep(PACE)
         return samples
 
     batches = await asyncio.gather(*(work(n) for n in range(workers)))
