@@ -239,7 +239,7 @@ def assert_all_bounded(samples: list[Sample]) -> None:
         assert sample.seconds < BOUND, f"{sample.name} took {sample.seconds:.2f}s"
 
 
-def later(seconds: float, action: Callable[[], None]) -> threading.Timer:
+def later(seconds: float, action: Callable[[], object]) -> threading.Timer:
     """Run ``action`` on a timer thread after ``seconds`` (join the timer to wait for it)."""
     timer = threading.Timer(seconds, action)
     timer.daemon = True

@@ -48,7 +48,9 @@ def tls_server(tls_files: TlsFiles) -> Iterator[TlsRedisServer]:
         admin = redis.Redis(
             host="localhost", port=server.port, ssl=True, ssl_ca_certs=str(tls_files.ca_cert)
         )
-        admin.execute_command("ACL", "SETUSER", USER, "on", f">{SECRET}", "~app:*", "+@all")
+        admin.acl_setuser(
+            USER, enabled=True, passwords=[f"+{SECRET}"], keys=["app:*"], commands=["+@all"]
+        )
         admin.close()
         yield server
     finally:
