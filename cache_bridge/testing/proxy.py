@@ -113,8 +113,10 @@ class FaultProxy:
         return self
 
     def blackhole(self) -> None:
-        """Stop forwarding anything, in either direction, without closing a connection."""
+        """Stop forwarding anything, in either direction, without closing a connection.
+        Returns once no chunk is being forwarded any more."""
         self._held = True
+        time.sleep(3 * _POLL)  # every thread has looked at the flag since
 
     def refuse_new(self) -> None:
         """Reset each new connection as soon as it is accepted (existing ones carry on)."""
@@ -243,6 +245,8 @@ class FaultProxy:
                 time.sleep(_POLL)
                 continue
             ready, _, _ = select.select(list(peers), [], [], _POLL)
+            if self._held:
+                continue  # held while waiting: leave the bytes in the kernel
             for source in ready:
                 try:
                     data = source.recv(_CHUNK)
@@ -253,12 +257,13 @@ class FaultProxy:
                 delayed = source is upstream and self.latency > 0
                 if delayed and (self._stop.wait(self.latency) or self._doomed(link)):
                     return
-                try:
-                    peers[source].sendall(data)
-                except OSError:
-                    return
+                # Counted before it is sent: whoever receives it sees the counters include it.
                 with self._lock:
                     if source is upstream:
                         self._to_client += len(data)
                     else:
                         self._to_server += len(data)
+                try:
+                    peers[source].sendall(data)
+                except OSError:
+                    return

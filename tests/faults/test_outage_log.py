@@ -56,7 +56,7 @@ def test_failure_lines_name_the_operation_and_key_and_never_the_value(
 def test_an_outage_longer_than_the_cooldown_writes_few_lines(
     connect: Connect, dead_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
-    seconds = 1.5
+    seconds = 0.8
     with caplog.at_level(logging.DEBUG, logger="cache_bridge"):
         _outage(connect, dead_url, seconds, breaker_threshold=1, breaker_cooldown=0.05)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")]
