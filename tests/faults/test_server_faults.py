@@ -21,6 +21,7 @@ from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
 from faults.conftest import Connect
 from faults.scenario import (
+    COOLDOWN,
     OPEN_BOUND,
     assert_all_bounded,
     assert_open_and_silent,
@@ -101,6 +102,31 @@ def test_a_frozen_server_times_out_then_recovers(
         server.thaw()
     wait_for_recovery(cache)
     assert_works(cache)
+
+
+def test_frozen_mid_traffic_with_a_small_pool(
+    connect: Connect, server: FaultyRedisServer, proxy: FaultProxy
+) -> None:
+    # Eight workers share two connections: under the fault each call may wait for a free
+    # connection, then for a reply, and must still come back within the bound; afterwards no
+    # connection is left checked out.
+    cache = connect(proxy.url(), max_connections=2)
+    assert_works(cache)
+    frozen_at = time.monotonic() + 0.3
+    freezer = later(0.3, server.freeze)
+    thawer = later(1.3, server.thaw)
+    samples = run_traffic(cache, seconds=2.0 + COOLDOWN, workers=8)
+    freezer.join(5)
+    thawer.join(5)
+    assert_all_bounded(samples)
+    failed = [s.result.failure() for s in samples if isinstance(s.result, Failure)]
+    assert any(isinstance(error, CacheTimeoutError) for error in failed), failed[:3]
+    assert all(isinstance(error, CacheConnectionError) for error in failed), failed[:3]
+    assert any(s.ended < frozen_at and isinstance(s.result, Success) for s in samples)
+    wait_for_recovery(cache)
+    assert_works(cache)
+    # Both connections went back to the pool: eight calls at once all succeed.
+    assert all(isinstance(s.result, Success) for s in run_traffic(cache, 0.3, workers=8))
 
 
 def test_paused_clients_time_out_then_recover(
