@@ -22,6 +22,7 @@ __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_TIMEOUT",
+    "REDIS_OPTIONS",
     "MemorySettings",
     "RedisSettings",
     "parse",
@@ -178,6 +179,10 @@ _REDIS: dict[str, Callable[[str, object], Any]] = {
     "ssl_cert_reqs": _cert_reqs,
     "ssl_check_hostname": _flag,
 }
+
+
+#: Every option a redis://, rediss:// or unix:// URL takes (for integrations that check them).
+REDIS_OPTIONS = tuple(_REDIS)
 
 
 def _options(

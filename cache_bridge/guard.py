@@ -48,6 +48,8 @@ class Guard:
         self.breaker = breaker
         self._log = log
         self._failures = FailureLog(log_interval, log)
+        # An outage opens the breaker again after each failed probe: say so once per outage.
+        self._outage = False
 
     def admit(self, op: Op[Any]) -> Failure[DomainError] | None:
         """``None`` if ``op`` may run now; else the Failure to return at once (the operation
@@ -71,12 +73,13 @@ class Guard:
         breaker = self.breaker
         if isinstance(result, Success):
             if breaker is not None and breaker.succeeded():
-                self._log.warning("cache_bridge: %s answers again; circuit closed", self)
+                self._closed()
             self._failures.succeeded()
             return
         error = None if result is None else result.failure()
         if isinstance(error, CacheConnectionError) and not isinstance(error, CacheUnavailableError):
-            if breaker is not None and breaker.failed():
+            if breaker is not None and breaker.failed() and not self._outage:
+                self._outage = True
                 self._log.warning(
                     "cache_bridge: %s failed %d times in a row; circuit open: calls fail at "
                     "once for %.2f s, then one call probes the server",
@@ -86,11 +89,15 @@ class Guard:
                 )
         elif isinstance(error, _ANSWERED):
             if breaker is not None and breaker.succeeded():
-                self._log.warning("cache_bridge: %s answers again; circuit closed", self)
+                self._closed()
         elif breaker is not None:
             breaker.released()
         if isinstance(error, _LOGGED) or type(error) is CacheError:  # CacheError: unexpected
             self._failures.failed(error, self.description)
+
+    def _closed(self) -> None:
+        self._outage = False
+        self._log.warning("cache_bridge: %s answers again; circuit closed", self)
 
     def __str__(self) -> str:
         return self.description

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import difflib
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cache_bridge import config
@@ -24,30 +24,18 @@ BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
 DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
 _SERIALIZERS = ("pickle", "json")
 _CORE_MEMORY = ("max_entries", "clock")
-_CORE_REDIS = (
-    "db",
-    "username",
-    "password",
-    "connect_timeout",
-    "timeout",
-    "max_connections",
-    "retries",
-    "client_name",
-    "ssl_ca_certs",
-    "ssl_certfile",
-    "ssl_keyfile",
-    "ssl_cert_reqs",
-    "ssl_check_hostname",
-)
+_CORE_REDIS = tuple(name for name in config.REDIS_OPTIONS if name != "key_prefix")
 
 
 @dataclass(frozen=True)
 class BridgeConfig:
     """A checked alias configuration: the adapter settings and the value encoding."""
 
-    location: str
+    # Neither the raw LOCATION nor the options are in the repr: either may hold a password
+    # (``settings`` shows the URL with it masked).
+    location: str = field(repr=False)
     settings: config.MemorySettings | config.RedisSettings
-    core_options: tuple[tuple[str, Any], ...]
+    core_options: tuple[tuple[str, Any], ...] = field(repr=False)
     serializer: str = "pickle"
     sign: bool = True
     fail_open: bool = True
@@ -87,7 +75,8 @@ def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeC
             close = difflib.get_close_matches(name, known, n=1)
             hint = f" Did you mean {close[0]!r}?" if close else ""
             raise ConfigurationError(
-                f"unknown option {name!r} in OPTIONS for {location!r}.{hint} "
+                # Not the LOCATION itself: it may hold a password.
+                f"unknown option {name!r} in OPTIONS for a {scheme}:// LOCATION.{hint} "
                 f"Valid options: {', '.join(sorted(known))}."
             )
     serializer = given.pop("serializer", "pickle")

@@ -46,7 +46,8 @@ def _redis(bridge: BridgeConfig) -> SharedAdapters:
         from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
     except ImportError as exc:
         raise ConfigurationError(
-            f"LOCATION {bridge.location!r} needs redis-py: pip install 'cache-bridge[redis]'"
+            f"LOCATION {bridge.settings.describe()} needs redis-py: "
+            "pip install 'cache-bridge[redis]'"
         ) from exc
     options = dict(bridge.core_options)
     return SharedAdapters(

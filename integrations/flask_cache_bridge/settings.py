@@ -34,10 +34,12 @@ DEFAULTS: dict[str, Any] = {
 class BridgeSettings:
     """One app's checked configuration."""
 
-    url: str = "memory://"
+    # The URL and the options may hold a password: neither is in the repr (the extension's
+    # ``description`` shows the URL with the password masked).
+    url: str = field(default="memory://", repr=False)
     key_prefix: str | None = None
     default_ttl: int = 300
-    options: dict[str, Any] = field(default_factory=dict)
+    options: dict[str, Any] = field(default_factory=dict, repr=False)
     view_cache: bool = True
     max_response_bytes: int = 1024 * 1024
     log_interval: float = 60.0
@@ -52,6 +54,11 @@ class BridgeSettings:
 
 def _bad(key: str, expected: str, value: object) -> ConfigurationError:
     return ConfigurationError(f"{key} must be {expected}, not {value!r}")
+
+
+def _bad_type(key: str, expected: str, value: object) -> ConfigurationError:
+    # For values that may hold a password (the URL, the options): the type, never the value.
+    return ConfigurationError(f"{key} must be {expected}, not a {type(value).__name__}")
 
 
 def _int(key: str, value: object, low: int, high: int) -> int:
@@ -76,13 +83,15 @@ def read_settings(config: Mapping[str, Any]) -> BridgeSettings:
     get = {name: config.get(name, default) for name, default in DEFAULTS.items()}
     url = get["CACHE_BRIDGE_URL"]
     if not isinstance(url, str) or not url:
-        raise _bad("CACHE_BRIDGE_URL", "a cache URL such as memory:// or redis://host:6379/0", url)
+        raise _bad_type(
+            "CACHE_BRIDGE_URL", "a cache URL such as memory:// or redis://host:6379/0", url
+        )
     prefix = get["CACHE_BRIDGE_KEY_PREFIX"]
     if prefix is not None and (not isinstance(prefix, str) or not prefix):
         raise _bad("CACHE_BRIDGE_KEY_PREFIX", "a non-empty str (or None for no namespace)", prefix)
     options = get["CACHE_BRIDGE_OPTIONS"]
     if not isinstance(options, Mapping) or not all(isinstance(k, str) for k in options):
-        raise _bad("CACHE_BRIDGE_OPTIONS", "a dict of option names to values", options)
+        raise _bad_type("CACHE_BRIDGE_OPTIONS", "a dict of option names to values", options)
     if "key_prefix" in options:
         raise ConfigurationError(
             "set the namespace with CACHE_BRIDGE_KEY_PREFIX, not CACHE_BRIDGE_OPTIONS['key_prefix']"
