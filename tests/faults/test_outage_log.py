@@ -47,12 +47,6 @@ def test_failure_lines_name_the_operation_and_key_and_never_the_value(
     assert "the-secret-value" not in caplog.text
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: cache_bridge/guard.py logs 'circuit open' each time the breaker re-opens "
-    "after a failed probe (once per cool-down), outside the rate-limited FailureLog, so an "
-    "outage writes a line per cool-down per adapter (1,800 an hour with the defaults)",
-)
 def test_an_outage_longer_than_the_cooldown_writes_few_lines(
     connect: Connect, dead_url: str, caplog: pytest.LogCaptureFixture
 ) -> None:
