@@ -174,3 +174,23 @@ def test_ping_always_asks_the_server_and_closes_the_breaker(
     assert cache.ping() == Success(True)
     assert breaker(cache).state == "closed"
     assert_works(cache)
+
+
+def test_a_write_that_timed_out_may_still_be_applied(
+    connect: Connect, server: FaultyRedisServer
+) -> None:
+    # A timeout means "no answer in time", not "not written": the command waits in the frozen
+    # server's socket buffer and runs when the server resumes. Counters are only exact over
+    # Successes made while no call timed out (the soak test checks exactly that).
+    cache = connect(server.url, breaker_threshold=0)
+    assert cache.set("k", "before") == Success(None)
+    server.freeze()
+    try:
+        failure(cache.set("k", "during"), CacheTimeoutError)
+    finally:
+        server.thaw()
+    for _ in range(100):  # bounded: the server runs the queued SET as soon as it resumes
+        if cache.get("k") == Success("during"):
+            break
+        time.sleep(0.01)
+    assert cache.get("k") == Success("during")
