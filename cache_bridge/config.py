@@ -25,6 +25,7 @@ __all__ = [
     "REDIS_OPTIONS",
     "MemorySettings",
     "RedisSettings",
+    "check_key_prefix",
     "parse",
 ]
 
@@ -121,6 +122,12 @@ def _key_prefix(name: str, value: object) -> str | None:
     except UnicodeEncodeError:
         raise ConfigurationError("option key_prefix is not valid Unicode") from None
     return prefix
+
+
+def check_key_prefix(value: object) -> str | None:
+    """``value`` as a key prefix (``None``: no namespace); :class:`ConfigurationError` if it is
+    not a non-empty str that encodes as UTF-8."""
+    return _key_prefix("key_prefix", value)
 
 
 def _flag(name: str, value: object) -> bool:
@@ -271,30 +278,30 @@ def _split(url: object) -> tuple[str, Any]:
         raise ConfigurationError(f"the cache URL must be a str, not {type(url).__name__}")
     try:
         parts = urlsplit(url)
-    except ValueError as exc:
-        raise ConfigurationError(f"malformed cache URL: {exc}") from None
+    except ValueError:
+        # Not urlsplit's message: it quotes the part it choked on, which may be a password.
+        raise ConfigurationError(
+            "malformed cache URL: check the host (IPv6 addresses go in [brackets]) and "
+            "percent-encode special characters in the user name and password (%5B for '[')"
+        ) from None
     scheme = parts.scheme.lower()
     if scheme not in _SCHEMES:
         raise ConfigurationError(
-            f"unsupported cache URL scheme {parts.scheme!r} in {_mask(url)!r}; "
+            f"unsupported cache URL scheme {parts.scheme!r}; "
             "use memory://, redis://, rediss:// or unix://"
         )
     return scheme, parts
 
 
-def _mask(url: str) -> str:
-    head, at, tail = url.rpartition("@")
-    if not at or ":" not in head.split("//", 1)[-1]:
-        return url
-    scheme_user = head.rsplit(":", 1)[0]
-    return f"{scheme_user}:***@{tail}"
-
-
 def _query(parts: Any) -> dict[str, str]:
     try:
         pairs = parse_qsl(parts.query, keep_blank_values=True, strict_parsing=bool(parts.query))
-    except ValueError as exc:
-        raise ConfigurationError(f"malformed query string in the cache URL: {exc}") from None
+    except ValueError:
+        # Not parse_qsl's message: it quotes the field, which may be the rest of a password.
+        raise ConfigurationError(
+            "malformed query string in the cache URL: write name=value pairs joined by '&', "
+            "and percent-encode '&', '=' and '#' inside a value (a password: %26, %3D, %23)"
+        ) from None
     query: dict[str, str] = {}
     for name, value in pairs:
         if name in query:
@@ -332,13 +339,28 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
     elif parts.path not in ("", "/"):
         db_text = parts.path.lstrip("/")
         if not (db_text.isascii() and db_text.isdigit()):
-            shown = repr(parts.path) if "@" not in parts.path else "what follows the host"
+            # The path may be the tail of a password (a '#' or '/' in it, or 'redis:/' typed
+            # for 'redis://'): show it only when the URL holds no credentials at all.
+            clean = "@" not in parts.geturl() and not parts.password
+            shown = repr(parts.path) if clean else "what follows the host"
             raise ConfigurationError(
                 "the path of a Redis URL is the database number (redis://host:6379/0), "
                 f"not {shown}; percent-encode a '/' in a password as %2F"
             )
         given["db"] = int(db_text)
-    checked = _options(scheme, _REDIS, {**given, **_query(parts), **options})
+    query = _query(parts)
+    if "@" in parts.geturl() or "password" in query:
+        # With credentials in the URL, a bad query option may be a password's tail cut off at
+        # an unescaped '?', '&' or '#': say what is wrong without echoing it.
+        try:
+            _options(scheme, _REDIS, query)
+        except ConfigurationError:
+            raise ConfigurationError(
+                "an option in the cache URL's query string is unknown or invalid; it is not "
+                "shown because the URL holds credentials: percent-encode '?', '&', '#' and '/' "
+                "in a password (%3F, %26, %23, %2F)"
+            ) from None
+    checked = _options(scheme, _REDIS, {**given, **query, **options})
     place: dict[str, Any] = {"path": path}
     if scheme != "unix":
         place["host"] = parts.hostname or "localhost"

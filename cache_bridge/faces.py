@@ -17,8 +17,9 @@ from returns.result import Failure, Result
 from cache_bridge import operations as ops
 from cache_bridge.breaker import CircuitBreaker
 from cache_bridge.commands import Command
+from cache_bridge.config import check_key_prefix
 from cache_bridge.drivers import drive_async, drive_sync
-from cache_bridge.errors import CacheClosedError, ConfigurationError, DomainError
+from cache_bridge.errors import CacheClosedError, DomainError
 from cache_bridge.guard import Guard
 from cache_bridge.keys import KeySpace
 from cache_bridge.operations import Op
@@ -107,8 +108,7 @@ class SyncCache(_Face):
     def with_prefix(self, key_prefix: str | None) -> SyncCache:
         """A face over this adapter's connections with another namespace. Closing it closes
         only the new face; the connections stay with this adapter."""
-        if key_prefix == "":
-            raise ConfigurationError("key_prefix must not be empty; pass None for no namespace")
+        key_prefix = check_key_prefix(key_prefix)
         return SyncCache(
             self._execute, key_prefix, f"{self._description} as {key_prefix!r}", self._guard
         )
@@ -221,8 +221,7 @@ class AsyncCache(_Face):
     def with_prefix(self, key_prefix: str | None) -> AsyncCache:
         """A face over this adapter's connections with another namespace. Closing it closes
         only the new face; the connections stay with this adapter."""
-        if key_prefix == "":
-            raise ConfigurationError("key_prefix must not be empty; pass None for no namespace")
+        key_prefix = check_key_prefix(key_prefix)
         return AsyncCache(
             self._execute, key_prefix, f"{self._description} as {key_prefix!r}", self._guard
         )

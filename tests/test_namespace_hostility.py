@@ -156,11 +156,6 @@ def test_no_operation_reaches_outside_the_prefix(
 # -- with_prefix -------------------------------------------------------------------------------
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with_prefix does not check its prefix as the key_prefix option does: 5 raises "
-    "TypeError, and a lone surrogate is accepted (memory) though key_prefix refuses it",
-)
 @pytest.mark.parametrize("prefix", [5, "\ud800", b"bytes"], ids=repr)
 def test_with_prefix_checks_the_prefix_as_the_option_does(prefix: Any) -> None:
     with pytest.raises(ConfigurationError):

@@ -140,15 +140,6 @@ def test_reprs_of_settings_adapters_and_faces_hide_the_password(
 # -- malformed URLs ---------------------------------------------------------------------------
 
 _BREAKERS = ":@/?#&%[] \n\\=;,"
-#: Error messages that show password parts today, each pinned by a strict xfail test below:
-#: the hypothesis test still fails on a leak through any other message.
-KNOWN_LEAKS = (
-    "unsupported cache URL scheme",  # test_unsupported_scheme_error_hides_the_password
-    "malformed query string",  # test_a_password_cut_by_the_query_string_is_hidden
-    "unknown option",  # test_a_password_cut_by_the_query_string_is_hidden
-    "the path of a Redis URL",  # test_a_path_error_hides_a_password_cut_by_a_hash
-    "malformed cache URL",  # test_urlsplit_errors_hide_the_password
-)
 passwords = st.builds(secret, st.text(st.sampled_from(_BREAKERS), max_size=3))
 urls = st.builds(
     "{}{}{}:{}@{}{}{}".format,
@@ -177,8 +168,7 @@ def test_configuration_errors_for_malformed_urls_hide_the_password(url: str) -> 
     try:
         parsed = config.parse(url, {})
     except ConfigurationError as exc:
-        if not str(exc).startswith(KNOWN_LEAKS):
-            assert_hidden(str(exc), f"ConfigurationError for {url!r}")
+        assert_hidden(str(exc), f"ConfigurationError for {url!r}")
     else:
         if not _parsed_as_something_else(parsed):
             assert_hidden(repr(parsed), f"settings of {url!r}")
@@ -189,11 +179,6 @@ def test_configuration_errors_for_malformed_urls_hide_the_password(url: str) -> 
         assert_hidden(str(exc), f"Django OPTIONS error for {url!r}")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: a password given in the query string and containing '&' is cut there, and the "
-    "error names the rest ('bad query field: ...', config._query)",
-)
 @pytest.mark.parametrize(
     "url",
     [
@@ -208,11 +193,6 @@ def test_a_password_cut_by_the_query_string_is_hidden(url: str) -> None:
     assert_hidden(str(error.value), "the error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: config._mask keeps all but the last ':'-separated part of a password, and "
-    "masks nothing when the password holds '//', so the unsupported-scheme error shows it",
-)
 @pytest.mark.parametrize(
     "url",
     [
@@ -228,11 +208,6 @@ def test_unsupported_scheme_error_hides_the_password(url: str) -> None:
     assert_hidden(str(error.value), "the error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: with one slash after the scheme (a typo) and a '#' in the password, the "
-    "path error of config._redis shows the path, which is the start of the password",
-)
 @pytest.mark.parametrize("url", [f"redis:/:{secret('#')}@h/0", f"rediss:/u:{secret('#')}@h"])
 def test_a_path_error_hides_a_password_cut_by_a_hash(url: str) -> None:
     with pytest.raises(ConfigurationError) as error:
@@ -240,11 +215,6 @@ def test_a_path_error_hides_a_password_cut_by_a_hash(url: str) -> None:
     assert_hidden(str(error.value), "the error")
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="bug: config._split puts urlsplit's ValueError in the message ('malformed cache URL: "
-    "...'), and for a '[' in the password that names the rest of the password",
-)
 @pytest.mark.parametrize(
     "url", [f"redis://:{secret('[')}@[::1]:6379/0", f"rediss://u:{secret('[')}@[::1]/0"]
 )
