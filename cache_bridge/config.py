@@ -11,11 +11,14 @@ import difflib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cache_bridge.breaker import DEFAULT_COOLDOWN, DEFAULT_THRESHOLD, CircuitBreaker
 from cache_bridge.errors import ConfigurationError
+
+if TYPE_CHECKING:
+    from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 
 __all__ = [
     "DEFAULT_CONNECT_TIMEOUT",
@@ -27,6 +30,7 @@ __all__ = [
     "RedisSettings",
     "check_key_prefix",
     "parse",
+    "url_options",
 ]
 
 #: Entries an in-memory store holds before it evicts the least recently used.
@@ -39,7 +43,9 @@ DEFAULT_TIMEOUT = 1.0
 DEFAULT_MAX_CONNECTIONS = 50
 
 _REDIS_SCHEMES = ("redis", "rediss", "unix")
-_SCHEMES = ("memory", *_REDIS_SCHEMES)
+# Redis Cluster and Sentinel URLs: cache_bridge.scaling_config parses them.
+_SCALED_SCHEMES = ("redis+cluster", "rediss+cluster", "redis+sentinel")
+_SCHEMES = ("memory", *_REDIS_SCHEMES, *_SCALED_SCHEMES)
 
 
 def _positive_int(name: str, value: object) -> int:
@@ -288,7 +294,7 @@ def _split(url: object) -> tuple[str, Any]:
     if scheme not in _SCHEMES:
         raise ConfigurationError(
             f"unsupported cache URL scheme {parts.scheme!r}; "
-            "use memory://, redis://, rediss:// or unix://"
+            "use memory://, redis://, rediss://, unix://, redis+cluster:// or redis+sentinel://"
         )
     return scheme, parts
 
@@ -307,6 +313,25 @@ def _query(parts: Any) -> dict[str, str]:
         if name in query:
             raise ConfigurationError(f"option {name!r} is given twice in the cache URL")
         query[name] = value
+    return query
+
+
+def url_options(
+    scheme: str, spec: Mapping[str, Callable[[str, object], Any]], parts: Any
+) -> dict[str, str]:
+    """The options in the query string of a Redis-family URL (``parts`` from ``urlsplit``),
+    checked against ``spec`` before anything is shown of them when the URL holds credentials:
+    a bad option there may be a password's tail cut off at an unescaped '?', '&' or '#'."""
+    query = _query(parts)
+    if "@" in parts.geturl() or "password" in query or "sentinel_password" in query:
+        try:
+            _options(scheme, spec, query)
+        except ConfigurationError:
+            raise ConfigurationError(
+                "an option in the cache URL's query string is unknown or invalid; it is not "
+                "shown because the URL holds credentials: percent-encode '?', '&', '#' and '/' "
+                "in a password (%3F, %26, %23, %2F)"
+            ) from None
     return query
 
 
@@ -348,18 +373,7 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
                 f"not {shown}; percent-encode a '/' in a password as %2F"
             )
         given["db"] = int(db_text)
-    query = _query(parts)
-    if "@" in parts.geturl() or "password" in query:
-        # With credentials in the URL, a bad query option may be a password's tail cut off at
-        # an unescaped '?', '&' or '#': say what is wrong without echoing it.
-        try:
-            _options(scheme, _REDIS, query)
-        except ConfigurationError:
-            raise ConfigurationError(
-                "an option in the cache URL's query string is unknown or invalid; it is not "
-                "shown because the URL holds credentials: percent-encode '?', '&', '#' and '/' "
-                "in a password (%3F, %26, %23, %2F)"
-            ) from None
+    query = url_options(scheme, _REDIS, parts)
     checked = _options(scheme, _REDIS, {**given, **query, **options})
     place: dict[str, Any] = {"path": path}
     if scheme != "unix":
@@ -370,9 +384,15 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
     return RedisSettings(scheme=scheme, **place, **checked)
 
 
-def parse(url: object, options: Mapping[str, object]) -> MemorySettings | RedisSettings:
+def parse(
+    url: object, options: Mapping[str, object]
+) -> MemorySettings | RedisSettings | ClusterSettings | SentinelSettings:
     """Check a cache URL and its options; raise :class:`ConfigurationError` on any mistake."""
     scheme, parts = _split(url)
     if scheme == "memory":
         return _memory(parts, options)
+    if scheme in _SCALED_SCHEMES:
+        from cache_bridge.scaling_config import parse_scaled
+
+        return parse_scaled(scheme, parts, options)
     return _redis(scheme, parts, options)

@@ -12,12 +12,27 @@ from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 __all__ = ["create_cache", "create_sync_cache"]
 
 
-def _build(url: object, options: dict[str, Any], memory_class: str, redis_class: str) -> Any:
+# Each kind of settings: the adapter module, then its (async, blocking) classes.
+_ADAPTERS = {
+    "MemorySettings": ("cache_bridge.adapters.memory", "InMemoryCache", "SyncInMemoryCache"),
+    "RedisSettings": ("cache_bridge.adapters.redis", "RedisCache", "SyncRedisCache"),
+    "ClusterSettings": (
+        "cache_bridge.adapters.redis_cluster",
+        "RedisClusterCache",
+        "SyncRedisClusterCache",
+    ),
+    "SentinelSettings": (
+        "cache_bridge.adapters.redis_sentinel",
+        "RedisSentinelCache",
+        "SyncRedisSentinelCache",
+    ),
+}
+
+
+def _build(url: object, options: dict[str, Any], blocking: bool) -> Any:
     settings = config.parse(url, options)
-    if isinstance(settings, config.MemorySettings):
-        module, name = "cache_bridge.adapters.memory", memory_class
-    else:
-        module, name = "cache_bridge.adapters.redis", redis_class
+    module, async_name, sync_name = _ADAPTERS[type(settings).__name__]
+    name = sync_name if blocking else async_name
     try:
         adapter_class = getattr(importlib.import_module(module), name)
     except ImportError as exc:
@@ -28,13 +43,14 @@ def _build(url: object, options: dict[str, Any], memory_class: str, redis_class:
 
 
 def create_cache(url: str = "memory://", **options: Any) -> CacheProtocol:
-    """An async adapter for ``url`` (``memory://[NAME]``, ``redis://``, ``rediss://``, ``unix://``).
+    """An async adapter for ``url`` (``memory://[NAME]``, ``redis://``, ``rediss://``, ``unix://``,
+    ``redis+cluster://``, ``rediss+cluster://``, ``redis+sentinel://``).
 
     Raises :class:`~cache_bridge.errors.ConfigurationError` for a malformed URL or option.
     """
-    return cast(CacheProtocol, _build(url, options, "InMemoryCache", "RedisCache"))
+    return cast(CacheProtocol, _build(url, options, blocking=False))
 
 
 def create_sync_cache(url: str = "memory://", **options: Any) -> SyncCacheProtocol:
     """A blocking adapter for ``url``; the same URLs and options as :func:`create_cache`."""
-    return cast(SyncCacheProtocol, _build(url, options, "SyncInMemoryCache", "SyncRedisCache"))
+    return cast(SyncCacheProtocol, _build(url, options, blocking=True))

@@ -97,3 +97,12 @@ def make_cache(backend: str, request: pytest.FixtureRequest) -> Iterator[MakeCac
 def cache(make_cache: MakeCache) -> Harness:
     """One adapter of the current backend, without a key prefix."""
     return make_cache()
+
+
+# The Redis Cluster and Sentinel set-ups, one per session for every test directory.
+from scaled_servers import (  # noqa: E402, F401
+    cluster_servers,
+    cluster_url,
+    sentinel_servers,
+    sentinel_url,
+)

@@ -27,6 +27,7 @@ from returns.result import Failure
 from cache_bridge import config, create_cache, create_sync_cache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.errors import CacheConnectionError, ConfigurationError
+from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 from cache_bridge.testing import Harness, RedisServer
 from cache_bridge.testing.redis_server import free_port
 from django_cache_bridge.checks import check_caches
@@ -143,7 +144,12 @@ _BREAKERS = ":@/?#&%[] \n\\=;,"
 passwords = st.builds(secret, st.text(st.sampled_from(_BREAKERS), max_size=3))
 urls = st.builds(
     "{}{}{}:{}@{}{}{}".format,
-    st.sampled_from(["redis", "rediss", "unix", "REDIS", "memory", "foo", "", "http"]),
+    st.sampled_from(
+        [
+            *("redis", "rediss", "unix", "REDIS", "memory", "foo", "", "http"),
+            *("redis+cluster", "rediss+cluster", "redis+sentinel"),
+        ]
+    ),
     st.sampled_from(["://", ":/", ":", "//", ":///"]),
     st.sampled_from(["", "user", "u@x", "a:b", "%zz"]),
     passwords,
@@ -153,11 +159,18 @@ urls = st.builds(
 )
 
 
-def _parsed_as_something_else(parsed: config.RedisSettings | config.MemorySettings) -> bool:
+def _parsed_as_something_else(
+    parsed: config.RedisSettings | config.MemorySettings | ClusterSettings | SentinelSettings,
+) -> bool:
     """Whether a part of the password was parsed as the host, path, user or name (the URL did
     not say where the password ends): showing those is not a masking failure."""
     if isinstance(parsed, config.MemorySettings):
         return any(part in (parsed.name or "") for part in (HEAD, TAIL))
+    if isinstance(parsed, ClusterSettings | SentinelSettings):
+        hosts = parsed.nodes if isinstance(parsed, ClusterSettings) else parsed.sentinels
+        service = parsed.service_name if isinstance(parsed, SentinelSettings) else ""
+        shown = (parsed.node.username or "", service, *(host for host, _ in hosts))
+        return any(part in text for part in (HEAD, TAIL) for text in shown)
     shown = (parsed.username or "", parsed.host, parsed.path or "")
     return any(part in text for part in (HEAD, TAIL) for text in shown)
 

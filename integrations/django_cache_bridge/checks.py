@@ -12,6 +12,7 @@ from django.utils.module_loading import import_string
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
+from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 from django_cache_bridge.options import BridgeConfig, parse_config
 
 __all__ = ["bridge_aliases", "check_caches"]
@@ -47,8 +48,9 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
         return [
             checks.Error(
                 f"{where} has a malformed LOCATION: {exc}",
-                hint="Write memory://, memory://NAME, redis://HOST:6379/DB, rediss://... "
-                "or unix:///path/redis.sock?db=N.",
+                hint="Write memory://, memory://NAME, redis://HOST:6379/DB, rediss://..., "
+                "unix:///path/redis.sock?db=N, redis+cluster://HOST:PORT,HOST:PORT or "
+                "redis+sentinel://HOST:26379,HOST:26379/SERVICE/DB.",
                 id="django_cache_bridge.E001",
             )
         ]
@@ -98,6 +100,10 @@ def _store(bridge: BridgeConfig) -> tuple[Any, ...]:
     where = bridge.settings
     if isinstance(where, config.MemorySettings):
         return ("memory", where.name or "")
+    if isinstance(where, ClusterSettings):
+        return ("cluster", *sorted(where.nodes))
+    if isinstance(where, SentinelSettings):
+        return ("sentinel", where.service_name, where.node.db, *sorted(where.sentinels))
     if where.path is not None:
         return ("redis", where.path, where.db)
     return ("redis", where.host.lower(), where.port, where.db)

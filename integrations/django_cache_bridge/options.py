@@ -14,6 +14,7 @@ from typing import Any
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
+from cache_bridge.scaling_config import SENTINEL_OPTIONS, ClusterSettings, SentinelSettings
 
 __all__ = ["BRIDGE_OPTIONS", "BridgeConfig", "parse_config"]
 
@@ -34,7 +35,7 @@ class BridgeConfig:
     # Neither the raw LOCATION nor the options are in the repr: either may hold a password
     # (``settings`` shows the URL with it masked).
     location: str = field(repr=False)
-    settings: config.MemorySettings | config.RedisSettings
+    settings: config.MemorySettings | config.RedisSettings | ClusterSettings | SentinelSettings
     core_options: tuple[tuple[str, Any], ...] = field(repr=False)
     serializer: str = "pickle"
     sign: bool = True
@@ -42,7 +43,8 @@ class BridgeConfig:
 
     @property
     def is_redis(self) -> bool:
-        return isinstance(self.settings, config.RedisSettings)
+        """Whether the alias uses Redis (one server, a cluster or sentinels)."""
+        return not isinstance(self.settings, config.MemorySettings)
 
 
 def _flag(name: str, value: object) -> bool:
@@ -68,7 +70,7 @@ def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeC
             "OPTIONS['key_prefix'] is not used by BridgeCache; set KEY_PREFIX next to LOCATION"
         )
     scheme = location.split(":", 1)[0].lower()
-    core_names = _CORE_MEMORY if scheme == "memory" else _CORE_REDIS
+    core_names = _CORE_MEMORY if scheme == "memory" else (*_CORE_REDIS, *SENTINEL_OPTIONS)
     known = (*BRIDGE_OPTIONS, *DJANGO_OPTIONS, *core_names)
     for name in given:
         if name not in known:

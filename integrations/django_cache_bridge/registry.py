@@ -10,7 +10,7 @@ import threading
 from dataclasses import dataclass
 from typing import Any
 
-from cache_bridge import config
+from cache_bridge import config, create_cache, create_sync_cache
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.memory.store import named_store
 from cache_bridge.errors import ConfigurationError
@@ -42,17 +42,20 @@ def _memory(settings: config.MemorySettings) -> SharedAdapters:
 
 
 def _redis(bridge: BridgeConfig) -> SharedAdapters:
+    """The adapters of a Redis LOCATION: one server, a cluster or sentinels."""
     try:
-        from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+        import redis  # noqa: F401
     except ImportError as exc:
         raise ConfigurationError(
             f"LOCATION {bridge.settings.describe()} needs redis-py: "
             "pip install 'cache-bridge[redis]'"
         ) from exc
     options = dict(bridge.core_options)
-    return SharedAdapters(
-        SyncRedisCache(bridge.location, **options), RedisCache(bridge.location, **options)
-    )
+    sync = create_sync_cache(bridge.location, **options)
+    async_ = create_cache(bridge.location, **options)
+    if not isinstance(sync, SyncCache) or not isinstance(async_, AsyncCache):  # pragma: no cover
+        raise TypeError(f"unexpected adapters for {bridge.settings.describe()}")
+    return SharedAdapters(sync, async_)
 
 
 def shared_adapters(bridge: BridgeConfig) -> SharedAdapters:

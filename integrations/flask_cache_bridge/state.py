@@ -14,6 +14,7 @@ from cache_bridge import (
     create_sync_cache,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.scaling_config import ClusterSettings, SentinelSettings, call_bound
 from flask_cache_bridge.failures import FailureLog
 from flask_cache_bridge.loop_thread import LoopThread
 from flask_cache_bridge.settings import BridgeSettings
@@ -77,6 +78,8 @@ class AppCache:
             self._loop_thread = LoopThread(f"cache_bridge loop of {app_name}")
             if isinstance(parsed, config.RedisSettings):
                 wait = _hand_off_wait(parsed)
+            elif isinstance(parsed, ClusterSettings | SentinelSettings):
+                wait = call_bound(parsed) + _HAND_OFF_MARGIN
         self.cache = SharedSyncCache(adapter, self.description)
         self.async_cache = SharedAsyncCache(
             self._async_adapter, self.description, self._loop_thread, wait

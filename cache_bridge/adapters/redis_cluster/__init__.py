@@ -1,0 +1,261 @@
+"""The Redis Cluster adapter (``redis+cluster://``, ``rediss+cluster://``), on redis-py's
+cluster clients.
+
+Every operation of the contract works across slots: batches are split by hash slot
+(:mod:`cache_bridge.adapters.redis_cluster.routing`), ``delete_pattern`` and ``flush`` visit
+every primary, and the client follows the cluster's topology (MOVED / ASK redirections, a
+refresh of the slot map after a node fails).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+from typing import Any
+
+from redis import exceptions as rx
+
+from cache_bridge import config
+from cache_bridge.adapters.loop_clients import LoopClients
+from cache_bridge.adapters.redis.errors import translate
+from cache_bridge.adapters.redis_cluster.clients import async_cluster_client, sync_cluster_client
+from cache_bridge.adapters.redis_cluster.routing import (
+    OnEveryPrimary,
+    OnKey,
+    PerSlot,
+    ScanNodes,
+    first_slots,
+    route,
+    scan_position,
+    scan_reply,
+)
+from cache_bridge.commands import Command
+from cache_bridge.drivers import register_translator
+from cache_bridge.errors import (
+    CacheClosedError,
+    CacheConnectionError,
+    CacheTimeoutError,
+    ConfigurationError,
+)
+from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.guard import Guard
+from cache_bridge.scaling_config import ClusterSettings
+
+__all__ = ["RedisClusterCache", "SyncRedisClusterCache"]
+
+register_translator(translate)
+
+
+def _settings(url: str, options: dict[str, Any]) -> ClusterSettings:
+    settings = config.parse(url, options)
+    if not isinstance(settings, ClusterSettings):
+        raise ConfigurationError(
+            "the Redis Cluster adapter takes a redis+cluster:// or rediss+cluster:// URL; "
+            "use create_cache() to pick the adapter for any URL"
+        )
+    return settings
+
+
+# A cluster that cannot serve a slot right now (no reachable node, a slot without a primary
+# during a failover, a resharding in flight) is unavailable, as an unreachable server is:
+# callers and the circuit breaker see a connection failure, not a refused command.
+_UNAVAILABLE = (rx.RedisClusterException, rx.ClusterDownError, rx.TryAgainError)
+
+
+def _unavailable(exc: Exception) -> CacheConnectionError:
+    return CacheConnectionError(
+        f"the Redis Cluster cannot serve the request now ({exc})", operation="", cause=exc
+    )
+
+
+def _scan_args(step: ScanNodes, node_cursor: int) -> tuple[Any, ...]:
+    return ("SCAN", node_cursor, "MATCH", step.match, "COUNT", step.count)
+
+
+# Replies meaning the slot is elsewhere now (or moving): the client follows the redirection.
+_REDIRECTED = (rx.MovedError, rx.AskError, rx.TryAgainError)
+
+
+def _per_slot(client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
+    """Run per-slot commands on a blocking cluster client: one pipeline per primary, so a
+    batch costs one round trip per node, and a node that fails fails the batch at once.
+    (redis-py's own cluster pipeline would re-send each of a failed node's commands one by
+    one, each waiting out the timeouts.)"""
+    by_node: dict[str, tuple[Any, list[int]]] = {}
+    for index, (slot, _) in enumerate(commands):
+        node = client.nodes_manager.get_node_from_slot(slot)
+        by_node.setdefault(node.name, (node, []))[1].append(index)
+    replies: list[Any] = [None] * len(commands)
+    for node, indexes in by_node.values():
+        pipe = client.get_redis_connection(node).pipeline(transaction=False)
+        for index in indexes:
+            pipe.execute_command(*commands[index][1])
+        try:
+            answers = pipe.execute(raise_on_error=False)
+        except (rx.ConnectionError, rx.TimeoutError):
+            # Read the slot map again, so the next call finds a replica that took over.
+            client.nodes_manager.initialize()
+            raise
+        for index, answer in zip(indexes, answers, strict=True):
+            replies[index] = answer
+    for index, reply in enumerate(replies):
+        if isinstance(reply, _REDIRECTED):
+            replies[index] = client.execute_command(*commands[index][1])
+        elif isinstance(reply, Exception):
+            raise reply
+    return replies
+
+
+class SyncRedisClusterCache(SyncCache):
+    """The blocking face of a Redis Cluster; one pool per node, shared by threads.
+
+    Options: those of :class:`~cache_bridge.adapters.redis.SyncRedisCache` except ``db``
+    (``max_connections`` is per node). Building it opens no connection: the cluster's slot
+    map is read on first use, and a cluster that cannot be reached then is a ``Failure``.
+    """
+
+    def __init__(self, url: str = "redis+cluster://localhost:6379", **options: Any) -> None:
+        self.settings = _settings(url, options)
+        self._client: Any = None
+        self._client_lock = threading.Lock()
+        super().__init__(
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
+        )
+
+    def _cluster(self) -> Any:
+        if self._closed:  # an operation that was already running when close() came
+            raise CacheClosedError("the adapter was closed", operation="")
+        client = self._client
+        if client is None:
+            with self._client_lock:
+                if self._client is None:
+                    # redis-py reads the slot map when the client is built.
+                    self._client = sync_cluster_client(self.settings)
+                client = self._client
+        return client
+
+    def _execute_on_client(self, command: Command) -> Any:
+        try:
+            return self._run_command(self._cluster(), command)
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
+
+    def _run_command(self, client: Any, command: Command) -> Any:
+        step = route(command)
+        match step:
+            case OnKey(args):
+                assert not isinstance(args, list), "batches are split by routing"
+                return client.execute_command(*args)
+            case PerSlot(commands, combine):
+                return combine(_per_slot(client, commands))
+            case OnEveryPrimary(args, combine):
+                primaries = client.get_primaries()
+                return combine([client.execute_command(*args, target_nodes=n) for n in primaries])
+            case ScanNodes():
+                firsts = first_slots(client.nodes_manager.slots_cache)
+                slot, node_cursor = scan_position(step.cursor, firsts)
+                node = client.nodes_manager.get_node_from_slot(slot)
+                reply = client.execute_command(*_scan_args(step, node_cursor), target_nodes=node)
+                return scan_reply(firsts, reply, slot)
+        raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
+
+    def _release(self) -> None:
+        with self._client_lock:
+            client, self._client = self._client, None
+        if client is not None:
+            client.close()
+
+
+class _LoopCluster:
+    """One loop's cluster client and the permits that bound its connections per node."""
+
+    def __init__(self, settings: ClusterSettings) -> None:
+        self.client: Any = async_cluster_client(settings)
+        # Each call holds one permit and uses at most one connection per node, so a node
+        # never needs more than max_connections; callers beyond that wait, as a blocking
+        # pool would, instead of failing at once.
+        self.permits = asyncio.Semaphore(settings.node.max_connections)
+
+
+class RedisClusterCache(AsyncCache):
+    """The async face of a Redis Cluster (same options as :class:`SyncRedisClusterCache`);
+    one client per running event loop, as :class:`~cache_bridge.adapters.redis.RedisCache`."""
+
+    def __init__(self, url: str = "redis+cluster://localhost:6379", **options: Any) -> None:
+        self.settings = _settings(url, options)
+        settings = self.settings
+        self._loops: LoopClients[_LoopCluster] = LoopClients(lambda: _LoopCluster(settings))
+        super().__init__(
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
+        )
+
+    async def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when aclose() came
+            raise CacheClosedError("the adapter was closed", operation="")
+        loop_cluster = self._loops.current()
+        try:
+            async with asyncio.timeout(self.settings.node.timeout):
+                await loop_cluster.permits.acquire()
+        except TimeoutError:
+            raise CacheTimeoutError("no free connection within the timeout", operation="") from None
+        try:
+            return await self._run_command(loop_cluster.client, command)
+        except _UNAVAILABLE as exc:
+            raise _unavailable(exc) from exc
+        finally:
+            loop_cluster.permits.release()
+
+    async def _run_command(self, client: Any, command: Command) -> Any:
+        step = route(command)
+        match step:
+            case OnKey(args):
+                assert not isinstance(args, list), "batches are split by routing"
+                return await client.execute_command(*args)
+            case PerSlot(commands, combine):
+                await client.initialize()  # the slot map, if this client has none yet
+                nodes = client.nodes_manager
+                pipe = client.pipeline(transaction=False)
+                for slot, args in commands:
+                    pipe.execute_command(*args, target_nodes=nodes.get_node_from_slot(slot))
+                try:
+                    return combine(await pipe.execute())
+                except (rx.ConnectionError, rx.TimeoutError):
+                    # redis-py's asyncio pipeline, unlike its single commands, does not ask
+                    # for a new slot map after a node fails; without one, every later batch
+                    # would go to the dead node even after its replica took over.
+                    client._initialize = True
+                    raise
+            case OnEveryPrimary(args, combine):
+                await client.initialize()
+                replies = await asyncio.gather(
+                    *(
+                        client.execute_command(*args, target_nodes=n)
+                        for n in client.get_primaries()
+                    ),
+                    return_exceptions=True,
+                )
+                for reply in replies:
+                    if isinstance(reply, BaseException):
+                        raise reply
+                return combine(list(replies))
+            case ScanNodes():
+                await client.initialize()
+                firsts = first_slots(client.nodes_manager.slots_cache)
+                slot, node_cursor = scan_position(step.cursor, firsts)
+                node = client.nodes_manager.get_node_from_slot(slot)
+                reply = await client.execute_command(
+                    *_scan_args(step, node_cursor), target_nodes=node
+                )
+                return scan_reply(firsts, reply, slot)
+        raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
+
+    async def _release(self) -> None:
+        loop_cluster = self._loops.take()
+        if loop_cluster is not None:
+            await loop_cluster.client.aclose()

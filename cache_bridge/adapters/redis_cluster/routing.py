@@ -1,0 +1,215 @@
+"""Where each command goes in a Redis Cluster, decided without I/O.
+
+Single-key commands keep the Redis plan (:func:`cache_bridge.adapters.redis.plan.plan`) and go
+to their key's slot. Multi-key commands are split by hash slot, so none ever fails with
+CROSSSLOT: one ``MGET`` / ``MSET`` / ``UNLINK`` per slot, and ``SET ... EX`` of a batch as one
+script per slot, so each slot's part is written atomically with its expiry. ``SCAN`` walks the
+primaries one after the other behind one composite cursor; ``FLUSHDB`` and ``PING`` go to
+every primary.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from redis.crc import key_slot
+
+from cache_bridge.adapters.redis.plan import Args, plan
+from cache_bridge.commands import (
+    Command,
+    FlushDb,
+    MGet,
+    Ping,
+    Scan,
+    SetMany,
+    SetManyBytes,
+    Unlink,
+)
+
+__all__ = [
+    "OnEveryPrimary",
+    "OnKey",
+    "PerSlot",
+    "ScanNodes",
+    "first_slots",
+    "route",
+    "scan_position",
+    "scan_reply",
+    "slot_of",
+]
+
+#: Sets every key of one slot with one expiry in one atomic step. KEYS: the keys; ARGV: their
+#: values, then 'EX' or 'PX', then the expiry.
+SET_ALL_WITH_EXPIRY = (
+    "local unit, ttl = ARGV[#KEYS + 1], ARGV[#KEYS + 2] "
+    "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i], unit, ttl) end "
+    "return #KEYS"
+)
+
+_NODE_CURSOR_BITS = 64
+_NODE_CURSOR_MASK = (1 << _NODE_CURSOR_BITS) - 1
+
+
+def slot_of(key: str | bytes) -> int:
+    """The cluster hash slot of ``key`` (its ``{hash tag}`` only, when it has one)."""
+    return int(key_slot(key.encode("utf-8") if isinstance(key, str) else key))
+
+
+@dataclass(frozen=True, slots=True)
+class OnKey:
+    """One command, sent to the primary of its key's slot."""
+
+    args: Args | list[Args]
+
+
+@dataclass(frozen=True, slots=True)
+class PerSlot:
+    """One command per hash slot (``(slot, args)``), sent together; ``combine`` turns their
+    replies, in the same order, into the command's reply."""
+
+    commands: tuple[tuple[int, Args], ...]
+    combine: Callable[[list[Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class OnEveryPrimary:
+    """One command sent to every primary; ``combine`` turns their replies into one."""
+
+    args: Args
+    combine: Callable[[list[Any]], Any]
+
+
+@dataclass(frozen=True, slots=True)
+class ScanNodes:
+    """One ``SCAN`` step of a walk over every primary; run it with :func:`scan_reply`."""
+
+    cursor: int
+    match: str
+    count: int
+
+
+Route = OnKey | PerSlot | OnEveryPrimary | ScanNodes
+
+
+def _single(command: Command) -> Args:
+    args = plan(command)
+    assert not isinstance(args, list), f"{command!r} is one command"
+    return args
+
+
+def _by_slot(keys: Iterable[str | bytes]) -> dict[int, list[int]]:
+    """Positions of ``keys`` grouped by slot, in first-seen order."""
+    groups: dict[int, list[int]] = {}
+    for position, key in enumerate(keys):
+        groups.setdefault(slot_of(key), []).append(position)
+    return groups
+
+
+def _mget(keys: Sequence[str]) -> PerSlot:
+    groups = _by_slot(keys)
+
+    def combine(replies: list[Any]) -> list[Any]:
+        values: list[Any] = [None] * len(keys)
+        for positions, reply in zip(groups.values(), replies, strict=True):
+            for position, value in zip(positions, reply, strict=True):
+                values[position] = value
+        return values
+
+    commands = tuple(
+        (slot, _single(MGet(tuple(keys[p] for p in positions))))
+        for slot, positions in groups.items()
+    )
+    return PerSlot(commands, combine)
+
+
+def _set_all(
+    items: Sequence[tuple[str, bytes]], unit: str, expiry: int | None
+) -> tuple[tuple[int, Args], ...]:
+    groups = _by_slot(key for key, _ in items)
+    commands: list[tuple[int, Args]] = []
+    for slot, positions in groups.items():
+        chunk = [items[p] for p in positions]
+        if expiry is None:
+            commands.append((slot, ("MSET", *(part for pair in chunk for part in pair))))
+        else:
+            keys = [key for key, _ in chunk]
+            values = [data for _, data in chunk]
+            args: Args = ("EVAL", SET_ALL_WITH_EXPIRY, len(keys), *keys, *values, unit, expiry)
+            commands.append((slot, args))
+    return tuple(commands)
+
+
+def _ok(replies: list[Any]) -> bool:
+    return True
+
+
+def route(command: Command) -> Route:
+    """Where ``command`` goes and how its replies combine."""
+    match command:
+        case MGet(keys):
+            return _mget(keys)
+        case SetMany(items, ttl):
+            return PerSlot(_set_all([(k, d) for k, _, d in items], "EX", ttl), _ok)
+        case SetManyBytes(items, ttl_ms):
+            return PerSlot(_set_all(items, "PX", ttl_ms), _ok)
+        case Unlink(keys):
+            groups = _by_slot(keys)
+            commands = tuple(
+                (slot, _single(Unlink(tuple(keys[p] for p in positions))))
+                for slot, positions in groups.items()
+            )
+            return PerSlot(commands, lambda replies: sum(int(r) for r in replies))
+        case Scan(cursor, match, count):
+            return ScanNodes(int(cursor), match, count)
+        case FlushDb():
+            return OnEveryPrimary(("FLUSHDB",), lambda replies: True)
+        case Ping():
+            return OnEveryPrimary(("PING",), all)
+    return OnKey(plan(command))
+
+
+# -- SCAN over every primary --------------------------------------------------------------
+#
+# A composite cursor is (first slot of the primary being scanned + 1) << 64 | that node's
+# cursor, and 0 to start or to end. Naming the primary by the first slot it serves, rather
+# than by address, lets a walk continue on a replica that took over during the walk.
+
+
+def first_slots(slots: Mapping[int, Sequence[Any]]) -> list[int]:
+    """The lowest slot each primary serves, in slot order (``slots``: slot -> nodes, primary
+    first, as redis-py's slot cache holds them)."""
+    seen: set[str] = set()
+    firsts = []
+    for slot in sorted(slots):
+        nodes = slots[slot]
+        if not nodes:
+            continue
+        name = str(nodes[0].name)
+        if name not in seen:
+            seen.add(name)
+            firsts.append(slot)
+    return firsts
+
+
+def scan_position(cursor: int, firsts: Sequence[int]) -> tuple[int, int]:
+    """The slot whose primary to scan next and that node's cursor."""
+    if cursor == 0:
+        return firsts[0], 0
+    return (cursor >> _NODE_CURSOR_BITS) - 1, cursor & _NODE_CURSOR_MASK
+
+
+def scan_reply(firsts: Sequence[int], node_reply: Any, slot: int) -> tuple[int, list[Any]]:
+    """The ``(composite cursor, keys)`` reply of a SCAN step, given the reply of the node
+    that serves ``slot`` (redis-py's cluster client wraps the node's cursor in a dict)."""
+    node_cursor, keys = node_reply
+    if isinstance(node_cursor, dict):
+        (node_cursor,) = node_cursor.values()
+    node_cursor = int(node_cursor)
+    if node_cursor != 0:
+        return ((slot + 1) << _NODE_CURSOR_BITS) | node_cursor, list(keys)
+    later = [first for first in firsts if first > slot]
+    if not later:
+        return 0, list(keys)
+    return (later[0] + 1) << _NODE_CURSOR_BITS, list(keys)

@@ -1,0 +1,97 @@
+"""The Redis Sentinel adapter (``redis+sentinel://``): every read and write goes to the
+primary that the sentinels name now, and the same adapter follows a failover."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from cache_bridge import config
+from cache_bridge.adapters.loop_clients import LoopClients
+from cache_bridge.adapters.redis.errors import translate
+from cache_bridge.adapters.redis.plan import plan
+from cache_bridge.adapters.redis_sentinel.clients import async_primary_client, sync_primary_client
+from cache_bridge.commands import Command
+from cache_bridge.drivers import register_translator
+from cache_bridge.errors import CacheClosedError, ConfigurationError
+from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.guard import Guard
+from cache_bridge.scaling_config import SentinelSettings
+
+__all__ = ["RedisSentinelCache", "SyncRedisSentinelCache"]
+
+register_translator(translate)
+
+
+def _settings(url: str, options: dict[str, Any]) -> SentinelSettings:
+    settings = config.parse(url, options)
+    if not isinstance(settings, SentinelSettings):
+        raise ConfigurationError(
+            "the Redis Sentinel adapter takes a redis+sentinel:// URL; "
+            "use create_cache() to pick the adapter for any URL"
+        )
+    return settings
+
+
+class SyncRedisSentinelCache(SyncCache):
+    """The blocking face of the primary that Redis Sentinel names; one pool, shared by threads.
+
+    Options: those of :class:`~cache_bridge.adapters.redis.SyncRedisCache` (for the data
+    nodes), plus ``sentinel_username`` and ``sentinel_password`` for the sentinels.
+    """
+
+    def __init__(self, url: str = "redis+sentinel://localhost:26379/mymaster", **options: Any):
+        self.settings = _settings(url, options)
+        self._client: Any = sync_primary_client(self.settings)  # connects on first use
+        super().__init__(
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
+        )
+
+    def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when close() came
+            raise CacheClosedError("the adapter was closed", operation="")
+        args = plan(command)
+        if isinstance(args, list):
+            with self._client.pipeline(transaction=True) as pipe:
+                for one in args:
+                    pipe.execute_command(*one)
+                return pipe.execute()
+        return self._client.execute_command(*args)
+
+    def _release(self) -> None:
+        self._client.connection_pool.disconnect()
+
+
+class RedisSentinelCache(AsyncCache):
+    """The async face of the primary that Redis Sentinel names (same options as
+    :class:`SyncRedisSentinelCache`); one client per running event loop."""
+
+    def __init__(self, url: str = "redis+sentinel://localhost:26379/mymaster", **options: Any):
+        self.settings = _settings(url, options)
+        settings = self.settings
+        self._loops: LoopClients[Any] = LoopClients(lambda: async_primary_client(settings))
+        super().__init__(
+            self._execute_on_client,
+            self.settings.key_prefix,
+            self.settings.describe(),
+            Guard(self.settings.describe(), self.settings.node.breaker()),
+        )
+
+    async def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when aclose() came
+            raise CacheClosedError("the adapter was closed", operation="")
+        args = plan(command)
+        client = self._loops.current()
+        if isinstance(args, list):
+            async with client.pipeline(transaction=True) as pipe:
+                for one in args:
+                    pipe.execute_command(*one)
+                return await pipe.execute()
+        return await client.execute_command(*args)
+
+    async def _release(self) -> None:
+        client = self._loops.take()
+        if client is not None:
+            await client.connection_pool.disconnect()
