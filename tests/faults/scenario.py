@@ -239,9 +239,29 @@ def assert_all_bounded(samples: list[Sample]) -> None:
         assert sample.seconds < BOUND, f"{sample.name} took {sample.seconds:.2f}s"
 
 
-def later(seconds: float, action: Callable[[], object]) -> threading.Timer:
-    """Run ``action`` on a timer thread after ``seconds`` (join the timer to wait for it)."""
-    timer = threading.Timer(seconds, action)
-    timer.daemon = True
-    timer.start()
-    return timer
+class Scheduled(threading.Thread):
+    """An action run once on its own thread after a delay; ``done_at`` is when it finished
+    (monotonic seconds), ``None`` until then."""
+
+    def __init__(self, seconds: float, action: Callable[[], object]) -> None:
+        super().__init__(name="fault-scheduled", daemon=True)
+        self.seconds, self.action = seconds, action
+        self.done_at: float | None = None
+
+    def run(self) -> None:
+        time.sleep(self.seconds)
+        self.action()
+        self.done_at = time.monotonic()
+
+    def finished_at(self) -> float:
+        """Wait (bounded) for the action and return when it finished."""
+        self.join(10)
+        assert self.done_at is not None, "the scheduled fault did not happen"
+        return self.done_at
+
+
+def later(seconds: float, action: Callable[[], object]) -> Scheduled:
+    """Run ``action`` on its own thread after ``seconds``."""
+    scheduled = Scheduled(seconds, action)
+    scheduled.start()
+    return scheduled
