@@ -22,14 +22,6 @@ from faults.scenario import FAST
 Connect = Callable[..., Harness]
 
 
-def pytest_configure(config: pytest.Config) -> None:
-    # Until the marker is registered in pyproject.toml (with --strict-markers, an unknown
-    # marker is an error).
-    config.addinivalue_line(
-        "markers", "soak: a load test of about a minute with server restarts (-m 'not soak')"
-    )
-
-
 @pytest.fixture(params=["sync", "async"])
 def face(request: pytest.FixtureRequest) -> str:
     return str(request.param)
