@@ -338,7 +338,7 @@ def url_options(
 def _memory(parts: Any, options: Mapping[str, object]) -> MemorySettings:
     if parts.path not in ("", "/") or "@" in parts.netloc:
         raise ConfigurationError("write an in-memory cache URL as memory:// or memory://NAME")
-    checked = _options("memory", _MEMORY, {**_query(parts), **options})
+    checked = _options("memory", _MEMORY, {**url_options("memory", _MEMORY, parts), **options})
     return MemorySettings(name=unquote(parts.netloc) or None, **checked)
 
 

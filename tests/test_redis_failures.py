@@ -306,3 +306,21 @@ def test_a_full_server_refuses_writes_with_a_server_error(
         {"new": None, "other": None, "counter": None}
     )
     assert cache.ping() == Success(True)
+
+
+def test_a_full_server_does_not_open_the_breaker(
+    connect: Connect, full_server: RedisServer
+) -> None:
+    # Refused writes are answers: the server is there, so reads must keep going to it.
+    cache = connect(full_server.url, breaker_threshold=2, **SHORT)
+    for i in range(10):
+        failure(cache.set(f"new:{i}", "v"), CacheServerError)
+        failure(cache.increment(f"counter:{i}"), CacheServerError)
+    adapter = cache.adapter
+    assert isinstance(adapter, SyncRedisCache | RedisCache)
+    assert adapter.breaker is not None
+    stats = adapter.breaker.stats()
+    assert (stats.state, stats.consecutive_failures, stats.failures_total) == ("closed", 0, 0)
+    assert (stats.opened_total, stats.rejected_total) == (0, 0)
+    assert cache.get("kept") == Success("still here")
+    assert cache.exists("kept") == Success(True)

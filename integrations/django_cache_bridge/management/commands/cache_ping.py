@@ -55,6 +55,9 @@ class Command(BaseCommand):
             return False
         millis = (time.perf_counter() - started) * 1000
         where = cache.bridge_config.settings.describe()
+        breaker = cache._adapters().sync.breaker  # None on memory://
+        if breaker is not None:
+            where += f"; {breaker.stats().summary()}"
         match result:
             case Success(_):
                 self.stdout.write(f"{alias}: PONG in {millis:.2f} ms ({where})")
