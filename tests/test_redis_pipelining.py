@@ -11,6 +11,7 @@ import os
 import threading
 import time
 from collections.abc import AsyncIterator, Iterator
+from typing import Any
 
 import pytest
 import redis
@@ -24,6 +25,7 @@ from cache_bridge import (
     ConfigurationError,
 )
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+from cache_bridge.adapters.redis.compat import connection_getter
 
 pytestmark = pytest.mark.redis
 
@@ -257,3 +259,18 @@ def test_threads_beyond_the_pool_size_wait_their_turn(redis_url: str) -> None:
         assert failures == []
     finally:
         cache.close()
+
+
+def test_connections_are_taken_without_a_command_name_where_redis_py_allows() -> None:
+    class OldPool:  # redis-py before 5.3: the command name is required (and ignored)
+        def get_connection(self, command_name: str, *keys: Any) -> str:
+            return f"took for {command_name}"
+
+    class NewPool:  # 5.3 and later: no arguments (passing one is deprecated)
+        def get_connection(self, command_name: str | None = None) -> str | None:
+            return command_name
+
+    assert connection_getter(OldPool())() == "took for PING"
+    assert connection_getter(NewPool())() is None
+    pool: Any = redis.BlockingConnectionPool
+    assert connection_getter(pool()).__name__ == "get_connection"  # redis-py 5.3+ here

@@ -22,6 +22,7 @@ import redis
 from redis import exceptions as rx
 from redis.connection import Connection
 
+from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
@@ -48,6 +49,7 @@ class SyncExecutor:
     def __init__(self, client: redis.Redis, retries: int) -> None:
         self._client = client
         self._pool = client.connection_pool
+        self._get_connection = connection_getter(self._pool)
         self._direct = retries == 0
         self._idle: list[Connection] = []
         # Taken only on the slow paths: when the free list is empty, and on every release
@@ -164,7 +166,7 @@ class SyncExecutor:
                 return self._idle.pop()
             self._waiting += 1
         try:
-            conn: Connection = self._pool.get_connection()
+            conn: Connection = self._get_connection()
             return conn
         finally:
             with self._lock:

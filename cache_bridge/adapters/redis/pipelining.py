@@ -22,6 +22,7 @@ from typing import Any
 from redis import exceptions as rx
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
+from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.plan import Args
 
 __all__ = ["AutoPipeline"]
@@ -121,7 +122,7 @@ class AutoPipeline:
 
     async def _connection(self) -> AbstractConnection:
         if self._conn is None:
-            conn: AbstractConnection = await self._pool.get_connection()
+            conn: AbstractConnection = await connection_getter(self._pool)()
             # The round trip as a whole is bounded (see _round_trip); without a per-read
             # timeout of its own, redis-py reads and writes without a timer each.
             self._socket_timeout = conn.socket_timeout
