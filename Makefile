@@ -8,7 +8,7 @@ STAMP := $(VENV)/.installed
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 DJANGO6_CELLS := "django(python='3.13', django='6.1')" "django_suite(python='3.13', django='6.1')"
 
-.PHONY: run test lint typecheck pytest django6 matrix clean
+.PHONY: run test lint typecheck pytest django6 matrix bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("cache_bridge needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -45,6 +45,11 @@ matrix: $(STAMP)
 	PATH="$(PY313_DIR):$$PATH" $(BIN)/nox --envdir .nox -s django django_suite
 
 test: lint typecheck pytest django6
+
+# The benchmark suite: cache_bridge against raw redis-py and the peers, one interleaved run;
+# writes bench/RESULTS.md and bench/results.json (python -m bench --help for options).
+bench: $(STAMP)
+	$(BIN)/python -m bench
 
 clean:
 	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache .hypothesis

@@ -23,7 +23,7 @@ from cache_bridge.errors import (
 from cache_bridge.failure_log import FailureLog, logger
 from cache_bridge.operations import Op
 
-__all__ = ["LOG_INTERVAL", "Guard"]
+__all__ = ["LOG_INTERVAL", "Guard", "mark_incident"]
 
 #: Seconds between two log lines about one adapter's failures (the rest are counted).
 LOG_INTERVAL = 5.0
@@ -32,6 +32,15 @@ LOG_INTERVAL = 5.0
 _ANSWERED = (CacheServerError, CacheValueError, CacheSerializationError)
 # Worth an operator's attention (rate-limited); bad arguments are the caller's to handle.
 _LOGGED = (CacheConnectionError, CacheServerError, CacheSerializationError)
+
+
+_INCIDENT = "_cache_bridge_incident"
+
+
+def mark_incident(exc: BaseException, incident: object) -> None:
+    """Say that ``exc`` is one of several failures with one cause (one dropped round trip that
+    carried many calls): the breaker counts the incident once, not each call."""
+    setattr(exc, _INCIDENT, incident)
 
 
 class Guard:
@@ -50,6 +59,7 @@ class Guard:
         self._failures = FailureLog(log_interval, log)
         # An outage opens the breaker again after each failed probe: say so once per outage.
         self._outage = False
+        self._last_incident: object = None
 
     def admit(self, op: Op[Any]) -> Failure[DomainError] | None:
         """``None`` if ``op`` may run now; else the Failure to return at once (the operation
@@ -78,7 +88,11 @@ class Guard:
             return
         error = None if result is None else result.failure()
         if isinstance(error, CacheConnectionError) and not isinstance(error, CacheUnavailableError):
-            if breaker is not None and breaker.failed() and not self._outage:
+            incident = getattr(error.cause, _INCIDENT, None)
+            if incident is not None and incident is self._last_incident:
+                if breaker is not None:
+                    breaker.released()  # already counted
+            elif breaker is not None and self._counted(incident) and not self._outage:
                 self._outage = True
                 self._log.warning(
                     "cache_bridge: %s failed %d times in a row; circuit open: calls fail at "
@@ -94,6 +108,12 @@ class Guard:
             breaker.released()
         if isinstance(error, _LOGGED) or type(error) is CacheError:  # CacheError: unexpected
             self._failures.failed(error, self.description)
+
+    def _counted(self, incident: object) -> bool:
+        """Count one connection failure; ``True`` if it opened the breaker."""
+        self._last_incident = incident
+        assert self.breaker is not None
+        return self.breaker.failed()
 
     def _closed(self) -> None:
         self._outage = False

@@ -126,6 +126,30 @@ async def test_a_dropped_connection_fails_its_round_trip_and_the_next_call_recon
     assert await cache.get("after") == Success("yes")
 
 
+async def test_one_dropped_round_trip_counts_once_toward_the_breaker(
+    redis_url: str, redis_client: redis.Redis, paused_writes: None
+) -> None:
+    adapter = RedisCache(redis_url, client_name=NAME, timeout=0.5, breaker_threshold=3)
+    breaker = adapter.breaker
+    assert breaker is not None
+    try:
+        assert await adapter.get("warm") == Success(None)
+        calls = [asyncio.ensure_future(adapter.set(f"k{i}", "v")) for i in range(6)]
+        await asyncio.sleep(0.1)  # the round trip is written and held by the paused server
+        (ours,) = _our_connections(redis_client)
+        assert redis_client.client_kill_filter(_id=ours["id"]) == 1
+        results = await asyncio.gather(*calls)
+        assert all(isinstance(r.failure(), CacheConnectionError) for r in results)
+        # Six calls failed, but for one cause: one failure in a row, the breaker stays closed.
+        stats = breaker.stats()
+        assert (stats.state, stats.consecutive_failures, stats.failures_total) == ("closed", 1, 1)
+        redis_client.client_unpause()
+        assert await adapter.set("after", "yes") == Success(None)
+        assert breaker.stats().consecutive_failures == 0
+    finally:
+        await adapter.aclose()
+
+
 async def test_a_server_restart_while_idle_does_not_fail_the_next_round_trip(
     cache: RedisCache, redis_client: redis.Redis
 ) -> None:

@@ -24,6 +24,7 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
 from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.plan import Args
+from cache_bridge.guard import mark_incident
 
 __all__ = ["AutoPipeline"]
 
@@ -40,12 +41,15 @@ async def _can_read(conn: AbstractConnection) -> bool:
 
 
 def _fresh(exc: BaseException) -> BaseException:
-    """A copy of ``exc`` per caller, so that no two callers share one traceback."""
+    """A copy of ``exc`` per caller, so that no two callers share one traceback. The copies
+    carry ``exc`` as their shared incident, so the circuit breaker counts one failure for a
+    round trip that failed many calls (see :mod:`cache_bridge.guard`)."""
     try:
         copy = type(exc)(*exc.args)
     except Exception:
         copy = rx.ConnectionError(str(exc))
     copy.__cause__ = exc.__cause__
+    mark_incident(copy, exc)
     return copy
 
 
