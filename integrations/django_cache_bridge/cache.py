@@ -202,7 +202,8 @@ class BridgeCache(BaseCache):
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for
         keys no cache_bridge store takes (over 1,024 characters, lone surrogates)."""
-        if self._default_keys and type(key) is str:
+        # key_func is checked per call: code (Django's own tests among it) may reassign it.
+        if self._default_keys and self.key_func is default_key_func and type(key) is str:
             made = "%s:%s:%s" % (self.key_prefix, self.version if version is None else version, key)  # noqa: UP031 (default_key_func's own formatting)
             if len(made) > MEMCACHE_MAX_KEY_LENGTH or _MEMCACHED_UNSAFE.search(made):
                 self.validate_key(made)  # Django's warnings, word for word
