@@ -81,8 +81,8 @@ class LoopClients(Generic[C]):
         for loop, entry in entries.items():
             if loop is running:
                 if entry.keeper is not None:
-                    await entry.keeper.aclose()
-                elif not entry.abandoned:
+                    await entry.keeper.aclose()  # its finally closes the client
+                if not entry.abandoned:  # a keeper not started yet has no finally to run
                     entry.abandoned = True
                     await self._close(entry.client)
             elif loop.is_closed():
