@@ -65,8 +65,10 @@ class SyncRedisSentinelCache(SyncCache):
         try:
             pool.disconnect()
         finally:
-            # The connections to the sentinels belong to the Sentinel manager, not the pool.
-            pool.sentinel_manager.close()
+            # The connections to the sentinels belong to the Sentinel manager's clients, not
+            # the pool (closed one by one: Sentinel.close() is recent in redis-py).
+            for sentinel in pool.sentinel_manager.sentinels:
+                sentinel.close()
 
 
 class RedisSentinelCache(AsyncCache):
@@ -108,4 +110,5 @@ async def _close_client(client: Any) -> None:
     try:
         await pool.disconnect()
     finally:
-        await pool.sentinel_manager.aclose()
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()
