@@ -247,6 +247,7 @@ def moving_cluster() -> Iterator[LocalCluster]:
 @pytest.fixture
 def moving(moving_cluster: LocalCluster, face: str) -> Iterator[tuple[LocalCluster, Harness]]:
     moving_cluster.wait_until_healthy()
+    moving_cluster.wait_until_synced()
     moving_cluster.flush()
     cls = SyncRedisClusterCache if face == "cluster-sync" else RedisClusterCache
     harness = Harness(cls(moving_cluster.url), face)
@@ -349,7 +350,7 @@ def test_a_walk_during_a_failover_fails_instead_of_reusing_a_cursor(
         promoted.append(cluster.fail_over(cluster.primary_of_slot(0)))
 
     result = harness.run_operation(_walk("walk:*", 10, fail_over_the_walked_primary))
-    assert promoted
+    assert promoted, result  # else the failover itself failed: the Failure says why
     assert cluster.primary_of_slot(0) is promoted[0]
     assert isinstance(result, Failure), result
     assert isinstance(result.failure(), ClusterTopologyChangedError)

@@ -162,6 +162,16 @@ class LocalCluster:
             wait,
         )
 
+    def current_primaries(self) -> list[RedisServer]:
+        """The running servers that are primaries now (failovers swap roles)."""
+        primaries = []
+        for server in self.servers:
+            if server.running:
+                with self.client(server) as client:
+                    if client.info("replication").get("role") == "master":
+                        primaries.append(server)
+        return primaries
+
     def primary_of_slot(self, slot: int) -> RedisServer:
         """The running server that serves ``slot`` as a primary, as the running nodes see it."""
         by_port = {s.port: s for s in self.servers if s.running}
@@ -206,7 +216,7 @@ class LocalCluster:
             if self.migrate_keys(slot, source, to, 100) == 0:
                 break
         target_id = self._admin(to, "CLUSTER", "MYID")
-        others = [s for s in self.primaries if s.running and s not in (source, to)]
+        others = [s for s in self.current_primaries() if s not in (source, to)]
         for server in [to, source, *others]:
             self._admin(server, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
 
@@ -227,15 +237,17 @@ class LocalCluster:
         return True
 
     def fail_over(self, primary: RedisServer, wait: float = 20.0) -> RedisServer:
-        """Promote a replica of ``primary`` with a manual ``CLUSTER FAILOVER`` (no data lost,
-        nothing stopped) and wait until every running node sees the new primary; return it."""
+        """Promote a replica of ``primary`` with a manual ``CLUSTER FAILOVER`` (the replica in
+        sync first, so nothing written before is lost; nothing stopped) and wait until every
+        running node sees the new primary and every replica is in sync; return it."""
         found = self._admin(primary, "CLUSTER", "MYID")
         primary_id = found.decode() if isinstance(found, bytes) else str(found)
         replicas = [s for s in self.servers if s.running and self._replica_of(s) == primary_id]
         if not replicas:
             raise RuntimeError(f"the primary on port {primary.port} has no running replica")
         replica = replicas[0]
-        self._admin(replica, "CLUSTER", "FAILOVER")
+        # A manual failover waits for the replica to catch up: it must be linked first.
+        _wait("sync the replica to promote", lambda: self._in_sync(replica), wait)
 
         def promoted() -> bool:
             if self._replica_of(replica) is not None:
@@ -243,9 +255,40 @@ class LocalCluster:
             slot = self._first_slot(replica)
             return slot is not None and self._everyone_sees(slot, replica)
 
-        _wait("promote a replica", promoted, wait)
+        # A manual failover stalls if the primaries do not vote (they vote once
+        # per 2 x node timeout for one shard): then the replica, in sync, takes over without
+        # a vote.
+        deadline = time.monotonic() + wait
+        command: tuple[str, ...] = ("CLUSTER", "FAILOVER")
+        while True:
+            self._admin(replica, *command)
+            try:
+                _wait(
+                    "promote a replica", promoted, max(0.1, min(3.0, deadline - time.monotonic()))
+                )
+                break
+            except RuntimeError:
+                if time.monotonic() >= deadline:
+                    raise
+            command = ("CLUSTER", "FAILOVER", "TAKEOVER")
         self.wait_until_healthy(wait)
+        self.wait_until_synced(wait)
         return replica
+
+    def wait_until_synced(self, wait: float = 20.0) -> None:
+        """Wait until every running replica (whatever its role was at start) is in sync."""
+
+        def synced() -> bool:
+            for server in self.servers:
+                if not server.running:
+                    continue
+                with self.client(server) as client:
+                    info = client.info("replication")
+                if info.get("role") == "slave" and info.get("master_link_status") != "up":
+                    return False
+            return True
+
+        _wait("sync its replicas", synced, wait)
 
     def _replica_of(self, server: RedisServer) -> str | None:
         """The node ID ``server`` replicates, or ``None`` for a primary."""
