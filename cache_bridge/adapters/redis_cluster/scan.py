@@ -52,8 +52,12 @@ class Topology:
     def of(cls, slots: Mapping[int, Sequence[Any]]) -> Topology:
         """The topology in redis-py's slot cache (slot -> nodes, primary first)."""
         seen: dict[str, int] = {}
+        previous: object = None
         for slot in sorted(slots):
             nodes = slots[slot]
+            if nodes is previous:  # redis-py shares one list per slot range: skip the rest
+                continue
+            previous = nodes
             if nodes:
                 seen.setdefault(str(nodes[0].name), slot)
         pairs = sorted((first, name) for name, first in seen.items())
