@@ -115,13 +115,27 @@ class SentinelSettings:
 
 
 def call_bound(settings: ClusterSettings | SentinelSettings) -> float:
-    """The longest one call may take before it returns a Failure: an attempt on the node that
-    failed, then a topology refresh that may ask every listed cluster node or sentinel, and a
-    wait for a free connection; each step within ``connect_timeout + timeout``."""
+    """The longest one call of an async face may take before it returns a Failure, each step
+    within ``connect_timeout + timeout``, the whole repeated ``retries`` times, plus a wait of
+    up to ``timeout`` for a free connection.
+
+    Cluster: a slot map refresh asks the URL's nodes in turn plus one more (the node a MOVED
+    named, or the failed node, asked last), never every node discovered since (the clients
+    are built with ``dynamic_startup_nodes=False``). A call may refresh before its attempt
+    (a failure of an earlier call asked for one) and again after it (its own failure, or the
+    end of a SCAN walk). The attempt itself talks to the primaries in parallel on the async
+    face; the blocking face visits a batch's primaries in turn, one step each.
+
+    Sentinel: a new connection asks the sentinels in turn for the primary, then connects.
+    """
     node = settings.node
     attempt = node.connect_timeout + node.timeout
-    asked = settings.nodes if isinstance(settings, ClusterSettings) else settings.sentinels
-    return (node.retries + 1) * attempt * (len(asked) + 2) + node.timeout
+    if isinstance(settings, ClusterSettings):
+        refresh = len(settings.nodes) + 1
+        steps = 2 * refresh + 1
+    else:
+        steps = len(settings.sentinels) + 2
+    return (node.retries + 1) * attempt * steps + node.timeout
 
 
 def _split_hosts(scheme: str, text: str, default_port: int) -> tuple[tuple[str, int], ...]:

@@ -5,24 +5,41 @@ during traffic."""
 from __future__ import annotations
 
 import asyncio
+import gc
 import time
-from collections.abc import Callable, Iterator
+import warnings
+from collections.abc import Callable, Generator, Iterator
 from typing import Any
 
 import pytest
-from returns.result import Result, Success
+from redis import exceptions as rx
+from returns.result import Failure, Result, Success
 from scaled_servers import need_redis_server
 
-from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
+from cache_bridge.adapters.redis_cluster import (
+    ClusterTopologyChangedError,
+    RedisClusterCache,
+    SyncRedisClusterCache,
+    unavailable,
+)
+from cache_bridge.adapters.redis_cluster.clients import (
+    CommandTable,
+    async_cluster_client,
+    check_client,
+    sync_cluster_client,
+)
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route, slot_of
-from cache_bridge.commands import SetMany
+from cache_bridge.commands import Command, Scan, SetMany
+from cache_bridge.errors import CacheConnectionError
 from cache_bridge.keys import KeySpace
 from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.operations import Op
 from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
 from cache_bridge.raw_operations import count_pattern, delete_many
 from cache_bridge.testing import Harness
 from cache_bridge.testing.contract import CacheContract
-from cache_bridge.testing.redis_cluster import SLOTS, LocalCluster
+from cache_bridge.testing.redis_cluster import SLOTS, LocalCluster, free_cluster_port
+from cache_bridge.testing.redis_server import RedisServer
 
 #: Short timeouts, so calls to a dead primary fail fast.
 SHORT = {"connect_timeout": 0.5, "timeout": 0.5}
@@ -146,23 +163,15 @@ def test_a_primary_failover_during_traffic(own_cluster: LocalCluster) -> None:
         victim = own_cluster.primary_of_slot(victim_slot)
         with own_cluster.client(victim) as admin:
             assert admin.execute_command("WAIT", 1, 5000) == 1  # the replica has every write
-        owners = {key: own_cluster.primary_of_slot(slot_of(key)) for key in keys}
-        assert len({owner.port for owner in owners.values()}) == 3
+        owners = {own_cluster.primary_of_slot(slot_of(key)).port for key in keys}
+        assert len(owners) == 3
 
         victim.stop()
         killed_at = time.monotonic()
-        # Documented: a batch is atomic per slot only. While the primary is down, set_many
-        # fails; the live primaries' slots may or may not have been written, but each slot's
-        # keys (each hash-tag group) all hold the old value or all the new one.
+        # While the primary is down, a batch that needs it fails (per-slot atomicity itself
+        # is checked by test_keys_sharing_a_hash_tag_are_written_by_one_command).
         for harness in adapters[:2]:
             assert not isinstance(harness.set_many(dict.fromkeys(keys, "partial")), Success)
-        for group in range(12):
-            values = set()
-            for key in keys[group * 5 : group * 5 + 5]:
-                if owners[key] is not victim:
-                    with own_cluster.client(owners[key]) as owner:
-                        values.add(owner.get(key))
-            assert len(values) <= 1, f"group {group} was half written: {values}"
 
         pending = {harness.name: harness for harness in adapters}
         recovered: dict[str, float] = {}
@@ -222,18 +231,291 @@ async def test_async_calls_beyond_the_pool_wait_for_a_connection(cluster_url: st
         await cache.aclose()
 
 
-def test_a_slot_resharded_under_a_running_adapter_is_followed(
-    cache: Harness, cluster_servers: LocalCluster
+# -- topology changes: a cluster of this module's own ----------------------------------------
+#
+# These tests move slots and promote replicas, so they share a private cluster rather than the
+# session's one, and each reads the layout it finds instead of assuming the initial one.
+
+
+@pytest.fixture(scope="module")
+def moving_cluster() -> Iterator[LocalCluster]:
+    need_redis_server()
+    with LocalCluster(primaries=3, replicas_per_primary=1, node_timeout_ms=1000) as cluster:
+        yield cluster
+
+
+@pytest.fixture
+def moving(moving_cluster: LocalCluster, face: str) -> Iterator[tuple[LocalCluster, Harness]]:
+    moving_cluster.wait_until_healthy()
+    moving_cluster.wait_until_synced()
+    moving_cluster.flush()
+    cls = SyncRedisClusterCache if face == "cluster-sync" else RedisClusterCache
+    harness = Harness(cls(moving_cluster.url), face)
+    try:
+        yield moving_cluster, harness
+    finally:
+        harness.shutdown()
+
+
+def _other_primary(cluster: LocalCluster, than: RedisServer) -> RedisServer:
+    owners = {cluster.primary_of_slot(slot).port for slot in range(0, SLOTS, 64)}
+    return next(s for s in cluster.servers if s.running and s.port in owners and s is not than)
+
+
+def _walk(match: str, count: int, midway: Callable[[], None]) -> Op[tuple[set[bytes], int]]:
+    """A walk over every primary in steps of ``count`` keys, calling ``midway`` after its
+    first step: the keys seen and how many steps ran after ``midway``."""
+
+    def steps() -> Generator[Command, Any, tuple[set[bytes], int]]:
+        seen: set[bytes] = set()
+        cursor, after = 0, -1
+        for _ in range(100_000):
+            cursor, found = yield Scan(cursor, match, count)
+            seen.update(found)
+            after += after >= 0
+            if after < 0:
+                midway()
+                after = 0
+            if int(cursor) == 0:
+                return seen, after
+        raise AssertionError("the walk did not end")
+
+    return Op("walk", None, steps())
+
+
+def _fill(harness: Harness, count: int) -> set[bytes]:
+    keys = {f"walk:{n}": "v" for n in range(count)}
+    assert harness.set_many(keys) == Success(None)
+    return {key.encode() for key in keys}
+
+
+def test_a_walk_during_which_a_slot_moves_fails_instead_of_skipping_a_primary(
+    moving: tuple[LocalCluster, Harness],
 ) -> None:
-    keys = [f"moving:{n}" for n in range(30)]
-    assert cache.get_many(keys) == Success(dict.fromkeys(keys))  # the adapter has a slot map
+    cluster, harness = moving
+    keys = _fill(harness, 300)
+    first = cluster.primary_of_slot(0)
+    target = _other_primary(cluster, first)
+
+    def move_lowest_slot() -> None:
+        # The walk is on the primary of slot 0 now; moving slot 0 renames that primary in
+        # the cursor's terms (its lowest slot becomes 1), as in the reviewer's reproducer.
+        cluster.move_slot(0, target)
+
+    result = harness.run_operation(_walk("walk:*", 10, move_lowest_slot))
+    assert isinstance(result, Failure), result
+    assert isinstance(result.failure(), ClusterTopologyChangedError)
+    assert "run it again" in str(result.failure())
+    # Run again on the new topology: every key is found.
+    again = harness.run_operation(_walk("walk:*", 10, lambda: None))
+    assert isinstance(again, Success)
+    assert again.unwrap()[0] == keys
+    assert harness.run_operation(count_pattern(KeySpace(None), "walk:*")) == Success(len(keys))
+
+
+def test_a_walk_stops_at_the_next_step_once_the_client_has_seen_the_move(
+    moving_cluster: LocalCluster,
+) -> None:
+    moving_cluster.wait_until_healthy()
+    moving_cluster.flush()
+    cache = SyncRedisClusterCache(moving_cluster.url)
+    try:
+        keys = {f"walk:{n}": "v" for n in range(300)}
+        assert cache.set_many(keys) == Success(None)
+        on_zero = next(f"zero:{n}" for n in range(100_000) if slot_of(f"zero:{n}") == 0)
+        target = _other_primary(moving_cluster, moving_cluster.primary_of_slot(0))
+
+        def move_and_follow() -> None:
+            moving_cluster.move_slot(0, target)
+            # A call for the moved slot meets MOVED: the adapter's slot map learns the move.
+            assert cache.set(on_zero, "x") == Success(None)
+
+        result = cache.run_operation(_walk("walk:*", 10, move_and_follow))
+        assert isinstance(result, Failure)
+        assert isinstance(result.failure(), ClusterTopologyChangedError)
+    finally:
+        cache.close()
+
+
+def test_a_walk_during_a_failover_fails_instead_of_reusing_a_cursor(
+    moving: tuple[LocalCluster, Harness],
+) -> None:
+    """A SCAN cursor means nothing on another process: a walk that a replica's promotion
+    interrupts fails (the cursor's fingerprint names primaries by address)."""
+    cluster, harness = moving
+    keys = _fill(harness, 300)
+    promoted: list[RedisServer] = []
+
+    def fail_over_the_walked_primary() -> None:
+        promoted.append(cluster.fail_over(cluster.primary_of_slot(0)))
+
+    result = harness.run_operation(_walk("walk:*", 10, fail_over_the_walked_primary))
+    assert promoted, result  # else the failover itself failed: the Failure says why
+    assert cluster.primary_of_slot(0) is promoted[0]
+    assert isinstance(result, Failure), result
+    assert isinstance(result.failure(), ClusterTopologyChangedError)
+    again = harness.run_operation(_walk("walk:*", 10, lambda: None))
+    assert isinstance(again, Success)
+    assert again.unwrap()[0] == keys
+
+
+def test_keys_migrating_between_primaries_are_followed_and_none_is_lost(
+    moving: tuple[LocalCluster, Harness],
+) -> None:
+    """A slot moved with its keys (SETSLOT IMPORTING / MIGRATING, MIGRATE a part, then the
+    rest): reads of moved keys follow ASK, multi-key calls over both sides meet TRYAGAIN, and
+    every call returns a Result; afterwards every key, including one written meanwhile, is
+    on the new primary."""
+    cluster, harness = moving
+    keys = [f"{{mig}}:{n}" for n in range(40)]
+    values = {key: f"v{n}" for n, key in enumerate(keys)}
+    assert harness.set_many(values) == Success(None)
     slot = slot_of(keys[0])
-    source = cluster_servers.primary_of_slot(slot)
-    target = next(p for p in cluster_servers.primaries if p is not source and p.running)
-    cluster_servers.move_slot(slot, target)
+    source = cluster.primary_of_slot(slot)
+    target = _other_primary(cluster, source)
+
+    source = cluster.start_migration(slot, target)
+    try:
+        assert cluster.migrate_keys(slot, source, target, 20) == 20
+        with cluster.client(source) as on_source, cluster.client(target) as on_target:
+            left = on_source.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+            arrived = on_target.execute_command("CLUSTER", "GETKEYSINSLOT", slot, 100)
+        moved = sorted(key.decode() for key in arrived)
+        assert len(moved) == 20
+        assert not set(moved) & {key.decode() for key in left}
+        for key in moved:  # on the target only, the slot still the source's: ASK
+            assert harness.get(key) == Success(values[key])
+        assert harness.set("{mig}:new", "written") == Success(None)  # ASK to the target
+        both = harness.get_many(keys)  # keys on both sides of one slot: TRYAGAIN
+        assert isinstance(both, Result)
+        if isinstance(both, Success):
+            assert both.unwrap() == values
+        else:
+            assert isinstance(both.failure(), CacheConnectionError)
+        counted = harness.run_operation(count_pattern(KeySpace(None), "{mig}:*"))
+        assert isinstance(counted, Result)
+    finally:
+        cluster.finish_migration(slot, source, target)
+
+    assert cluster.primary_of_slot(slot) is target
+    assert harness.get_many(keys) == Success(values)
+    assert harness.get("{mig}:new") == Success("written")
+    with cluster.client(target) as on_target:
+        assert on_target.execute_command("CLUSTER", "COUNTKEYSINSLOT", slot) == len(keys) + 1
+    assert harness.delete_pattern("{mig}:*") == Success(len(keys) + 1)
+
+
+def test_a_slot_resharded_under_a_running_adapter_is_followed(
+    moving: tuple[LocalCluster, Harness],
+) -> None:
+    cluster, harness = moving
+    keys = [f"moving:{n}" for n in range(30)]
+    assert harness.get_many(keys) == Success(dict.fromkeys(keys))  # the adapter has a slot map
+    slot = slot_of(keys[0])
+    source = cluster.primary_of_slot(slot)
+    target = _other_primary(cluster, source)
+    cluster.move_slot(slot, target)
     # The adapter's map is stale for that slot: the batch meets MOVED and follows it.
-    assert cache.set_many(dict.fromkeys(keys, "v"), ttl=60) == Success(None)
-    assert cache.get_many(keys) == Success(dict.fromkeys(keys, "v"))
-    with cluster_servers.client(target) as client:
+    assert harness.set_many(dict.fromkeys(keys, "v"), ttl=60) == Success(None)
+    assert harness.get_many(keys) == Success(dict.fromkeys(keys, "v"))
+    with cluster.client(target) as client:
         assert client.get(keys[0]) == b"v"
-    assert cache.delete_pattern("moving:*") == Success(len(keys))
+    assert harness.delete_pattern("moving:*") == Success(len(keys))
+
+
+# -- what the adapter relies on in redis-py, and what it counts as unavailable ----------------
+
+
+def test_the_redis_py_internals_the_adapter_reads_are_there(cluster_url: str) -> None:
+    settings = SyncRedisClusterCache(cluster_url).settings
+    client = sync_cluster_client(settings)  # check_client ran: slots_cache, initialize()
+    try:
+        assert len(client.nodes_manager.slots_cache) == SLOTS
+    finally:
+        client.close()
+    table = CommandTable()
+    async_client = async_cluster_client(settings, table)
+    assert type(async_client.commands_parser).__name__ == "_SharedCommandsParser"
+    with pytest.raises(RuntimeError, match="slots_cache"):
+        check_client(object())
+
+
+def test_only_cluster_states_count_as_unavailable() -> None:
+    assert unavailable(rx.ClusterDownError("CLUSTERDOWN The cluster is down"))
+    assert unavailable(rx.TryAgainError("TRYAGAIN"))
+    assert unavailable(rx.SlotNotCoveredError('Slot "7" is not covered by the cluster.'))
+    assert unavailable(rx.ClusterError("TTL exhausted."))
+    refused = rx.RedisClusterException("Redis Cluster cannot be connected. Please provide ...")
+    assert unavailable(refused)
+    caused = rx.RedisClusterException("something")
+    caused.__cause__ = rx.ConnectionError("refused")
+    assert unavailable(caused)
+    # Mistakes in how a command is sent are not the cluster's state.
+    assert not unavailable(rx.RedisClusterException("No targets were found to execute"))
+    assert not unavailable(rx.RedisClusterException("Too many targets for command"))
+    assert not unavailable(ValueError("x"))
+
+
+def test_an_unreachable_cluster_is_a_connection_failure_on_both_faces() -> None:
+    url = f"redis+cluster://127.0.0.1:{free_cluster_port()}"
+    sync = SyncRedisClusterCache(url, connect_timeout=0.2, timeout=0.2)
+    try:
+        result = sync.get("k")
+        assert isinstance(result, Failure)
+        assert isinstance(result.failure(), CacheConnectionError)
+    finally:
+        sync.close()
+
+    async def run() -> Result[Any, Any]:
+        cache = RedisClusterCache(url, connect_timeout=0.2, timeout=0.2)
+        try:
+            return await cache.get("k")
+        finally:
+            await cache.aclose()
+
+    result = asyncio.run(run())
+    assert isinstance(result, Failure)
+    assert isinstance(result.failure(), CacheConnectionError)
+
+
+# -- an async face used from many event loops -------------------------------------------------
+
+
+def _connections(cluster: LocalCluster) -> int:
+    total = 0
+    for server in cluster.primaries:
+        with cluster.client(server) as client:
+            total += len(client.client_list()) - 1  # this admin connection
+    return total
+
+
+def _command_calls(cluster: LocalCluster) -> int:
+    total = 0
+    for server in cluster.servers:
+        with cluster.client(server) as client:
+            stats = client.info("commandstats")
+        total += int(stats.get("cmdstat_command", {}).get("calls", 0))
+    return total
+
+
+def test_a_loop_per_call_closes_its_client_and_reads_command_once(
+    cluster_url: str, cluster_servers: LocalCluster
+) -> None:
+    """asyncio.run per call (as some frameworks do): each loop's client is closed when the
+    loop ends (no 'Unclosed' warning, no connection left open), and the COMMAND table is read
+    by the first loop only."""
+    cache = RedisClusterCache(cluster_url)
+    before = _connections(cluster_servers)
+    commands = _command_calls(cluster_servers)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for n in range(5):
+            assert asyncio.run(cache.set(f"loop:{n}", "v")) == Success(None)
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    assert _command_calls(cluster_servers) - commands == 1
+    deadline = time.monotonic() + 5
+    while _connections(cluster_servers) > before and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _connections(cluster_servers) <= before
+    assert asyncio.run(cache.aclose()) is None

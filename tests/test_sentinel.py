@@ -5,18 +5,24 @@ the same adapter object works against the new primary."""
 from __future__ import annotations
 
 import asyncio
+import gc
+import tempfile
 import time
+import warnings
 from collections.abc import Callable, Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
+import redis
 from returns.result import Result, Success
 from scaled_servers import DATA_PASSWORD, SENTINEL_PASSWORD, need_redis_server
 
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
-from cache_bridge.testing import Harness
+from cache_bridge.testing import Harness, find_redis_server
 from cache_bridge.testing.contract import CacheContract
-from cache_bridge.testing.redis_sentinel import LocalSentinel
+from cache_bridge.testing.redis_sentinel import LocalSentinel, SentinelProcess
+from cache_bridge.testing.redis_server import RedisServer, cleanup_all, masked_args
 
 MakeCache = Callable[..., Harness]
 
@@ -128,3 +134,108 @@ async def test_async_calls_beyond_the_pool_wait_for_a_connection(sentinel_url: s
         assert counts == Success({f"n:{i}": "10" for i in range(20)})
     finally:
         await cache.aclose()
+
+
+# -- closing releases the connections to the sentinels too ------------------------------------
+
+
+def _named_connections(setup: LocalSentinel, name: str) -> int:
+    """Connections named ``name`` on the sentinels (their peers connect to them too)."""
+    total = 0
+    for sentinel in setup.sentinels:
+        with redis.Redis(
+            host="127.0.0.1", port=sentinel.port, password=SENTINEL_PASSWORD, socket_timeout=5
+        ) as client:
+            total += sum(1 for entry in client.client_list() if entry.get("name") == name)
+    return total
+
+
+def test_closing_an_adapter_closes_its_connections_to_the_sentinels(
+    sentinel_url: str, sentinel_servers: LocalSentinel
+) -> None:
+    name = "closing-test"
+    opened = SyncRedisSentinelCache(sentinel_url, client_name=name)
+    assert opened.set("k", "v") == Success(None)
+    assert _named_connections(sentinel_servers, name) >= 1  # the count sees them
+    opened.close()
+    for _ in range(4):
+        cache = SyncRedisSentinelCache(sentinel_url, client_name=name)
+        assert cache.set("k", "v") == Success(None)
+        cache.close()
+
+    async def async_adapters() -> None:
+        for _ in range(5):
+            cache = RedisSentinelCache(sentinel_url, client_name=name)
+            assert await cache.set("k", "v") == Success(None)
+            await cache.aclose()
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        asyncio.run(async_adapters())
+        # A loop per call, never closing the adapter: the loop's end closes its client.
+        per_loop = RedisSentinelCache(sentinel_url, client_name=name)
+        for _ in range(3):
+            assert asyncio.run(per_loop.set("k", "v")) == Success(None)
+        gc.collect()
+    assert [w for w in caught if issubclass(w.category, ResourceWarning)] == []
+    deadline = time.monotonic() + 5
+    while _named_connections(sentinel_servers, name) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    assert _named_connections(sentinel_servers, name) == 0
+
+
+# -- the test helpers ------------------------------------------------------------------------
+
+
+def test_helpers_make_their_directories_on_start_and_remove_them(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    need_redis_server()
+    monkeypatch.setattr(tempfile, "tempdir", str(tmp_path))
+    server = RedisServer()
+    sentinel = SentinelProcess(str(find_redis_server()), [])
+    assert list(tmp_path.iterdir()) == []  # built, never started: nothing to leak
+    server.start()
+    sentinel.start()
+    assert len(list(tmp_path.iterdir())) == 2
+    cleanup_all([sentinel, server])
+    assert list(tmp_path.iterdir()) == []
+    assert not server.running
+    assert not sentinel.running
+
+
+class _Breaks:
+    def __init__(self, server: RedisServer | None = None) -> None:
+        self.server = server
+
+    def cleanup(self) -> None:
+        raise RuntimeError("this one cannot stop")
+
+
+def test_cleanup_stops_every_process_even_if_one_fails() -> None:
+    need_redis_server()
+    first, last = RedisServer(), RedisServer()
+    first.start()
+    last.start()
+    with pytest.raises(RuntimeError, match="cannot stop"):
+        cleanup_all([first, _Breaks(), last])
+    assert not first.running
+    assert not last.running
+
+
+def test_a_server_that_fails_to_start_does_not_show_its_password() -> None:
+    need_redis_server()
+    server = RedisServer(extra_args=["--requirepass", "hunter2-s3cret", "--no-such-option", "x"])
+    try:
+        with pytest.raises(RuntimeError) as raised:
+            server.start()
+    finally:
+        server.cleanup()
+    assert "hunter2-s3cret" not in str(raised.value)
+    assert "'--requirepass', '***'" in str(raised.value)
+    assert masked_args(["--masterauth", "pw", "--port", "1"]) == [
+        "--masterauth",
+        "***",
+        "--port",
+        "1",
+    ]

@@ -14,7 +14,7 @@ import time
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any
 
-from cache_bridge.testing.redis_server import RedisServer
+from cache_bridge.testing.redis_server import RedisServer, cleanup_all
 
 if TYPE_CHECKING:
     import redis
@@ -162,6 +162,16 @@ class LocalCluster:
             wait,
         )
 
+    def current_primaries(self) -> list[RedisServer]:
+        """The running servers that are primaries now (failovers swap roles)."""
+        primaries = []
+        for server in self.servers:
+            if server.running:
+                with self.client(server) as client:
+                    if client.info("replication").get("role") == "master":
+                        primaries.append(server)
+        return primaries
+
     def primary_of_slot(self, slot: int) -> RedisServer:
         """The running server that serves ``slot`` as a primary, as the running nodes see it."""
         by_port = {s.port: s for s in self.servers if s.running}
@@ -174,31 +184,127 @@ class LocalCluster:
         raise RuntimeError(f"no running node serves slot {slot}")
 
     def move_slot(self, slot: int, to: RedisServer, wait: float = 10.0) -> None:
-        """Reshard one slot that holds no keys to the primary ``to``, as ``redis-cli
-        --cluster reshard`` would (IMPORTING, MIGRATING, then NODE on every primary), and wait
-        until every running node agrees."""
+        """Reshard one slot, with its keys, to the primary ``to``, as ``redis-cli --cluster
+        reshard`` would, and wait until every running node agrees."""
+        source = self.start_migration(slot, to)
+        self.finish_migration(slot, source, to, wait)
+
+    def start_migration(self, slot: int, to: RedisServer) -> RedisServer:
+        """Mark ``slot`` IMPORTING on ``to`` and MIGRATING on its primary, which is returned:
+        from now on that primary answers ASK for keys of the slot it no longer holds, and
+        TRYAGAIN for multi-key commands over keys on both sides."""
         source = self.primary_of_slot(slot)
         source_id = self._admin(source, "CLUSTER", "MYID")
         target_id = self._admin(to, "CLUSTER", "MYID")
         self._admin(to, "CLUSTER", "SETSLOT", slot, "IMPORTING", source_id)
         self._admin(source, "CLUSTER", "SETSLOT", slot, "MIGRATING", target_id)
-        self._admin(to, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
-        self._admin(source, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+        return source
 
-        def agreed() -> bool:
+    def migrate_keys(self, slot: int, source: RedisServer, to: RedisServer, count: int) -> int:
+        """MIGRATE up to ``count`` keys of ``slot`` from ``source`` to ``to``; how many."""
+        keys = self._admin(source, "CLUSTER", "GETKEYSINSLOT", slot, count)
+        if keys:
+            self._admin(source, "MIGRATE", "127.0.0.1", to.port, "", 0, 5000, "KEYS", *keys)
+        return len(keys)
+
+    def finish_migration(
+        self, slot: int, source: RedisServer, to: RedisServer, wait: float = 10.0
+    ) -> None:
+        """Migrate the slot's remaining keys, give the slot to ``to`` on every primary (``to``
+        first, as redis-cli does) and wait until every running node agrees."""
+        for _ in range(10_000):  # bounded: 100 keys a step
+            if self.migrate_keys(slot, source, to, 100) == 0:
+                break
+        target_id = self._admin(to, "CLUSTER", "MYID")
+        others = [s for s in self.current_primaries() if s not in (source, to)]
+        for server in [to, source, *others]:
+            self._admin(server, "CLUSTER", "SETSLOT", slot, "NODE", target_id)
+
+        _wait(f"move slot {slot}", lambda: self._everyone_sees(slot, to), wait)
+
+    def _everyone_sees(self, slot: int, owner: RedisServer) -> bool:
+        """Whether every running node says ``owner`` serves ``slot``."""
+        for server in self.servers:
+            if not server.running:
+                continue
+            with self.client(server) as client:
+                ranges = client.execute_command("CLUSTER", "SLOTS")
+            if not any(
+                int(start) <= slot <= int(end) and int(primary[1]) == owner.port
+                for start, end, primary, *_ in ranges
+            ):
+                return False
+        return True
+
+    def fail_over(self, primary: RedisServer, wait: float = 20.0) -> RedisServer:
+        """Promote a replica of ``primary`` with a manual ``CLUSTER FAILOVER`` (the replica in
+        sync first, so nothing written before is lost; nothing stopped) and wait until every
+        running node sees the new primary and every replica is in sync; return it."""
+        found = self._admin(primary, "CLUSTER", "MYID")
+        primary_id = found.decode() if isinstance(found, bytes) else str(found)
+        replicas = [s for s in self.servers if s.running and self._replica_of(s) == primary_id]
+        if not replicas:
+            raise RuntimeError(f"the primary on port {primary.port} has no running replica")
+        replica = replicas[0]
+        # A manual failover waits for the replica to catch up: it must be linked first.
+        _wait("sync the replica to promote", lambda: self._in_sync(replica), wait)
+
+        def promoted() -> bool:
+            if self._replica_of(replica) is not None:
+                return False
+            slot = self._first_slot(replica)
+            return slot is not None and self._everyone_sees(slot, replica)
+
+        # A manual failover stalls if the primaries do not vote (they vote once
+        # per 2 x node timeout for one shard): then the replica, in sync, takes over without
+        # a vote.
+        deadline = time.monotonic() + wait
+        command: tuple[str, ...] = ("CLUSTER", "FAILOVER")
+        while True:
+            self._admin(replica, *command)
+            try:
+                _wait(
+                    "promote a replica", promoted, max(0.1, min(3.0, deadline - time.monotonic()))
+                )
+                break
+            except RuntimeError:
+                if time.monotonic() >= deadline:
+                    raise
+            command = ("CLUSTER", "FAILOVER", "TAKEOVER")
+        self.wait_until_healthy(wait)
+        self.wait_until_synced(wait)
+        return replica
+
+    def wait_until_synced(self, wait: float = 20.0) -> None:
+        """Wait until every running replica (whatever its role was at start) is in sync."""
+
+        def synced() -> bool:
             for server in self.servers:
                 if not server.running:
                     continue
                 with self.client(server) as client:
-                    ranges = client.execute_command("CLUSTER", "SLOTS")
-                if not any(
-                    int(start) <= slot <= int(end) and int(owner[1]) == to.port
-                    for start, end, owner, *_ in ranges
-                ):
+                    info = client.info("replication")
+                if info.get("role") == "slave" and info.get("master_link_status") != "up":
                     return False
             return True
 
-        _wait(f"move slot {slot}", agreed, wait)
+        _wait("sync its replicas", synced, wait)
+
+    def _replica_of(self, server: RedisServer) -> str | None:
+        """The node ID ``server`` replicates, or ``None`` for a primary."""
+        nodes = self._admin(server, "CLUSTER", "NODES")
+        text = nodes.decode() if isinstance(nodes, bytes) else str(nodes)
+        for line in text.splitlines():
+            fields = line.split()
+            if len(fields) > 3 and "myself" in fields[2]:
+                return None if fields[3] == "-" else fields[3]
+        return None
+
+    def _first_slot(self, server: RedisServer) -> int | None:
+        with self.client(server) as client:
+            ranges = client.execute_command("CLUSTER", "SLOTS")
+        owned = [int(start) for start, _, owner, *_ in ranges if int(owner[1]) == server.port]
+        return min(owned) if owned else None
 
     def flush(self) -> None:
         """Empty every running primary."""
@@ -209,9 +315,8 @@ class LocalCluster:
                         client.flushdb()
 
     def cleanup(self) -> None:
-        """Stop every node and remove its directory."""
-        for server in self.servers:
-            server.cleanup()
+        """Stop every node and remove its directory (all of them, even if one fails)."""
+        cleanup_all(self.servers)
 
     def __enter__(self) -> LocalCluster:
         self.start()

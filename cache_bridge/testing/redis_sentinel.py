@@ -17,7 +17,12 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from cache_bridge.testing.redis_server import RedisServer, find_redis_server, free_port
+from cache_bridge.testing.redis_server import (
+    RedisServer,
+    cleanup_all,
+    find_redis_server,
+    free_port,
+)
 
 if TYPE_CHECKING:
     import redis
@@ -47,10 +52,9 @@ class SentinelProcess:
     def __init__(self, binary: str, config_lines: list[str]) -> None:
         self.binary = binary
         self.port = free_port()
-        self._dir = tempfile.mkdtemp(prefix="cache-bridge-sentinel-")
-        self._config = Path(self._dir) / "sentinel.conf"
-        lines = [f"port {self.port}", "bind 127.0.0.1", f'dir "{self._dir}"', *config_lines]
-        self._config.write_text("\n".join(lines) + "\n")
+        self._lines = list(config_lines)
+        # Made by start() (the sentinel rewrites its config there), removed by cleanup().
+        self._dir: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -58,8 +62,12 @@ class SentinelProcess:
         return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="cache-bridge-sentinel-")
+            lines = [f"port {self.port}", "bind 127.0.0.1", f'dir "{self._dir}"', *self._lines]
+            (Path(self._dir) / "sentinel.conf").write_text("\n".join(lines) + "\n")
         self._process = subprocess.Popen(
-            [self.binary, str(self._config), "--sentinel"],
+            [self.binary, str(Path(self._dir) / "sentinel.conf"), "--sentinel"],
             stdout=subprocess.DEVNULL,
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
@@ -77,8 +85,12 @@ class SentinelProcess:
             process.wait(timeout=5)
 
     def cleanup(self) -> None:
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            directory, self._dir = self._dir, None
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
 
 
 class LocalSentinel:
@@ -197,11 +209,8 @@ class LocalSentinel:
             client.flushdb()
 
     def cleanup(self) -> None:
-        """Stop every process and remove its directory."""
-        for sentinel in self.sentinels:
-            sentinel.cleanup()
-        self.replica.cleanup()
-        self.primary.cleanup()
+        """Stop every process and remove its directory (all of them, even if one fails)."""
+        cleanup_all([*self.sentinels, self.replica, self.primary])
 
     def __enter__(self) -> LocalSentinel:
         self.start()

@@ -8,10 +8,14 @@ import socket
 import subprocess
 import tempfile
 import time
-from collections.abc import Sequence
+from collections.abc import Iterable, Sequence
 from pathlib import Path
+from typing import Any
 
-__all__ = ["RedisServer", "find_redis_server", "free_port"]
+__all__ = ["RedisServer", "cleanup_all", "find_redis_server", "free_port", "masked_args"]
+
+#: Arguments whose value is a secret, masked in error messages.
+_SECRET_FLAGS = ("--requirepass", "--masterauth", "--masteruser")
 
 
 def find_redis_server() -> str | None:
@@ -38,6 +42,28 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+def masked_args(args: Sequence[str]) -> list[str]:
+    """``args`` with the value after each password flag replaced by ``***``."""
+    masked = list(args)
+    for index, arg in enumerate(masked[:-1]):
+        if arg in _SECRET_FLAGS:
+            masked[index + 1] = "***"
+    return masked
+
+
+def cleanup_all(servers: Iterable[Any]) -> None:
+    """Call ``cleanup()`` on every one of ``servers``, even if some fail; then raise the first
+    failure, if any."""
+    first: BaseException | None = None
+    for server in servers:
+        try:
+            server.cleanup()
+        except BaseException as exc:  # every server is stopped first
+            first = first or exc
+    if first is not None:
+        raise first
+
+
 class RedisServer:
     """One redis-server process owned by the caller; ``start()`` waits until it answers."""
 
@@ -56,7 +82,9 @@ class RedisServer:
         self.binary = found
         self.port = port or free_port()
         self.extra_args = tuple(extra_args)
-        self._dir = tempfile.mkdtemp(prefix="cache-bridge-redis-")
+        # Made by the first start(), kept across restarts (a cluster node keeps its
+        # nodes.conf there), removed by cleanup().
+        self._dir: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
 
     @property
@@ -69,6 +97,8 @@ class RedisServer:
 
     def start(self, wait: float = 10.0) -> None:
         """Start the server (on the same port as before, if restarted) and wait for PONG."""
+        if self._dir is None:
+            self._dir = tempfile.mkdtemp(prefix="cache-bridge-redis-")
         args = [
             self.binary,
             "--port", str(self.port),
@@ -86,7 +116,8 @@ class RedisServer:
         deadline = time.monotonic() + wait
         while time.monotonic() < deadline:
             if self._process.poll() is not None:
-                raise RuntimeError(f"redis-server exited with {self._process.returncode}: {args}")
+                code = self._process.returncode
+                raise RuntimeError(f"redis-server exited with {code}: {masked_args(args)}")
             if self._answers():
                 return
             time.sleep(0.02)
@@ -116,8 +147,12 @@ class RedisServer:
 
     def cleanup(self) -> None:
         """Stop the server and remove its working directory."""
-        self.stop()
-        shutil.rmtree(self._dir, ignore_errors=True)
+        try:
+            self.stop()
+        finally:
+            directory, self._dir = self._dir, None
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
 
     def __enter__(self) -> RedisServer:
         self.start()

@@ -10,6 +10,7 @@ refresh of the slot map after a node fails).
 from __future__ import annotations
 
 import asyncio
+import inspect
 import threading
 from typing import Any
 
@@ -18,16 +19,24 @@ from redis import exceptions as rx
 from cache_bridge import config
 from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.errors import translate
-from cache_bridge.adapters.redis_cluster.clients import async_cluster_client, sync_cluster_client
+from cache_bridge.adapters.redis_cluster.clients import (
+    CommandTable,
+    async_cluster_client,
+    sync_cluster_client,
+)
 from cache_bridge.adapters.redis_cluster.routing import (
     OnEveryPrimary,
     OnKey,
     PerSlot,
     ScanNodes,
-    first_slots,
     route,
+)
+from cache_bridge.adapters.redis_cluster.scan import (
+    ClusterTopologyChangedError,
+    Topology,
     scan_position,
     scan_reply,
+    topology_changed,
 )
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
@@ -41,7 +50,7 @@ from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.guard import Guard
 from cache_bridge.scaling_config import ClusterSettings
 
-__all__ = ["RedisClusterCache", "SyncRedisClusterCache"]
+__all__ = ["ClusterTopologyChangedError", "RedisClusterCache", "SyncRedisClusterCache"]
 
 register_translator(translate)
 
@@ -58,14 +67,43 @@ def _settings(url: str, options: dict[str, Any]) -> ClusterSettings:
 
 # A cluster that cannot serve a slot right now (no reachable node, a slot without a primary
 # during a failover, a resharding in flight) is unavailable, as an unreachable server is:
-# callers and the circuit breaker see a connection failure, not a refused command.
-_UNAVAILABLE = (rx.RedisClusterException, rx.ClusterDownError, rx.TryAgainError)
+# callers and the circuit breaker see a connection failure, not a refused command (ClusterError
+# covers CLUSTERDOWN and redirections that never settle). Other
+# RedisClusterExceptions (a command redis-py cannot route, ...) are the caller's mistakes.
+_UNAVAILABLE = (rx.ClusterError, rx.TryAgainError, rx.SlotNotCoveredError)
+# What redis-py says, with a plain RedisClusterException, when it cannot read a slot map.
+_NO_SLOT_MAP = (
+    "Redis Cluster cannot be connected",
+    "All slots are not covered",
+    "startup_nodes could not agree",
+)
+
+
+def unavailable(exc: Exception) -> bool:
+    """Whether ``exc`` means the cluster cannot serve the request now (rather than a
+    command that redis-py refuses whatever the cluster's state)."""
+    if isinstance(exc, _UNAVAILABLE):
+        return True
+    if not isinstance(exc, rx.RedisClusterException):
+        return False
+    cause = exc.__cause__
+    if isinstance(cause, rx.ConnectionError | rx.TimeoutError | OSError):
+        return True
+    return str(exc).startswith(_NO_SLOT_MAP)
 
 
 def _unavailable(exc: Exception) -> CacheConnectionError:
     return CacheConnectionError(
         f"the Redis Cluster cannot serve the request now ({exc})", operation="", cause=exc
     )
+
+
+def _refresh_kwargs(initialize: Any, failed: Any) -> dict[str, Any]:
+    """Name the node that just failed to a slot map refresh, so redis-py asks it last (only
+    redis-py versions that take ``last_failed_node_name``)."""
+    if failed is None or "last_failed_node_name" not in inspect.signature(initialize).parameters:
+        return {}
+    return {"last_failed_node_name": failed.name}
 
 
 def _scan_args(step: ScanNodes, node_cursor: int) -> tuple[Any, ...]:
@@ -93,8 +131,10 @@ def _per_slot(client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
         try:
             answers = pipe.execute(raise_on_error=False)
         except (rx.ConnectionError, rx.TimeoutError):
-            # Read the slot map again, so the next call finds a replica that took over.
-            client.nodes_manager.initialize()
+            # Read the slot map again (asking the failed node last), so the next call finds
+            # a replica that took over.
+            manager = client.nodes_manager
+            manager.initialize(**_refresh_kwargs(manager.initialize, node))
             raise
         for index, answer in zip(indexes, answers, strict=True):
             replies[index] = answer
@@ -140,8 +180,10 @@ class SyncRedisClusterCache(SyncCache):
     def _execute_on_client(self, command: Command) -> Any:
         try:
             return self._run_command(self._cluster(), command)
-        except _UNAVAILABLE as exc:
-            raise _unavailable(exc) from exc
+        except Exception as exc:
+            if unavailable(exc):
+                raise _unavailable(exc) from exc
+            raise
 
     def _run_command(self, client: Any, command: Command) -> Any:
         step = route(command)
@@ -155,11 +197,18 @@ class SyncRedisClusterCache(SyncCache):
                 primaries = client.get_primaries()
                 return combine([client.execute_command(*args, target_nodes=n) for n in primaries])
             case ScanNodes():
-                firsts = first_slots(client.nodes_manager.slots_cache)
-                slot, node_cursor = scan_position(step.cursor, firsts)
+                topology = Topology.of(client.nodes_manager.slots_cache)
+                slot, node_cursor = scan_position(step.cursor, topology)
                 node = client.nodes_manager.get_node_from_slot(slot)
                 reply = client.execute_command(*_scan_args(step, node_cursor), target_nodes=node)
-                return scan_reply(firsts, reply, slot)
+                cursor, keys = scan_reply(topology, reply, slot)
+                if cursor == 0:
+                    # The walk ends: read the slot map again, so a slot that moved (or a
+                    # replica that took over) unseen by the cached map is caught too.
+                    client.nodes_manager.initialize()
+                    if Topology.of(client.nodes_manager.slots_cache) != topology:
+                        raise topology_changed()
+                return cursor, keys
         raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
 
     def _release(self) -> None:
@@ -172,12 +221,16 @@ class SyncRedisClusterCache(SyncCache):
 class _LoopCluster:
     """One loop's cluster client and the permits that bound its connections per node."""
 
-    def __init__(self, settings: ClusterSettings) -> None:
-        self.client: Any = async_cluster_client(settings)
+    def __init__(self, settings: ClusterSettings, table: CommandTable) -> None:
+        self.client: Any = async_cluster_client(settings, table)
         # Each call holds one permit and uses at most one connection per node, so a node
         # never needs more than max_connections; callers beyond that wait, as a blocking
         # pool would, instead of failing at once.
         self.permits = asyncio.Semaphore(settings.node.max_connections)
+
+
+async def _close_loop_cluster(loop_cluster: _LoopCluster) -> None:
+    await loop_cluster.client.aclose()
 
 
 class RedisClusterCache(AsyncCache):
@@ -187,7 +240,10 @@ class RedisClusterCache(AsyncCache):
     def __init__(self, url: str = "redis+cluster://localhost:6379", **options: Any) -> None:
         self.settings = _settings(url, options)
         settings = self.settings
-        self._loops: LoopClients[_LoopCluster] = LoopClients(lambda: _LoopCluster(settings))
+        table = CommandTable()  # read once, shared by the clients of every loop
+        self._loops: LoopClients[_LoopCluster] = LoopClients(
+            lambda: _LoopCluster(settings, table), _close_loop_cluster
+        )
         super().__init__(
             self._execute_on_client,
             self.settings.key_prefix,
@@ -198,7 +254,7 @@ class RedisClusterCache(AsyncCache):
     async def _execute_on_client(self, command: Command) -> Any:
         if self._closed:  # an operation that was already running when aclose() came
             raise CacheClosedError("the adapter was closed", operation="")
-        loop_cluster = self._loops.current()
+        loop_cluster = await self._loops.current()
         try:
             async with asyncio.timeout(self.settings.node.timeout):
                 await loop_cluster.permits.acquire()
@@ -206,8 +262,10 @@ class RedisClusterCache(AsyncCache):
             raise CacheTimeoutError("no free connection within the timeout", operation="") from None
         try:
             return await self._run_command(loop_cluster.client, command)
-        except _UNAVAILABLE as exc:
-            raise _unavailable(exc) from exc
+        except Exception as exc:
+            if unavailable(exc):
+                raise _unavailable(exc) from exc
+            raise
         finally:
             loop_cluster.permits.release()
 
@@ -228,8 +286,9 @@ class RedisClusterCache(AsyncCache):
                 except (rx.ConnectionError, rx.TimeoutError):
                     # redis-py's asyncio pipeline, unlike its single commands, does not ask
                     # for a new slot map after a node fails; without one, every later batch
-                    # would go to the dead node even after its replica took over.
-                    client._initialize = True
+                    # would go to the dead node even after its replica took over. (It does
+                    # not say which node failed, so none is named to the refresh.)
+                    await nodes.initialize()
                     raise
             case OnEveryPrimary(args, combine):
                 await client.initialize()
@@ -246,16 +305,19 @@ class RedisClusterCache(AsyncCache):
                 return combine(list(replies))
             case ScanNodes():
                 await client.initialize()
-                firsts = first_slots(client.nodes_manager.slots_cache)
-                slot, node_cursor = scan_position(step.cursor, firsts)
+                topology = Topology.of(client.nodes_manager.slots_cache)
+                slot, node_cursor = scan_position(step.cursor, topology)
                 node = client.nodes_manager.get_node_from_slot(slot)
                 reply = await client.execute_command(
                     *_scan_args(step, node_cursor), target_nodes=node
                 )
-                return scan_reply(firsts, reply, slot)
+                cursor, keys = scan_reply(topology, reply, slot)
+                if cursor == 0:  # as on the blocking face
+                    await client.nodes_manager.initialize()
+                    if Topology.of(client.nodes_manager.slots_cache) != topology:
+                        raise topology_changed()
+                return cursor, keys
         raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
 
     async def _release(self) -> None:
-        loop_cluster = self._loops.take()
-        if loop_cluster is not None:
-            await loop_cluster.client.aclose()
+        await self._loops.close_all()

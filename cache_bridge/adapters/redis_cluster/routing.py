@@ -4,13 +4,13 @@ Single-key commands keep the Redis plan (:func:`cache_bridge.adapters.redis.plan
 to their key's slot. Multi-key commands are split by hash slot, so none ever fails with
 CROSSSLOT: one ``MGET`` / ``MSET`` / ``UNLINK`` per slot, and ``SET ... EX`` of a batch as one
 script per slot, so each slot's part is written atomically with its expiry. ``SCAN`` walks the
-primaries one after the other behind one composite cursor; ``FLUSHDB`` and ``PING`` go to
-every primary.
+primaries one after the other behind one composite cursor (:mod:`.scan`); ``FLUSHDB`` and
+``PING`` go to every primary.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -33,10 +33,7 @@ __all__ = [
     "OnKey",
     "PerSlot",
     "ScanNodes",
-    "first_slots",
     "route",
-    "scan_position",
-    "scan_reply",
     "slot_of",
 ]
 
@@ -47,9 +44,6 @@ SET_ALL_WITH_EXPIRY = (
     "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i], unit, ttl) end "
     "return #KEYS"
 )
-
-_NODE_CURSOR_BITS = 64
-_NODE_CURSOR_MASK = (1 << _NODE_CURSOR_BITS) - 1
 
 
 def slot_of(key: str | bytes) -> int:
@@ -83,7 +77,8 @@ class OnEveryPrimary:
 
 @dataclass(frozen=True, slots=True)
 class ScanNodes:
-    """One ``SCAN`` step of a walk over every primary; run it with :func:`scan_reply`."""
+    """One ``SCAN`` step of a walk over every primary (see
+    :mod:`cache_bridge.adapters.redis_cluster.scan`)."""
 
     cursor: int
     match: str
@@ -168,48 +163,3 @@ def route(command: Command) -> Route:
         case Ping():
             return OnEveryPrimary(("PING",), all)
     return OnKey(plan(command))
-
-
-# -- SCAN over every primary --------------------------------------------------------------
-#
-# A composite cursor is (first slot of the primary being scanned + 1) << 64 | that node's
-# cursor, and 0 to start or to end. Naming the primary by the first slot it serves, rather
-# than by address, lets a walk continue on a replica that took over during the walk.
-
-
-def first_slots(slots: Mapping[int, Sequence[Any]]) -> list[int]:
-    """The lowest slot each primary serves, in slot order (``slots``: slot -> nodes, primary
-    first, as redis-py's slot cache holds them)."""
-    seen: set[str] = set()
-    firsts = []
-    for slot in sorted(slots):
-        nodes = slots[slot]
-        if not nodes:
-            continue
-        name = str(nodes[0].name)
-        if name not in seen:
-            seen.add(name)
-            firsts.append(slot)
-    return firsts
-
-
-def scan_position(cursor: int, firsts: Sequence[int]) -> tuple[int, int]:
-    """The slot whose primary to scan next and that node's cursor."""
-    if cursor == 0:
-        return firsts[0], 0
-    return (cursor >> _NODE_CURSOR_BITS) - 1, cursor & _NODE_CURSOR_MASK
-
-
-def scan_reply(firsts: Sequence[int], node_reply: Any, slot: int) -> tuple[int, list[Any]]:
-    """The ``(composite cursor, keys)`` reply of a SCAN step, given the reply of the node
-    that serves ``slot`` (redis-py's cluster client wraps the node's cursor in a dict)."""
-    node_cursor, keys = node_reply
-    if isinstance(node_cursor, dict):
-        (node_cursor,) = node_cursor.values()
-    node_cursor = int(node_cursor)
-    if node_cursor != 0:
-        return ((slot + 1) << _NODE_CURSOR_BITS) | node_cursor, list(keys)
-    later = [first for first in firsts if first > slot]
-    if not later:
-        return 0, list(keys)
-    return (later[0] + 1) << _NODE_CURSOR_BITS, list(keys)

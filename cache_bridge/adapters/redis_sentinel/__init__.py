@@ -61,7 +61,14 @@ class SyncRedisSentinelCache(SyncCache):
         return self._client.execute_command(*args)
 
     def _release(self) -> None:
-        self._client.connection_pool.disconnect()
+        pool = self._client.connection_pool
+        try:
+            pool.disconnect()
+        finally:
+            # The connections to the sentinels belong to the Sentinel manager's clients, not
+            # the pool (closed one by one: Sentinel.close() is recent in redis-py).
+            for sentinel in pool.sentinel_manager.sentinels:
+                sentinel.close()
 
 
 class RedisSentinelCache(AsyncCache):
@@ -71,7 +78,9 @@ class RedisSentinelCache(AsyncCache):
     def __init__(self, url: str = "redis+sentinel://localhost:26379/mymaster", **options: Any):
         self.settings = _settings(url, options)
         settings = self.settings
-        self._loops: LoopClients[Any] = LoopClients(lambda: async_primary_client(settings))
+        self._loops: LoopClients[Any] = LoopClients(
+            lambda: async_primary_client(settings), _close_client
+        )
         super().__init__(
             self._execute_on_client,
             self.settings.key_prefix,
@@ -83,7 +92,7 @@ class RedisSentinelCache(AsyncCache):
         if self._closed:  # an operation that was already running when aclose() came
             raise CacheClosedError("the adapter was closed", operation="")
         args = plan(command)
-        client = self._loops.current()
+        client = await self._loops.current()
         if isinstance(args, list):
             async with client.pipeline(transaction=True) as pipe:
                 for one in args:
@@ -92,6 +101,14 @@ class RedisSentinelCache(AsyncCache):
         return await client.execute_command(*args)
 
     async def _release(self) -> None:
-        client = self._loops.take()
-        if client is not None:
-            await client.connection_pool.disconnect()
+        await self._loops.close_all()
+
+
+async def _close_client(client: Any) -> None:
+    """Close a primary client's connections and its Sentinel manager's to the sentinels."""
+    pool = client.connection_pool
+    try:
+        await pool.disconnect()
+    finally:
+        for sentinel in pool.sentinel_manager.sentinels:
+            await sentinel.aclose()

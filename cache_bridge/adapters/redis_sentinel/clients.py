@@ -46,6 +46,8 @@ def _sentinel_kwargs(settings: SentinelSettings, retry: Any) -> dict[str, Any]:
         "password": settings.sentinel_password,
         "socket_timeout": node.timeout,
         "socket_connect_timeout": node.connect_timeout,
+        # Named as the data connections, so operators (and tests) can tell them apart.
+        "client_name": node.client_name,
         "protocol": 2,
         "retry": retry,
     }
