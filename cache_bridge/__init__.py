@@ -27,6 +27,7 @@ from cache_bridge.errors import (
     CacheTimeoutError,
     CacheUnavailableError,
     CacheValueError,
+    ClusterTopologyChangedError,
     ConfigurationError,
     DomainError,
 )
@@ -51,6 +52,7 @@ __all__ = [
     "CacheTimeoutError",
     "CacheUnavailableError",
     "CacheValueError",
+    "ClusterTopologyChangedError",
     "ConfigurationError",
     "DomainError",
     "InMemoryCache",

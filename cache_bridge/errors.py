@@ -16,6 +16,7 @@ __all__ = [
     "CacheTimeoutError",
     "CacheUnavailableError",
     "CacheValueError",
+    "ClusterTopologyChangedError",
     "ConfigurationError",
     "DomainError",
 ]
@@ -88,6 +89,12 @@ class CacheValueError(CacheError):
 
 class CacheServerError(CacheError):
     """The server answered with an error (out of memory, read-only replica, no permission)."""
+
+
+class ClusterTopologyChangedError(CacheError):
+    """The cluster's topology (which primary serves which slots) changed during a walk over
+    every primary (``delete_pattern``, ``clear``, a flush with a prefix): some keys may not
+    have been visited. Nothing is wrong with the cluster; run the operation again."""
 
 
 class ConfigurationError(ValueError):

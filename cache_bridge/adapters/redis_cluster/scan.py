@@ -17,7 +17,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from cache_bridge.errors import CacheError
+from cache_bridge.errors import ClusterTopologyChangedError
 
 __all__ = [
     "ClusterTopologyChangedError",
@@ -32,12 +32,6 @@ _NODE_CURSOR_MASK = (1 << _NODE_CURSOR_BITS) - 1
 _SLOT_BITS = 15  # first slot + 1: 1 to 16384
 _SLOT_MASK = (1 << _SLOT_BITS) - 1
 _FINGERPRINT_SHIFT = _NODE_CURSOR_BITS + _SLOT_BITS
-
-
-class ClusterTopologyChangedError(CacheError):
-    """The cluster's topology (which primary serves which slots) changed during a walk over
-    every primary (``delete_pattern``, ``clear``, a flush with a prefix): some keys may not
-    have been visited. Nothing is wrong with the cluster; run the operation again."""
 
 
 @dataclass(frozen=True, slots=True)
