@@ -127,4 +127,18 @@ async def test_an_operation_running_at_close_does_not_reopen_the_pool(
         error = failure(result, CacheError)
         assert isinstance(error, CacheConnectionError | CacheClosedError)
         assert error.operation == "delete_pattern"
-    assert cache._clients == {}
+    assert len(cache._clients) == 0  # no pool was made again for the running operation
+
+
+def test_a_fresh_event_loop_per_call_leaves_no_connection_behind(
+    redis_url: str, redis_client: redis.Redis
+) -> None:
+    """Frameworks that run each request in its own loop (async views under WSGI): the client
+    of a loop that ended is closed with it, not left to the garbage collector."""
+    name = "fresh-loop-per-call"
+    cache = RedisCache(redis_url, client_name=name)
+    for n in range(5):
+        assert asyncio.run(cache.set(f"k{n}", "v")) == Success(None)
+    mine = [c for c in redis_client.client_list() if c.get("name") == name]
+    assert mine == []
+    asyncio.run(cache.aclose())

@@ -42,6 +42,10 @@ class LoopClients(Generic[C]):
         self._clients: dict[asyncio.AbstractEventLoop, _Entry[C]] = {}
         self._lock = threading.Lock()
 
+    def __len__(self) -> int:
+        """How many loops have a client now."""
+        return len(self._clients)
+
     async def current(self) -> C:
         """The running loop's client (made now if this loop has none)."""
         loop = asyncio.get_running_loop()

@@ -5,14 +5,13 @@ hiredis parses replies when it is installed (the ``redis`` extra installs it).
 
 from __future__ import annotations
 
-import asyncio
-import threading
 from typing import Any
 
 import redis
 import redis.asyncio
 
 from cache_bridge import config
+from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.clients import async_client, sync_client
 from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.executors import SyncExecutor
@@ -88,9 +87,8 @@ class RedisCache(AsyncCache):
             raise ConfigurationError(f"pipelining must be True or False, not {pipelining!r}")
         self.settings = _settings(url, options)
         self.pipelining = pipelining
-        self._clients: dict[asyncio.AbstractEventLoop, _LoopClient] = {}
-        # Loops of several threads (WSGI workers running async views) may add pools at once.
-        self._clients_lock = threading.Lock()
+        # One client per running loop, closed on its loop when that loop ends or at aclose().
+        self._clients = LoopClients(self._new_client, _LoopClient.aclose)
         super().__init__(
             self._execute_on_client,
             self.settings.key_prefix,
@@ -98,23 +96,14 @@ class RedisCache(AsyncCache):
             Guard(self.settings.describe(), self.settings.breaker()),
         )
 
-    def _client(self) -> _LoopClient:
-        if self._closed:  # an operation that was already running when aclose() came
-            raise CacheClosedError("the adapter was closed", operation="")
-        loop = asyncio.get_running_loop()
-        client = self._clients.get(loop)
-        if client is None:
-            with self._clients_lock:
-                # Pools of loops that have closed can no longer be used or awaited; dropping
-                # them lets the garbage collector close their sockets.
-                for closed in [old for old in self._clients if old.is_closed()]:
-                    del self._clients[closed]
-                client = self._clients[loop] = _LoopClient(self.settings, self.pipelining)
-        return client
+    def _new_client(self) -> _LoopClient:
+        return _LoopClient(self.settings, self.pipelining)
 
     async def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when aclose() came
+            raise CacheClosedError("the adapter was closed", operation="")
         args = plan(command)
-        client = self._client()
+        client = await self._clients.current()
         if isinstance(args, list):
             async with client.redis.pipeline(transaction=True) as pipe:
                 for one in args:
@@ -128,14 +117,7 @@ class RedisCache(AsyncCache):
         return await client.execute(args)
 
     async def _release(self) -> None:
-        with self._clients_lock:
-            clients, self._clients = self._clients, {}
-        loop = asyncio.get_running_loop()
-        # Another loop's connections cannot be awaited from this one; dropping them leaves
-        # their sockets to the garbage collector.
-        client = clients.get(loop)
-        if client is not None:
-            await client.aclose()
+        await self._clients.close_all()
 
 
 class _LoopClient:

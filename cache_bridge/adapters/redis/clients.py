@@ -16,12 +16,14 @@ from redis.retry import Retry
 
 from cache_bridge.config import RedisSettings
 
-__all__ = ["async_client", "sync_client"]
+__all__ = ["async_client", "node_kwargs", "sync_client", "tls_kwargs"]
 
 
-def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
-    kwargs: dict[str, Any] = {
-        "db": settings.db,
+def node_kwargs(settings: RedisSettings) -> dict[str, Any]:
+    """What every connection to a Redis node takes from the settings, whatever the topology
+    (one server, a cluster node, a sentinel-managed primary): credentials, timeouts, name, and
+    the protocol."""
+    return {
         "username": settings.username,
         "password": settings.password,
         "socket_timeout": settings.timeout,
@@ -33,19 +35,28 @@ def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
         # every idle pooled connection failed one call.
         "protocol": 2,
     }
+
+
+def tls_kwargs(settings: RedisSettings) -> dict[str, Any]:
+    """The certificate options of a ``rediss://`` connection."""
+    return {
+        "ssl_ca_certs": settings.ssl_ca_certs,
+        "ssl_certfile": settings.ssl_certfile,
+        "ssl_keyfile": settings.ssl_keyfile,
+        "ssl_cert_reqs": settings.ssl_cert_reqs,
+        "ssl_check_hostname": settings.ssl_check_hostname,
+    }
+
+
+def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
+    kwargs: dict[str, Any] = {"db": settings.db, **node_kwargs(settings)}
     if settings.path is not None:
         kwargs["path"] = settings.path
     else:
         kwargs["host"] = settings.host
         kwargs["port"] = settings.port
     if settings.tls:
-        kwargs.update(
-            ssl_ca_certs=settings.ssl_ca_certs,
-            ssl_certfile=settings.ssl_certfile,
-            ssl_keyfile=settings.ssl_keyfile,
-            ssl_cert_reqs=settings.ssl_cert_reqs,
-            ssl_check_hostname=settings.ssl_check_hostname,
-        )
+        kwargs.update(tls_kwargs(settings))
     return kwargs
 
 

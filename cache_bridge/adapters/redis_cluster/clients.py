@@ -19,6 +19,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
+from cache_bridge.adapters.redis.clients import node_kwargs, tls_kwargs
 from cache_bridge.scaling_config import ClusterSettings
 
 __all__ = ["CommandTable", "async_cluster_client", "check_client", "sync_cluster_client"]
@@ -29,24 +30,9 @@ _SyncNode: Any = ClusterNode
 
 def _node_kwargs(settings: ClusterSettings) -> dict[str, Any]:
     node = settings.node
-    kwargs: dict[str, Any] = {
-        "username": node.username,
-        "password": node.password,
-        "socket_timeout": node.timeout,
-        "socket_connect_timeout": node.connect_timeout,
-        "client_name": node.client_name,
-        # RESP2, as the single-server adapter speaks (see adapters/redis/clients.py).
-        "protocol": 2,
-    }
+    kwargs = node_kwargs(node)
     if node.tls:
-        kwargs.update(
-            ssl=True,
-            ssl_ca_certs=node.ssl_ca_certs,
-            ssl_certfile=node.ssl_certfile,
-            ssl_keyfile=node.ssl_keyfile,
-            ssl_cert_reqs=node.ssl_cert_reqs,
-            ssl_check_hostname=node.ssl_check_hostname,
-        )
+        kwargs.update(ssl=True, **tls_kwargs(node))
     return kwargs
 
 

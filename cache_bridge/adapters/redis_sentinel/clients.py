@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from cache_bridge.adapters.redis.clients import node_kwargs
 from cache_bridge.scaling_config import SentinelSettings
 
 __all__ = ["async_primary_client", "sync_primary_client"]
@@ -40,15 +41,12 @@ class _AsyncBlockingSentinelPool(
 
 
 def _sentinel_kwargs(settings: SentinelSettings, retry: Any) -> dict[str, Any]:
-    node = settings.node
+    # The data nodes' timeouts and name (so operators and tests can tell the connections
+    # apart), with the sentinels' own credentials.
     return {
+        **node_kwargs(settings.node),
         "username": settings.sentinel_username,
         "password": settings.sentinel_password,
-        "socket_timeout": node.timeout,
-        "socket_connect_timeout": node.connect_timeout,
-        # Named as the data connections, so operators (and tests) can tell them apart.
-        "client_name": node.client_name,
-        "protocol": 2,
         "retry": retry,
     }
 
@@ -57,13 +55,7 @@ def _data_kwargs(settings: SentinelSettings, retry: Any) -> dict[str, Any]:
     node = settings.node
     return {
         "db": node.db,
-        "username": node.username,
-        "password": node.password,
-        "socket_timeout": node.timeout,
-        "socket_connect_timeout": node.connect_timeout,
-        "client_name": node.client_name,
-        # RESP2, as the single-server adapter speaks (see adapters/redis/clients.py).
-        "protocol": 2,
+        **node_kwargs(node),
         "retry": retry,
         "max_connections": node.max_connections,
         "timeout": node.timeout,
