@@ -13,7 +13,7 @@ import redis
 
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.testing import Harness, RedisServer
+from cache_bridge.testing import Harness, Harnesses, RedisServer
 
 MakeCache = Callable[..., Harness]
 
@@ -66,31 +66,24 @@ def backend(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def make_cache(backend: str, request: pytest.FixtureRequest) -> Iterator[MakeCache]:
     """Build harnessed adapters of the current backend that share one store or database."""
-    made: list[Harness] = []
     store_name = f"test-{uuid.uuid4().hex}"
     url = ""
     if backend.startswith("redis"):
         request.getfixturevalue("redis_client")
         url = request.getfixturevalue("redis_url")
 
-    def make(**options: Any) -> Harness:
-        adapter: Any
+    def build(**options: Any) -> Any:
         match backend:
             case "memory-sync":
-                adapter = SyncInMemoryCache(f"memory://{store_name}", **options)
+                return SyncInMemoryCache(f"memory://{store_name}", **options)
             case "memory-async":
-                adapter = InMemoryCache(f"memory://{store_name}", **options)
+                return InMemoryCache(f"memory://{store_name}", **options)
             case "redis-sync":
-                adapter = SyncRedisCache(url, **options)
-            case _:
-                adapter = RedisCache(url, **options)
-        harness = Harness(adapter, backend)
-        made.append(harness)
-        return harness
+                return SyncRedisCache(url, **options)
+        return RedisCache(url, **options)
 
-    yield make
-    for harness in made:
-        harness.shutdown()
+    with Harnesses(build, backend) as make:
+        yield make
 
 
 @pytest.fixture

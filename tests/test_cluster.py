@@ -5,6 +5,7 @@ during traffic."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import time
 import warnings
@@ -36,7 +37,7 @@ from cache_bridge.limit_state import ALGORITHMS
 from cache_bridge.operations import Op
 from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
 from cache_bridge.raw_operations import count_pattern, delete_many
-from cache_bridge.testing import Harness
+from cache_bridge.testing import Harness, Harnesses
 from cache_bridge.testing.contract import CacheContract
 from cache_bridge.testing.redis_cluster import SLOTS, LocalCluster, free_cluster_port
 from cache_bridge.testing.redis_server import RedisServer
@@ -54,17 +55,9 @@ def face(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_cache(face: str, cluster_url: str) -> Iterator[MakeCache]:
-    made: list[Harness] = []
-
-    def make(**options: Any) -> Harness:
-        cls = SyncRedisClusterCache if face == "cluster-sync" else RedisClusterCache
-        harness = Harness(cls(cluster_url, **options), face)
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.shutdown()
+    cls = SyncRedisClusterCache if face == "cluster-sync" else RedisClusterCache
+    with Harnesses(functools.partial(cls, cluster_url), face) as make:
+        yield make
 
 
 @pytest.fixture

@@ -21,7 +21,7 @@ from cache_bridge import CacheConnectionError, CacheSerializationError, CacheTim
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.errors import CacheServerError
 from cache_bridge.protocol import SyncCacheProtocol
-from cache_bridge.testing import Harness, RedisServer
+from cache_bridge.testing import Harness, Harnesses, RedisServer
 from cache_bridge.testing.contract import CALLS, failure
 
 Connect = Callable[..., Harness]
@@ -44,17 +44,8 @@ def face(request: pytest.FixtureRequest) -> str:
 @pytest.fixture
 def connect(face: str) -> Iterator[Connect]:
     """Build harnessed Redis adapters of the current face; all are shut down afterwards."""
-    made: list[Harness] = []
-
-    def make(url: str, **options: Any) -> Harness:
-        adapter = SyncRedisCache(url, **options) if face == "sync" else RedisCache(url, **options)
-        harness = Harness(adapter, face)
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.shutdown()
+    with Harnesses(SyncRedisCache if face == "sync" else RedisCache, face) as make:
+        yield make
 
 
 @pytest.fixture

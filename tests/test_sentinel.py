@@ -5,6 +5,7 @@ the same adapter object works against the new primary."""
 from __future__ import annotations
 
 import asyncio
+import functools
 import gc
 import tempfile
 import time
@@ -19,7 +20,7 @@ from returns.result import Result, Success
 from scaled_servers import DATA_PASSWORD, SENTINEL_PASSWORD, need_redis_server
 
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
-from cache_bridge.testing import Harness, find_redis_server
+from cache_bridge.testing import Harness, Harnesses, find_redis_server
 from cache_bridge.testing.contract import CacheContract
 from cache_bridge.testing.redis_sentinel import LocalSentinel, SentinelProcess
 from cache_bridge.testing.redis_server import RedisServer, cleanup_all, masked_args
@@ -34,17 +35,9 @@ def face(request: pytest.FixtureRequest) -> str:
 
 @pytest.fixture
 def make_cache(face: str, sentinel_url: str) -> Iterator[MakeCache]:
-    made: list[Harness] = []
-
-    def make(**options: Any) -> Harness:
-        cls = SyncRedisSentinelCache if face == "sentinel-sync" else RedisSentinelCache
-        harness = Harness(cls(sentinel_url, **options), face)
-        made.append(harness)
-        return harness
-
-    yield make
-    for harness in made:
-        harness.shutdown()
+    cls = SyncRedisSentinelCache if face == "sentinel-sync" else RedisSentinelCache
+    with Harnesses(functools.partial(cls, sentinel_url), face) as make:
+        yield make
 
 
 @pytest.fixture

@@ -12,8 +12,15 @@ in a pytest module and give it a ``cache`` fixture returning a :class:`Harness`.
 from __future__ import annotations
 
 from cache_bridge.testing.faulty_server import FaultyRedisServer
-from cache_bridge.testing.harness import Harness
+from cache_bridge.testing.harness import Harness, Harnesses
 from cache_bridge.testing.proxy import FaultProxy
 from cache_bridge.testing.redis_server import RedisServer, find_redis_server
 
-__all__ = ["FaultProxy", "FaultyRedisServer", "Harness", "RedisServer", "find_redis_server"]
+__all__ = [
+    "FaultProxy",
+    "FaultyRedisServer",
+    "Harness",
+    "Harnesses",
+    "RedisServer",
+    "find_redis_server",
+]

@@ -10,7 +10,7 @@ from typing import Any
 
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 
-__all__ = ["Harness"]
+__all__ = ["Harness", "Harnesses"]
 
 
 class Harness:
@@ -58,3 +58,31 @@ class Harness:
 
     def __repr__(self) -> str:
         return f"<Harness {self.name}>"
+
+
+class Harnesses:
+    """Harnessed adapters made during one test, all shut down at its end: call it like the
+    adapter factory it wraps. As a context manager (``with Harnesses(build, "sync") as make:``
+    in a pytest fixture), it shuts down every adapter it made on exit.
+    """
+
+    def __init__(self, build: Callable[..., CacheProtocol | SyncCacheProtocol], name: str) -> None:
+        self._build = build
+        self.name = name
+        self._made: list[Harness] = []
+
+    def __call__(self, *args: Any, **options: Any) -> Harness:
+        harness = Harness(self._build(*args, **options), self.name)
+        self._made.append(harness)
+        return harness
+
+    def shutdown(self) -> None:
+        made, self._made = self._made, []
+        for harness in made:
+            harness.shutdown()
+
+    def __enter__(self) -> Harnesses:
+        return self
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.shutdown()

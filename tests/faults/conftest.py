@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.testing import Harness
+from cache_bridge.testing import Harness, Harnesses
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
 from faults.scenario import FAST
@@ -31,18 +31,13 @@ def face(request: pytest.FixtureRequest) -> str:
 def connect(face: str) -> Iterator[Connect]:
     """Build harnessed Redis adapters of the current face (with the suite's short timeouts
     and quick breaker unless overridden); all are shut down afterwards."""
-    made: list[Harness] = []
+    cls = SyncRedisCache if face == "sync" else RedisCache
 
-    def make(url: str, **options: Any) -> Harness:
-        merged = {**FAST, **options}
-        adapter = SyncRedisCache(url, **merged) if face == "sync" else RedisCache(url, **merged)
-        harness = Harness(adapter, face)
-        made.append(harness)
-        return harness
+    def build(url: str, **options: Any) -> SyncRedisCache | RedisCache:
+        return cls(url, **{**FAST, **options})
 
-    yield make
-    for harness in made:
-        harness.shutdown()
+    with Harnesses(build, face) as make:
+        yield make
 
 
 @pytest.fixture
