@@ -9,7 +9,6 @@ every process even when start-up failed half-way.
 
 from __future__ import annotations
 
-import shutil
 import subprocess
 import tempfile
 import time
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 
 from cache_bridge.testing.redis_server import (
     RedisServer,
+    ServerProcess,
     cleanup_all,
     find_redis_server,
     free_port,
@@ -46,7 +46,7 @@ def _wait(what: str, check: Callable[[], bool], timeout: float) -> None:
     raise RuntimeError(f"the test sentinel set-up did not {what} within {timeout}s")
 
 
-class SentinelProcess:
+class SentinelProcess(ServerProcess):
     """One ``redis-server <conf> --sentinel`` process on a free loopback port."""
 
     def __init__(self, binary: str, config_lines: list[str]) -> None:
@@ -56,10 +56,6 @@ class SentinelProcess:
         # Made by start() (the sentinel rewrites its config there), removed by cleanup().
         self._dir: str | None = None
         self._process: subprocess.Popen[bytes] | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def start(self) -> None:
         if self._dir is None:
@@ -72,25 +68,6 @@ class SentinelProcess:
             stderr=subprocess.DEVNULL,
             stdin=subprocess.DEVNULL,
         )
-
-    def stop(self) -> None:
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-    def cleanup(self) -> None:
-        try:
-            self.stop()
-        finally:
-            directory, self._dir = self._dir, None
-            if directory is not None:
-                shutil.rmtree(directory, ignore_errors=True)
 
 
 class LocalSentinel:

@@ -13,7 +13,14 @@ from collections.abc import Iterable, Sequence
 from pathlib import Path
 from typing import Any
 
-__all__ = ["RedisServer", "cleanup_all", "find_redis_server", "free_port", "masked_args"]
+__all__ = [
+    "RedisServer",
+    "ServerProcess",
+    "cleanup_all",
+    "find_redis_server",
+    "free_port",
+    "masked_args",
+]
 
 #: Arguments whose value is a secret, masked in error messages.
 _SECRET_FLAGS = ("--requirepass", "--masterauth", "--masteruser")
@@ -76,7 +83,40 @@ def cleanup_all(servers: Iterable[Any]) -> None:
         raise first
 
 
-class RedisServer:
+class ServerProcess:
+    """A server process the caller owns, with its working directory: stopping and cleaning
+    up, shared by :class:`RedisServer` and the sentinels of the test Sentinel set-up."""
+
+    _process: subprocess.Popen[bytes] | None = None
+    _dir: str | None = None
+
+    @property
+    def running(self) -> bool:
+        return self._process is not None and self._process.poll() is None
+
+    def stop(self) -> None:
+        """Stop the server and wait for it to exit (killing it if it will not)."""
+        process, self._process = self._process, None
+        if process is None or process.poll() is not None:
+            return
+        process.terminate()
+        try:
+            process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait(timeout=5)
+
+    def cleanup(self) -> None:
+        """Stop the server and remove its working directory."""
+        try:
+            self.stop()
+        finally:
+            directory, self._dir = self._dir, None
+            if directory is not None:
+                shutil.rmtree(directory, ignore_errors=True)
+
+
+class RedisServer(ServerProcess):
     """One redis-server process owned by the caller; ``start()`` waits until it answers."""
 
     def __init__(
@@ -102,10 +142,6 @@ class RedisServer:
     @property
     def url(self) -> str:
         return f"redis://127.0.0.1:{self.port}/0"
-
-    @property
-    def running(self) -> bool:
-        return self._process is not None and self._process.poll() is None
 
     def start(self, wait: float = 10.0) -> None:
         """Start the server (on the same port as before, if restarted) and wait for PONG."""
@@ -144,27 +180,6 @@ class RedisServer:
                 return conn.recv(16).startswith((b"+PONG", b"-NOAUTH"))
         except OSError:
             return False
-
-    def stop(self) -> None:
-        """Stop the server and wait for it to exit (killing it if it will not)."""
-        process, self._process = self._process, None
-        if process is None or process.poll() is not None:
-            return
-        process.terminate()
-        try:
-            process.wait(timeout=5)
-        except subprocess.TimeoutExpired:
-            process.kill()
-            process.wait(timeout=5)
-
-    def cleanup(self) -> None:
-        """Stop the server and remove its working directory."""
-        try:
-            self.stop()
-        finally:
-            directory, self._dir = self._dir, None
-            if directory is not None:
-                shutil.rmtree(directory, ignore_errors=True)
 
     def __enter__(self) -> RedisServer:
         self.start()
