@@ -134,7 +134,11 @@ async def test_one_dropped_round_trip_counts_once_toward_the_breaker(
     assert breaker is not None
     try:
         assert await adapter.get("warm") == Success(None)
+        # The first call leads a round trip of its own (a read, which the pause lets
+        # through); the six writes queue meanwhile and go together in the next round trip.
+        lead = asyncio.ensure_future(adapter.get("lead"))
         calls = [asyncio.ensure_future(adapter.set(f"k{i}", "v")) for i in range(6)]
+        assert await lead == Success(None)
         await asyncio.sleep(0.1)  # the round trip is written and held by the paused server
         (ours,) = _our_connections(redis_client)
         assert redis_client.client_kill_filter(_id=ours["id"]) == 1
