@@ -38,7 +38,7 @@ def django_cache_groups(s: Sizes) -> list[Group]:
     def g(name: str, n: int, make: Callable[[Any], Callable[[], Any]]) -> Group:
         cases = [Case(impl, make(cache)) for impl, cache in aliases.items()]
         note = (
-            "cache_bridge signs every pickled value with HMAC-SHA256 by default (OPTIONS"
+            "cache_bridge signs every pickled value with a keyed MAC (BLAKE2b) by default (OPTIONS"
             ' "sign"); the sign=False row shows what that costs. The other two do not sign.'
         )
         return Group(name, "Django cache API", DJANGO_REDIS, cases, n, note=note)

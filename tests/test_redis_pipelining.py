@@ -111,7 +111,11 @@ async def test_a_dropped_connection_fails_its_round_trip_and_the_next_call_recon
     cache: RedisCache, redis_client: redis.Redis, paused_writes: None
 ) -> None:
     assert await cache.get("warm") == Success(None)
+    # A read leads a round trip of its own (the pause lets it through); the five writes queue
+    # meanwhile and go together in the next round trip, which the server holds.
+    lead = asyncio.ensure_future(cache.get("lead"))
     calls = [asyncio.ensure_future(cache.set(f"k{i}", "v")) for i in range(5)]
+    assert await lead == Success(None)
     await asyncio.sleep(0.1)  # the round trip is written and held by the paused server
     (ours,) = _our_connections(redis_client)
     assert redis_client.client_kill_filter(_id=ours["id"]) == 1
@@ -121,6 +125,7 @@ async def test_a_dropped_connection_fails_its_round_trip_and_the_next_call_recon
     for result in results:
         assert isinstance(result, Failure)
         assert isinstance(result.failure(), CacheConnectionError)
+        assert not isinstance(result.failure(), CacheTimeoutError)  # dropped, not timed out
     redis_client.client_unpause()
     assert await cache.set("after", "yes") == Success(None)
     assert await cache.get("after") == Success("yes")
@@ -134,7 +139,11 @@ async def test_one_dropped_round_trip_counts_once_toward_the_breaker(
     assert breaker is not None
     try:
         assert await adapter.get("warm") == Success(None)
+        # The first call leads a round trip of its own (a read, which the pause lets
+        # through); the six writes queue meanwhile and go together in the next round trip.
+        lead = asyncio.ensure_future(adapter.get("lead"))
         calls = [asyncio.ensure_future(adapter.set(f"k{i}", "v")) for i in range(6)]
+        assert await lead == Success(None)
         await asyncio.sleep(0.1)  # the round trip is written and held by the paused server
         (ours,) = _our_connections(redis_client)
         assert redis_client.client_kill_filter(_id=ours["id"]) == 1

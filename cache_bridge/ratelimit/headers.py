@@ -8,6 +8,7 @@ headers.
 
 from __future__ import annotations
 
+import functools
 import math
 from collections.abc import Iterable
 
@@ -16,6 +17,7 @@ from cache_bridge.ratelimit.decision import Decision
 __all__ = ["rate_limit_headers", "retry_after_seconds"]
 
 
+@functools.lru_cache(maxsize=1024)
 def _sf_string(name: str) -> str:
     # A structured-field string: printable ASCII, with backslash and quote escaped.
     text = "".join(ch if " " <= ch <= "~" else "_" for ch in name)
@@ -37,9 +39,16 @@ def rate_limit_headers(decisions: Iterable[Decision], *, legacy: bool = False) -
     """``RateLimit-Policy`` and ``RateLimit`` listing every decision (a request checked against
     several limits lists each), plus the ``X-RateLimit-*`` trio of the most restrictive one when
     ``legacy``. ``X-RateLimit-Reset`` is in seconds from now, like ``RateLimit``'s ``t``."""
-    known = [d for d in decisions if not d.failed]
+    known = [d for d in decisions if d.error is None]  # (not d.failed)
     if not known:
         return {}
+    if len(known) == 1 and not legacy:  # the usual case, without the joins
+        d = known[0]
+        name = _sf_string(d.name)
+        return {
+            "RateLimit-Policy": f"{name};q={d.limit};w={d.rate.period}",
+            "RateLimit": f"{name};r={d.remaining};t={_seconds(d.reset_after)}",
+        }
     headers = {
         "RateLimit-Policy": ", ".join(
             f"{_sf_string(d.name)};q={d.limit};w={d.rate.period}" for d in known

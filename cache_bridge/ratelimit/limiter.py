@@ -15,6 +15,8 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+from returns.result import Failure, Success
+
 from cache_bridge.errors import (
     CacheError,
     CacheInvalidArgumentError,
@@ -28,7 +30,14 @@ from cache_bridge.operations import Op
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.rate import Rate, parse_rate
-from cache_bridge.ratelimit.steps import Call, Check, StepFailed, fallback_check, native_check
+from cache_bridge.ratelimit.steps import (
+    Call,
+    Check,
+    StepFailed,
+    fallback_check,
+    native_check,
+    rate_limit_hit,
+)
 
 __all__ = ["AsyncRateLimiter", "FailureLog", "RateLimiter"]
 
@@ -60,6 +69,8 @@ class FailureLog:
             )
 
     def recovered(self) -> None:
+        if not self._failing:  # the usual case; a failure racing this logs on its own
+            return
         with self._lock:
             was, self._failing = self._failing, False
         if was:
@@ -116,6 +127,19 @@ class _Limit:
         now_ms = math.floor((self.clock or time.time)() * 1000)
         return fallback_check(full, self.algorithm, rate.limit, rate.period_ms, now_ms)
 
+    def native_op(self, key: str, ns: KeySpace) -> Op[Outcome]:
+        """The check as the one operation :func:`native_check` would yield, to run directly."""
+        rate = self.rate
+        now = None if self.clock is None else math.floor(self.clock() * 1000)
+        return rate_limit_hit(
+            ns,
+            self.storage_key(key),
+            algorithm=self.algorithm,
+            limit=rate.limit,
+            period_ms=rate.period_ms,
+            now_ms=now,
+        )
+
     def decide(self, outcome: Outcome | DomainError) -> Decision:
         if isinstance(outcome, Outcome):
             self.failure_log.recovered()
@@ -159,6 +183,17 @@ def _bad_key(key: object) -> CacheInvalidArgumentError | None:
     return CacheInvalidArgumentError(
         f"a rate-limit key must be a str, not {type(key).__name__}", operation="rate_limit"
     )
+
+
+def _outcome(result: object) -> Outcome | DomainError:
+    """What a native check's Result holds (what :func:`native_check` would return or fail with)."""
+    if isinstance(result, Success):
+        outcome: Outcome = result.unwrap()
+        return outcome
+    if isinstance(result, Failure):
+        error: DomainError = result.failure()
+        return error
+    return CacheError(f"not a Result: {result!r}", operation="rate_limit")
 
 
 def _unexpected(exc: Exception) -> CacheError:
@@ -232,8 +267,9 @@ class RateLimiter(_Limiter):
         if bad is not None:
             return bad
         try:
-            ns = _keyspace(cache) if self._native else None
-            steps = self.policy.check(key, ns)
+            if self._native:  # one operation: run it without the steps' generator
+                return _outcome(cache.run_operation(self.policy.native_op(key, _keyspace(cache))))
+            steps = self.policy.check(key, None)
             step = next(steps)
             while True:
                 if isinstance(step, Call):
@@ -267,8 +303,10 @@ class AsyncRateLimiter(_Limiter):
         if bad is not None:
             return bad
         try:
-            ns = _keyspace(cache) if self._native else None
-            steps = self.policy.check(key, ns)
+            if self._native:  # one operation: run it without the steps' generator
+                native = self.policy.native_op(key, _keyspace(cache))
+                return _outcome(await cache.run_operation(native))
+            steps = self.policy.check(key, None)
             step = next(steps)
             while True:
                 if isinstance(step, Call):

@@ -65,8 +65,8 @@ def rate_limit_hit(
 ) -> Steps[Outcome]:
     """Count one request against the state at ``key`` (one atomic command)."""
     reply = yield RateLimitHit(ns.key(key), algorithm, limit, period_ms, now_ms)
-    allowed, remaining, reset_ms, retry_ms = (int(part) for part in reply)
-    return Outcome(bool(allowed), remaining, reset_ms, retry_ms)
+    allowed, remaining, reset_ms, retry_ms = reply
+    return Outcome(bool(int(allowed)), int(remaining), int(reset_ms), int(retry_ms))
 
 
 def native_check(

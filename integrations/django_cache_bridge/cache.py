@@ -247,17 +247,7 @@ class BridgeCache(BaseCache):
     def _read_many(self, made: Sequence[str]) -> Steps[dict[str, Any]]:
         """The readable values of ``made`` (one MGET); unreadable ones are dropped."""
         raws = yield MGet(tuple(made))
-        found: dict[str, Any] = {}
-        unreadable: list[str] = []
-        for full, raw in zip(made, raws, strict=True):
-            data = _as_bytes(raw)
-            if data is None:
-                continue
-            value = self._codec.loads(full, data)
-            if value is MISSING:
-                unreadable.append(full)
-            else:
-                found[full] = value
+        found, unreadable = self._codec.loads_many(made, [_as_bytes(raw) for raw in raws])
         if unreadable:
             yield from _drop(unreadable)
         return found

@@ -25,7 +25,7 @@ from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-from flask import Flask, Response, current_app, g, request
+from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from cache_bridge import ConfigurationError, SyncCacheProtocol
@@ -107,6 +107,12 @@ class FlaskLimit:
     fail_open: bool | None = None
     per_route: bool = False
     failure_log: FailureLog = field(default_factory=lambda: FailureLog("flask"), compare=False)
+    #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
+    #: the app's current cache: a request reuses one instead of building it again (they hold
+    #: no per-request state).
+    limiters: dict[tuple[Any, ...], RateLimiter] = field(
+        default_factory=dict, compare=False, repr=False
+    )
 
 
 @dataclass(frozen=True)
@@ -288,10 +294,14 @@ def exempt(view: F) -> F:
 def client_ip() -> str | None:
     """The current request's client key: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``."""
-    address = _settings().client_address
+    return _client_ip(_settings(), request)
+
+
+def _client_ip(settings: LimitSettings, req: Request) -> str | None:
+    address = settings.client_address
     # X-Forwarded-For is read only when a proxy is trusted: otherwise it is never believed.
-    forwarded = request.headers.getlist("X-Forwarded-For") if address.trusted_proxies else ()
-    return address.key(request.environ.get("REMOTE_ADDR"), forwarded)
+    forwarded = req.headers.getlist("X-Forwarded-For") if address.trusted_proxies else ()
+    return address.key(req.environ.get("REMOTE_ADDR"), forwarded)
 
 
 def _settings() -> LimitSettings:
@@ -304,12 +314,18 @@ def _user_id(settings: LimitSettings) -> str | None:
     return None if uid is None else str(uid)
 
 
-def _request_key(spec: KeySpec, settings: LimitSettings) -> str | None:
+def _request_key(req: Request, spec: KeySpec, settings: LimitSettings) -> str | None:
     if callable(spec):
         value = spec()
         return None if value is None else str(value)
+    if spec == "ip":  # the default, as named_key reads it, without building its callbacks
+        address = _client_ip(settings, req)
+        return None if address is None else f"ip:{address}"
     return named_key(
-        spec, header=request.headers.get, user_id=lambda: _user_id(settings), client_ip=client_ip
+        spec,
+        header=req.headers.get,
+        user_id=lambda: _user_id(settings),
+        client_ip=lambda: _client_ip(settings, req),
     )
 
 
@@ -321,43 +337,74 @@ def _limits_for(view: Any, settings: LimitSettings) -> list[FlaskLimit]:
 
 
 def _check(
-    cache: SyncCacheProtocol, settings: LimitSettings, flask_limit: FlaskLimit, view: Any
+    req: Request,
+    endpoint: str,
+    cache: SyncCacheProtocol,
+    settings: LimitSettings,
+    flask_limit: FlaskLimit,
 ) -> Decision | None:
-    if flask_limit.methods is not None and request.method not in flask_limit.methods:
+    if flask_limit.methods is not None and req.method not in flask_limit.methods:
         return None
-    key = _request_key(flask_limit.key or settings.key, settings)
+    key = _request_key(req, flask_limit.key or settings.key, settings)
     if key is None:
         return None
-    name = flask_limit.name or request.endpoint or "view"
+    name = flask_limit.name or endpoint or "view"
     if flask_limit.per_route:  # a default limit counts each route apart
-        key = f"{request.endpoint}|{key}"
-    limiter = RateLimiter(
-        cache,
-        flask_limit.rate,
-        algorithm=flask_limit.algorithm or settings.algorithm,
-        name=name,
-        prefix=settings.key_prefix,
-        fail_open=settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open,
-        failure_log=flask_limit.failure_log,
-    )
-    return limiter.hit(key)
+        key = f"{endpoint}|{key}"
+    return _limiter(cache, settings, flask_limit, name).hit(key)
+
+
+#: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
+#: with fewer routes).
+_MAX_LIMITERS = 1024
+
+
+def _limiter(
+    cache: SyncCacheProtocol, settings: LimitSettings, flask_limit: FlaskLimit, name: str
+) -> RateLimiter:
+    algorithm = flask_limit.algorithm or settings.algorithm
+    fail_open = settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open
+    index = (name, algorithm, settings.key_prefix, fail_open)
+    limiters = flask_limit.limiters
+    limiter = limiters.get(index)
+    if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
+        if len(limiters) >= _MAX_LIMITERS:
+            limiters.clear()
+        limiter = limiters[index] = RateLimiter(
+            cache,
+            flask_limit.rate,
+            algorithm=algorithm,
+            name=name,
+            prefix=settings.key_prefix,
+            fail_open=fail_open,
+            failure_log=flask_limit.failure_log,
+        )
+    return limiter
 
 
 def _before_request() -> None:
-    found = current_app.extensions.get(LIMITS_KEY)
-    if not isinstance(found, tuple) or request.endpoint is None:
+    # The request and the app behind their proxies, looked up once per request.
+    req: Request = request._get_current_object()  # type: ignore[attr-defined]
+    app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
+    found = app.extensions.get(LIMITS_KEY)
+    endpoint = req.endpoint
+    if not isinstance(found, tuple) or endpoint is None:
         return
     settings, cache_of = found
     if not settings.enabled:
         return
-    view = current_app.view_functions.get(request.endpoint)
+    view = app.view_functions.get(endpoint)
     if view is None:
         return
     limits = _limits_for(view, settings)
     if not limits:
         return
     cache = cache_of()
-    decisions = [d for lim in limits if (d := _check(cache, settings, lim, view)) is not None]
+    decisions = []
+    for flask_limit in limits:
+        decision = _check(req, endpoint, cache, settings, flask_limit)
+        if decision is not None:
+            decisions.append(decision)
     setattr(g, _DECISIONS, decisions)
     refused = [d for d in decisions if not d.allowed]
     if not refused:
@@ -372,11 +419,16 @@ def _after_request(response: Response) -> Response:
     if not decisions:
         return response
     settings = _settings()
-    if response.status_code == 429 or settings.headers:
+    refused = response.status_code == 429
+    if refused or settings.headers:
+        headers = response.headers
+        # What the view set stays (setdefault's rule), found in one pass over the headers.
+        present = {name.lower() for name, _ in headers}
         for name, value in rate_limit_headers(decisions, legacy=settings.legacy_headers).items():
-            response.headers.setdefault(name, value)
-    if response.status_code == 429 and "Retry-After" not in response.headers:
-        response.headers["Retry-After"] = str(retry_after_seconds(decisions))
+            if name.lower() not in present:
+                headers.add(name, value)
+        if refused and "retry-after" not in present:
+            headers.add("Retry-After", str(retry_after_seconds(decisions)))
     return response
 
 

@@ -136,7 +136,7 @@ def test_values_written_by_a_foreign_client_are_misses(
             plant(dj, "k", data)
 
     evil = pickle.dumps(Exploit())
-    markers = [b"", b"cb:s2:", b"cb:js1:", b"cb:p1:", b"cb:j1:", b"cb:s1:"]
+    markers = [b"", b"cb:s3:", b"cb:s2:", b"cb:js2:", b"cb:js1:", b"cb:p1:", b"cb:j1:", b"cb:s1:"]
     payloads = st.one_of(
         st.binary(max_size=80),
         st.just(evil),

@@ -51,7 +51,7 @@ def test_values_are_signed_by_default(configure: Any) -> None:
     dj.set("k", {"a": 1})
     data = stored(dj, "k")
     assert data is not None
-    assert data.startswith(b"cb:s2:")
+    assert data.startswith(b"cb:s3:")
     assert dj.get("k") == {"a": 1}
 
 
@@ -79,6 +79,7 @@ def test_a_planted_pickle_is_never_unpickled(
         b"cb:p1:" + evil,
         b"cb:s1:" + b"\0" * 32 + evil,
         b"cb:s2:" + b"\0" * 32 + evil,
+        b"cb:s3:" + b"\0" * 32 + evil,
     ):
         plant(dj, "k", data)
         with caplog.at_level(logging.WARNING, logger="django_cache_bridge"):
@@ -257,13 +258,14 @@ def test_json_values_are_signed_by_default(configure: Any) -> None:
     dj.set("role", {"admin": False})
     data = stored(dj, "role")
     assert data is not None
-    assert data.startswith(b"cb:js1:")
+    assert data.startswith(b"cb:js2:")
     assert data.endswith(b'{"admin":false}')
     assert dj.get("role") == {"admin": False}
     # Planted unsigned JSON, a forged MAC, and a signed value moved to another key: misses.
     for planted in (
         b'cb:j1:{"admin":true}',
         b"cb:js1:" + b"\0" * 32 + b'{"admin":true}',
+        b"cb:js2:" + b"\0" * 32 + b'{"admin":true}',
         data[:-6] + b"true}",
     ):
         plant(dj, "role", planted)
@@ -276,8 +278,9 @@ def test_json_values_are_signed_by_default(configure: Any) -> None:
     pickled = stored(pickles, "p")
     assert pickled is not None
     dj = configure(serializer="json")
-    plant(dj, "p", b"cb:js1:" + pickled[len(b"cb:s2:") :])
-    assert dj.get("p") is None
+    for marker in (b"cb:js1:", b"cb:js2:"):
+        plant(dj, "p", marker + pickled[len(b"cb:s3:") :])
+        assert dj.get("p") is None
 
 
 def test_unsigned_json_reads_no_signed_json(configure: Any) -> None:

@@ -1,13 +1,19 @@
 """Automatic pipelining for the async Redis adapter: commands issued while the event loop is
 busy share one write and one round trip on one connection.
 
-Each call queues its command and waits for its own reply. One writer task per event loop
-takes everything queued so far, writes it as one packet, and reads the replies in order,
-handing each caller its own: a reply that is an error fails only its command; a timeout or a
-dropped connection fails the commands of that round trip (their replies can no longer be
-told apart) and closes the connection, and the next round trip reconnects; a caller that is
-cancelled stops waiting while its reply is still read and discarded, so the stream stays in
-step. Every round trip is bounded by the adapter's ``timeout``.
+A call that finds the pipeline idle (no round trip in flight, nothing queued) leads: it
+writes its own command and reads its reply itself, with no hop to another task. Every call
+that arrives meanwhile queues its command and waits for its own reply; when the leader is
+done, one writer task per event loop takes everything queued so far, writes it as one
+packet, and reads the replies in order, handing each caller its own. A leader's round trip
+carries its own command only, so a leader that is cancelled (redis-py then closes the
+connection) loses its own reply and nobody else's: the queued calls go in the next round
+trip, which reconnects. In both kinds of round trip: a reply that is an error fails only
+its command; a timeout or a dropped connection fails the commands of that round trip (their
+replies can no longer be told apart) and closes the connection, and the next round trip
+reconnects; a caller in a writer's round trip that is cancelled stops waiting while its reply
+is still read and discarded, so the stream stays in step. Every round trip is bounded by the
+adapter's ``timeout``.
 
 Only single commands go this way; a MULTI/EXEC keeps its own pooled connection, so it stays
 atomic and never interleaves with other callers' commands.
@@ -64,18 +70,52 @@ class AutoPipeline:
         self._task: asyncio.Task[None] | None = None
         self._socket_timeout: float | None = None
         self._closed = False
+        self._leading = False  # a caller is doing a round trip of its own (see _lead)
 
     async def execute(self, args: Args) -> Any:
         """Send ``args`` in the next round trip and return its reply (or raise its error)."""
         if self._closed:
             raise rx.ConnectionError("the pipeline is closed")
-        future: asyncio.Future[Any] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[Any] = loop.create_future()
+        if self._task is None and not self._leading:
+            if not self._queue:
+                return await self._lead(args, future)
+            self._start_writer(loop)  # (only if the last leader was cancelled before it)
         self._queue.append((args, future))
-        if self._task is None:
-            # The task starts on a later turn of the loop, after every caller ready to run
-            # this turn has queued its command.
-            self._task = asyncio.get_running_loop().create_task(self._run())
         return await future
+
+    def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
+        # The task starts on a later turn of the loop, after every caller ready to run this
+        # turn has queued its command.
+        self._task = loop.create_task(self._run())
+
+    async def _lead(self, args: Args, future: asyncio.Future[Any]) -> Any:
+        """One round trip of the calling task's own command, in the calling task."""
+        self._leading = True
+        try:
+            await self._round_trip([(args, future)])
+        except BaseException:
+            # Cancelled: _round_trip failed the future (nobody else waits on it) and dropped
+            # the connection; mark its error retrieved so that asyncio does not log it.
+            if future.done() and not future.cancelled():
+                future.exception()
+            raise
+        finally:
+            self._leading = False
+            if not self._closed:
+                if self._queue:  # the calls that queued meanwhile: the next round trip
+                    self._start_writer(asyncio.get_running_loop())
+            else:
+                await self._close_after_leading()
+        return future.result()
+
+    async def _close_after_leading(self) -> None:
+        # aclose() ran while this leader used the connection: release it now (after failing
+        # whatever queued since, so that nobody waits even if this await is interrupted).
+        self._fail(self._queue, rx.ConnectionError("the pipeline is closed"))
+        self._queue = []
+        await self._release_connection()
 
     async def _run(self) -> None:
         # Runs while there is work and then ends, so no task outlives its loop's last call.
@@ -167,6 +207,10 @@ class AutoPipeline:
                 await task
         self._fail(self._queue, rx.ConnectionError("the pipeline is closed"))
         self._queue = []
+        if not self._leading:  # else the leader releases it when its round trip ends
+            await self._release_connection()
+
+    async def _release_connection(self) -> None:
         conn, self._conn = self._conn, None
         if conn is not None:
             conn.socket_timeout = self._socket_timeout
