@@ -26,6 +26,7 @@ from cache_bridge import (
 )
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.adapters.redis.compat import connection_getter
+from cache_bridge.testing import FaultProxy
 
 pytestmark = pytest.mark.redis
 
@@ -307,3 +308,39 @@ def test_connections_are_taken_without_a_command_name_where_redis_py_allows() ->
     assert connection_getter(NewPool())() is None
     pool: Any = redis.BlockingConnectionPool
     assert connection_getter(pool()).__name__ == "get_connection"  # redis-py 5.3+ here
+
+
+async def test_a_pool_of_one_connection_is_not_pipelined(redis_url: str) -> None:
+    """The pipeline would hold the only connection, and MULTI/EXEC needs one of its own."""
+    adapter = RedisCache(redis_url, max_connections=1, timeout=0.5)
+    try:
+        for _ in range(3):
+            assert await adapter.set_many({"a": "1", "b": "2"}, ttl=60) == Success(None)
+            assert await adapter.get("a") == Success("1")
+    finally:
+        await adapter.aclose()
+
+
+async def test_callers_queued_behind_stalled_round_trips_fail_on_their_own_clock(
+    redis_url: str,
+) -> None:
+    """A server that stops answering with more callers queued than one round trip carries:
+    each caller fails within its own bound (connect_timeout + timeout), not after every
+    round trip ahead of it has timed out in turn."""
+    host, port = redis_url.split("//")[1].split("/", maxsplit=1)[0].split(":")
+    with FaultProxy(host, int(port)) as proxy:
+        adapter = RedisCache(proxy.url(), timeout=0.3, connect_timeout=0.2, breaker_threshold=0)
+        try:
+            assert await adapter.get("warm") == Success(None)
+            proxy.blackhole()
+
+            async def timed(n: int) -> float:
+                started = time.monotonic()
+                result = await adapter.get(f"k{n}")
+                assert isinstance(result.failure(), CacheTimeoutError)
+                return time.monotonic() - started
+
+            waits = await asyncio.gather(*(timed(n) for n in range(1600)))  # > 3 batches
+            assert max(waits) < 0.5 + 0.3  # the bound plus a margin for a loaded machine
+        finally:
+            await adapter.aclose()

@@ -78,7 +78,8 @@ class RedisCache(AsyncCache):
     With ``pipelining=True`` (the default), single commands issued while the loop is busy share
     one write and one round trip on one connection per loop
     (:mod:`cache_bridge.adapters.redis.pipelining`); every call still gets its own result.
-    With ``retries`` > 0 commands are not pipelined, so that each can be retried alone.
+    With ``retries`` > 0 commands are not pipelined, so that each can be retried alone; nor
+    with ``max_connections=1`` (the pipeline keeps a connection, MULTI/EXEC needs another).
     """
 
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
@@ -126,9 +127,15 @@ class _LoopClient:
     def __init__(self, settings: config.RedisSettings, pipelining: bool) -> None:
         self.redis = async_client(settings)
         # With retries the commands go through redis-py's client, whose retry policy applies.
+        # The pipeline holds one connection for good and MULTI/EXEC needs another: a pool of
+        # one connection is left to redis-py's client too.
         self.pipeline = (
-            AutoPipeline(self.redis.connection_pool, settings.timeout)
-            if pipelining and settings.retries == 0
+            AutoPipeline(
+                self.redis.connection_pool,
+                settings.timeout,
+                call_bound=settings.connect_timeout + settings.timeout,
+            )
+            if pipelining and settings.retries == 0 and settings.max_connections >= 2
             else None
         )
 

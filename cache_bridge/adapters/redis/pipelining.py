@@ -62,9 +62,17 @@ def _fresh(exc: BaseException) -> BaseException:
 class AutoPipeline:
     """The queue and the writer task of one event loop, over one connection of ``pool``."""
 
-    def __init__(self, pool: ConnectionPool, timeout: float | None) -> None:
+    def __init__(
+        self, pool: ConnectionPool, timeout: float | None, call_bound: float | None = None
+    ) -> None:
         self._pool = pool
         self._timeout = timeout
+        # The longest a queued caller waits for its reply (connect + reply timeouts): a caller
+        # behind a slow round trip fails on its own clock, not after every batch ahead of it.
+        self._call_bound = call_bound
+        # One per round trip: callers that time out during the same one count once toward
+        # the circuit breaker (see cache_bridge.guard.mark_incident).
+        self._round: object = object()
         self._queue: list[_Pending] = []
         self._conn: AbstractConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -83,7 +91,16 @@ class AutoPipeline:
                 return await self._lead(args, future)
             self._start_writer(loop)  # (only if the last leader was cancelled before it)
         self._queue.append((args, future))
-        return await future
+        if self._call_bound is None:
+            return await future
+        try:
+            async with asyncio.timeout(self._call_bound):
+                return await future  # on timeout the future is cancelled: never sent, or
+                # its reply read and dropped by the writer
+        except TimeoutError:
+            error = rx.TimeoutError("Redis did not answer within the timeout")
+            mark_incident(error, self._round)
+            raise error from None
 
     def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
         # The task starts on a later turn of the loop, after every caller ready to run this
@@ -137,8 +154,10 @@ class AutoPipeline:
 
     async def _round_trip(self, batch: list[_Pending]) -> None:
         done = 0
+        self._round = object()
+        loop = asyncio.get_running_loop()
         try:
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(self._timeout) as deadline:
                 conn = await self._connection()
                 packed = conn.pack_commands([args for args, _ in batch])
                 await conn.send_packed_command(packed, check_health=False)
@@ -152,6 +171,10 @@ class AutoPipeline:
                         if not future.done():
                             future.set_result(reply)
                     done += 1
+                    if self._timeout is not None:
+                        # Each reply has the whole timeout, as each read has in redis-py: a
+                        # big batch over a slow but healthy link is not a timeout.
+                        deadline.reschedule(loop.time() + self._timeout)
         except TimeoutError:
             await self._drop_connection()
             self._fail(batch[done:], rx.TimeoutError("Redis did not answer within the timeout"))
