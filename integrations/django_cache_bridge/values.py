@@ -25,7 +25,6 @@ from collections.abc import Callable, Sequence
 from typing import Any
 
 from django.conf import settings
-from django.core.signals import setting_changed
 from django.utils.encoding import force_bytes
 
 __all__ = ["MISSING", "ValueCodec"]
@@ -113,9 +112,14 @@ def _blake_mac(marker: bytes, key: str, payload: bytes, secret: _BlakeKey) -> by
 class _Keys:
     """The keys derived from SECRET_KEY then from each of SECRET_KEY_FALLBACKS, in order."""
 
-    __slots__ = ("blake", "current", "hmac")
+    __slots__ = ("blake", "current", "fallbacks", "hmac", "secret")
 
-    def __init__(self, secrets: list[str | bytes]) -> None:
+    def __init__(self, secret: str | bytes, fallbacks: list[str | bytes]) -> None:
+        # What they were derived from, compared on every use: settings may change at run
+        # time (override_settings, or an assignment that sends no signal) and in any thread.
+        self.secret = secret
+        self.fallbacks = fallbacks
+        secrets = [secret, *fallbacks]
         self.hmac = [_derive(secret) for secret in secrets]
         self.blake = [_derive_blake(secret) for secret in secrets]
         self.current = self.blake[0]
@@ -123,7 +127,7 @@ class _Keys:
 
 # The derived keys of SECRET_KEY and its fallbacks; the HMAC ones as Django's
 # salted_hmac(_SALT, ..., algorithm="sha256") derives them (so stored MACs are unchanged);
-# computed once per settings change rather than once per value.
+# computed once per change of the secrets rather than once per value.
 _derived: dict[str, _Keys] = {}
 
 
@@ -137,19 +141,12 @@ def _derive_blake(secret: str | bytes) -> _BlakeKey:
 
 def _derived_keys() -> _Keys:
     """The derived keys: the current SECRET_KEY's first, then its fallbacks'."""
+    secret = settings.SECRET_KEY
+    fallbacks = list(getattr(settings, "SECRET_KEY_FALLBACKS", []))
     keys = _derived.get("keys")
-    if keys is None:
-        secrets = [settings.SECRET_KEY, *getattr(settings, "SECRET_KEY_FALLBACKS", [])]
-        keys = _derived["keys"] = _Keys(secrets)
+    if keys is None or keys.secret != secret or keys.fallbacks != fallbacks:
+        keys = _derived["keys"] = _Keys(secret, fallbacks)
     return keys
-
-
-def _forget_keys(*, setting: str, **kwargs: Any) -> None:
-    if setting in ("SECRET_KEY", "SECRET_KEY_FALLBACKS"):
-        _derived.clear()
-
-
-setting_changed.connect(_forget_keys)
 
 
 def _check_json_keys(value: Any) -> None:

@@ -361,3 +361,20 @@ def test_the_mac_is_django_salted_hmac_with_the_key_derived_once() -> None:
     message = b"cb:s2:" + (1).to_bytes(4, "big") + b"k" + b"payload"
     expected = salted_hmac(_SALT, message, secret="s3cret", algorithm="sha256").digest()
     assert _mac(b"cb:s2:", "k", b"payload", _derive("s3cret")) == expected
+
+
+def test_a_secret_key_changed_without_a_signal_is_followed(configure: Any) -> None:
+    """A SECRET_KEY assigned at run time (no setting_changed signal: plain assignment on the
+    settings object) signs the next write; a value signed under the old key is a miss."""
+    cache = bridge()
+    old_secret = django_settings.SECRET_KEY
+    cache.set("before", "signed with the old key")
+    assert cache.get("before") == "signed with the old key"
+    django_settings.SECRET_KEY = "assigned-at-run-time-secret"  # no signal announces it
+    try:
+        assert cache.get("before") is None
+        cache.set("after", "signed with the new key")
+        assert cache.get("after") == "signed with the new key"
+    finally:
+        django_settings.SECRET_KEY = old_secret
+    assert cache.get("after") is None  # the new key is gone again: its values are misses
