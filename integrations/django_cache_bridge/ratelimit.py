@@ -28,7 +28,7 @@ from cache_bridge.ratelimit import (
     retry_after_seconds,
 )
 from cache_bridge.ratelimit.keys import named_key
-from django_cache_bridge.access import get_cache, get_sync_cache
+from django_cache_bridge.access import get_bridge_cache
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
     RateLimitConfig,
@@ -120,12 +120,34 @@ def _limiter_options(spec: LimitSpec, config: RateLimitConfig) -> dict[str, Any]
     }
 
 
+#: Limiters already built, per limit, namespace prefix and shared adapter: building one per
+#: request (a face, a parsed policy) cost more than the rest of the check.
+_limiters: dict[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = {}
+_MAX_LIMITERS = 1024
+
+
+def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
+    bridge = get_bridge_cache(spec.cache)
+    adapters = bridge._adapters()
+    adapter = adapters.sync if blocking else adapters.async_
+    # The adapter object is in the key: settings that change CACHES get new limiters.
+    found = (spec, spec.failure_log, config.key_prefix, adapter, bridge.protocol_prefix)
+    limiter = _limiters.get(found)
+    if limiter is None:
+        if len(_limiters) >= _MAX_LIMITERS:
+            _limiters.clear()
+        face = adapter.with_prefix(bridge.protocol_prefix)
+        make = RateLimiter if blocking else AsyncRateLimiter
+        limiter = _limiters[found] = make(face, spec.rate, **_limiter_options(spec, config))
+    return limiter
+
+
 def check(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> Decision | None:
     """Count this request against ``spec`` (blocking); ``None`` if the limit does not apply."""
     key = request_key(request, spec, config)
     if key is None:
         return None
-    limiter = RateLimiter(get_sync_cache(spec.cache), spec.rate, **_limiter_options(spec, config))
+    limiter: RateLimiter = _limiter(spec, config, blocking=True)
     decision = limiter.hit(key)
     _remember(request, decision)
     return decision
@@ -138,7 +160,7 @@ async def check_async(
     key = await request_key_async(request, spec, config)
     if key is None:
         return None
-    limiter = AsyncRateLimiter(get_cache(spec.cache), spec.rate, **_limiter_options(spec, config))
+    limiter: AsyncRateLimiter = _limiter(spec, config, blocking=False)
     decision = await limiter.hit(key)
     _remember(request, decision)
     return decision
