@@ -90,10 +90,12 @@ class BridgeCache(BaseCache):
         self._adapters_: SharedAdapters | None = None
         # Django's own key making and checking, unchanged by a subclass or KEY_FUNCTION: then
         # _key may build the key itself and leave the checks to Django only when they warn.
+        # (What an instance reassigns later is checked per call, in _key.)
         self._default_keys = (
             self.key_func is default_key_func
             and type(self).make_key is BaseCache.make_key
             and type(self).validate_key is BaseCache.validate_key
+            and type(self).make_and_validate_key is BaseCache.make_and_validate_key
         )
         config = self._config
         self._codec = ValueCodec(
@@ -202,8 +204,17 @@ class BridgeCache(BaseCache):
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for
         keys no cache_bridge store takes (over 1,024 characters, lone surrogates)."""
-        # key_func is checked per call: code (Django's own tests among it) may reassign it.
-        if self._default_keys and self.key_func is default_key_func and type(key) is str:
+        # What code (Django's own tests among it) may reassign on the instance is checked per
+        # call: key_func, and the key methods (three lookups in the instance's dict).
+        own = self.__dict__
+        if (
+            self._default_keys
+            and self.key_func is default_key_func
+            and type(key) is str
+            and "make_key" not in own
+            and "validate_key" not in own
+            and "make_and_validate_key" not in own
+        ):
             made = "%s:%s:%s" % (self.key_prefix, self.version if version is None else version, key)  # noqa: UP031 (default_key_func's own formatting)
             if len(made) > MEMCACHE_MAX_KEY_LENGTH or _MEMCACHED_UNSAFE.search(made):
                 self.validate_key(made)  # Django's warnings, word for word

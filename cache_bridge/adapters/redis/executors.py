@@ -26,6 +26,7 @@ from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
+from cache_bridge.errors import CacheClosedError
 
 __all__ = ["SyncExecutor"]
 
@@ -52,11 +53,13 @@ class SyncExecutor:
         self._get_connection = connection_getter(self._pool)
         self._direct = retries == 0
         self._idle: list[Connection] = []
-        # Taken only on the slow paths: when the free list is empty, and on every release
-        # while a thread waits in the pool, so that a waiting thread is never starved by
-        # connections parked in the free list.
+        # Taking a parked connection is one atomic ``list.pop`` without the lock. The lock is
+        # taken on every release (so that a connection goes to the pool rather than the free
+        # list while a thread waits there, which would otherwise starve until its timeout, and
+        # so that nothing is parked after close()), and when the free list is empty.
         self._lock = threading.Lock()
         self._waiting = 0
+        self._closed = False
         _executors.add(self)
 
     def _after_fork(self) -> None:
@@ -100,52 +103,51 @@ class SyncExecutor:
             self._release(conn)
             raise
         except BaseException:
-            # Anything else (a timeout, a dropped socket, an interrupt) may leave a reply
-            # unread: the connection is closed before it is reused.
-            conn.disconnect()
-            self._release(conn)
+            self._broken(conn)
             raise
         self._release(conn)
         return reply
 
     def _transaction(self, commands: list[Args]) -> list[Any]:
-        """``commands`` in one MULTI/EXEC, written at once; the replies of EXEC. The first
-        error (a command refused while queued, or failing inside EXEC) is raised after every
-        reply has been read."""
+        """``commands`` in one MULTI/EXEC, written at once; the replies of EXEC. Every reply
+        (MULTI's, one per command, EXEC's) is read whatever it says, so that the connection
+        is in step when it is reused; then the first error is raised: MULTI refused (an ACL
+        user without it), a command refused while queued, or one failing inside EXEC."""
         conn = self._acquire()
+        error: rx.ResponseError | None = None
+        replies: Any = None
         try:
             packed = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
             conn.send_packed_command(packed, check_health=False)
-            conn.read_response()  # +OK
-            refused: rx.ResponseError | None = None
-            for _ in commands:
+            for _ in range(len(commands) + 2):  # +OK, one +QUEUED per command, then EXEC's
                 try:
-                    conn.read_response()  # +QUEUED
-                except rx.ResponseError as error:
-                    refused = refused or error
-            try:
-                replies = conn.read_response()
-            except rx.ResponseError as error:  # EXECABORT after a refusal
-                raise refused or error from None
-            if refused is not None:
-                raise refused
-            if not isinstance(replies, list):
-                raise rx.ResponseError(f"EXEC answered {replies!r}")
-            for reply in replies:
-                if isinstance(reply, rx.ResponseError):
-                    raise reply
-        except rx.ResponseError:
-            self._release(conn)
-            raise
+                    replies = conn.read_response()
+                except rx.ResponseError as refused:
+                    error = error or refused
         except BaseException:
-            conn.disconnect()
-            self._release(conn)
+            self._broken(conn)
             raise
         self._release(conn)
+        if error is not None:
+            raise error
+        if not isinstance(replies, list):
+            raise rx.ResponseError(f"EXEC answered {replies!r}")
+        for reply in replies:
+            if isinstance(reply, rx.ResponseError):
+                raise reply
         return replies
+
+    def _broken(self, conn: Connection) -> None:
+        """Give back a connection whose call failed other than by a whole error reply: a
+        timeout, a dropped socket or an interrupt may leave replies unread, so it is closed
+        before it is reused."""
+        conn.disconnect()
+        self._release(conn)
 
     def _acquire(self) -> Connection:
         try:
+            # Atomic: a connection popped here was never handed to the pool by close(), which
+            # empties the free list by the same pops.
             conn = self._idle.pop()
         except IndexError:
             conn = self._from_pool()
@@ -162,27 +164,46 @@ class SyncExecutor:
 
     def _from_pool(self) -> Connection:
         with self._lock:
+            if self._closed:
+                raise _closed_error()
             if self._idle:
                 return self._idle.pop()
             self._waiting += 1
         try:
             conn: Connection = self._get_connection()
-            return conn
         finally:
             with self._lock:
                 self._waiting -= 1
+        if self._closed:  # the pool handed it out (and connected it) after close()
+            conn.disconnect()
+            self._pool.release(conn)
+            raise _closed_error()
+        return conn
 
     def _release(self, conn: Connection) -> None:
         with self._lock:
-            if not self._waiting:
+            if not self._waiting and not self._closed:
                 self._idle.append(conn)
                 return
+            closed = self._closed
+        if closed:  # the call was running when close() came: it ends its connection
+            conn.disconnect()
         self._pool.release(conn)
 
     def close(self) -> None:
-        """Close every connection (parked ones included); the pool refuses none later."""
+        """Close every idle connection at once, and each one in use when its call ends (in
+        the calling thread: closing a socket another thread is reading can make that thread
+        read whatever socket reuses the descriptor). Later calls fail with
+        :class:`CacheClosedError` and open none."""
         with self._lock:
-            idle, self._idle = self._idle, []
-        for conn in idle:
-            self._pool.release(conn)
-        self._pool.disconnect()
+            self._closed = True
+            idle = self._idle
+            while idle:
+                conn = idle.pop()
+                conn.disconnect()  # by its owner; those in the pool's queue are closed below
+                self._pool.release(conn)
+        self._pool.disconnect(inuse_connections=False)
+
+
+def _closed_error() -> CacheClosedError:
+    return CacheClosedError("the adapter was closed", operation="")
