@@ -18,6 +18,7 @@ import redis
 from returns.result import Failure, Success
 
 from cache_bridge import (
+    CacheClosedError,
     CacheConnectionError,
     CacheServerError,
     CacheTimeoutError,
@@ -344,3 +345,15 @@ async def test_callers_queued_behind_stalled_round_trips_fail_on_their_own_clock
             assert max(waits) < 0.5 + 0.3  # the bound plus a margin for a loaded machine
         finally:
             await adapter.aclose()
+
+
+async def test_calls_in_flight_when_the_adapter_closes_fail_as_closed(
+    redis_url: str, redis_client: redis.Redis, paused_writes: None
+) -> None:
+    adapter = RedisCache(redis_url, client_name=NAME, timeout=1.0, breaker_threshold=0)
+    assert await adapter.get("warm") == Success(None)
+    calls = [asyncio.ensure_future(adapter.set(f"c{i}", "v")) for i in range(4)]
+    await asyncio.sleep(0.05)  # written, held by the paused server
+    await adapter.aclose()
+    for result in await asyncio.gather(*calls):
+        assert isinstance(result.failure(), CacheClosedError)

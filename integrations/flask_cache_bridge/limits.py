@@ -203,6 +203,10 @@ def _default_limit(index: int, raw: object) -> FlaskLimit:
         return make_limit(where, raw, name=f"default{index}", per_route=True)
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")
+    try:
+        raw = {name: raw[name] for name in list(raw)}  # a plain copy: read once, checked below
+    except Exception as exc:
+        raise ConfigurationError(f"{where} could not be read as a dict ({exc!r})") from None
     for name in raw:
         if name not in _LIMIT_KEYS:
             close = difflib.get_close_matches(str(name), _LIMIT_KEYS, n=1)

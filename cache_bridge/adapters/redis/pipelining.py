@@ -30,6 +30,7 @@ from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
 from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.plan import Args
+from cache_bridge.errors import CacheClosedError
 from cache_bridge.guard import mark_incident
 
 __all__ = ["AutoPipeline"]
@@ -46,10 +47,17 @@ async def _can_read(conn: AbstractConnection) -> bool:
     return bool(await check())
 
 
+def _closed() -> CacheClosedError:
+    """What calls still queued or in flight get when the adapter is closed under them."""
+    return CacheClosedError("the adapter was closed", operation="")
+
+
 def _fresh(exc: BaseException) -> BaseException:
     """A copy of ``exc`` per caller, so that no two callers share one traceback. The copies
     carry ``exc`` as their shared incident, so the circuit breaker counts one failure for a
     round trip that failed many calls (see :mod:`cache_bridge.guard`)."""
+    if isinstance(exc, CacheClosedError):
+        return _closed()
     try:
         copy = type(exc)(*exc.args)
     except Exception:
@@ -83,7 +91,7 @@ class AutoPipeline:
     async def execute(self, args: Args) -> Any:
         """Send ``args`` in the next round trip and return its reply (or raise its error)."""
         if self._closed:
-            raise rx.ConnectionError("the pipeline is closed")
+            raise _closed()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if self._task is None and not self._leading:
@@ -130,7 +138,7 @@ class AutoPipeline:
     async def _close_after_leading(self) -> None:
         # aclose() ran while this leader used the connection: release it now (after failing
         # whatever queued since, so that nobody waits even if this await is interrupted).
-        self._fail(self._queue, rx.ConnectionError("the pipeline is closed"))
+        self._fail(self._queue, _closed())
         self._queue = []
         await self._release_connection()
 
@@ -146,7 +154,10 @@ class AutoPipeline:
                     await self._round_trip(batch)
         except BaseException as exc:
             # Cancelled (the loop is closing, or aclose()) or a bug: nobody may wait forever.
-            self._fail(self._queue, rx.ConnectionError(f"the pipeline stopped ({exc!r})"))
+            stopped = (
+                _closed() if self._closed else rx.ConnectionError(f"the pipeline stopped ({exc!r})")
+            )
+            self._fail(self._queue, stopped)
             self._queue = []
             raise
         finally:
@@ -180,12 +191,14 @@ class AutoPipeline:
             self._fail(batch[done:], rx.TimeoutError("Redis did not answer within the timeout"))
         except asyncio.CancelledError:
             await self._drop_connection()
-            self._fail(batch[done:], rx.ConnectionError("the pipeline was stopped"))
+            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
+            self._fail(batch[done:], stopped)
             raise
         except Exception as exc:
-            # A dropped or refused connection (redis-py has closed it), or anything else.
+            # A dropped or refused connection (redis-py has closed it, or aclose() did), or
+            # anything else.
             await self._drop_connection()
-            self._fail(batch[done:], exc)
+            self._fail(batch[done:], _closed() if self._closed else exc)
 
     async def _connection(self) -> AbstractConnection:
         if self._conn is None:
@@ -228,7 +241,7 @@ class AutoPipeline:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._fail(self._queue, rx.ConnectionError("the pipeline is closed"))
+        self._fail(self._queue, _closed())
         self._queue = []
         if not self._leading:  # else the leader releases it when its round trip ends
             await self._release_connection()
