@@ -130,11 +130,7 @@ class _LoopClient:
         # The pipeline holds one connection for good and MULTI/EXEC needs another: a pool of
         # one connection is left to redis-py's client too.
         self.pipeline = (
-            AutoPipeline(
-                self.redis.connection_pool,
-                settings.timeout,
-                call_bound=settings.connect_timeout + settings.timeout,
-            )
+            AutoPipeline(self.redis.connection_pool, settings.timeout)
             if pipelining and settings.retries == 0 and settings.max_connections >= 2
             else None
         )

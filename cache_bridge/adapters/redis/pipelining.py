@@ -70,17 +70,9 @@ def _fresh(exc: BaseException) -> BaseException:
 class AutoPipeline:
     """The queue and the writer task of one event loop, over one connection of ``pool``."""
 
-    def __init__(
-        self, pool: ConnectionPool, timeout: float | None, call_bound: float | None = None
-    ) -> None:
+    def __init__(self, pool: ConnectionPool, timeout: float | None) -> None:
         self._pool = pool
         self._timeout = timeout
-        # The longest a queued caller waits for its reply (connect + reply timeouts): a caller
-        # behind a slow round trip fails on its own clock, not after every batch ahead of it.
-        self._call_bound = call_bound
-        # One per round trip: callers that time out during the same one count once toward
-        # the circuit breaker (see cache_bridge.guard.mark_incident).
-        self._round: object = object()
         self._queue: list[_Pending] = []
         self._conn: AbstractConnection | None = None
         self._task: asyncio.Task[None] | None = None
@@ -99,16 +91,7 @@ class AutoPipeline:
                 return await self._lead(args, future)
             self._start_writer(loop)  # (only if the last leader was cancelled before it)
         self._queue.append((args, future))
-        if self._call_bound is None:
-            return await future
-        try:
-            async with asyncio.timeout(self._call_bound):
-                return await future  # on timeout the future is cancelled: never sent, or
-                # its reply read and dropped by the writer
-        except TimeoutError:
-            error = rx.TimeoutError("Redis did not answer within the timeout")
-            mark_incident(error, self._round)
-            raise error from None
+        return await future
 
     def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
         # The task starts on a later turn of the loop, after every caller ready to run this
@@ -165,8 +148,8 @@ class AutoPipeline:
 
     async def _round_trip(self, batch: list[_Pending]) -> None:
         done = 0
-        self._round = object()
         loop = asyncio.get_running_loop()
+        refresh = None if self._timeout is None else self._timeout / 2
         try:
             async with asyncio.timeout(self._timeout) as deadline:
                 conn = await self._connection()
@@ -182,13 +165,21 @@ class AutoPipeline:
                         if not future.done():
                             future.set_result(reply)
                     done += 1
-                    if self._timeout is not None:
-                        # Each reply has the whole timeout, as each read has in redis-py: a
-                        # big batch over a slow but healthy link is not a timeout.
-                        deadline.reschedule(loop.time() + self._timeout)
+                    if refresh is not None:
+                        # Each reply has (at least half) the whole timeout, as each read has in
+                        # redis-py: a big batch over a slow but healthy link is not a timeout.
+                        now = loop.time()
+                        when = deadline.when()
+                        if when is not None and when - now < refresh:
+                            deadline.reschedule(now + refresh * 2)
         except TimeoutError:
             await self._drop_connection()
-            self._fail(batch[done:], rx.TimeoutError("Redis did not answer within the timeout"))
+            # The callers queued behind this round trip fail with it (one incident): the
+            # server does not answer, and each would otherwise wait a timeout of its own.
+            self._fail(
+                [*batch[done:], *self._take_queue()],
+                rx.TimeoutError("Redis did not answer within the timeout"),
+            )
         except asyncio.CancelledError:
             await self._drop_connection()
             stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
@@ -198,7 +189,7 @@ class AutoPipeline:
             # A dropped or refused connection (redis-py has closed it, or aclose() did), or
             # anything else.
             await self._drop_connection()
-            self._fail(batch[done:], _closed() if self._closed else exc)
+            self._fail([*batch[done:], *self._take_queue()], _closed() if self._closed else exc)
 
     async def _connection(self) -> AbstractConnection:
         if self._conn is None:
@@ -226,6 +217,10 @@ class AutoPipeline:
         if self._conn is not None:
             with contextlib.suppress(Exception):
                 await self._conn.disconnect(nowait=True)
+
+    def _take_queue(self) -> list[_Pending]:
+        queued, self._queue = self._queue, []
+        return queued
 
     @staticmethod
     def _fail(pending: list[_Pending], error: BaseException) -> None:
