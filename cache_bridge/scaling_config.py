@@ -44,8 +44,10 @@ def _cluster_spec() -> Spec:
 
 
 def _sentinel_spec() -> Spec:
+    # No ssl_* options: TLS to a sentinel-managed primary is not supported, and an option
+    # accepted and then ignored would leave a user who asked for TLS on plain TCP.
     return {
-        **config._REDIS,
+        **{name: check for name, check in config._REDIS.items() if not name.startswith("ssl_")},
         "sentinel_username": config._optional_text,
         "sentinel_password": config._optional_text,
     }

@@ -165,3 +165,10 @@ def test_call_bound_counts_every_node_a_refresh_may_ask_and_two_refreshes() -> N
     sentinel = parse("redis+sentinel://a:1,b:2/svc", {"connect_timeout": 0.5})
     assert isinstance(sentinel, SentinelSettings)
     assert call_bound(sentinel) == pytest.approx(1 * 1.5 * (2 + 2) + 1.0)
+
+
+@pytest.mark.parametrize("option", ["ssl_ca_certs", "ssl_cert_reqs", "ssl_check_hostname"])
+def test_sentinel_urls_refuse_tls_options_rather_than_ignore_them(option: str) -> None:
+    value = {"ssl_ca_certs": "/ca.pem", "ssl_cert_reqs": "required"}.get(option, "true")
+    with pytest.raises(ConfigurationError, match=f"unknown option {option!r}"):
+        parse("redis+sentinel://127.0.0.1:26379/mymaster", {option: value})
