@@ -177,7 +177,7 @@ def _key_served_by(client: redis.Redis, router: redis.cluster.RedisCluster) -> s
     port = client.connection_pool.connection_kwargs["port"]
     for index in range(10_000):
         key = f"probe:{index}"
-        node = router.get_node_from_key(key)
+        node = router.get_node_from_key(key)  # type: ignore[no-untyped-call]
         if node is not None and node.port == port:
             return key
     raise AssertionError(f"no probe key lands on port {port}")
