@@ -11,7 +11,7 @@ import difflib
 import time
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, TypeVar
 from urllib.parse import parse_qsl, quote, unquote, urlsplit
 
 from cache_bridge.breaker import DEFAULT_COOLDOWN, DEFAULT_THRESHOLD, CircuitBreaker
@@ -30,6 +30,7 @@ __all__ = [
     "RedisSettings",
     "check_key_prefix",
     "parse",
+    "parse_as",
     "url_options",
 ]
 
@@ -396,3 +397,19 @@ def parse(
 
         return parse_scaled(scheme, parts, options)
     return _redis(scheme, parts, options)
+
+
+_Settings = TypeVar("_Settings")
+
+
+def parse_as(
+    url: object, options: Mapping[str, object], kind: type[_Settings], takes: str
+) -> _Settings:
+    """:func:`parse`, for an adapter that takes one kind of URL: ``takes`` says which, in the
+    :class:`ConfigurationError` for any other."""
+    settings = parse(url, options)
+    if not isinstance(settings, kind):
+        raise ConfigurationError(
+            f"{takes}; use create_cache() / create_sync_cache() to pick the adapter for any URL"
+        )
+    return settings

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib
 from typing import Any
 
 import pytest
@@ -118,3 +119,28 @@ def test_adapter_classes_refuse_the_other_scheme() -> None:
         RedisCache("memory://")
     with pytest.raises(ConfigurationError, match="memory://"):
         InMemoryCache("redis://localhost/0")
+
+
+@pytest.mark.parametrize(
+    ("adapter", "url", "message"),
+    [
+        ("cache_bridge.adapters.redis:SyncRedisCache", "memory://", "RedisCache takes a redis://"),
+        ("cache_bridge.adapters.memory:SyncInMemoryCache", "redis://h/0", "takes a memory://"),
+        (
+            "cache_bridge.adapters.redis_cluster:SyncRedisClusterCache",
+            "redis://h/0",
+            "Redis Cluster adapter takes a redis\\+cluster://",
+        ),
+        (
+            "cache_bridge.adapters.redis_sentinel:SyncRedisSentinelCache",
+            "redis+cluster://h:1",
+            "Redis Sentinel adapter takes a redis\\+sentinel://",
+        ),
+    ],
+)
+def test_an_adapter_refuses_another_adapters_url(adapter: str, url: str, message: str) -> None:
+    module, name = adapter.split(":")
+    adapter_class = getattr(importlib.import_module(module), name)
+    with pytest.raises(ConfigurationError, match=message) as raised:
+        adapter_class(url)
+    assert "create_cache()" in str(raised.value)

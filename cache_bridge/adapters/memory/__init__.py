@@ -26,12 +26,8 @@ def _settings(
         raise ConfigurationError(
             "max_entries and clock belong to the store; set them when you make it"
         )
-    settings = config.parse(url, options)
-    if not isinstance(settings, config.MemorySettings):
-        raise ConfigurationError(
-            f"{type(settings).__name__} is not an in-memory URL; use memory://"
-        )
-    return settings
+    takes = "the in-memory adapter takes a memory:// or memory://NAME URL"
+    return config.parse_as(url, options, config.MemorySettings, takes)
 
 
 class SyncInMemoryCache(SyncCache):

@@ -30,12 +30,8 @@ register_translator(translate)
 
 
 def _settings(url: str, options: dict[str, Any]) -> config.RedisSettings:
-    settings = config.parse(url, options)
-    if not isinstance(settings, config.RedisSettings):
-        raise ConfigurationError(
-            "RedisCache takes a redis://, rediss:// or unix:// URL; use InMemoryCache for memory://"
-        )
-    return settings
+    takes = "RedisCache takes a redis://, rediss:// or unix:// URL (InMemoryCache: memory://)"
+    return config.parse_as(url, options, config.RedisSettings, takes)
 
 
 class SyncRedisCache(SyncCache):

@@ -44,7 +44,6 @@ from cache_bridge.errors import (
     CacheClosedError,
     CacheConnectionError,
     CacheTimeoutError,
-    ConfigurationError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.guard import Guard
@@ -56,13 +55,8 @@ register_translator(translate)
 
 
 def _settings(url: str, options: dict[str, Any]) -> ClusterSettings:
-    settings = config.parse(url, options)
-    if not isinstance(settings, ClusterSettings):
-        raise ConfigurationError(
-            "the Redis Cluster adapter takes a redis+cluster:// or rediss+cluster:// URL; "
-            "use create_cache() to pick the adapter for any URL"
-        )
-    return settings
+    takes = "the Redis Cluster adapter takes a redis+cluster:// or rediss+cluster:// URL"
+    return config.parse_as(url, options, ClusterSettings, takes)
 
 
 # A cluster that cannot serve a slot right now (no reachable node, a slot without a primary

@@ -12,7 +12,7 @@ from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_sentinel.clients import async_primary_client, sync_primary_client
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
-from cache_bridge.errors import CacheClosedError, ConfigurationError
+from cache_bridge.errors import CacheClosedError
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.guard import Guard
 from cache_bridge.scaling_config import SentinelSettings
@@ -23,13 +23,8 @@ register_translator(translate)
 
 
 def _settings(url: str, options: dict[str, Any]) -> SentinelSettings:
-    settings = config.parse(url, options)
-    if not isinstance(settings, SentinelSettings):
-        raise ConfigurationError(
-            "the Redis Sentinel adapter takes a redis+sentinel:// URL; "
-            "use create_cache() to pick the adapter for any URL"
-        )
-    return settings
+    takes = "the Redis Sentinel adapter takes a redis+sentinel:// URL"
+    return config.parse_as(url, options, SentinelSettings, takes)
 
 
 class SyncRedisSentinelCache(SyncCache):
