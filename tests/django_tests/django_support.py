@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import socket
 import uuid
+from collections.abc import Iterator
 from typing import Any
 
 from django.core.cache import caches
@@ -80,3 +81,33 @@ def stored_keys(cache: BridgeCache) -> set[str]:
 
 class SubBridgeCache(BridgeCache):
     """A project's own subclass: still a bridge alias for the checks and commands."""
+
+
+#: Appended to by :class:`Exploit` whenever a stored Exploit is unpickled: it must stay empty.
+exploited: list[str] = []
+
+
+def _record(what: str) -> str:
+    exploited.append(what)
+    return what
+
+
+class Exploit:
+    """A pickle that records that it was unpickled (a stand-in for a code-execution payload)."""
+
+    def __reduce__(self) -> Any:
+        return (_record, ("unpickled",))
+
+
+def configured_bridge(settings: Any, location: str) -> Iterator[Any]:
+    """Body of a ``configure`` fixture: ``configure(**OPTIONS)`` points the default alias at
+    ``location`` with those OPTIONS and returns its BridgeCache; :data:`exploited` starts empty
+    and the alias is cleared afterwards."""
+
+    def configure(**options: Any) -> BridgeCache:
+        settings.CACHES = {"default": alias(location, KEY_PREFIX="v", OPTIONS=options)}
+        return bridge()
+
+    exploited.clear()
+    yield configure
+    bridge().clear()

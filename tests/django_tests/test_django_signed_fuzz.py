@@ -16,7 +16,8 @@ from typing import Any
 
 import pytest
 import redis
-from django_support import alias, bridge, plant, stored
+from django_support import Exploit, alias, bridge, plant, stored
+from django_support import exploited as unpickled
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
@@ -25,8 +26,6 @@ from pytest_django import Settings as SettingsWrapper
 from cache_bridge import config
 from django_cache_bridge.cache import BridgeCache
 
-#: Appended to by Exploit's __reduce__ callable whenever a stored Exploit is unpickled.
-unpickled: list[str] = []
 MISS = "miss"
 FUZZ = hypothesis_settings(
     max_examples=150,
@@ -35,16 +34,6 @@ FUZZ = hypothesis_settings(
 )
 #: What BridgeCache reads as a plain integer (integers are stored unsigned, so that INCRBY works).
 _INTEGER = re.compile(rb"0|-?[1-9][0-9]{0,18}")
-
-
-def _record(what: str) -> str:
-    unpickled.append(what)
-    return what
-
-
-class Exploit:
-    def __reduce__(self) -> Any:
-        return (_record, ("unpickled",))
 
 
 json_values = st.recursive(

@@ -12,7 +12,16 @@ from django.conf import settings as django_settings
 from django.core.exceptions import ImproperlyConfigured
 from django.test import override_settings
 from django.utils.crypto import salted_hmac
-from django_support import alias, bridge, fresh_memory, plant, stored
+from django_support import (
+    Exploit,
+    alias,
+    bridge,
+    configured_bridge,
+    exploited,
+    fresh_memory,
+    plant,
+    stored,
+)
 from pytest_django import Settings as SettingsWrapper
 from returns.result import Success
 
@@ -21,29 +30,10 @@ from django_cache_bridge import get_cache, get_sync_cache
 from django_cache_bridge.cache import BridgeCache
 from django_cache_bridge.values import _SALT, ValueCodec, _derive, _mac
 
-#: Set by Exploit.__reduce__'s callable if anything ever unpickles a planted value.
-exploited: list[str] = []
-
-
-def _record(what: str) -> str:
-    exploited.append(what)
-    return what
-
-
-class Exploit:
-    def __reduce__(self) -> Any:
-        return (_record, ("unpickled",))
-
 
 @pytest.fixture
 def configure(settings: SettingsWrapper, location: str) -> Iterator[Any]:
-    def configure(**options: Any) -> BridgeCache:
-        settings.CACHES = {"default": alias(location, KEY_PREFIX="v", OPTIONS=options)}
-        return bridge()
-
-    exploited.clear()
-    yield configure
-    bridge().clear()
+    yield from configured_bridge(settings, location)
 
 
 def test_values_are_signed_by_default(configure: Any) -> None:

@@ -13,35 +13,16 @@ from typing import Any
 
 import pytest
 from django.conf import settings as django_settings
-from django_support import alias, bridge, plant, stored
+from django_support import Exploit, bridge, configured_bridge, exploited, plant, stored
 from pytest_django import Settings as SettingsWrapper
 
 from django_cache_bridge.cache import BridgeCache
 from django_cache_bridge.values import _BLAKE_SALT, _SALT, _blake_mac, _derive, _derive_blake, _mac
 
-#: Set if anything ever unpickles a planted value.
-exploited: list[str] = []
-
-
-def _record(what: str) -> str:
-    exploited.append(what)
-    return what
-
-
-class Exploit:
-    def __reduce__(self) -> Any:
-        return (_record, ("unpickled",))
-
 
 @pytest.fixture
 def configure(settings: SettingsWrapper, location: str) -> Iterator[Any]:
-    def configure(**options: Any) -> BridgeCache:
-        settings.CACHES = {"default": alias(location, KEY_PREFIX="b2", OPTIONS=options)}
-        return bridge()
-
-    exploited.clear()
-    yield configure
-    bridge().clear()
+    yield from configured_bridge(settings, location)
 
 
 def _old_signed(dj: BridgeCache, key: str, value: Any, secret: str, json_: bool = False) -> bytes:
