@@ -6,6 +6,8 @@ A plain module (not a conftest): the namespace tests import what they need.
 
 from __future__ import annotations
 
+from typing import Any
+
 from fuzz_values import hostile_text
 from hypothesis import strategies as st
 
@@ -74,3 +76,12 @@ def framework_foreign(prefix: str) -> list[str]:
         prefix,
         "k",
     ]
+
+
+#: The arguments of a namespace-hostility example: a prefix, extra foreign key stems, keys to
+#: write inside the namespace; each test adds its own ``steps``.
+hostile_cases: dict[str, st.SearchStrategy[Any]] = {
+    "prefix": prefixes,
+    "extra": st.lists(st.text(st.sampled_from(ALPHABET), min_size=1, max_size=8), max_size=3),
+    "inside": st.lists(inside_keys, min_size=1, max_size=4, unique=True),
+}

@@ -17,7 +17,7 @@ import redis
 from hypothesis import HealthCheck, given, settings
 from returns.result import Success
 from store_snapshots import Snapshot, redis_snapshot
-from test_fuzz_protocol import CALLS, FOREIGN, PREFIX, SEED, calls, check_outcome
+from test_fuzz_protocol import CALLS, FOREIGN, PREFIX, SEED, RedisState, calls, check_outcome
 
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
@@ -60,25 +60,13 @@ class ClusterState:
         self.router.close()
 
 
-class PrimaryState:
+class PrimaryState(RedisState):
     """Resets and reads the (test-owned) primary of a sentinel set-up."""
 
     def __init__(self, setup: LocalSentinel) -> None:
         port = setup.primary_port()
         server = setup.primary if port == setup.primary.port else setup.replica
-        self.client = setup.client(server)
-
-    def reset(self) -> None:
-        with self.client.pipeline(transaction=False) as pipe:
-            pipe.flushdb()
-            for key, (value, ttl) in SEED.items():
-                pipe.set(f"{PREFIX}:{key}", value, ex=ttl)
-            for key, value in FOREIGN.items():
-                pipe.set(key, value)
-            pipe.execute()
-
-    def snapshot(self) -> Snapshot:
-        return redis_snapshot(self.client)
+        super().__init__(setup.client(server))
 
     def close(self) -> None:
         self.client.close()

@@ -18,14 +18,13 @@ from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
 from namespace_keys import (
-    ALPHABET,
     FOREIGN_VALUE,
     HOSTILE_PREFIXES,
     foreign_keys,
     framework_patterns,
+    hostile_cases,
     inside_keys,
     patterns,
-    prefixes,
 )
 from returns.result import Success
 
@@ -124,12 +123,7 @@ def test_no_operation_reaches_outside_the_prefix(
     @hypothesis_settings(
         max_examples=120, deadline=None, suppress_health_check=[HealthCheck.too_slow]
     )
-    @given(
-        prefix=prefixes,
-        extra=st.lists(st.text(st.sampled_from(ALPHABET), min_size=1, max_size=8), max_size=3),
-        inside=st.lists(inside_keys, min_size=1, max_size=4, unique=True),
-        steps=st.lists(calls, min_size=1, max_size=4),
-    )
+    @given(**hostile_cases, steps=st.lists(calls, min_size=1, max_size=4))
     def run(prefix: str, extra: list[str], inside: list[str], steps: list[Call]) -> None:
         harness = adapter_for(prefix)
         store = store_of(harness)

@@ -19,7 +19,13 @@ from fuzz_values import hostile_text
 from hypothesis import HealthCheck, given
 from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
-from namespace_keys import ALPHABET, FOREIGN_VALUE, foreign_keys, inside_keys, patterns, prefixes
+from namespace_keys import (
+    FOREIGN_VALUE,
+    foreign_keys,
+    hostile_cases,
+    inside_keys,
+    patterns,
+)
 from returns.result import Success
 
 from cache_bridge import raw_operations
@@ -90,12 +96,7 @@ def test_no_operation_reaches_outside_the_prefix_on_any_primary(
     @hypothesis_settings(
         max_examples=40, deadline=None, suppress_health_check=[HealthCheck.too_slow]
     )
-    @given(
-        prefix=prefixes,
-        extra=st.lists(st.text(st.sampled_from(ALPHABET), min_size=1, max_size=8), max_size=3),
-        inside=st.lists(inside_keys, min_size=1, max_size=4, unique=True),
-        steps=st.lists(calls, min_size=1, max_size=4),
-    )
+    @given(**hostile_cases, steps=st.lists(calls, min_size=1, max_size=4))
     def run(prefix: str, extra: list[str], inside: list[str], steps: list[Call]) -> None:
         if prefix not in made:
             made[prefix] = make(key_prefix=prefix)
