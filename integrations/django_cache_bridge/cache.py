@@ -11,7 +11,6 @@ natively async, with no thread hop.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -35,6 +34,7 @@ from cache_bridge.errors import (
     ConfigurationError,
     DomainError,
 )
+from cache_bridge.failure_log import is_outage
 from cache_bridge.keys import InvalidArgument, KeySpace, escape_glob
 from cache_bridge.operations import SCAN_BATCH, Op, Steps
 from cache_bridge.raw_operations import MAX_TTL_MS
@@ -43,8 +43,6 @@ from django_cache_bridge.registry import SharedAdapters, shared_adapters
 from django_cache_bridge.values import MISSING, ValueCodec
 
 __all__ = ["BridgeCache"]
-
-logger = logging.getLogger("django_cache_bridge")
 
 _RAW = KeySpace(None)  # Django makes the full keys itself (KEY_PREFIX:VERSION:key).
 # The characters Django's validate_key warns about (memcached_error_chars_re).
@@ -180,14 +178,17 @@ class BridgeCache(BaseCache):
         return finish(await self._adapters().async_.run_operation(op))
 
     def _failed(self, error: DomainError, fallback: Any) -> Any:
-        """Django's answer for a Failure: bad input raises, an unusable cache fails open."""
+        """Django's answer for a Failure: bad input raises, an unusable cache fails open.
+
+        An outage of a Redis adapter is logged by the adapter (``cache_bridge`` logger, a few
+        lines per incident); anything else goes to this store's log by the same rule."""
         if isinstance(error, CacheInvalidArgumentError):
             raise InvalidCacheKey(str(error))
         if not self.bridge_config.fail_open:
             raise error
-        # The settings' description masks any password of the LOCATION.
-        where = self.bridge_config.settings.describe()
-        logger.warning("cache %s unavailable, carrying on without it: %s", where, error)
+        adapters = self._adapters()
+        if not (adapters.logs_outages and is_outage(error)):
+            adapters.log.failed(error, "carrying on without the cache")
         return fallback
 
     def _finish(self, fallback: Any, convert: Callable[[Any], Any] = lambda v: v) -> Finish:

@@ -167,13 +167,11 @@ def _hit(
 ) -> Response | None:
     match found:
         case Success(None):
-            state.failures.succeeded()
             return None
         case Success(stored):
-            state.failures.succeeded()
             return rebuild(stored, caching.statuses)
         case Failure(error):
-            state.failures.failed(error, f"reading the cached view {key!r}")
+            state.failed(error, "the view runs as if uncached")
     return None
 
 
@@ -190,11 +188,8 @@ def _entry(state: AppCache, caching: ViewCaching, response: Response) -> dict[st
 
 
 def _stored(state: AppCache, key: str, done: Result[None, DomainError]) -> None:
-    match done:
-        case Success(_):
-            state.failures.succeeded()
-        case Failure(error):
-            state.failures.failed(error, f"storing the cached view {key!r}")
+    if isinstance(done, Failure):
+        state.failed(done.failure(), "the response is not cached")
 
 
 def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) -> F:
