@@ -29,7 +29,9 @@ from returns.result import Failure, Result, Success
 from cache_bridge import operations, raw_operations
 from cache_bridge.commands import Get, MGet, Scan, SetBytes, Touch, Unlink
 from cache_bridge.errors import (
+    CacheConnectionError,
     CacheInvalidArgumentError,
+    CacheUnavailableError,
     CacheValueError,
     ConfigurationError,
     DomainError,
@@ -40,6 +42,7 @@ from cache_bridge.operations import SCAN_BATCH, Op, Steps
 from cache_bridge.raw_operations import MAX_TTL_MS
 from django_cache_bridge.options import BridgeConfig, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
+from django_cache_bridge.sessions import SessionCacheUnavailable, creating_session
 from django_cache_bridge.values import MISSING, ValueCodec
 
 __all__ = ["BridgeCache"]
@@ -202,6 +205,43 @@ class BridgeCache(BaseCache):
 
         return finish
 
+    def _finish_add(self) -> Finish:
+        """``add``'s answer: ``False`` when the cache fails (fail open), except to Django's
+        cache session engine creating a session while the cache cannot store one: that loop
+        would try 10,000 keys, so it gets :class:`SessionCacheUnavailable` at once."""
+
+        def finish(result: Result[Any, DomainError]) -> Any:
+            match result:
+                case Success(added):
+                    return bool(added)
+                case Failure(error):
+                    if self._stores_nothing_now(error) and creating_session():
+                        raise self._no_session(str(error))
+                    return self._failed(error, False)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return finish
+
+    def _stores_nothing_now(self, error: DomainError) -> bool:
+        """Whether ``error`` says that no write can succeed now: the circuit breaker is open
+        (or, with the breaker off, the server cannot be reached). One failure while the
+        breaker is closed may be a blip: the session engine tries another key."""
+        if not self.bridge_config.fail_open:
+            return False  # the error itself is raised
+        if isinstance(error, CacheUnavailableError):
+            return True
+        return isinstance(error, CacheConnectionError) and self._adapters().sync.breaker is None
+
+    def _no_session(self, reason: str) -> SessionCacheUnavailable:
+        return SessionCacheUnavailable(
+            "Django's cache session engine cannot create a session: the cache "
+            f"{self.bridge_config.settings.describe()} cannot store it now ({reason}). Sessions "
+            "kept only in a cache cannot outlive its outage; use SESSION_ENGINE = "
+            "'django.contrib.sessions.backends.cached_db' (the database keeps the sessions, "
+            "the cache speeds them up). BridgeCache raises this at once instead of letting "
+            "Django try 10,000 session keys."
+        )
+
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for
         keys no cache_bridge store takes (over 1,024 characters, lone surrogates)."""
@@ -323,7 +363,7 @@ class BridgeCache(BaseCache):
             return Op("has_key", made, self._holds(made)), self._finish(
                 False, lambda found: not found
             )
-        return Op("add", made, self._add(made, data, ttl)), self._finish(False)
+        return Op("add", made, self._add(made, data, ttl)), self._finish_add()
 
     def _plan_get(self, key: Any, default: Any, version: int | None) -> Plan:
         made = self._key(key, version)

@@ -3,6 +3,7 @@ as messages with ids and hints rather than tracebacks."""
 
 from __future__ import annotations
 
+import importlib
 import importlib.util
 from typing import Any
 
@@ -15,7 +16,7 @@ from cache_bridge.errors import ConfigurationError
 from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 from django_cache_bridge.options import BridgeConfig, parse_config
 
-__all__ = ["bridge_aliases", "check_caches"]
+__all__ = ["bridge_aliases", "check_caches", "check_sessions"]
 
 _BACKEND = "django_cache_bridge.cache.BridgeCache"
 
@@ -153,3 +154,55 @@ def check_caches(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMes
         messages.extend(_check_alias(alias, settings.CACHES[alias]))
     messages.extend(_check_nested_prefixes(aliases))
     return messages
+
+
+_CACHE_SESSIONS = "django.contrib.sessions.backends.cache"
+_CACHED_DB_SESSIONS = "django.contrib.sessions.backends.cached_db"
+
+
+def _keeps_sessions_in_cache_only(engine: object) -> bool:
+    """Whether the SESSION_ENGINE is the cache engine (or a subclass of its SessionStore)."""
+    if engine == _CACHE_SESSIONS:
+        return True
+    if not isinstance(engine, str):
+        return False
+    try:
+        from django.contrib.sessions.backends.cache import SessionStore
+
+        store = importlib.import_module(engine).SessionStore
+        return isinstance(store, type) and issubclass(store, SessionStore)
+    except (ImportError, AttributeError):
+        return False  # a broken SESSION_ENGINE is Django's to report
+
+
+def check_sessions(app_configs: Any = None, **kwargs: Any) -> list[checks.CheckMessage]:
+    """W004: the cache session engine keeps sessions in a BridgeCache alias and nowhere else."""
+    engine = getattr(settings, "SESSION_ENGINE", None)
+    alias = getattr(settings, "SESSION_CACHE_ALIAS", "default")
+    if not _keeps_sessions_in_cache_only(engine) or alias not in bridge_aliases():
+        return []
+    try:
+        bridge = parse_config(settings.CACHES[alias].get("LOCATION", ""), {})
+    except ConfigurationError:
+        return []  # reported as E001
+    if bridge.is_redis:
+        why = (
+            "while Redis is down no session can be kept or created: signed-in users are "
+            "signed out and logging in fails (BridgeCache raises RuntimeError at once rather "
+            "than let Django try 10,000 session keys)"
+        )
+    else:
+        why = (
+            "a memory:// store belongs to one process: other worker processes do not see its "
+            "sessions, and a restart signs everyone out"
+        )
+    return [
+        checks.Warning(
+            f"SESSION_ENGINE {engine!r} keeps sessions only in CACHES[{alias!r}], a "
+            f"BridgeCache: {why}.",
+            hint=f"Use SESSION_ENGINE = {_CACHED_DB_SESSIONS!r}: the database keeps the "
+            "sessions and the cache speeds them up, so sessions survive a cache outage. See "
+            "docs/django.md, 'Sessions while Redis is down'.",
+            id="django_cache_bridge.W004",
+        )
+    ]
