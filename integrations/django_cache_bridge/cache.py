@@ -31,6 +31,7 @@ from cache_bridge.commands import Get, MGet, Scan, SetBytes, Touch, Unlink
 from cache_bridge.errors import (
     CacheConnectionError,
     CacheInvalidArgumentError,
+    CacheSerializationError,
     CacheUnavailableError,
     CacheValueError,
     ConfigurationError,
@@ -70,6 +71,15 @@ def _drop(keys: Sequence[str]) -> Steps[None]:
     value written by another client in between is deleted too: that costs that client a miss
     (a recomputation), never a wrong value."""
     yield Unlink(tuple(keys))
+
+
+def _unwritable(value: Any, exc: BaseException | None) -> str:
+    """Why the JSON serializer cannot write ``value``, naming types only, never contents."""
+    reason = str(exc) if exc is not None else ""
+    if not re.fullmatch(r"Object of type \w+ is not JSON serializable", reason):
+        reason = type(exc).__name__ if exc is not None else ""
+    detail = f" ({reason})" if reason else ""
+    return f"the JSON serializer cannot write this {type(value).__name__}{detail}"
 
 
 class BridgeCache(BaseCache):
@@ -204,6 +214,48 @@ class BridgeCache(BaseCache):
             raise AssertionError("unreachable")  # pragma: no cover
 
         return finish
+
+    def _encode(self, made: str, value: Any, operation: str) -> bytes | None:
+        """The stored form of ``value``; ``None`` when the JSON serializer cannot write it and
+        the alias fails open: nothing is stored and the store's log says so (quietly). Django
+        stores responses, Decimals and datetimes, which JSON cannot hold, and a view must not
+        fail for it. Unpicklable values raise, as with Django's own backends."""
+        if self._codec.serializer != "json" or not self.bridge_config.fail_open:
+            return self._codec.dumps(made, value)
+        try:
+            return self._codec.dumps(made, value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            error = CacheSerializationError(
+                _unwritable(value, exc), operation=operation, key=made, cause=exc
+            )
+            self._adapters().log.failed(error, "nothing was stored")
+            return None
+
+    def _unwritable_add(self, made: str, value: Any) -> Finish:
+        """``add``'s answer for a value the serializer cannot write: not added (``False``);
+        to Django's cache session engine, which would try 10,000 keys, an exception."""
+
+        def finish(result: Result[Any, DomainError]) -> Any:
+            if creating_session():
+                raise SessionCacheUnavailable(
+                    "Django's cache session engine cannot create a session: "
+                    f"{_unwritable(value, None)} (the session's cache is "
+                    f"{self.bridge_config.settings.describe()}). Keep JSON values in the "
+                    "session, or use the pickle serializer on the session's cache alias."
+                )
+            return False
+
+        return finish
+
+    def _store_many(
+        self, encoded: dict[str, bytes], dropped: list[str], ttl: int | None
+    ) -> Steps[None]:
+        """Store ``encoded`` in one round trip and delete ``dropped`` (values that could not
+        be written: the keys must not keep older values)."""
+        if encoded:
+            yield from raw_operations.set_many_bytes(_RAW, encoded, ttl).steps
+        if dropped:
+            yield Unlink(tuple(dropped))
 
     def _finish_add(self) -> Finish:
         """``add``'s answer: ``False`` when the cache fails (fail open), except to Django's
@@ -357,7 +409,9 @@ class BridgeCache(BaseCache):
     def _plan_add(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
         ttl = self._ttl_ms(timeout)
-        data = self._codec.dumps(made, value)
+        data = self._encode(made, value, "add")
+        if data is None:
+            return None, self._unwritable_add(made, value)
         if ttl == _EXPIRE_NOW:
             # Added and expired at once: it "would have been added" if nothing was there.
             return Op("has_key", made, self._holds(made)), self._finish(
@@ -376,8 +430,9 @@ class BridgeCache(BaseCache):
     def _plan_set(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
         ttl = self._ttl_ms(timeout)
-        data = self._codec.dumps(made, value)
-        if ttl == _EXPIRE_NOW:
+        data = self._encode(made, value, "set")
+        if ttl == _EXPIRE_NOW or data is None:
+            # Expired at once, or not writable: either way the key must not keep an old value.
             return operations.delete(_RAW, made), self._finish(None, lambda _: None)
         return raw_operations.set_bytes(_RAW, made, data, ttl), self._finish(None)
 
@@ -436,11 +491,20 @@ class BridgeCache(BaseCache):
         ttl = self._ttl_ms(timeout)
         if not made:
             return None, lambda _: []
-        finish = self._finish(list(data), lambda _: [])
         if ttl == _EXPIRE_NOW:
+            finish = self._finish(list(data), lambda _: [])
             return raw_operations.delete_many(_RAW, list(made)), finish
-        encoded = {m: self._codec.dumps(m, data[key]) for m, key in made.items()}
-        return raw_operations.set_many_bytes(_RAW, encoded, ttl), finish
+        encoded: dict[str, bytes] = {}
+        dropped: list[str] = []
+        for m, key in made.items():
+            written = self._encode(m, data[key], "set_many")
+            if written is None:
+                dropped.append(m)
+            else:
+                encoded[m] = written
+        not_stored = [made[m] for m in dropped]
+        finish = self._finish(list(data), lambda _: not_stored)
+        return Op("set_many", None, self._store_many(encoded, dropped, ttl)), finish
 
     def _plan_delete_many(self, keys: Iterable[Any], version: int | None) -> Plan:
         made = [self._key(key, version) for key in keys]

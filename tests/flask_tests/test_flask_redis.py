@@ -9,6 +9,7 @@ import time
 import uuid
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
+from decimal import Decimal
 
 import pytest
 import redis
@@ -241,3 +242,31 @@ def test_closing_the_app_stops_its_background_loop(redis_app: Flask, bridge: Cac
     bridge.close(redis_app)
     assert not started[0].is_alive()
     assert redis_app.test_client().get("/").text == "<Failure: ping: the adapter is closed>"
+
+
+def test_a_value_json_cannot_hold_is_a_failure_and_not_an_outage(
+    redis_app: Flask, bridge: CacheBridge, caplog: pytest.LogCaptureFixture
+) -> None:
+    """The extension has no serializer to configure: set_json of something strict JSON cannot
+    hold is a Failure in the view (never a 500), and is not logged as an outage nor followed
+    by "the cache answers again"."""
+
+    @redis_app.get("/store")
+    def store() -> str:
+        refused = bridge.cache.set_json("k", {"price": Decimal("1.5")})
+        listed = bridge.cache.set_json("k", [1, 2])  # type: ignore[arg-type]
+        return f"{type(refused.failure()).__name__} {type(listed.failure()).__name__}"
+
+    @redis_app.get("/async-store")
+    async def async_store() -> str:
+        refused = await bridge.async_cache.set_json("k", {"at": object()})
+        return type(refused.failure()).__name__
+
+    client = redis_app.test_client()
+    with caplog.at_level(logging.DEBUG):
+        assert client.get("/store").text == "CacheSerializationError CacheSerializationError"
+        assert client.get("/async-store").text == "CacheSerializationError"
+        with redis_app.app_context():
+            assert bridge.cache.set("k", "v") == Success(None)
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert lines == []
