@@ -231,7 +231,7 @@ class BridgeCache(BaseCache):
             self._adapters().log.failed(error, "nothing was stored")
             return None
 
-    def _unwritable_add(self, made: str, value: Any) -> Finish:
+    def _unwritable_add(self, value: Any) -> Finish:
         """``add``'s answer for a value the serializer cannot write: not added (``False``);
         to Django's cache session engine, which would try 10,000 keys, an exception."""
 
@@ -411,7 +411,7 @@ class BridgeCache(BaseCache):
         ttl = self._ttl_ms(timeout)
         data = self._encode(made, value, "add")
         if data is None:
-            return None, self._unwritable_add(made, value)
+            return None, self._unwritable_add(value)
         if ttl == _EXPIRE_NOW:
             # Added and expired at once: it "would have been added" if nothing was there.
             return Op("has_key", made, self._holds(made)), self._finish(
