@@ -43,7 +43,7 @@ from cache_bridge.operations import SCAN_BATCH, Op, Steps
 from cache_bridge.raw_operations import MAX_TTL_MS
 from django_cache_bridge.options import BridgeConfig, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
-from django_cache_bridge.sessions import SessionCacheUnavailable, creating_session
+from django_cache_bridge.sessions import cache_down, creating_session, unwritable_session
 from django_cache_bridge.values import MISSING, ValueCodec
 
 __all__ = ["BridgeCache"]
@@ -237,12 +237,8 @@ class BridgeCache(BaseCache):
 
         def finish(result: Result[Any, DomainError]) -> Any:
             if creating_session():
-                raise SessionCacheUnavailable(
-                    "Django's cache session engine cannot create a session: "
-                    f"{_unwritable(value, None)} (the session's cache is "
-                    f"{self.bridge_config.settings.describe()}). Keep JSON values in the "
-                    "session, or use the pickle serializer on the session's cache alias."
-                )
+                where = self.bridge_config.settings.describe()
+                raise unwritable_session(where, _unwritable(value, None))
             return False
 
         return finish
@@ -260,7 +256,8 @@ class BridgeCache(BaseCache):
     def _finish_add(self) -> Finish:
         """``add``'s answer: ``False`` when the cache fails (fail open), except to Django's
         cache session engine creating a session while the cache cannot store one: that loop
-        would try 10,000 keys, so it gets :class:`SessionCacheUnavailable` at once."""
+        would try 10,000 keys, so it gets ``SessionCacheUnavailable`` at once (see
+        :mod:`django_cache_bridge.sessions`)."""
 
         def finish(result: Result[Any, DomainError]) -> Any:
             match result:
@@ -268,7 +265,7 @@ class BridgeCache(BaseCache):
                     return bool(added)
                 case Failure(error):
                     if self._stores_nothing_now(error) and creating_session():
-                        raise self._no_session(str(error))
+                        raise cache_down(self.bridge_config.settings.describe(), str(error))
                     return self._failed(error, False)
             raise AssertionError("unreachable")  # pragma: no cover
 
@@ -283,16 +280,6 @@ class BridgeCache(BaseCache):
         if isinstance(error, CacheUnavailableError):
             return True
         return isinstance(error, CacheConnectionError) and self._adapters().sync.breaker is None
-
-    def _no_session(self, reason: str) -> SessionCacheUnavailable:
-        return SessionCacheUnavailable(
-            "Django's cache session engine cannot create a session: the cache "
-            f"{self.bridge_config.settings.describe()} cannot store it now ({reason}). Sessions "
-            "kept only in a cache cannot outlive its outage; use SESSION_ENGINE = "
-            "'django.contrib.sessions.backends.cached_db' (the database keeps the sessions, "
-            "the cache speeds them up). BridgeCache raises this at once instead of letting "
-            "Django try 10,000 session keys."
-        )
 
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for

@@ -19,7 +19,7 @@ from __future__ import annotations
 import sys
 from types import CodeType
 
-__all__ = ["SessionCacheUnavailable", "creating_session"]
+__all__ = ["SessionCacheUnavailable", "cache_down", "creating_session", "unwritable_session"]
 
 #: How many frames above the backend to look for the session engine's loop (the backend's
 #: own frames, a SessionStore subclass's ``save`` calling ``super().save``, ...).
@@ -58,3 +58,23 @@ def creating_session() -> bool:
             return False
         frame = frame.f_back
     return False
+
+
+def cache_down(where: str, reason: str) -> SessionCacheUnavailable:
+    """The error for a session the cache ``where`` cannot store now (``reason``)."""
+    return SessionCacheUnavailable(
+        f"Django's cache session engine cannot create a session: the cache {where} cannot "
+        f"store it now ({reason}). Sessions kept only in a cache cannot outlive its outage; "
+        "use SESSION_ENGINE = 'django.contrib.sessions.backends.cached_db' (the database keeps "
+        "the sessions, the cache speeds them up). BridgeCache raises this at once instead of "
+        "letting Django try 10,000 session keys."
+    )
+
+
+def unwritable_session(where: str, reason: str) -> SessionCacheUnavailable:
+    """The error for a session the serializer of the cache ``where`` cannot write."""
+    return SessionCacheUnavailable(
+        f"Django's cache session engine cannot create a session: {reason} (the session's "
+        f"cache is {where}). Keep JSON values in the session, or use the pickle serializer on "
+        "the session's cache alias."
+    )
