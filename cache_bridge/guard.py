@@ -13,25 +13,19 @@ from returns.result import Failure, Result, Success
 from cache_bridge.breaker import CircuitBreaker
 from cache_bridge.errors import (
     CacheConnectionError,
-    CacheError,
     CacheSerializationError,
     CacheServerError,
     CacheUnavailableError,
     CacheValueError,
     DomainError,
 )
-from cache_bridge.failure_log import FailureLog, logger
+from cache_bridge.failure_log import LOG_INTERVAL, OutageLog, is_outage, logger
 from cache_bridge.operations import Op
 
 __all__ = ["LOG_INTERVAL", "Guard", "mark_incident"]
 
-#: Seconds between two log lines about one adapter's failures (the rest are counted).
-LOG_INTERVAL = 5.0
-
 # The server answered, even if with an error: the connection works.
 _ANSWERED = (CacheServerError, CacheValueError, CacheSerializationError)
-# Worth an operator's attention (rate-limited); bad arguments are the caller's to handle.
-_LOGGED = (CacheConnectionError, CacheServerError, CacheSerializationError)
 
 
 _INCIDENT = "_cache_bridge_incident"
@@ -55,10 +49,7 @@ class Guard:
     ) -> None:
         self.description = description
         self.breaker = breaker
-        self._log = log
-        self._failures = FailureLog(log_interval, log)
-        # An outage opens the breaker again after each failed probe: say so once per outage.
-        self._outage = False
+        self._failures = OutageLog(description, log=log, interval=log_interval)
         self._last_incident: object = None
 
     def admit(self, op: Op[Any]) -> Failure[DomainError] | None:
@@ -84,7 +75,7 @@ class Guard:
         if isinstance(result, Success):
             if breaker is not None and breaker.succeeded():
                 self._closed()
-            self._failures.succeeded()
+            self._failures.recovered()
             return
         error = None if result is None else result.failure()
         if isinstance(error, CacheConnectionError) and not isinstance(error, CacheUnavailableError):
@@ -92,22 +83,18 @@ class Guard:
             if incident is not None and incident is self._last_incident:
                 if breaker is not None:
                     breaker.released()  # already counted
-            elif breaker is not None and self._counted(incident) and not self._outage:
-                self._outage = True
-                self._log.warning(
-                    "cache_bridge: %s failed %d times in a row; circuit open: calls fail at "
-                    "once for %.2f s, then one call probes the server",
-                    self,
-                    breaker.threshold,
-                    breaker.cooldown,
+            elif breaker is not None and self._counted(incident):
+                self._failures.opened(
+                    f"failed {breaker.threshold} times in a row; circuit open: calls fail at "
+                    f"once for {breaker.cooldown:.2f} s, then one call probes the server"
                 )
         elif isinstance(error, _ANSWERED):
             if breaker is not None and breaker.succeeded():
                 self._closed()
         elif breaker is not None:
             breaker.released()
-        if isinstance(error, _LOGGED) or type(error) is CacheError:  # CacheError: unexpected
-            self._failures.failed(error, self.description)
+        if error is not None and is_outage(error):  # the rest is the caller's to handle
+            self._failures.failed(error)
 
     def _counted(self, incident: object) -> bool:
         """Count one connection failure; ``True`` if it opened the breaker."""
@@ -116,8 +103,7 @@ class Guard:
         return self.breaker.failed()
 
     def _closed(self) -> None:
-        self._outage = False
-        self._log.warning("cache_bridge: %s answers again; circuit closed", self)
+        self._failures.recovered("; circuit closed")
 
     def __str__(self) -> str:
         return self.description

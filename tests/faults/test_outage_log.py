@@ -9,8 +9,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from returns.result import Success
 
+from cache_bridge.errors import CacheSerializationError
 from cache_bridge.guard import LOG_INTERVAL
+from cache_bridge.testing.contract import failure
+from cache_bridge.testing.faulty_server import FaultyRedisServer
 from faults.conftest import Connect
 
 
@@ -56,3 +60,17 @@ def test_an_outage_longer_than_the_cooldown_writes_few_lines(
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")]
     # The first failure, the first opening, and one line per LOG_INTERVAL after that.
     assert len(lines) <= 2 + seconds / LOG_INTERVAL, lines
+
+
+def test_an_argument_error_is_not_an_outage(
+    connect: Connect, server: FaultyRedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A value set_json cannot store is the caller's mistake, returned as a Failure: the
+    outage log neither reports it as a failure nor announces a recovery after it."""
+    cache = connect(server.url)
+    with caplog.at_level(logging.DEBUG, logger="cache_bridge"):
+        failure(cache.set_json("k", [1, 2]), CacheSerializationError)
+        failure(cache.set_json("k", {"when": object()}), CacheSerializationError)
+        assert cache.set("k", "v") == Success(None)
+        assert cache.get("k") == Success("v")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")] == []
