@@ -82,7 +82,7 @@ def test_state_is_written_with_its_expiry(redis_client: redis.Redis, redis_url: 
         for algorithm in ALGORITHMS:
             lim = RateLimiter(cache, "3/m", algorithm=algorithm, name=algorithm, prefix="rl")
             lim.hit("k")
-            assert 0 < redis_client.pttl(f"rl:{algorithm}:k") <= 120_000
+            assert 0 < redis_client.pttl(lim.policy.storage_key("k")) <= 120_000
     finally:
         cache.close()
 

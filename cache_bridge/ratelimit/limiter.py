@@ -45,6 +45,8 @@ logger = logging.getLogger("cache_bridge.ratelimit")
 
 #: Caller keys longer than this are stored by their SHA-256 (keys stay under the key limit).
 _LONGEST_PLAIN_KEY = 200
+#: How each algorithm is written in state keys.
+_SHORT = {"fixed-window": "fw", "sliding-window": "sw", "token-bucket": "tb"}
 
 
 class FailureLog:
@@ -104,11 +106,16 @@ class _Limit:
         self.fail_open = bool(fail_open)
         self.clock = clock
         self.failure_log = failure_log or FailureLog(name)
+        # The limit's identity (rate and algorithm) is in its state key: two limits of one
+        # name never read each other's state, and one name with one rate is one shared limit.
+        self._stem = f"{prefix}:{name}:{self.rate}:{_SHORT[algorithm]}:"
 
     def storage_key(self, key: str) -> str:
+        """``PREFIX:NAME:RATE:ALGORITHM:{KEY}``; the braces make the caller's key the Redis
+        Cluster hash tag, so the limits of one client share a slot."""
         if len(key) > _LONGEST_PLAIN_KEY:
             key = "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-        return f"{self.prefix}:{self.name}:{key}"
+        return f"{self._stem}{{{key}}}"
 
     def check(self, key: str, ns: KeySpace | None) -> Check:
         """The check's steps: one native operation in ``ns``, or (``None``) the fallback."""
@@ -244,10 +251,11 @@ class RateLimiter(_Limiter):
 
     ``rate`` is a string (``"100/m"``, ``"20/10s"``) or a :class:`Rate`; ``algorithm`` one of
     ``"fixed-window"`` (default), ``"sliding-window"``, ``"token-bucket"``. State lives at
-    ``PREFIX:NAME:KEY`` in the adapter's namespace. ``fail_open`` (default ``True``) allows
-    requests when the cache cannot be asked; ``False`` denies them. ``clock`` (seconds) gives
-    the time to the check; without one the store's own clock decides (Redis: ``TIME``), except
-    on adapters that only implement the protocol, which use ``time.time``. ``native`` forces
+    ``PREFIX:NAME:RATE:ALGORITHM:{KEY}`` in the adapter's namespace (each limit its own).
+    ``fail_open`` (default ``True``) allows requests when the cache cannot be asked; ``False``
+    denies them. ``clock`` (seconds) gives the time to the check; without one the store's own
+    clock decides (Redis: ``TIME``), except on adapters that only implement the protocol,
+    which use ``time.time``. ``native`` forces
     (``True``) or forbids (``False``) the one-command check; by default it is used on the
     bundled adapters and the protocol fallback on every other. ``failure_log`` shares one
     log-once-per-burst state between limiters of one limit (the integrations keep one per
