@@ -60,6 +60,8 @@ class Limited(Protocol):
     policy: LimitPolicy
     native: bool
 
+    def hit(self, key: str) -> Any: ...
+
 
 def keyspace(cache: Any) -> KeySpace:
     """The namespace of a bundled face (its ``keyspace``), or one built from ``key_prefix``."""
@@ -215,21 +217,33 @@ def hit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
     """Count one request against every ``(limiter, key)`` of blocking limiters, all or
     nothing: one decision per check, in order; if any refuses, none counted the request.
     Limiters over one bundled adapter are decided in one round trip. Never raises."""
-    return drive(group(list(checks)))
+    checks = list(checks)
+    if len(checks) == 1:  # the usual case: one operation, without the group's generator
+        limiter, key = checks[0]
+        return [limiter.hit(key)]
+    return drive(group(checks)) if checks else []
 
 
 async def ahit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
     """:func:`hit_all` for :class:`~cache_bridge.ratelimit.AsyncRateLimiter`\\ s."""
-    return await adrive(group(list(checks)))
+    checks = list(checks)
+    if len(checks) == 1:
+        limiter, key = checks[0]
+        return [await limiter.hit(key)]
+    return await adrive(group(checks)) if checks else []
 
 
 def refund(pairs: Iterable[tuple[Limited, Decision]]) -> None:
     """Take back what each decision counted, on its limiter's (blocking) adapter: for a
     request refused later on (another layer's limit, a framework's own check). Decisions that
     counted nothing are skipped. Best effort; never raises."""
-    drive(refunds(list(pairs)))
+    pairs = list(pairs)
+    if pairs:
+        drive(refunds(pairs))
 
 
 async def arefund(pairs: Iterable[tuple[Limited, Decision]]) -> None:
     """:func:`refund` for :class:`~cache_bridge.ratelimit.AsyncRateLimiter`\\ s."""
-    await adrive(refunds(list(pairs)))
+    pairs = list(pairs)
+    if pairs:
+        await adrive(refunds(pairs))

@@ -2,12 +2,13 @@
 ``@bridge.exempt``, 429 through Flask's error handling.
 
 Limits are checked in a ``before_request`` hook with the app's blocking cache (also for
-``async def`` views: Flask runs those inside the request's thread, and one atomic command per
-limit is all a check costs). A refused request raises :class:`RateLimitExceeded` (a werkzeug
-``TooManyRequests``, so ``@app.errorhandler(429)`` customises the response); a limit that
-fails closed while the cache is down raises ``ServiceUnavailable`` (503). An ``after_request``
-hook puts the RateLimit headers on the response (always on 429, on others unless
-``HEADERS`` is ``False``).
+``async def`` views: Flask runs those inside the request's thread). Every limit that applies
+to a request, defaults and route limits alike, is decided by one atomic command, all or
+nothing: a request refused by any limit costs no limit. A refused request raises
+:class:`RateLimitExceeded` (a werkzeug ``TooManyRequests``, so ``@app.errorhandler(429)``
+customises the response); a limit that fails closed while the cache is down raises
+``ServiceUnavailable`` (503). An ``after_request`` hook puts the RateLimit headers on the
+response (always on 429, on others unless ``HEADERS`` is ``False``).
 
 Configuration (``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``)::
 
@@ -36,6 +37,7 @@ from cache_bridge.ratelimit import (
     FailureLog,
     Rate,
     RateLimiter,
+    hit_all,
     parse_rate,
     rate_limit_headers,
     retry_after_seconds,
@@ -346,7 +348,9 @@ def _check(
     cache: SyncCacheProtocol,
     settings: LimitSettings,
     flask_limit: FlaskLimit,
-) -> Decision | None:
+) -> tuple[RateLimiter, str] | None:
+    """The limiter and key ``flask_limit`` counts this request under, or ``None`` when it
+    does not apply."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
         return None
     key = _request_key(req, flask_limit.key or settings.key, settings)
@@ -355,7 +359,7 @@ def _check(
     name = flask_limit.name or endpoint or "view"
     if flask_limit.per_route:  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
-    return _limiter(cache, settings, flask_limit, name).hit(key)
+    return _limiter(cache, settings, flask_limit, name), key
 
 
 #: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
@@ -404,11 +408,13 @@ def _before_request() -> None:
     if not limits:
         return
     cache = cache_of()
-    decisions = []
-    for flask_limit in limits:
-        decision = _check(req, endpoint, cache, settings, flask_limit)
-        if decision is not None:
-            decisions.append(decision)
+    checks = [
+        check
+        for flask_limit in limits
+        if (check := _check(req, endpoint, cache, settings, flask_limit)) is not None
+    ]
+    # All of the request's limits at once, all or nothing: a refused request costs none.
+    decisions = hit_all(checks) if checks else []
     setattr(g, _DECISIONS, decisions)
     refused = [d for d in decisions if not d.allowed]
     if not refused:
