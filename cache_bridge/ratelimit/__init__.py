@@ -24,7 +24,7 @@ On the bundled adapters one check, or one group of checks, is one atomic command
 from __future__ import annotations
 
 from cache_bridge.limit_state import ALGORITHMS
-from cache_bridge.ratelimit.clientip import ClientAddress, parse_ip
+from cache_bridge.ratelimit.clientip import UNKNOWN, ClientAddress, parse_ip
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.group import ahit_all, arefund, hit_all, refund
 from cache_bridge.ratelimit.headers import rate_limit_headers, retry_after_seconds
@@ -35,6 +35,7 @@ from cache_bridge.ratelimit.rate import MAX_LIMIT, Rate, parse_rate
 __all__ = [
     "ALGORITHMS",
     "MAX_LIMIT",
+    "UNKNOWN",
     "AsyncRateLimiter",
     "ClientAddress",
     "Decision",

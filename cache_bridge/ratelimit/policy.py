@@ -129,6 +129,13 @@ class LimitPolicy:
             self.storage_key(key), self.algorithm, rate.limit, rate.period_ms, self.now_ms(native)
         )
 
+    def denied(self) -> Decision:
+        """A refusal decided without asking the cache (a request the limit cannot tell
+        apart: no usable client address under ``UNKNOWN_CLIENT = "deny"``)."""
+        rate = self.rate
+        period = float(rate.period)
+        return Decision(False, rate.limit, 0, period, period, self.name, rate)
+
     def decide(self, outcome: Reply | DomainError, entry: LimitEntry | None) -> Decision:
         """The decision for one limit's reply (``entry``: what was checked) or its error."""
         if isinstance(outcome, tuple):

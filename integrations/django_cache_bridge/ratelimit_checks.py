@@ -28,7 +28,7 @@ from cache_bridge.ratelimit import (
     refund,
     retry_after_seconds,
 )
-from cache_bridge.ratelimit.keys import named_key
+from cache_bridge.ratelimit.keys import DENY, Deny, named_key
 from django_cache_bridge.access import get_bridge_cache
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitConfig, current_config
 
@@ -52,12 +52,15 @@ _COUNTED = "_cache_bridge_ratelimit_counted"
 
 def client_ip(request: HttpRequest, config: RateLimitConfig | None = None) -> str | None:
     """The client's rate-limit address: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
-    untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``."""
+    untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
+    ``None`` when the request has no usable address."""
     config = config or current_config()
+    return config.client_address.key(*_peer(request))
+
+
+def _peer(request: HttpRequest) -> tuple[str | None, list[str]]:
     forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    return config.client_address.key(
-        request.META.get("REMOTE_ADDR"), [forwarded] if forwarded else []
-    )
+    return request.META.get("REMOTE_ADDR"), [forwarded] if forwarded else []
 
 
 def _user_id(user: Any) -> str | None:
@@ -66,7 +69,9 @@ def _user_id(user: Any) -> str | None:
     return str(user.pk)
 
 
-def _named_key(request: HttpRequest, key: str, user: Any, config: RateLimitConfig) -> str | None:
+def _named_key(
+    request: HttpRequest, key: str, user: Any, config: RateLimitConfig
+) -> str | Deny | None:
     def header(name: str) -> str | None:
         # request.headers copies every header out of META: only for a "header:" key.
         return request.headers.get(name)
@@ -75,13 +80,17 @@ def _named_key(request: HttpRequest, key: str, user: Any, config: RateLimitConfi
         key,
         header=header,
         user_id=lambda: _user_id(user),
-        client_ip=lambda: client_ip(request, config),
+        # What an "ip" limit counts: the address, or UNKNOWN_CLIENT's answer without one.
+        client_ip=lambda: config.client_address.limit_key(*_peer(request)),
     )
 
 
-def request_key(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> str | None:
+def request_key(
+    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+) -> str | Deny | None:
     """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
-    user for ``"user"``, a missing header, a callable that returned ``None``)."""
+    user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
+    refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
     if callable(spec.key):
         value = spec.key(request)
         return None if value is None else str(value)
@@ -91,7 +100,7 @@ def request_key(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) 
 
 async def request_key_async(
     request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
-) -> str | None:
+) -> str | Deny | None:
     """:func:`request_key` from async code (the user is loaded with ``auser``)."""
     if callable(spec.key):
         value = spec.key(request)
@@ -168,7 +177,23 @@ def _record(
     return []
 
 
-def _aligned(keys: Sequence[str | None], decided: list[Decision]) -> list[Decision | None]:
+Key = str | Deny | None
+
+
+def _plan(
+    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitConfig, blocking: bool
+) -> tuple[list[tuple[Any, str]], list[Decision | None] | None]:
+    """The checks to run; or, when a limit refuses the request outright (``DENY``), the
+    decisions to give instead: its refusal, nothing asked or counted."""
+    pairs = list(zip(specs, keys, strict=True))
+    if any(key is DENY for key in keys):
+        return [], [
+            _limiter(s, config, blocking).policy.denied() if k is DENY else None for s, k in pairs
+        ]
+    return [(_limiter(s, config, blocking), k) for s, k in pairs if isinstance(k, str)], None
+
+
+def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | None]:
     """One entry per limit: its decision, or ``None`` where its key said it does not apply."""
     found = iter(decided)
     return [None if key is None else next(found) for key in keys]
@@ -181,10 +206,8 @@ def check_all(
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
     ``block``), what earlier layers counted for it is taken back."""
     keys = [request_key(request, spec, config) for spec in specs]
-    checks = [
-        (_limiter(s, config, True), k) for s, k in zip(specs, keys, strict=True) if k is not None
-    ]
-    decisions = _aligned(keys, hit_all(checks))
+    checks, denied = _plan(specs, keys, config, True)
+    decisions = denied or _aligned(keys, hit_all(checks))
     earlier = _record(request, specs, decisions, block)
     refund([(_limiter(spec, config, True), decision) for spec, decision in earlier])
     return decisions
@@ -195,10 +218,8 @@ async def acheck_all(
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
     keys = [await request_key_async(request, spec, config) for spec in specs]
-    checks = [
-        (_limiter(s, config, False), k) for s, k in zip(specs, keys, strict=True) if k is not None
-    ]
-    decisions = _aligned(keys, await ahit_all(checks))
+    checks, denied = _plan(specs, keys, config, False)
+    decisions = denied or _aligned(keys, await ahit_all(checks))
     earlier = _record(request, specs, decisions, block)
     await arefund([(_limiter(spec, config, False), decision) for spec, decision in earlier])
     return decisions
