@@ -34,11 +34,11 @@ from cache_bridge.ratelimit.policy import LimitPolicy, unexpected
 from cache_bridge.ratelimit.steps import (
     Call,
     StepFailed,
-    _value,
     fallback_hits,
     fallback_refund,
     rate_limit_hits,
     rate_limit_refund,
+    step_value,
 )
 
 __all__ = ["Limited", "adrive", "ahit_all", "arefund", "drive", "group", "hit_all", "refund"]
@@ -105,7 +105,9 @@ def _on(cache: Any, steps: Generator[Call, Result[Any, DomainError], T]) -> Grou
 def _run_part(part: _Part) -> Group[list[Reply]]:
     if part.native:
         ns = keyspace(part.cache)
-        replies: list[Reply] = _value((yield (part.cache, rate_limit_hits(ns, tuple(part.limits)))))
+        replies: list[Reply] = step_value(
+            (yield (part.cache, rate_limit_hits(ns, tuple(part.limits))))
+        )
     else:
         replies = yield from _on(part.cache, fallback_hits(part.limits))
     return replies
@@ -166,7 +168,7 @@ def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
         try:
             if part.native:
                 ns = keyspace(part.cache)
-                _value((yield (part.cache, rate_limit_refund(ns, tuple(part.limits)))))
+                step_value((yield (part.cache, rate_limit_refund(ns, tuple(part.limits)))))
             else:
                 yield from _on(part.cache, fallback_refund(part.limits))
         except Exception:  # StepFailed or a raising adapter: the count stays, refusing sooner

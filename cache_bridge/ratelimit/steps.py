@@ -39,6 +39,7 @@ __all__ = [
     "rate_limit_hit",
     "rate_limit_hits",
     "rate_limit_refund",
+    "step_value",
     "uncounted",
 ]
 
@@ -66,7 +67,9 @@ class StepFailed(Exception):
         self.error = error
 
 
-def _value(result: Result[Any, DomainError]) -> Any:
+def step_value(result: Result[Any, DomainError]) -> Any:
+    """The value of a step's Result; raises :class:`StepFailed` for a Failure (or anything
+    that is not a Result)."""
     match result:
         case Success(value):
             return value
@@ -155,9 +158,9 @@ def _seconds(ms: int) -> int:
 def _count(key: str, amount: int, ttl_s: int) -> Generator[Call, Any, int]:
     """Add to a counter and make sure it expires: on creation, or when found without expiry
     (a process that died between ``increment`` and ``expire`` left it so)."""
-    count = int(_value((yield Call("increment", (key, amount)))))
-    if count == amount or _value((yield Call("ttl", (key,)))) is None:
-        _value((yield Call("expire", (key, ttl_s))))
+    count = int(step_value((yield Call("increment", (key, amount)))))
+    if count == amount or step_value((yield Call("ttl", (key,)))) is None:
+        step_value((yield Call("expire", (key, ttl_s))))
     return count
 
 
@@ -177,13 +180,13 @@ def _fallback_hit(limit: LimitEntry, now_ms: int) -> Generator[Call, Any, Reply]
         count = yield from _count(f"{key}:{window}", 1, _seconds(left))
         outcome = hit(algorithm, f"{window} {count - 1}", limit.limit, period_ms, now_ms)
     else:
-        previous = _int_or_zero(_value((yield Call("get", (f"{key}:{window - 1}",)))))
+        previous = _int_or_zero(step_value((yield Call("get", (f"{key}:{window - 1}",)))))
         current_key = f"{key}:{window}"
         count = yield from _count(current_key, 1, _seconds(left + period_ms))
         state = f"{window} {count - 1} {previous}"
         outcome = hit(algorithm, state, limit.limit, period_ms, now_ms)
         if not outcome.allowed:  # a refusal is not counted: take the increment back
-            _value((yield Call("decrement", (current_key, 1))))
+            step_value((yield Call("decrement", (current_key, 1))))
     if outcome.allowed:
         return (1, outcome.remaining, outcome.reset_ms, 0, 1, now_ms)
     return (0, 0, outcome.reset_ms, outcome.retry_ms, 0, now_ms)
@@ -210,6 +213,6 @@ def fallback_refund(limits: Sequence[LimitEntry]) -> Fallback:
         check_fallback_algorithm(limit.algorithm)
         assert limit.now_ms is not None, "a refund says when the request was counted"
         key = f"{limit.key}:{limit.now_ms // limit.period_ms}"
-        if int(_value((yield Call("decrement", (key, 1))))) < 0:
+        if int(step_value((yield Call("decrement", (key, 1))))) < 0:
             # The counter had expired: the decrement made a new one; let it go at once.
-            _value((yield Call("expire", (key, 1))))
+            step_value((yield Call("expire", (key, 1))))

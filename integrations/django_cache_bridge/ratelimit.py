@@ -121,31 +121,40 @@ def _shown(
 
 
 Decided = tuple[Any, list[Decision], list[_Element]]
+Prepared = tuple[RateLimitConfig, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]]
+
+
+def _prepare(request: HttpRequest, chain: tuple[_Element, ...]) -> Prepared:
+    """The settings, the chain's pending and taken limits, and the pending ones split into
+    the refusing ones and the others (``block=False``), decided in that order."""
+    config = current_config()
+    pending, taken = _pending(request, chain)
+    return config, pending, taken, *_group(pending, config)
+
+
+def _present(decisions: list[Decision | None]) -> list[Decision]:
+    return [d for d in decisions if d is not None]
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
 
 
 def _decide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
     """Decide the chain's pending limits: the refusing ones together, then the others."""
-    config = current_config()
-    pending, taken = _pending(request, chain)
-    hard, soft = _group(pending, config)
+    config, pending, taken, hard, soft = _prepare(request, chain)
     decisions = check_all(request, hard, config) if hard else []
-    refused = denial(request, [d for d in decisions if d is not None], config)
-    if refused is None and soft:
-        decisions += check_all(request, soft, config, block=False)
+    refused = denial(request, _present(decisions), config)
+    decisions += check_all(request, soft, config, False) if refused is None and soft else []
     return refused, _shown(pending, decisions, config), taken
 
 
 async def _adecide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
     """:func:`_decide` on the async adapters."""
-    config = current_config()
-    pending, taken = _pending(request, chain)
-    hard, soft = _group(pending, config)
+    config, pending, taken, hard, soft = _prepare(request, chain)
     decisions = await acheck_all(request, hard, config) if hard else []
-    refused: Any = denial(request, [d for d in decisions if d is not None], config)
-    if inspect.isawaitable(refused):
-        refused = await refused
-    if refused is None and soft:
-        decisions += await acheck_all(request, soft, config, block=False)
+    refused = await _awaited(denial(request, _present(decisions), config))
+    decisions += await acheck_all(request, soft, config, False) if refused is None and soft else []
     return refused, _shown(pending, decisions, config), taken
 
 

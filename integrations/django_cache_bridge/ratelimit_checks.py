@@ -160,10 +160,17 @@ def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
 
 
 def _record(
-    request: HttpRequest, specs: Sequence[LimitSpec], decisions: list[Decision | None], block: bool
-) -> list[tuple[LimitSpec, Decision]]:
+    request: HttpRequest,
+    specs: Sequence[LimitSpec],
+    decisions: list[Decision | None],
+    *,
+    block: bool,
+    config: RateLimitConfig,
+    blocking: bool,
+) -> list[tuple[Any, Decision]]:
     """Remember the decisions; when they refuse the request (and ``block``), give what the
-    earlier layers counted (to take back), else nothing (their own counts join the request's)."""
+    earlier layers counted, with the limiters to take it back on (``blocking`` or async),
+    else nothing (and their own counts join the request's)."""
     taken = [(spec, d) for spec, d in zip(specs, decisions, strict=True) if d is not None]
     if not taken:
         return []
@@ -172,7 +179,7 @@ def _record(
     counted: list[tuple[LimitSpec, Decision]] = getattr(request, _COUNTED, None) or []
     if block and not all(d.allowed for _, d in taken):
         setattr(request, _COUNTED, [])
-        return counted
+        return [(_limiter(spec, config, blocking), decision) for spec, decision in counted]
     setattr(request, _COUNTED, counted + [(spec, d) for spec, d in taken if d.counted])
     return []
 
@@ -208,8 +215,7 @@ def check_all(
     keys = [request_key(request, spec, config) for spec in specs]
     checks, denied = _plan(specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
-    earlier = _record(request, specs, decisions, block)
-    refund([(_limiter(spec, config, True), decision) for spec, decision in earlier])
+    refund(_record(request, specs, decisions, block=block, config=config, blocking=True))
     return decisions
 
 
@@ -220,8 +226,7 @@ async def acheck_all(
     keys = [await request_key_async(request, spec, config) for spec in specs]
     checks, denied = _plan(specs, keys, config, False)
     decisions = denied or _aligned(keys, await ahit_all(checks))
-    earlier = _record(request, specs, decisions, block)
-    await arefund([(_limiter(spec, config, False), decision) for spec, decision in earlier])
+    await arefund(_record(request, specs, decisions, block=block, config=config, blocking=False))
     return decisions
 
 
