@@ -210,3 +210,25 @@ def test_a_bad_key_fails_its_own_limit_only() -> None:
     assert decisions[0].counted
     assert decisions[1].failed
     assert decisions[1].allowed  # fail open
+
+
+def test_the_fallback_takes_back_its_counts_when_the_cache_fails_part_way() -> None:
+    class FailsForOneLimit(ProtocolOnly):
+        def __getattr__(self, name: str) -> Any:
+            method = super().__getattr__(name)
+
+            def call(*args: Any) -> Any:
+                if name == "increment" and ":broken:" in args[0]:
+                    return Failure(CacheConnectionError("down", operation=name))
+                return method(*args)
+
+            return call
+
+    clock = Clock()
+    adapter = FailsForOneLimit(SyncInMemoryCache(clock=clock))
+    good = RateLimiter(adapter, "5/h", name="good", clock=clock)
+    broken = RateLimiter(adapter, "5/h", name="broken", fail_open=False, clock=clock)
+    decisions = hit_all([(good, "k"), (broken, "k")])
+    assert [d.failed for d in decisions] == [True, True]
+    assert not decisions[1].allowed  # fail closed
+    assert good.hit("k").remaining == 4  # the count the good limit made was taken back

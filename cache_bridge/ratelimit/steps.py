@@ -17,6 +17,7 @@ group logic (:mod:`cache_bridge.ratelimit.group`) and the drivers run them.
 
 from __future__ import annotations
 
+import contextlib
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -196,10 +197,17 @@ def fallback_hits(limits: Sequence[LimitEntry]) -> Fallback:
     """Count one request against every limit in order with protocol methods (each at its
     ``now_ms``, the caller's clock); if any refuses, take back what the others counted. Not
     atomic: between the count and its refund another request may see it."""
-    replies = []
-    for limit in limits:
-        assert limit.now_ms is not None, "the fallback runs on the caller's clock"
-        replies.append((yield from _fallback_hit(limit, limit.now_ms)))
+    replies: list[Reply] = []
+    try:
+        for limit in limits:
+            assert limit.now_ms is not None, "the fallback runs on the caller's clock"
+            replies.append((yield from _fallback_hit(limit, limit.now_ms)))
+    except StepFailed:
+        # The cache failed part-way: take back what the limits before counted, then fail.
+        taken = [_at(limits[i], reply[5]) for i, reply in enumerate(replies) if reply[4]]
+        with contextlib.suppress(StepFailed):  # if it fails too, the counts stay
+            yield from fallback_refund(taken)
+        raise
     counted = [i for i, reply in enumerate(replies) if reply[4]]
     if counted and len(counted) < len(replies):
         yield from fallback_refund([_at(limits[i], replies[i][5]) for i in counted])
