@@ -87,32 +87,42 @@ def test_threads_get_exactly_the_limit(
 async def test_asyncio_tasks_get_exactly_the_limit(
     redis_client: redis.Redis, redis_url: str, algorithm: str
 ) -> None:
-    cache = RedisCache(redis_url)
+    assert await _tasks(redis_url, algorithm) == LIMIT  # 20 concurrent hits per round
+
+
+async def _tasks(url: str, algorithm: str) -> int:
+    """Rounds of THREADS concurrent asyncio tasks on one fallback limit; how many passed."""
+    cache = RedisCache(url)
     limiter = AsyncRateLimiter(
         cache, f"{LIMIT}/day", algorithm=algorithm, native=False, clock=lambda: MIDDAY
     )
     try:
-        rounds = []
-        for _ in range(PER_THREAD):  # 20 concurrent hits per round
+        allowed = 0
+        for _ in range(PER_THREAD):
             decisions = await asyncio.gather(*(limiter.hit("shared") for _ in range(THREADS)))
-            rounds.append(sum(d.allowed for d in decisions))
+            allowed += sum(d.allowed for d in decisions)
+        return allowed
     finally:
         await cache.aclose()
-    assert sum(rounds) == LIMIT
 
 
-def hit_in_process(url: str, algorithm: str, start: Barrier, results: Queue[int]) -> None:
-    """Run in a child process: THREADS threads hitting one fallback limit; report how many
-    passed."""
+def hit_in_process(url: str, job: tuple[str, bool], start: Barrier, results: Queue[int]) -> None:
+    """Run in a child process: THREADS threads (or, async, THREADS concurrent tasks) hitting
+    one fallback limit; report how many passed."""
+    algorithm, use_async = job
     with SyncRedisCache(url, max_connections=THREADS) as cache:
         assert cache.ping().unwrap()
         start.wait(timeout=WAIT)
-        results.put(_threads(_limiter(cache, algorithm)))
+        if use_async:
+            results.put(asyncio.run(_tasks(url, algorithm)))
+        else:
+            results.put(_threads(_limiter(cache, algorithm)))
 
 
+@pytest.mark.parametrize("use_async", [False, True], ids=["threads", "tasks"])
 @pytest.mark.parametrize("algorithm", WINDOWS)
 def test_processes_get_exactly_the_limit(
-    redis_client: redis.Redis, redis_url: str, algorithm: str
+    redis_client: redis.Redis, redis_url: str, algorithm: str, use_async: bool
 ) -> None:
-    reports = run_in_processes(hit_in_process, (redis_url, algorithm), 3, WAIT)
+    reports = run_in_processes(hit_in_process, (redis_url, (algorithm, use_async)), 3, WAIT)
     assert sum(reports) == LIMIT
