@@ -166,6 +166,14 @@ def hit_all(
     (``now_ms`` of ``None``) is decided at ``now_ms``. Returns one :data:`Reply` per limit and
     the writes to make, ``(key, state, ttl_ms)`` in order: none unless every limit allowed.
     """
+    if len(limits) == 1:  # the usual case, without the bookkeeping (the same rules)
+        (entry,), (stored,) = limits, states
+        now = now_ms if entry.now_ms is None else entry.now_ms
+        o = hit(entry.algorithm, stored, entry.limit, entry.period_ms, now)
+        if not o.allowed:
+            return [(0, 0, o.reset_ms, o.retry_ms, 0, now)], []
+        writes = [] if o.state is None else [(entry.key, o.state, o.ttl_ms)]
+        return [(1, o.remaining, o.reset_ms, 0, 1, now)], writes
     pending: dict[str, str] = {}
     decided: list[tuple[Outcome, int]] = []
     for entry, stored in zip(limits, states, strict=True):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from cache_bridge.commands import LimitEntry
 from cache_bridge.errors import CacheError
 from cache_bridge.ratelimit.rate import Rate
 
@@ -20,9 +19,10 @@ class Decision:
     request can be allowed (0 when this one was). ``name`` and ``rate`` identify the policy (for
     the ``RateLimit-Policy`` header). ``error`` is set when the cache could not be asked: the
     decision then follows the limit's failure policy (allowed when it fails open) and its
-    numbers mean nothing. ``receipt`` says what this decision counted (``None``: nothing, as
-    for a refusal, a failure, or an allowed limit of a group that another limit refused); it
-    is what :func:`~cache_bridge.ratelimit.refund` takes back.
+    numbers mean nothing. ``receipt`` says what this decision counted: ``(state key, time it
+    was counted at in Unix ms)``, or ``None`` for nothing (a refusal, a failure, an allowed
+    limit of a group that another limit refused); it is what
+    :func:`~cache_bridge.ratelimit.refund` takes back.
     """
 
     allowed: bool
@@ -33,7 +33,7 @@ class Decision:
     name: str
     rate: Rate
     error: CacheError | None = None
-    receipt: LimitEntry | None = field(default=None, compare=False, repr=False)
+    receipt: tuple[str, int] | None = field(default=None, compare=False, repr=False)
 
     @property
     def counted(self) -> bool:

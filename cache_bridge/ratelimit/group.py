@@ -163,7 +163,9 @@ def _uncounted(decision: Decision) -> Decision:
 def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
     """The steps of :func:`refund`: best effort, a failure leaves the count in place."""
     limiters = [limiter for limiter, _ in pairs]
-    receipts = [decision.receipt for _, decision in pairs]
+    receipts = [
+        None if d.receipt is None else limiter.policy.counted(d.receipt) for limiter, d in pairs
+    ]
     for part in _parts(limiters, receipts):
         try:
             if part.native:

@@ -8,6 +8,7 @@ carries the error, and the failure is logged once per burst of failures.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import Any
 
@@ -75,24 +76,32 @@ class _Limiter:
     def rate(self) -> Rate:
         return self.policy.rate
 
-    def _one(self, key: str) -> tuple[Op[Reply] | DomainError, LimitEntry | None]:
+    def _one(self, key: str) -> tuple[Op[Reply] | DomainError, str]:
         """The one-limit native check for ``key``: its operation (or why there is none) and
-        what it checks."""
+        the state key it checks."""
         try:
-            entry = self.policy.entry(key, True)
-            if not isinstance(entry, LimitEntry):
-                return entry, None
+            policy = self.policy
+            if type(key) is not str:
+                entry = policy.entry(key, True)  # checks it, or a plain copy of a str subclass
+                if not isinstance(entry, LimitEntry):
+                    return entry, ""
+                key = entry.key
+            else:
+                key = policy.storage_key(key)
+            rate = policy.rate
+            clock = policy.clock
+            now = None if clock is None else math.floor(clock() * 1000)
             op = rate_limit_hit(
                 keyspace(self.cache),
-                entry.key,
-                algorithm=entry.algorithm,
-                limit=entry.limit,
-                period_ms=entry.period_ms,
-                now_ms=entry.now_ms,
+                key,
+                algorithm=policy.algorithm,
+                limit=rate.limit,
+                period_ms=rate.period_ms,
+                now_ms=now,
             )
         except Exception as exc:  # a hostile key or clock: a decision all the same
-            return unexpected(exc), None
-        return op, entry
+            return unexpected(exc), ""
+        return op, key
 
 
 class RateLimiter(_Limiter):
@@ -120,8 +129,8 @@ class RateLimiter(_Limiter):
         """Count one request for ``key`` (a client IP, a user id, ...) and decide; never raises."""
         if not self.native:
             return drive(group(((self, key),)))[0]
-        op, entry = self._one(key)
-        return self.policy.decide(op if not isinstance(op, Op) else self._run(op), entry)
+        op, state_key = self._one(key)
+        return self.policy.decide_one(op if not isinstance(op, Op) else self._run(op), state_key)
 
     def _run(self, op: Op[Reply]) -> Reply | DomainError:
         try:
@@ -141,8 +150,9 @@ class AsyncRateLimiter(_Limiter):
         """Count one request for ``key`` and decide; never raises."""
         if not self.native:
             return (await adrive(group(((self, key),))))[0]
-        op, entry = self._one(key)
-        return self.policy.decide(op if not isinstance(op, Op) else await self._run(op), entry)
+        op, state_key = self._one(key)
+        outcome = op if not isinstance(op, Op) else await self._run(op)
+        return self.policy.decide_one(outcome, state_key)
 
     async def _run(self, op: Op[Reply]) -> Reply | DomainError:
         try:

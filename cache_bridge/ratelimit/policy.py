@@ -129,6 +129,11 @@ class LimitPolicy:
             self.storage_key(key), self.algorithm, rate.limit, rate.period_ms, self.now_ms(native)
         )
 
+    def counted(self, receipt: tuple[str, int]) -> LimitEntry:
+        """What a decision's ``receipt`` counted, as a refund takes it back."""
+        rate = self.rate
+        return LimitEntry(receipt[0], self.algorithm, rate.limit, rate.period_ms, receipt[1])
+
     def denied(self) -> Decision:
         """A refusal decided without asking the cache (a request the limit cannot tell
         apart: no usable client address under ``UNKNOWN_CLIENT = "deny"``)."""
@@ -138,23 +143,24 @@ class LimitPolicy:
 
     def decide(self, outcome: Reply | DomainError, entry: LimitEntry | None) -> Decision:
         """The decision for one limit's reply (``entry``: what was checked) or its error."""
+        return self.decide_one(outcome, "" if entry is None else entry.key)
+
+    def decide_one(self, outcome: Reply | DomainError, state_key: str) -> Decision:
+        """The decision for one limit's reply on the state at ``state_key``, or its error."""
         if isinstance(outcome, tuple):
             self.failure_log.recovered()
             allowed, remaining, reset_ms, retry_ms, counted, now_ms = outcome
-            receipt = None
-            if counted and entry is not None:
-                receipt = LimitEntry(
-                    entry.key, entry.algorithm, entry.limit, entry.period_ms, now_ms
-                )
+            rate = self.rate
             return Decision(
-                allowed=bool(allowed),
-                limit=self.rate.limit,
-                remaining=remaining,
-                reset_after=reset_ms / 1000,
-                retry_after=retry_ms / 1000,
-                name=self.name,
-                rate=self.rate,
-                receipt=receipt,
+                bool(allowed),
+                rate.limit,
+                remaining,
+                reset_ms / 1000,
+                retry_ms / 1000,
+                self.name,
+                rate,
+                None,
+                (state_key, now_ms) if counted and state_key else None,
             )
         if not isinstance(outcome, CacheInvalidArgumentError):
             # A bad key is the caller's mistake, not the cache failing: nothing to log.

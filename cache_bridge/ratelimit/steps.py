@@ -100,8 +100,10 @@ def rate_limit_hit(
 ) -> Steps[Reply]:
     """Count one request against the one limit at ``key`` (one atomic command)."""
     reply = yield RateLimitHit((LimitEntry(ns.key(key), algorithm, limit, period_ms, now_ms),))
-    (one,) = _replies(reply, 1)
-    return one
+    if len(reply) != _PER_LIMIT:
+        raise CacheError(f"a rate-limit reply of {len(reply)} numbers", operation="rate_limit")
+    allowed, remaining, reset_ms, retry_ms, counted, now = reply
+    return int(allowed), int(remaining), int(reset_ms), int(retry_ms), int(counted), int(now)
 
 
 @_operation("rate_limit", keyed=False)

@@ -217,6 +217,8 @@ class MemoryStore:
         for key, state, ttl_ms in writes:
             # Value and expiry together, as the Redis script's SET ... PX.
             self._store_ms(key, state, ttl_ms, now)
+        if len(replies) == 1:
+            return list(replies[0])
         return [number for reply in replies for number in reply]
 
     def _rate_limit_refund(self, limits: tuple[LimitEntry, ...], now: float) -> int:
