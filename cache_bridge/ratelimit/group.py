@@ -133,9 +133,12 @@ def group(checks: Sequence[tuple[Limited, str]]) -> Group[list[Decision]]:
     entries: list[LimitEntry | None] = []
     for limiter, key in checks:
         entry = _entry(limiter, key)
-        is_entry = isinstance(entry, LimitEntry)
-        outcomes.append(_NOT_RUN if is_entry else entry)  # type: ignore[arg-type]
-        entries.append(entry if is_entry else None)  # type: ignore[arg-type]
+        if isinstance(entry, LimitEntry):
+            outcomes.append(_NOT_RUN)
+            entries.append(entry)
+        else:  # decided already: a bad key, a hostile clock
+            outcomes.append(entry)
+            entries.append(None)
     for part in _parts(limiters, entries):
         try:
             replies: Sequence[Reply | DomainError] = yield from _run_part(part)
