@@ -224,7 +224,7 @@ def hit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
     """Count one request against every ``(limiter, key)`` of blocking limiters, all or
     nothing: one decision per check, in order; if any refuses, none counted the request.
     Limiters over one bundled adapter are decided in one round trip. Never raises."""
-    checks = list(checks)
+    checks = checks if isinstance(checks, list) else list(checks)
     if len(checks) == 1:  # the usual case: one operation, without the group's generator
         limiter, key = checks[0]
         return [limiter.hit(key)]
@@ -233,7 +233,7 @@ def hit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
 
 async def ahit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
     """:func:`hit_all` for :class:`~cache_bridge.ratelimit.AsyncRateLimiter`\\ s."""
-    checks = list(checks)
+    checks = checks if isinstance(checks, list) else list(checks)
     if len(checks) == 1:
         limiter, key = checks[0]
         return [await limiter.hit(key)]

@@ -86,7 +86,8 @@ def _pending(
     """The limits of ``chain`` that apply and that no wrapper is deciding for this request
     (the outermost wrapper decides its whole chain), and those this call takes (to release
     when the view has answered, so that a request object passed again is counted again)."""
-    done: set[_Element] | None = getattr(request, _DONE, None)
+    # The instance's own attributes: getattr would raise (and catch) for every new request.
+    done: set[_Element] | None = request.__dict__.get(_DONE)
     if done is None:
         done = set()
         setattr(request, _DONE, done)
@@ -96,13 +97,16 @@ def _pending(
 
 
 def _release(request: HttpRequest, taken: list[_Element]) -> None:
-    getattr(request, _DONE).difference_update(taken)
+    request.__dict__[_DONE].difference_update(taken)
 
 
 def _group(
     elements: list[_Element], config: RateLimitConfig
 ) -> tuple[list[LimitSpec], list[LimitSpec]]:
     """The refusing limits and the others (``block=False``), decided in two groups."""
+    if len(elements) == 1:  # the usual case, without the joins
+        spec = elements[0].spec_for(config)
+        return ([spec], []) if elements[0].block else ([], [spec])
     hard = [e.spec_for(config) for e in elements if e.block]
     return hard, [e.spec_for(config) for e in elements if not e.block]
 
@@ -112,6 +116,10 @@ def _shown(
 ) -> list[Decision]:
     """The decisions, in the elements' order, of the limits whose headers allowed responses
     carry (refusals carry every one: see :func:`denial`)."""
+    if len(elements) == 1:
+        headers = elements[0].headers
+        shown = config.headers if headers is None else headers
+        return [d for d in decisions if d is not None] if shown else []
     ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
     return [
         d

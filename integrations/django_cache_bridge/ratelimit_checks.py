@@ -171,16 +171,25 @@ def _record(
     """Remember the decisions; when they refuse the request (and ``block``), give what the
     earlier layers counted, with the limiters to take it back on (``blocking`` or async),
     else nothing (and their own counts join the request's)."""
-    taken = [(spec, d) for spec, d in zip(specs, decisions, strict=True) if d is not None]
-    if not taken:
-        return []
-    for _, decision in taken:
-        _remember(request, decision)
-    counted: list[tuple[LimitSpec, Decision]] = getattr(request, _COUNTED, None) or []
-    if block and not all(d.allowed for _, d in taken):
-        setattr(request, _COUNTED, [])
-        return [(_limiter(spec, config, blocking), decision) for spec, decision in counted]
-    setattr(request, _COUNTED, counted + [(spec, d) for spec, d in taken if d.counted])
+    state = request.__dict__  # getattr would raise (and catch) for every new request
+    remembered: list[Decision] | None = state.get(_DECISIONS)
+    if remembered is None:  # views and templates read every decision taken for the request
+        state[_DECISIONS] = remembered = []
+    remembered += [d for d in decisions if d is not None]
+    # The layers' decisions as they came, sorted out only when a later layer refuses.
+    layers: list[tuple[Sequence[LimitSpec], list[Decision | None]]] | None = state.get(_COUNTED)
+    if block and any(d is not None and not d.allowed for d in decisions):
+        state[_COUNTED] = []
+        return [
+            (_limiter(spec, config, blocking), d)
+            for specs_then, decided in layers or ()
+            for spec, d in zip(specs_then, decided, strict=True)
+            if d is not None and d.receipt is not None
+        ]
+    if layers is None:
+        state[_COUNTED] = [(specs, decisions)]
+    else:
+        layers.append((specs, decisions))
     return []
 
 
@@ -192,6 +201,8 @@ def _plan(
 ) -> tuple[list[tuple[Any, str]], list[Decision | None] | None]:
     """The checks to run; or, when a limit refuses the request outright (``DENY``), the
     decisions to give instead: its refusal, nothing asked or counted."""
+    if len(keys) == 1 and isinstance(keys[0], str):  # the usual case, without the joins
+        return [(_limiter(specs[0], config, blocking), keys[0])], None
     pairs = list(zip(specs, keys, strict=True))
     if any(key is DENY for key in keys):
         return [], [
@@ -202,6 +213,8 @@ def _plan(
 
 def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | None]:
     """One entry per limit: its decision, or ``None`` where its key said it does not apply."""
+    if len(decided) == len(keys):
+        return list(decided)
     found = iter(decided)
     return [None if key is None else next(found) for key in keys]
 
@@ -240,15 +253,6 @@ async def check_async(
 ) -> Decision | None:
     """:func:`check` on the alias's async adapter."""
     return (await acheck_all(request, [spec], config))[0]
-
-
-def _remember(request: HttpRequest, decision: Decision) -> None:
-    # Views and templates can read every decision taken for the request.
-    found: list[Decision] | None = getattr(request, _DECISIONS, None)
-    if found is None:
-        found = []
-        setattr(request, _DECISIONS, found)
-    found.append(decision)
 
 
 def denial(

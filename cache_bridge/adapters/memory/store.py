@@ -208,7 +208,8 @@ class MemoryStore:
         return result
 
     def _text(self, key: str, now: float) -> str | None:
-        value = self._value(key, now)
+        entry = self._live(key, now)
+        value = None if entry is None else entry["value"]
         return value.decode("latin-1") if isinstance(value, bytes) else value
 
     def _rate_limit_hit(self, limits: tuple[LimitEntry, ...], now: float) -> list[int]:
