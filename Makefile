@@ -9,7 +9,8 @@ STAMP := $(VENV)/.installed
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 DJANGO6_CELLS := "django(python='3.13', django='6.1')" "django_suite(python='3.13', django='6.1')"
 
-.PHONY: run test lint typecheck pytest pytest-without-redis django6 matrix bench clean
+.PHONY: run serve-django serve-flask test lint typecheck pytest pytest-without-redis django6 \
+	matrix bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("cache_bridge needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -18,10 +19,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Three scripted tours that print what they do and exit (no server to keep running): the core
+# protocol, then the Django site and the Flask app driven by their test clients and commands.
+# With CACHE_URL=redis://... they run against that server (touching only their prefixes).
 run: $(STAMP)
-	$(BIN)/python example_projects/core_demo.py
-	$(BIN)/python example_projects/django_site/demo.py
-	$(BIN)/python example_projects/flask_app/demo.py
+	@echo "== 1/3 the core protocol: example_projects/core_demo.py"
+	@$(BIN)/python example_projects/core_demo.py
+	@echo "== 2/3 the Django site, through Django's test client: example_projects/django_site/demo.py"
+	@$(BIN)/python example_projects/django_site/demo.py
+	@echo "== 3/3 the Flask app, through Flask's test client: example_projects/flask_app/demo.py"
+	@$(BIN)/python example_projects/flask_app/demo.py
+	@echo "== done; to browse the examples: make serve-django or make serve-flask"
+
+# The example sites as servers until Ctrl-C: memory:// by default, Redis with CACHE_URL
+# (CACHE_URL=redis://127.0.0.1:6379/0 make serve-django). HOST and PORT can be changed.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve-django: $(STAMP)
+	@echo "Django example site on http://$(HOST):$(PORT)/ (cache: $${CACHE_URL:-memory://django_site})"
+	$(BIN)/python example_projects/django_site/manage.py runserver $(HOST):$(PORT)
+
+serve-flask: $(STAMP)
+	@echo "Flask example app on http://$(HOST):$(PORT)/ (cache: $${CACHE_URL:-memory://})"
+	$(BIN)/flask --app example_projects/flask_app run --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
