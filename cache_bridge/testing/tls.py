@@ -18,7 +18,6 @@ import asyncio
 import contextlib
 import datetime
 import re
-import shutil
 import socket
 import ssl
 import threading
@@ -34,15 +33,9 @@ __all__ = [
     "TlsFiles",
     "TlsRedisServer",
     "TlsTerminator",
-    "find_openssl",
     "make_tls_files",
     "server_context",
 ]
-
-
-def find_openssl() -> str | None:
-    """The ``openssl`` binary on PATH, or ``None`` (no longer needed by :func:`make_tls_files`)."""
-    return shutil.which("openssl")
 
 
 @dataclass(frozen=True)
