@@ -18,6 +18,10 @@ from faults.conftest import Connect
 
 pytestmark = pytest.mark.redis
 
+#: For calls that must succeed: the point is the certificate, not speed (a first TLS
+#: connection can take longer than the suite's 0.2 s on a loaded machine).
+PATIENT = {"timeout": 2.0, "connect_timeout": 2.0}
+
 
 @pytest.fixture(scope="module")
 def files(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
@@ -52,6 +56,7 @@ def test_the_terminator_checks_the_client_certificate(
         ssl_certfile=str(files.client_cert),
         ssl_keyfile=str(files.client_key),
         **ca,
+        **PATIENT,
     )
     assert with_cert.set("k", "over the terminator") == Success(None)
     assert with_cert.get("k") == Success("over the terminator")
@@ -82,6 +87,7 @@ def test_stopping_ends_connections_and_a_restart_serves_again(
         ssl_ca_certs=str(files.ca_cert),
         ssl_certfile=str(files.client_cert),
         ssl_keyfile=str(files.client_key),
+        **PATIENT,
     )
     assert cache.set("k", "v") == Success(None)
     terminated.stop()
@@ -95,5 +101,6 @@ def test_stopping_ends_connections_and_a_restart_serves_again(
         ssl_ca_certs=str(files.ca_cert),
         ssl_certfile=str(files.client_cert),
         ssl_keyfile=str(files.client_key),
+        **PATIENT,
     )
     assert fresh.ping() == Success(True)
