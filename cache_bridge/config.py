@@ -2,7 +2,13 @@
 
 Every mistake raises :class:`~cache_bridge.errors.ConfigurationError` (a ``ValueError``) whose
 message names the problem and what to write instead. Options may be given as keyword
-arguments or as URL query parameters (``redis://host/0?timeout=0.5``); keywords win.
+arguments or as URL query parameters (``redis://host/0?timeout=0.5``); keywords win, except
+that a ``key_prefix`` given both ways must be the same (two namespaces for one cache are a
+mistake, not a preference).
+
+Portable settings: a ``memory://`` URL accepts every network option (timeouts, pool size,
+breaker, TLS, credentials, sentinel credentials), checks its value the same way, and ignores
+it, so one set of options serves whichever URL comes from the environment.
 """
 
 from __future__ import annotations
@@ -25,12 +31,16 @@ __all__ = [
     "DEFAULT_MAX_CONNECTIONS",
     "DEFAULT_MAX_ENTRIES",
     "DEFAULT_TIMEOUT",
+    "MEMORY_OPTIONS",
+    "NETWORK_OPTIONS",
     "REDIS_OPTIONS",
     "MemorySettings",
     "RedisSettings",
     "check_key_prefix",
+    "merge_options",
     "parse",
     "parse_as",
+    "resolve_key_prefix",
     "url_options",
 ]
 
@@ -170,11 +180,6 @@ def _clock(name: str, value: object) -> Callable[[], float]:
 
 
 _COMMON: dict[str, Callable[[str, object], Any]] = {"key_prefix": _key_prefix}
-_MEMORY: dict[str, Callable[[str, object], Any]] = {
-    **_COMMON,
-    "max_entries": _positive_int,
-    "clock": _clock,
-}
 _REDIS: dict[str, Callable[[str, object], Any]] = {
     **_COMMON,
     "db": _non_negative_int,
@@ -197,6 +202,26 @@ _REDIS: dict[str, Callable[[str, object], Any]] = {
 
 #: Every option a redis://, rediss:// or unix:// URL takes (for integrations that check them).
 REDIS_OPTIONS = tuple(_REDIS)
+#: The sentinels' own credentials, taken by redis+sentinel:// URLs.
+SENTINEL_AUTH: dict[str, Callable[[str, object], Any]] = {
+    "sentinel_username": _optional_text,
+    "sentinel_password": _optional_text,
+}
+_NETWORK: dict[str, Callable[[str, object], Any]] = {
+    **{name: check for name, check in _REDIS.items() if name != "key_prefix"},
+    **SENTINEL_AUTH,
+}
+#: Options only a network adapter uses. A memory:// URL accepts them, checked as a network
+#: URL checks them, and ignores them: one settings file serves memory:// and Redis alike.
+NETWORK_OPTIONS = tuple(_NETWORK)
+_MEMORY: dict[str, Callable[[str, object], Any]] = {
+    **_COMMON,
+    "max_entries": _positive_int,
+    "clock": _clock,
+    **_NETWORK,
+}
+#: Every option a memory:// URL takes (the network ones have no effect there).
+MEMORY_OPTIONS = tuple(_MEMORY)
 
 
 def _options(
@@ -336,11 +361,47 @@ def url_options(
     return query
 
 
+def _one_prefix(from_url: object, given: object, given_as: str) -> None:
+    """Raise unless the URL's ``key_prefix`` and one given elsewhere agree (or one is absent).
+    The message shows the value given elsewhere only: the URL's may be the tail of a password
+    cut off at an unescaped '?'."""
+    if from_url in (None, "") or given in (None, "") or from_url == given:
+        return
+    raise ConfigurationError(
+        f"the cache URL's ?key_prefix= and {given_as} ({given!r}) differ: a cache has one "
+        "namespace, so give the prefix in one place (or the same in both)"
+    )
+
+
+def merge_options(
+    query: Mapping[str, object],
+    options: Mapping[str, object],
+    base: Mapping[str, object] | None = None,
+) -> dict[str, object]:
+    """``base`` (parts of the URL), then the URL's query options, then keyword ``options``:
+    later ones win, except that a ``key_prefix`` in both the query and the keywords must be
+    the same (:class:`ConfigurationError` otherwise)."""
+    _one_prefix(query.get("key_prefix"), options.get("key_prefix"), "the key_prefix option")
+    return {**(base or {}), **query, **options}
+
+
+def resolve_key_prefix(url: object, given: object, given_as: str) -> str | None:
+    """The namespace of a cache configured by ``url`` and a prefix ``given`` in a framework
+    setting named ``given_as`` (``None`` or ``""``: not given): the URL's ``?key_prefix=``,
+    or ``given``, or ``None``. Both given and different: :class:`ConfigurationError`."""
+    _, parts = _split(url)
+    from_url = _query(parts).get("key_prefix")
+    _one_prefix(from_url, given, given_as)
+    return check_key_prefix(from_url if from_url not in (None, "") else given or None)
+
+
 def _memory(parts: Any, options: Mapping[str, object]) -> MemorySettings:
     if parts.path not in ("", "/") or "@" in parts.netloc:
         raise ConfigurationError("write an in-memory cache URL as memory:// or memory://NAME")
-    checked = _options("memory", _MEMORY, {**url_options("memory", _MEMORY, parts), **options})
-    return MemorySettings(name=unquote(parts.netloc) or None, **checked)
+    query = url_options("memory", _MEMORY, parts)
+    checked = _options("memory", _MEMORY, merge_options(query, options))
+    kept = {name: value for name, value in checked.items() if name not in _NETWORK}
+    return MemorySettings(name=unquote(parts.netloc) or None, **kept)
 
 
 def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSettings:
@@ -375,7 +436,7 @@ def _redis(scheme: str, parts: Any, options: Mapping[str, object]) -> RedisSetti
             )
         given["db"] = int(db_text)
     query = url_options(scheme, _REDIS, parts)
-    checked = _options(scheme, _REDIS, {**given, **query, **options})
+    checked = _options(scheme, _REDIS, merge_options(query, options, given))
     place: dict[str, Any] = {"path": path}
     if scheme != "unix":
         place["host"] = parts.hostname or "localhost"

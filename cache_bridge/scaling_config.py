@@ -32,7 +32,7 @@ __all__ = [
 CLUSTER_SCHEMES = ("redis+cluster", "rediss+cluster")
 SENTINEL_SCHEMES = ("redis+sentinel",)
 #: Options a sentinel URL takes on top of the data nodes' ones.
-SENTINEL_OPTIONS = ("sentinel_username", "sentinel_password")
+SENTINEL_OPTIONS = tuple(config.SENTINEL_AUTH)
 _SENTINEL_PORT = 26379
 
 Spec = dict[str, Callable[[str, object], Any]]
@@ -48,8 +48,7 @@ def _sentinel_spec() -> Spec:
     # accepted and then ignored would leave a user who asked for TLS on plain TCP.
     return {
         **{name: check for name, check in config._REDIS.items() if not name.startswith("ssl_")},
-        "sentinel_username": config._optional_text,
-        "sentinel_password": config._optional_text,
+        **config.SENTINEL_AUTH,
     }
 
 
@@ -200,7 +199,7 @@ def _cluster(scheme: str, parts: Any, options: Mapping[str, object]) -> ClusterS
             f"{scheme}://host1:6379,host2:6379?key_prefix=app"
         )
     query = config.url_options(scheme, {**_cluster_spec(), "db": config._REDIS["db"]}, parts)
-    given = {**_credentials(userinfo), **query, **options}
+    given = config.merge_options(query, options, _credentials(userinfo))
     if "db" in given:
         raise ConfigurationError(
             f"option db does not apply to {scheme}:// caches: a cluster has only database 0; "
@@ -234,7 +233,7 @@ def _sentinel(scheme: str, parts: Any, options: Mapping[str, object]) -> Sentine
             )
         given["db"] = int(db_text)
     query = config.url_options(scheme, _sentinel_spec(), parts)
-    checked = config._options(scheme, _sentinel_spec(), {**given, **query, **options})
+    checked = config._options(scheme, _sentinel_spec(), config.merge_options(query, options, given))
     sentinel_auth = {name: checked.pop(name) for name in SENTINEL_OPTIONS if name in checked}
     host, port = sentinels[0]
     node = config.RedisSettings(scheme="redis", host=host, port=port, **checked)

@@ -13,9 +13,33 @@ import redis
 
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.testing import Harness, Harnesses, RedisServer
+from cache_bridge.testing import Harness, Harnesses, RedisServer, find_redis_server
+from cache_bridge.testing.redis_server import server_build
 
 MakeCache = Callable[..., Harness]
+
+
+def pytest_report_header(config: pytest.Config) -> str:
+    """Which server the tests start: the README's tested versions come from this line."""
+    binary = find_redis_server()
+    if binary is None:
+        return "redis server: none found"
+    return f"redis server: {server_build(binary)} ({binary})"
+
+
+def pytest_sessionstart(session: pytest.Session) -> None:
+    """``CACHE_BRIDGE_EXPECT_SERVER=Valkey`` (or ``Redis``) stops a run that would start
+    another server, so a pass meant for one server cannot quietly test the other."""
+    expected = os.environ.get("CACHE_BRIDGE_EXPECT_SERVER")
+    if not expected:
+        return
+    binary = find_redis_server()
+    found = server_build(binary).name if binary else "no server"
+    if found.lower() != expected.lower():
+        raise pytest.UsageError(
+            f"CACHE_BRIDGE_EXPECT_SERVER={expected}, but the tests would start {found} ({binary})"
+        )
+
 
 BACKENDS = ["memory-sync", "memory-async", "redis-sync", "redis-async"]
 

@@ -27,9 +27,11 @@ def main() -> None:
     print(f"cache: {settings.CACHES['default']['LOCATION']}")
     call_command("cache_flush", "--noinput")
     client = Client()
-    for path in ("/", "/", "/async/", "/cached/", "/cached/"):
+    for path in ("/visits/", "/visits/", "/async/", "/cached/", "/cached/"):
         response = client.get(path)
         print(f"GET {path:9} -> {response.status_code} {response.content.decode()}")
+    statuses = [client.get("/limited/").status_code for _ in range(6)]
+    print(f"GET /limited/ x6 -> {statuses}")
     call_command("cache_ping")
     call_command("cache_flush", "--dry-run")
     call_command("cache_flush", "--noinput")

@@ -37,6 +37,8 @@ def main() -> None:
     for method, path in steps:
         response = client.open(path, method=method)
         print(f"{method:4} {path:16} -> {response.status_code} {response.get_json()}")
+    statuses = [client.get("/limited").status_code for _ in range(6)]
+    print(f"GET  /limited x6 -> {statuses}")
     print(cli.invoke(args=["cache", "ping"]).output.strip())
     print(cli.invoke(args=["cache", "flush", "--dry-run"]).output.strip())
     print(cli.invoke(args=["cache", "flush", "--yes"]).output.strip())

@@ -1,4 +1,10 @@
-"""The demo's views: the cache through Results, a cached view, and an async view."""
+"""The demo's views: a guide at ``/`` that says whether the cache answers, the cache through
+Results (``source`` says "cache" on a hit), a cached view (the same ``computed`` number on a
+hit), a rate-limited view (429 after five requests a minute) and an async view.
+
+Every view answers while Redis is down: users come from the "database", the report is
+computed on every request, the rate limit lets requests through (it fails open), and ``/``
+says the cache is down."""
 
 from __future__ import annotations
 
@@ -21,7 +27,17 @@ _report_runs = itertools.count(1)
 
 @blueprint.get("/")
 def index() -> dict[str, Any]:
-    return {"cache": bridge.description, "try": ["/users/1", "/report", "/async/visits"]}
+    """What to try, and whether the cache answers right now."""
+    match bridge.cache.ping():
+        case Success(_):
+            health: dict[str, Any] = {"up": True}
+        case Failure(error):
+            health = {"up": False, "error": error.message, "pages": "still answer, uncached"}
+    return {
+        "cache": bridge.description,
+        "health": health,
+        "try": ["/users/1", "/report", "/limited", "/async/visits"],
+    }
 
 
 @blueprint.get("/users/<int:user_id>")

@@ -95,9 +95,13 @@ class BridgeCache(BaseCache):
         self._config: BridgeConfig | None = None
         self._config_error: ConfigurationError | None = None
         try:
-            self._config = parse_config(location, params.get("OPTIONS"))
+            self._config = parse_config(
+                location, params.get("OPTIONS"), params.get("KEY_PREFIX", "")
+            )
         except ConfigurationError as exc:
             self._config_error = exc
+        else:
+            self.key_prefix = self._config.key_prefix  # KEY_PREFIX or LOCATION's ?key_prefix=
         self._adapters_: SharedAdapters | None = None
         # Django's own key making and checking, unchanged by a subclass or KEY_FUNCTION: then
         # _key may build the key itself and leave the checks to Django only when they warn.

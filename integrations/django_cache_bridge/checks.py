@@ -56,7 +56,7 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
             )
         ]
     try:
-        bridge = parse_config(location, conf.get("OPTIONS"))
+        bridge = parse_config(location, conf.get("OPTIONS"), conf.get("KEY_PREFIX", ""))
     except ConfigurationError as exc:
         return [
             checks.Error(
@@ -84,7 +84,7 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
                 id="django_cache_bridge.W001",
             )
         )
-    if bridge.is_redis and not conf.get("KEY_PREFIX"):
+    if bridge.is_redis and not bridge.key_prefix:
         messages.append(
             checks.Warning(
                 f"{where} has no KEY_PREFIX, so cache.clear() empties the whole Redis database "
@@ -120,11 +120,12 @@ def _check_nested_prefixes(aliases: list[str]) -> list[checks.CheckMessage]:
     for alias in aliases:
         conf = settings.CACHES[alias]
         try:
-            bridge = parse_config(conf.get("LOCATION", ""), conf.get("OPTIONS"))
+            bridge = parse_config(
+                conf.get("LOCATION", ""), conf.get("OPTIONS"), conf.get("KEY_PREFIX", "")
+            )
         except ConfigurationError:
             continue  # reported as E001/E002
-        prefix = conf.get("KEY_PREFIX") or ""
-        stores.setdefault(_store(bridge), []).append((alias, str(prefix)))
+        stores.setdefault(_store(bridge), []).append((alias, bridge.key_prefix))
     messages: list[checks.CheckMessage] = []
     for members in stores.values():
         for outer_alias, outer in members:

@@ -14,7 +14,7 @@ from typing import Any
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.scaling_config import SENTINEL_OPTIONS, ClusterSettings, SentinelSettings
+from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 
 __all__ = ["BRIDGE_OPTIONS", "BridgeConfig", "parse_config"]
 
@@ -24,8 +24,10 @@ BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
 #: accepted and ignored (the in-memory store evicts the least recently used entry).
 DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
 _SERIALIZERS = ("pickle", "json")
-_CORE_MEMORY = ("max_entries", "clock")
-_CORE_REDIS = tuple(name for name in config.REDIS_OPTIONS if name != "key_prefix")
+# A memory:// LOCATION takes the network options too (and ignores them), so OPTIONS can stay
+# the same whichever URL LOCATION comes from.
+_CORE_MEMORY = tuple(name for name in config.MEMORY_OPTIONS if name != "key_prefix")
+_CORE_NETWORK = config.NETWORK_OPTIONS
 
 
 @dataclass(frozen=True)
@@ -40,6 +42,8 @@ class BridgeConfig:
     serializer: str = "pickle"
     sign: bool = True
     fail_open: bool = True
+    #: The alias's namespace: KEY_PREFIX, or the LOCATION's ``?key_prefix=`` ("" for none).
+    key_prefix: str = ""
 
     @property
     def is_redis(self) -> bool:
@@ -53,8 +57,12 @@ def _flag(name: str, value: object) -> bool:
     return value
 
 
-def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeConfig:
-    """Check an alias's LOCATION and OPTIONS; raise ConfigurationError on any mistake."""
+def parse_config(
+    location: object, options: Mapping[str, Any] | None, key_prefix: object = ""
+) -> BridgeConfig:
+    """Check an alias's LOCATION, OPTIONS and KEY_PREFIX; raise ConfigurationError on any
+    mistake. A ``?key_prefix=`` in LOCATION is the alias's KEY_PREFIX; a KEY_PREFIX that
+    says otherwise is a mistake."""
     if location in ("", None):
         location = "memory://"
     if not isinstance(location, str):
@@ -70,7 +78,7 @@ def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeC
             "OPTIONS['key_prefix'] is not used by BridgeCache; set KEY_PREFIX next to LOCATION"
         )
     scheme = location.split(":", 1)[0].lower()
-    core_names = _CORE_MEMORY if scheme == "memory" else (*_CORE_REDIS, *SENTINEL_OPTIONS)
+    core_names = _CORE_MEMORY if scheme == "memory" else _CORE_NETWORK
     known = (*BRIDGE_OPTIONS, *DJANGO_OPTIONS, *core_names)
     for name in given:
         if name not in known:
@@ -93,6 +101,9 @@ def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeC
     if max_entries is not None and scheme == "memory":
         given.setdefault("max_entries", max_entries)
     settings = config.parse(location, given)
+    # Django formats KEY_PREFIX with %s, whatever its type.
+    given_prefix = "" if key_prefix is None else str(key_prefix)
+    prefix = config.resolve_key_prefix(location, given_prefix, "KEY_PREFIX")
     return BridgeConfig(
         location=location,
         settings=settings,
@@ -100,4 +111,5 @@ def parse_config(location: object, options: Mapping[str, Any] | None) -> BridgeC
         serializer=serializer,
         sign=sign,
         fail_open=fail_open,
+        key_prefix=prefix or "",
     )

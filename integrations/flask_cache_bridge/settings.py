@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache_bridge import MAX_TTL, ConfigurationError
+from cache_bridge.config import resolve_key_prefix
 
 __all__ = [
     "DEFAULTS",
@@ -125,6 +126,8 @@ def read_settings(config: Mapping[str, Any]) -> BridgeSettings:
         raise ConfigurationError(
             "set the namespace with CACHE_BRIDGE_KEY_PREFIX, not CACHE_BRIDGE_OPTIONS['key_prefix']"
         )
+    # A ?key_prefix= in the URL is the namespace too; one that differs is a mistake.
+    prefix = resolve_key_prefix(url, prefix, "CACHE_BRIDGE_KEY_PREFIX")
     view_cache = get["CACHE_BRIDGE_VIEW_CACHE"]
     if not isinstance(view_cache, bool):
         raise _bad("CACHE_BRIDGE_VIEW_CACHE", "True or False", view_cache)

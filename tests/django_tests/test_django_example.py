@@ -31,11 +31,12 @@ def test_the_demo_runs_on_the_in_memory_default() -> None:
     done = run("demo.py")
     assert done.returncode == 0, done.stderr
     assert "cache: memory://django_site" in done.stdout
-    assert "GET /         -> 200 visits: 2" in done.stdout
+    assert "GET /visits/  -> 200 visits: 2" in done.stdout
     assert "GET /async/   -> 200 visits: 3" in done.stdout
     assert done.stdout.count("render number 1") == 2
     assert "default: PONG in " in done.stdout
-    assert "Would remove 3 keys matching 'django_site:<VERSION>:*'" in done.stdout
+    assert "GET /limited/ x6 -> [200, 200, 200, 200, 200, 429]" in done.stdout
+    assert "Would remove 4 keys matching 'django_site:<VERSION>:*'" in done.stdout
 
 
 def test_the_demo_runs_on_redis(redis_url: str, redis_client: object) -> None:
@@ -50,11 +51,13 @@ def test_the_site_serves_pages_with_redis_down() -> None:
     script = (
         "from django.test import Client; c = Client(); "
         "[print(p, c.get(p).status_code, c.get(p).content.decode()) "
-        "for p in ('/', '/async/', '/cached/')]"
+        "for p in ('/visits/', '/async/', '/cached/')]"
     )
     done = run("manage.py", "shell", "-c", script, cache_url=dead_redis_url())
     assert done.returncode == 0, done.stderr
-    assert "/ 200 visits: unknown (the cache is down: Redis could not be reached" in done.stdout
+    assert "/visits/ 200 visits: unknown (the cache is down: Redis could not be reached" in (
+        done.stdout
+    )
     assert "/async/ 200 visits: unknown (the cache is down" in done.stdout
     assert "/cached/ 200 render number" in done.stdout
     # cache_flush, by contrast, says loudly that it could not do its job.

@@ -33,4 +33,5 @@ def test_the_flask_demo_runs(backend: str, request: pytest.FixtureRequest) -> No
     )
     assert lines.count("GET  /report          -> 200 {'computed': 1, 'report': 'all quiet'}") == 2
     assert "GET  /async/visits    -> 200 {'visits': 2}" in lines
-    assert lines[-1].startswith("Deleted 3 keys")
+    assert "GET  /limited x6 -> [200, 200, 200, 200, 200, 429]" in lines
+    assert lines[-1].startswith("Deleted 4 keys")  # the user, the report, visits, the limit

@@ -61,7 +61,8 @@ def test_the_example_async_view_counts(example: Flask) -> None:
     ]
     assert client.get("/").json == {
         "cache": "memory:// prefix='flask_demo'",
-        "try": ["/users/1", "/report", "/async/visits"],
+        "health": {"up": True},
+        "try": ["/users/1", "/report", "/limited", "/async/visits"],
     }
 
 

@@ -90,8 +90,8 @@ def test_init_app_twice_on_one_app_is_refused(make_app: MakeApp, bridge: CacheBr
             "Did you mean 'timeout'",
         ),
         (
-            {"CACHE_BRIDGE_OPTIONS": {"timeout": 1}},
-            r"unknown option 'timeout' for memory:// caches\. Valid options: clock, max_entries\.",
+            {"CACHE_BRIDGE_OPTIONS": {"timout": 1}},
+            r"unknown option 'timout' for memory:// caches\. Did you mean 'timeout'\?",
         ),
         (
             {"CACHE_BRIDGE_URL": "redis://localhost/0", "CACHE_BRIDGE_OPTIONS": {"bogus": 1}},

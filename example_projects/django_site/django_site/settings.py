@@ -14,15 +14,14 @@ MIDDLEWARE: list[str] = []
 DATABASES: dict[str, dict[str, str]] = {}
 USE_TZ = True
 
+# One settings block for memory:// and Redis: the network options have no effect on memory://.
 CACHES = {
     "default": {
         "BACKEND": "django_cache_bridge.cache.BridgeCache",
         "LOCATION": os.environ.get("CACHE_URL", "memory://django_site"),
         "KEY_PREFIX": "django_site",
         "TIMEOUT": 300,
-        "OPTIONS": {"timeout": 0.5, "connect_timeout": 0.5}
-        if os.environ.get("CACHE_URL", "").startswith(("redis", "unix"))
-        else {},
+        "OPTIONS": {"timeout": 0.5, "connect_timeout": 0.5, "breaker_cooldown": 2.0},
     }
 }
 # The demo runs as one process (runserver) on memory:// unless CACHE_URL is set: its rate limit
