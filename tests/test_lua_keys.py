@@ -21,7 +21,14 @@ import redis
 import cache_bridge
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route
-from cache_bridge.commands import IncrByIfExists, RateLimitHit, SetManyBytes, Touch
+from cache_bridge.commands import (
+    IncrByIfExists,
+    LimitEntry,
+    RateLimitHit,
+    RateLimitRefund,
+    SetManyBytes,
+    Touch,
+)
 from cache_bridge.testing import RedisServer
 
 pytestmark = pytest.mark.redis
@@ -48,7 +55,7 @@ def package_scripts() -> dict[str, str]:
 
 def test_the_package_has_the_scripts_this_test_knows() -> None:
     places = sorted(package_scripts().values())
-    assert len(places) == 4, places
+    assert len(places) == 5, places
     assert {place.split(":")[0] for place in places} == {
         "adapters/redis/plan.py",
         "adapters/redis/limit_script.py",
@@ -79,7 +86,12 @@ def _evals() -> list[tuple[str, tuple[Any, ...]]]:
     for algorithm in ("fixed-window", "sliding-window", "token-bucket"):
         for now in (None, 1_700_000_000_000):
             label = f"rate limit {algorithm}, {'server' if now is None else 'caller'} clock"
-            cases.append((label, plan(RateLimitHit(f"rl:{algorithm}", algorithm, 2, 60_000, now))))
+            one = LimitEntry(f"rl:{algorithm}", algorithm, 2, 60_000, now)
+            other = LimitEntry(f"rl:{algorithm}:hour", algorithm, 5, 3_600_000, now)
+            cases.append((label, plan(RateLimitHit((one,)))))
+            cases.append((f"{label}, a group of two", plan(RateLimitHit((one, other)))))
+        counted = LimitEntry(f"rl:{algorithm}", algorithm, 2, 60_000, 1_700_000_000_000)
+        cases.append((f"rate limit refund {algorithm}", plan(RateLimitRefund((counted,)))))
     sets = route(SetManyBytes((("{s}a", b"1"), ("{s}b", b"2")), 5_000))
     assert isinstance(sets, PerSlot)
     cases.extend(("cluster set_many with expiry", args) for _, args in sets.commands)

@@ -106,7 +106,7 @@ for i = 1, #KEYS do
   end
   local key = KEYS[i]
   local state = pending[key]
-  if state == nil then state = redis.call('GET', key) or '' end
+  if state == nil then state = redis.call('GET', KEYS[i]) or '' end
   local now = clock(ARGV[4 * i])
   local allowed, remaining, reset, retry, new, ttl, idle_remaining, idle_reset =
     rule(state, tonumber(ARGV[4 * i - 2]), tonumber(ARGV[4 * i - 1]), now)
