@@ -5,6 +5,7 @@ hiredis parses replies when it is installed (the ``redis`` extra installs it).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import redis
@@ -84,6 +85,7 @@ class RedisCache(AsyncCache):
             raise ConfigurationError(f"pipelining must be True or False, not {pipelining!r}")
         self.settings = _settings(url, options)
         self.pipelining = pipelining
+        self._transaction_bound = 2 * self.settings.timeout + self.settings.connect_timeout
         # One client per running loop, closed on its loop when that loop ends or at aclose().
         self._clients = LoopClients(self._new_client, _LoopClient.aclose)
         super().__init__(
@@ -102,10 +104,13 @@ class RedisCache(AsyncCache):
         args = plan(command)
         client = await self._clients.current()
         if isinstance(args, list):
-            async with client.redis.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return await pipe.execute()
+            # redis-py bounds each reply; the whole of it (a wait for a pooled connection,
+            # opening one, the exchange) is bounded here.
+            async with asyncio.timeout(self._transaction_bound):
+                async with client.redis.pipeline(transaction=True) as pipe:
+                    for one in args:
+                        pipe.execute_command(*one)
+                    return await pipe.execute()
         if args[0] == "EVAL":
             try:
                 return await client.execute(as_evalsha(args))
@@ -126,7 +131,7 @@ class _LoopClient:
         # The pipeline holds one connection for good and MULTI/EXEC needs another: a pool of
         # one connection is left to redis-py's client too.
         self.pipeline = (
-            AutoPipeline(self.redis.connection_pool, settings.timeout)
+            AutoPipeline(self.redis.connection_pool, settings.timeout, settings.connect_timeout)
             if pipelining and settings.retries == 0 and settings.max_connections >= 2
             else None
         )

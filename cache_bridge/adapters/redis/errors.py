@@ -7,7 +7,14 @@ from redis import exceptions as rx
 from cache_bridge import errors
 from cache_bridge.commands import CommandRefused
 
-__all__ = ["translate"]
+__all__ = ["closes_the_connection", "translate"]
+
+
+def closes_the_connection(error: rx.ResponseError) -> bool:
+    """Whether the server closes the connection after this error reply (a value longer than
+    its ``proto-max-bulk-len``, or anything else it cannot parse): nothing sent after the
+    command was run, and the connection must not be used again."""
+    return str(error).startswith("Protocol error")
 
 
 def _refusal(exc: rx.ResponseError) -> CommandRefused | None:

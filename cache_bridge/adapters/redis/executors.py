@@ -23,6 +23,7 @@ from redis import exceptions as rx
 from redis.connection import Connection
 
 from cache_bridge.adapters.redis.compat import connection_getter
+from cache_bridge.adapters.redis.errors import closes_the_connection
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
@@ -98,9 +99,12 @@ class SyncExecutor:
         try:
             conn.send_packed_command(conn.pack_command(*args), check_health=False)
             reply = conn.read_response()
-        except rx.ResponseError:
-            # An error reply was read whole: the connection is in step and reusable.
-            self._release(conn)
+        except rx.ResponseError as error:
+            if closes_the_connection(error):
+                self._broken(conn)  # the server closed it after this reply
+            else:
+                # An error reply was read whole: the connection is in step and reusable.
+                self._release(conn)
             raise
         except BaseException:
             self._broken(conn)
@@ -123,6 +127,8 @@ class SyncExecutor:
                 try:
                     replies = conn.read_response()
                 except rx.ResponseError as refused:
+                    if closes_the_connection(refused):
+                        raise  # nothing more comes: the server closed the connection
                     error = error or refused
         except BaseException:
             self._broken(conn)

@@ -3,6 +3,7 @@ primary that the sentinels name now, and the same adapter follows a failover."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from cache_bridge import config
@@ -89,10 +90,14 @@ class RedisSentinelCache(AsyncCache):
         args = plan(command)
         client = await self._loops.current()
         if isinstance(args, list):
-            async with client.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return await pipe.execute()
+            node = self.settings.node
+            # redis-py bounds each reply; the whole MULTI/EXEC is bounded here (a wait for a
+            # pooled connection, opening one, the exchange).
+            async with asyncio.timeout(2 * node.timeout + node.connect_timeout):
+                async with client.pipeline(transaction=True) as pipe:
+                    for one in args:
+                        pipe.execute_command(*one)
+                    return await pipe.execute()
         return await client.execute_command(*args)
 
     async def _release(self) -> None:
