@@ -14,6 +14,7 @@ from cache_bridge.breaker import CircuitBreaker
 from cache_bridge.errors import (
     CacheConnectionError,
     CacheError,
+    CachePoolExhaustedError,
     CacheSerializationError,
     CacheServerError,
     CacheUnavailableError,
@@ -30,6 +31,8 @@ LOG_INTERVAL = 5.0
 
 # The server answered, even if with an error: the connection works.
 _ANSWERED = (CacheServerError, CacheValueError, CacheSerializationError)
+# Connection errors that say nothing about the server: the breaker's own refusal, a full pool.
+_NOT_THE_SERVER = (CacheUnavailableError, CachePoolExhaustedError)
 # Worth an operator's attention (rate-limited); bad arguments are the caller's to handle.
 _LOGGED = (CacheConnectionError, CacheServerError, CacheSerializationError)
 
@@ -87,7 +90,7 @@ class Guard:
             self._failures.succeeded()
             return
         error = None if result is None else result.failure()
-        if isinstance(error, CacheConnectionError) and not isinstance(error, CacheUnavailableError):
+        if isinstance(error, CacheConnectionError) and not isinstance(error, _NOT_THE_SERVER):
             incident = getattr(error.cause, _INCIDENT, None)
             if incident is not None and incident is self._last_incident:
                 if breaker is not None:

@@ -5,6 +5,7 @@ the proxy's address."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -15,7 +16,7 @@ from scaled_servers import need_redis_server
 
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
-from cache_bridge.errors import CacheTimeoutError
+from cache_bridge.errors import CachePoolExhaustedError, CacheTimeoutError
 from cache_bridge.testing import FaultProxy, Harness, Harnesses, RedisServer
 from cache_bridge.testing.redis_cluster import LocalCluster
 from cache_bridge.testing.redis_sentinel import SentinelProcess
@@ -103,3 +104,21 @@ def test_a_reply_that_trickles_in_is_cut_off_at_the_bound(
     assert seconds < 3 * promised, f"the reply ran {seconds:.2f}s (promised {promised}s)"
     proxy.chunk_size, proxy.latency = 0, 0.0
     assert cache.get("big") == Success("x" * (1 << 20))
+
+
+async def test_a_full_pool_on_the_async_cluster_face_is_not_a_server_failure(
+    proxied_cluster: tuple[str, FaultProxy],
+) -> None:
+    url, proxy = proxied_cluster
+    cache = RedisClusterCache(url, timeout=0.5, max_connections=1)
+    try:
+        assert await cache.get("k") == Success(None)
+        proxy.latency = 0.3  # each call holds the one connection 0.3 s; the third waits 0.6 s
+        results = await asyncio.gather(*(cache.get("k") for _ in range(4)))
+        exhausted = [r.failure() for r in results if isinstance(r, Failure)]
+        assert exhausted, "no caller found the pool full"
+        assert all(isinstance(error, CachePoolExhaustedError) for error in exhausted), exhausted
+        assert cache.breaker is not None
+        assert cache.breaker.stats().failures_total == 0
+    finally:
+        await cache.aclose()

@@ -9,6 +9,9 @@ from cache_bridge.commands import CommandRefused
 
 __all__ = ["closes_the_connection", "translate"]
 
+# What redis-py's blocking pools (sync and asyncio) raise when no connection came free.
+_NO_CONNECTION = "No connection available."
+
 
 def closes_the_connection(error: rx.ResponseError) -> bool:
     """Whether the server closes the connection after this error reply (a value longer than
@@ -37,6 +40,13 @@ def translate(exc: Exception, operation: str, key: str | None) -> errors.CacheEr
     if isinstance(exc, rx.AuthenticationError | rx.AuthorizationError):
         return errors.CacheConnectionError(
             f"Redis refused the credentials ({exc})", operation=operation, key=key, cause=exc
+        )
+    if isinstance(exc, rx.ConnectionError) and str(exc) == _NO_CONNECTION:
+        return errors.CachePoolExhaustedError(
+            "no pooled connection came free within the timeout (max_connections are all busy)",
+            operation=operation,
+            key=key,
+            cause=exc,
         )
     if isinstance(exc, rx.ConnectionError):
         return errors.CacheConnectionError(

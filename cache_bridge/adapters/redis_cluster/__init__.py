@@ -43,7 +43,7 @@ from cache_bridge.drivers import register_translator
 from cache_bridge.errors import (
     CacheClosedError,
     CacheConnectionError,
-    CacheTimeoutError,
+    CachePoolExhaustedError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.guard import Guard
@@ -253,7 +253,10 @@ class RedisClusterCache(AsyncCache):
             async with asyncio.timeout(self.settings.node.timeout):
                 await loop_cluster.permits.acquire()
         except TimeoutError:
-            raise CacheTimeoutError("no free connection within the timeout", operation="") from None
+            raise CachePoolExhaustedError(
+                "no pooled connection came free within the timeout (max_connections are all busy)",
+                operation="",
+            ) from None
         try:
             return await self._run_command(loop_cluster.client, command)
         except Exception as exc:
