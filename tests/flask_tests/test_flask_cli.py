@@ -40,7 +40,7 @@ def test_ping_fails_with_a_non_zero_exit_when_redis_is_down(make_app: MakeApp) -
     assert done.exit_code == 1
     assert "did not answer" in done.output
     assert "could not be reached" in done.output
-    assert "circuit closed; 1 connection failures" in done.output
+    assert "1 connection failures, opened 1 times" in done.output
     assert "secret" not in done.output
 
 

@@ -16,6 +16,7 @@ from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.clients import async_client, sync_client
 from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.executors import SyncExecutor
+from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
 from cache_bridge.adapters.redis.pipelining import AutoPipeline
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
@@ -23,7 +24,6 @@ from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.guard import Guard
 
 __all__ = ["RedisCache", "SyncRedisCache"]
 
@@ -49,11 +49,12 @@ class SyncRedisCache(SyncCache):
         self.settings = _settings(url, options)
         self._client = sync_client(self.settings)
         self._executor = SyncExecutor(self._client, self.settings.retries)
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, self.settings, lambda: SyncRedisCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     def _execute_on_client(self, command: Command) -> Any:
@@ -63,6 +64,7 @@ class SyncRedisCache(SyncCache):
 
     def _release(self) -> None:
         self._executor.close()
+        self._leave_guard()
 
 
 class RedisCache(AsyncCache):
@@ -88,11 +90,12 @@ class RedisCache(AsyncCache):
         self._transaction_bound = 2 * self.settings.timeout + self.settings.connect_timeout
         # One client per running loop, closed on its loop when that loop ends or at aclose().
         self._clients = LoopClients(self._new_client, _LoopClient.aclose)
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, self.settings, lambda: SyncRedisCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     def _new_client(self) -> _LoopClient:
@@ -119,6 +122,7 @@ class RedisCache(AsyncCache):
         return await client.execute(args)
 
     async def _release(self) -> None:
+        self._leave_guard()
         await self._clients.close_all()
 
 
