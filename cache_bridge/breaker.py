@@ -140,6 +140,18 @@ class CircuitBreaker:
                 self._probes_total,
             )
 
+    def why_open(self) -> str:
+        """What a call refused by the open breaker is told (read without the lock: a
+        message, not a decision)."""
+        if self._probing or self._probe_at <= self._clock():
+            when = "a probe runs now"
+        else:
+            when = f"next probe in {self._probe_at - self._clock():.2f} s"
+        return (
+            f"the circuit breaker is open after {self._consecutive} connection failure(s) in "
+            f"a row; {when}"
+        )
+
     def allow(self, force: bool = False) -> bool:
         """Whether a call may go to the server now (``force``: a health check, which always
         may). A call that goes reports how it ended with :meth:`succeeded` or

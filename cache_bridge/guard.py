@@ -106,7 +106,7 @@ class Guard:
         self._outage = False
         self._last_incident: object = None
         self._lock = threading.Lock()
-        self._thread: threading.Thread | None = None
+        self._probing = False  # a probe thread runs (or is starting)
         self._stopped = threading.Event()
         self._last_asked = 0.0
         self._adapters = 0  # how many adapters share it (see shared_guard)
@@ -119,17 +119,9 @@ class Guard:
             return None
         op.steps.close()
         self._last_asked = time.monotonic()
-        self._ensure_probing()
-        stats = breaker.stats()
-        when = f"next probe in {stats.retry_in:.2f} s" if stats.retry_in else "a probe runs now"
-        return Failure(
-            CacheUnavailableError(
-                f"the circuit breaker is open after {stats.consecutive_failures} connection "
-                f"failure(s) in a row; {when}",
-                operation=op.name,
-                key=op.key,
-            )
-        )
+        if not self._probing:
+            self._ensure_probing()
+        return Failure(CacheUnavailableError(breaker.why_open(), operation=op.name, key=op.key))
 
     def settle(self, result: Result[Any, DomainError] | None) -> None:
         """Record how an admitted operation ended (``None``: it was cancelled)."""
@@ -158,20 +150,23 @@ class Guard:
 
     def _ensure_probing(self) -> None:
         """Start the probe thread unless it runs (or the guard was closed)."""
-        thread = self._thread
-        if thread is not None and thread.is_alive():
-            return
         with self._lock:
-            thread = self._thread
-            if (thread is not None and thread.is_alive()) or self._stopped.is_set():
+            if self._probing or self._stopped.is_set():
                 return
             thread = threading.Thread(
                 target=self._probe_loop, name=f"cache_bridge probe {self}", daemon=True
             )
-            self._thread = thread
-            thread.start()
+            thread.start()  # (if it cannot start, the next refused call tries again)
+            self._probing = True  # the thread clears it when it ends
 
     def _probe_loop(self) -> None:
+        try:
+            self._probe_until_closed()
+        finally:
+            with self._lock:
+                self._probing = False
+
+    def _probe_until_closed(self) -> None:
         breaker = self.breaker
         assert breaker is not None
         assert self._make_prober is not None
@@ -253,7 +248,7 @@ class _Registry:
         self.lock = threading.Lock()
         for guard in list(self.guards.values()):
             guard._lock = threading.Lock()
-            guard._thread = None
+            guard._probing = False
             if guard.breaker is not None:
                 guard.breaker.after_fork()
 

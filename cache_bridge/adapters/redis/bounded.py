@@ -17,6 +17,7 @@ connection.
 from __future__ import annotations
 
 import math
+import select
 import time
 from typing import Any
 
@@ -29,52 +30,128 @@ __all__ = [
     "BoundedSSLConnection",
     "BoundedSentinelConnection",
     "BoundedUnixConnection",
+    "DeadlineSocket",
 ]
 
 
 # How much of what the server wrote before a reset is read to find its last reply.
 _SCAN = 1 << 20
+# How far past its deadline an operation may end, so that a quick exchange keeps the timeout
+# already set on the socket (no call to tighten it by a few microseconds).
+_SLACK = 0.002
+_monotonic = time.monotonic
+# A peer's orderly close, where the platform reports it apart (Linux).
+_POLLRDHUP = getattr(select, "POLLRDHUP", 0)
 
 
-class _DeadlineSocket:
-    """A connected socket whose blocking operations all end by ``deadline`` (a
-    :func:`time.monotonic` time), each also within the timeout redis-py sets on it."""
+class DeadlineSocket:
+    """A connected socket whose blocking operations all end by the deadline of their
+    exchange, each also within the timeout redis-py sets on it.
 
-    __slots__ = ("_sock", "_timeout", "deadline")
+    The first write after a reply starts an exchange, which must end within ``limit``
+    seconds (redis-py's ``socket_timeout``); until :meth:`opened`, the handshake's writes keep
+    the deadline of the opening. Everything but the three blocking operations is the socket's
+    own (bound methods, so redis-py's non-blocking checks cost what they did), and the
+    deadline is applied only once it is nearer than the timeout already set (by more than
+    :data:`_SLACK`): a quick exchange makes no call to the socket more than redis-py's own.
+    """
 
-    def __init__(self, sock: Any, deadline: float) -> None:
+    __slots__ = (
+        "_limit",
+        "_opening",
+        "_poller",
+        "_replied",
+        "_sock",
+        "_tightened",
+        "deadline",
+        "fileno",
+        "gettimeout",
+        "pending",
+        "settimeout",
+    )
+
+    def __init__(self, sock: Any, opening_deadline: float, limit: float | None) -> None:
         self._sock = sock
-        self._timeout: float | None = sock.gettimeout()
-        self.deadline = deadline
+        self._limit = limit if limit else math.inf
+        self.deadline = opening_deadline
+        self._opening = True
+        self._replied = True  # the next write (after the opening) starts an exchange
+        self._tightened = False
+        self.fileno = sock.fileno
+        self.settimeout = sock.settimeout
+        self.gettimeout = sock.gettimeout
+        # Defined for every socket (0 for a plain one: ``int()``), so that redis-py's
+        # hasattr(sock, "pending") needs no failed lookup; a TLS socket's own otherwise.
+        self.pending = getattr(sock, "pending", int)
+        self._poller: Any = None
+        if hasattr(select, "poll"):
+            self._poller = select.poll()
+            self._poller.register(sock, select.POLLIN | _POLLRDHUP)
 
-    def settimeout(self, value: float | None) -> None:
-        self._timeout = value
-        self._sock.settimeout(value)
+    def unread(self) -> bool | None:
+        """Whether the socket holds bytes nobody read or was closed by the server: a check of
+        a connection that sat idle (``None``: this platform cannot tell; ask redis-py)."""
+        if self._poller is None:
+            return None
+        return bool(self.pending() or self._poller.poll(0))
 
-    def gettimeout(self) -> float | None:
-        return self._timeout
+    def opened(self) -> None:
+        """The handshake is over: the next write starts the first exchange."""
+        self._opening = False
+        self._replied = True
 
-    def _arm(self) -> None:
-        timeout = self._timeout
-        if timeout == 0:
-            return  # a non-blocking poll (redis-py's can_read): nothing to bound
-        remaining = self.deadline - time.monotonic()
-        if remaining <= 0:
-            raise TimeoutError("timed out")  # what the socket itself raises (socket.timeout)
-        self._sock.settimeout(remaining if timeout is None or remaining < timeout else timeout)
+    # The three blocking operations tighten the socket's timeout to the deadline when that is
+    # nearer (written out in each: they are on every call's path).
 
-    def recv(self, *args: Any) -> bytes:
-        self._arm()
-        return self._sock.recv(*args)  # type: ignore[no-any-return]
+    def recv_into(self, buffer: Any, nbytes: int = 0, flags: int = 0) -> int:
+        self._replied = True
+        sock = self._sock
+        timeout = sock.gettimeout()
+        if timeout != 0:  # (0: a non-blocking poll, redis-py's can_read: nothing to bound)
+            remaining = self.deadline - _monotonic()
+            if remaining <= 0:
+                raise TimeoutError("timed out")  # what the socket itself raises
+            if timeout is None or remaining < timeout - _SLACK:
+                sock.settimeout(remaining)
+                self._tightened = True
+        # (A TLS socket reads the buffer's size only when given no size at all.)
+        if nbytes or flags:
+            return sock.recv_into(buffer, nbytes, flags)  # type: ignore[no-any-return]
+        return sock.recv_into(buffer)  # type: ignore[no-any-return]
 
-    def recv_into(self, *args: Any) -> int:
-        self._arm()
-        return self._sock.recv_into(*args)  # type: ignore[no-any-return]
+    def recv(self, bufsize: int, flags: int = 0) -> bytes:
+        self._replied = True
+        sock = self._sock
+        timeout = sock.gettimeout()
+        if timeout != 0:
+            remaining = self.deadline - _monotonic()
+            if remaining <= 0:
+                raise TimeoutError("timed out")
+            if timeout is None or remaining < timeout - _SLACK:
+                sock.settimeout(remaining)
+                self._tightened = True
+        return sock.recv(bufsize, flags)  # type: ignore[no-any-return]
 
-    def sendall(self, *args: Any) -> None:
-        self._arm()
+    def sendall(self, data: Any, flags: int = 0) -> None:
+        sock = self._sock
+        if self._replied and not self._opening:
+            # A new exchange: its deadline, and redis-py's timeout (nearer) for this write.
+            self._replied = False
+            self.deadline = _monotonic() + self._limit
+            if self._tightened:
+                self._tightened = False
+                sock.settimeout(self._limit if self._limit != math.inf else None)
+        else:
+            timeout = sock.gettimeout()
+            if timeout != 0:
+                remaining = self.deadline - _monotonic()
+                if remaining <= 0:
+                    raise TimeoutError("timed out")
+                if timeout is None or remaining < timeout - _SLACK:
+                    sock.settimeout(remaining)
+                    self._tightened = True
         try:
-            self._sock.sendall(*args)
+            sock.sendall(data, flags)
         except (ConnectionResetError, BrokenPipeError):
             refusal = self._refusal()
             if refusal is not None:
@@ -110,29 +187,28 @@ class _DeadlineSocket:
 class _Bounded(sync_conn.AbstractConnection):
     """What the bounded classes add to redis-py's (see the module's docstring)."""
 
-    _opening = False
-
-    def connect(self) -> None:
-        self._opening = True
-        try:
-            super().connect()
-        finally:
-            self._opening = False
-
     def _connect(self) -> Any:
         # One attempt (redis-py may make several, with retries): its own deadline.
         timeout = self.socket_connect_timeout
-        deadline = time.monotonic() + (timeout if timeout else math.inf)
-        return _DeadlineSocket(super()._connect(), deadline)  # type: ignore[safe-super]
+        deadline = _monotonic() + (timeout if timeout else math.inf)
+        sock = super()._connect()  # type: ignore[safe-super]
+        return DeadlineSocket(sock, deadline, self.socket_timeout)
 
-    def send_packed_command(self, command: Any, check_health: bool = True) -> None:
-        if self._sock is None:
-            self.connect()
+    # redis-py opens a connection in connect() (5.x) or connect_check_health() (6 and later,
+    # which connect() calls): after either, the handshake is over.
+
+    def connect(self) -> None:
+        super().connect()
+        self._opened()
+
+    def connect_check_health(self, *args: Any, **kwargs: Any) -> None:
+        super().connect_check_health(*args, **kwargs)
+        self._opened()
+
+    def _opened(self) -> None:
         sock: Any = self._sock
-        if not self._opening:  # the handshake keeps the deadline of the opening
-            timeout = self.socket_timeout
-            sock.deadline = time.monotonic() + (timeout if timeout else math.inf)
-        super().send_packed_command(command, check_health)
+        if sock is not None:
+            sock.opened()
 
 
 class BoundedConnection(_Bounded, sync_conn.Connection):

@@ -22,6 +22,7 @@ import redis
 from redis import exceptions as rx
 from redis.connection import Connection
 
+from cache_bridge.adapters.redis.bounded import DeadlineSocket
 from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.errors import closes_the_connection
 from cache_bridge.adapters.redis.plan import Args, plan
@@ -158,7 +159,8 @@ class SyncExecutor:
         except IndexError:
             conn = self._from_pool()
         try:
-            if conn._sock is not None and conn.can_read():
+            sock: Any = conn._sock
+            if sock is not None and _unread(conn, sock):
                 # Unread data or a closed socket (the server went away while it sat idle).
                 conn.disconnect()
         except (rx.ConnectionError, rx.TimeoutError, OSError):
@@ -209,6 +211,13 @@ class SyncExecutor:
                 conn.disconnect()  # by its owner; those in the pool's queue are closed below
                 self._pool.release(conn)
         self._pool.disconnect(inuse_connections=False)
+
+
+def _unread(conn: Connection, sock: Any) -> bool:
+    """Whether an idle connection holds unread bytes or was closed by the server (one poll
+    of a bounded connection's socket; redis-py's own check otherwise)."""
+    unread = sock.unread() if isinstance(sock, DeadlineSocket) else None
+    return bool(conn.can_read()) if unread is None else unread
 
 
 def _closed_error() -> CacheClosedError:

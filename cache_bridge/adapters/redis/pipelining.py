@@ -170,13 +170,51 @@ class AutoPipeline:
             self._task = None
 
     async def _round_trip(self, batch: list[_Pending]) -> None:
-        loop = asyncio.get_running_loop()
-        if batch[0][2] < loop.time() + self._connect_timeout + self._timeout:
-            # A caller that queued behind earlier round trips may reach its own bound before
-            # this one ends: it is failed then, on its own (see _expire).
-            self._watch = loop.call_at(batch[0][2], self._expire, batch)
+        """Write ``batch`` and read its replies on the pipeline's connection."""
         try:
-            await self._exchange(batch)
+            conn = await self._connection()
+        except BaseException as exc:
+            await self._not_opened(batch, exc)  # (raises again if cancelled)
+            return
+        packed = conn.pack_commands([args for args, _, _ in batch])
+        if len(batch) > 1:
+            if _size(packed) > _LARGE:
+                # A large command goes alone (see the module's docstring): each in turn.
+                for pending in batch:
+                    if not pending[1].done():
+                        await self._round_trip([pending])
+                return
+            first = batch[0][2]
+            loop = asyncio.get_running_loop()
+            if first < loop.time() + self._timeout:
+                # A caller that queued behind earlier round trips may reach its own bound
+                # before this one ends: it fails then, alone (see _expire).
+                self._watch = loop.call_at(first, self._expire, batch)
+        done = 0
+        written = False
+        try:
+            async with asyncio.timeout(self._timeout):
+                await conn.send_packed_command(packed, check_health=False)
+                written = True
+                for _, future, _ in batch:
+                    try:
+                        reply = await conn.read_response()
+                    except rx.ResponseError as error:
+                        done += 1
+                        if not future.done():
+                            future.set_exception(error)
+                        if closes_the_connection(error):
+                            # The server closed the connection after this reply and ran
+                            # nothing sent after it: those calls go in the next round trip.
+                            await self._drop_connection()
+                            self._queue[:0] = [p for p in batch[done:] if not p[1].done()]
+                            return
+                    else:
+                        done += 1
+                        if not future.done():
+                            future.set_result(reply)
+        except BaseException as exc:
+            await self._exchange_failed(batch, done, exc, written=written, packed=packed)
         finally:
             if self._watch is not None:
                 self._watch.cancel()
@@ -199,85 +237,55 @@ class AutoPipeline:
             )
             future.set_exception(_fresh(error))
 
-    async def _open(self, batch: list[_Pending]) -> AbstractConnection | None:
-        """The connection for ``batch``; ``None`` if it cannot be opened (then ``batch`` and
-        the callers queued behind it have failed with the reason)."""
-        try:
-            return await self._connection()
-        except asyncio.CancelledError:
-            await self._drop_connection()
+    async def _not_opened(self, batch: list[_Pending], exc: BaseException) -> None:
+        """The connection for ``batch`` could not be opened: ``batch`` fails (and the callers
+        queued behind it, unless this round trip was cancelled)."""
+        await self._drop_connection()
+        if isinstance(exc, asyncio.CancelledError):
             stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
             self._fail(batch, stopped)
-            raise
-        except Exception as exc:
-            await self._drop_connection()
-            if isinstance(exc, TimeoutError):
-                exc = rx.TimeoutError("Redis did not open a connection within connect_timeout")
-            self._fail([*batch, *self._take_queue()], _closed() if self._closed else exc)
-            return None
+            raise exc
+        if not isinstance(exc, Exception):
+            raise exc
+        if isinstance(exc, TimeoutError):
+            exc = rx.TimeoutError("Redis did not open a connection within connect_timeout")
+        self._fail([*batch, *self._take_queue()], _closed() if self._closed else exc)
 
-    async def _exchange(self, batch: list[_Pending]) -> None:
-        """Write ``batch`` and read its replies on the pipeline's connection."""
-        conn = await self._open(batch)
-        if conn is None:
-            return
-        packed = conn.pack_commands([args for args, _, _ in batch])
-        size = _size(packed)
-        if size > _LARGE and len(batch) > 1:
-            # A large command goes alone (see the module's docstring): each in turn.
-            for pending in batch:
-                if not pending[1].done():
-                    await self._exchange([pending])
-            return
-        done = 0
-        sent = False
-        try:
-            async with asyncio.timeout(self._timeout):
-                await conn.send_packed_command(packed, check_health=False)
-                sent = True
-                for _, future, _ in batch:
-                    try:
-                        reply = await conn.read_response()
-                    except rx.ResponseError as error:
-                        done += 1
-                        if not future.done():
-                            future.set_exception(error)
-                        if closes_the_connection(error):
-                            # The server closed the connection after this reply and ran
-                            # nothing sent after it: those calls go in the next round trip.
-                            await self._drop_connection()
-                            self._queue[:0] = [p for p in batch[done:] if not p[1].done()]
-                            return
-                    else:
-                        done += 1
-                        if not future.done():
-                            future.set_result(reply)
-        except TimeoutError:
-            await self._drop_connection()
+    async def _exchange_failed(
+        self,
+        batch: list[_Pending],
+        done: int,
+        exc: BaseException,
+        *,
+        written: bool,
+        packed: list[bytes],
+    ) -> None:
+        """The round trip of ``batch`` ended with ``exc`` after ``done`` replies: drop the
+        connection and fail what is left (re-raising a cancellation)."""
+        await self._drop_connection()
+        if isinstance(exc, asyncio.CancelledError):
+            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
+            self._fail(batch[done:], stopped)
+            raise exc
+        if not isinstance(exc, Exception):
+            raise exc
+        if self._closed:
+            self._fail([*batch[done:], *self._take_queue()], _closed())
+        elif isinstance(exc, TimeoutError):
             # The callers queued behind this round trip fail with it (one incident): the
             # server does not answer, and each would otherwise wait a timeout of its own.
             self._fail(
                 [*batch[done:], *self._take_queue()],
                 rx.TimeoutError("Redis did not answer within the timeout"),
             )
-        except asyncio.CancelledError:
-            await self._drop_connection()
-            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
-            self._fail(batch[done:], stopped)
-            raise
-        except Exception as exc:
-            # A dropped or refused connection (redis-py has closed it, or aclose() did), or
-            # anything else.
-            await self._drop_connection()
-            if self._closed:
-                self._fail([*batch[done:], *self._take_queue()], _closed())
-            elif not sent and size > _LARGE and isinstance(exc, rx.ConnectionError):
-                # A server resets the connection while it is still receiving a value it
-                # refuses (over its proto-max-bulk-len): the call fails alone, as refused, and
-                # the calls queued behind it carry on.
-                self._fail(batch, _refused(size, exc))
-            else:
-                self._fail([*batch[done:], *self._take_queue()], exc)
+        elif not written and isinstance(exc, rx.ConnectionError) and _size(packed) > _LARGE:
+            # A server resets the connection while it is still receiving a value it refuses
+            # (over its proto-max-bulk-len): the call fails alone, as refused, and the calls
+            # queued behind it carry on.
+            self._fail(batch, _refused(_size(packed), exc))
+        else:
+            # A dropped or refused connection (redis-py has closed it), or anything else.
+            self._fail([*batch[done:], *self._take_queue()], exc)
 
     async def _connection(self) -> AbstractConnection:
         """The pipeline's connection, opened (or opened again) within ``connect_timeout``,
