@@ -13,6 +13,8 @@ import time
 from typing import Any
 
 import pytest
+from django.core.cache import caches
+from pytest_django import Settings as SettingsWrapper
 from returns.result import Failure, Success
 
 from cache_bridge.adapters.redis import RedisCache
@@ -109,3 +111,21 @@ def test_a_multi_exec_whose_replies_trickle_in_is_cut_off_at_the_bound(
     assert isinstance(result.failure(), CacheTimeoutError)
     # A wait for a pooled connection, a connection, the exchange: then it is cut off.
     assert seconds < 3 * (0.5 + 0.5), f"the transaction ran {seconds:.2f}s"
+
+
+async def test_a_django_alias_reads_and_writes_over_a_link_slower_than_half_the_timeout(
+    settings: SettingsWrapper, proxy: FaultProxy
+) -> None:
+    proxy.latency = 0.2  # each reply 0.2 s late; the timeout 0.3 s
+    settings.CACHES = {
+        "default": {
+            "BACKEND": "django_cache_bridge.cache.BridgeCache",
+            "LOCATION": proxy.url(),
+            "KEY_PREFIX": "slow",
+            "OPTIONS": {"timeout": 0.3, "connect_timeout": 1.5, "fail_open": False},
+        }
+    }
+    cache = caches["default"]
+    await cache.aset("k", "v")  # fail_open=False: a failure would raise here
+    assert [await cache.aget("k") for _ in range(3)] == ["v"] * 3
+    assert cache.get("k") == "v"
