@@ -1,4 +1,17 @@
-"""Logging for outages: one message per burst of cache failures, not one per call."""
+"""The outage log: what a cache's trouble writes to the log, and how little.
+
+One :class:`OutageLog` per subject (an adapter, a rate limit, a framework's use of a cache)
+follows one rule. An *outage* (:func:`is_outage`: the server could not be reached, did not
+answer in time, its circuit is open, or it answered with a server error) logs its first
+failure at once, the circuit opening once, and the recovery once; the failures in between are
+counted into at most one line per ``interval`` seconds. A failure that is *not* an outage (a
+value that cannot be encoded, a stored value that cannot be read, a closed adapter) is
+logged under its own throttle of one line per ``interval``: it never starts an outage and is
+never followed by "the cache answers again".
+
+Messages hold the subject (a URL with its password masked, a rate limit's name) and the
+error's text (operation, key, cause), never a value or a password.
+"""
 
 from __future__ import annotations
 
@@ -7,59 +20,124 @@ import threading
 import time
 from collections.abc import Callable
 
-from cache_bridge.errors import DomainError
+from cache_bridge.errors import CacheConnectionError, CacheError, CacheServerError, DomainError
 
-__all__ = ["FailureLog", "logger"]
+__all__ = ["LOG_INTERVAL", "OutageLog", "is_outage", "logger"]
 
 logger = logging.getLogger("cache_bridge")
 
+#: Seconds between two lines of one subject's log (the failures in between are counted).
+LOG_INTERVAL = 5.0
 
-class FailureLog:
-    """Logs the first cache failure, then at most one message per ``interval`` seconds.
 
-    Each message after the first says how many failures it stands for; the first success
-    after failures logs that the cache is back. ``consequence`` is appended to "failed" (for
-    instance ", carrying on without the cache"). Messages hold the error's text (operation,
-    key, cause), never a value or a password.
+def is_outage(error: DomainError) -> bool:
+    """Whether ``error`` says the cache itself is failing: it could not be reached, did not
+    answer in time, its breaker is open, it answered with a server error (out of memory, a
+    read-only replica, no permission), or the adapter failed in an unexpected way. Bad
+    arguments, values that cannot be encoded or decoded, a closed adapter and a cluster walk
+    that met a slot move are not outages."""
+    return isinstance(error, CacheConnectionError | CacheServerError) or type(error) is CacheError
+
+
+class _Throttle:
+    """At most one line per ``interval`` seconds; the calls in between are counted."""
+
+    __slots__ = ("_last", "interval", "unreported")
+
+    def __init__(self, interval: float) -> None:
+        self.interval = interval
+        self._last: float | None = None
+        self.unreported = 0
+
+    def admit(self, now: float) -> int | None:
+        """``None`` if this call must stay silent (it is counted); else how many calls were
+        counted since the last line (the count starts again)."""
+        if self._last is not None and now - self._last < self.interval:
+            self.unreported += 1
+            return None
+        unreported, self.unreported, self._last = self.unreported, 0, now
+        return unreported
+
+    def reset(self) -> int:
+        """Start again (the next call is logged at once); how many calls were counted."""
+        unreported, self.unreported, self._last = self.unreported, 0, None
+        return unreported
+
+
+class OutageLog:
+    """The log of one subject's cache trouble (see the module's rule). Thread-safe; share one
+    per subject: an adapter keeps one, a rate limit one, a framework integration one per
+    store.
+
+    ``subject`` names what failed in every message (``redis://host:6379/0``, ``rate limit
+    'login'``); ``log`` is the logger (``cache_bridge`` by default); ``clock`` is for tests.
     """
 
     def __init__(
         self,
-        interval: float,
+        subject: str,
+        *,
         log: logging.Logger = logger,
+        interval: float = LOG_INTERVAL,
         clock: Callable[[], float] = time.monotonic,
-        consequence: str = "",
     ) -> None:
-        self.interval = interval
-        self.consequence = consequence
+        self.subject = subject
         self._log = log
         self._clock = clock
         self._lock = threading.Lock()
-        self._last: float | None = None
-        self._unreported = 0
+        self._outage = _Throttle(interval)
+        self._other = _Throttle(interval)
         self._failing = False
+        self._opened = False
 
-    def failed(self, error: DomainError, doing: str) -> bool:
-        """Record a failure while ``doing`` something; ``True`` if it was logged."""
+    @property
+    def interval(self) -> float:
+        """Seconds between two lines of this log."""
+        return self._outage.interval
+
+    @property
+    def failing(self) -> bool:
+        """Whether an outage was logged and no recovery since."""
+        return self._failing
+
+    def failed(self, error: DomainError, consequence: str = "") -> bool:
+        """Record a failed call; ``True`` if this wrote a line. ``consequence`` says what the
+        caller does about it (``"allowing requests until the cache answers again"``)."""
+        outage = is_outage(error)
         with self._lock:
-            now = self._clock()
-            self._failing = True
-            if self._last is not None and now - self._last < self.interval:
-                self._unreported += 1
-                return False
-            unreported, self._unreported, self._last = self._unreported, 0, now
-        more = f" (and {unreported} more failures since the last message)" if unreported else ""
-        self._log.warning("cache_bridge: %s failed%s: %s%s", doing, self.consequence, error, more)
+            if outage:
+                self._failing = True
+            unreported = (self._outage if outage else self._other).admit(self._clock())
+        if unreported is None:
+            return False
+        more = f" (and {unreported} more since the last message)" if unreported else ""
+        then = f"; {consequence}" if consequence else ""
+        self._log.warning("cache_bridge: %s failed: %s%s%s", self.subject, error, then, more)
         return True
 
-    def succeeded(self) -> None:
-        """Record a success; logs once when the cache answers again after failures."""
-        if not self._failing:
+    def opened(self, detail: str) -> None:
+        """Record that the subject's circuit opened; logged once per outage (the breaker opens
+        again after each failed probe)."""
+        with self._lock:
+            first, self._opened, self._failing = not self._opened, True, True
+        if first:
+            self._log.warning("cache_bridge: %s %s", self.subject, detail)
+
+    def recovered(self, detail: str = "") -> None:
+        """Record a call that succeeded; logs once when the cache answers again after an
+        outage (``detail`` is added: ``"; circuit closed"``)."""
+        if not self._failing:  # the usual case, without the lock
             return
         with self._lock:
             if not self._failing:
                 return
-            self._failing = False
-            unreported, self._unreported, self._last = self._unreported, 0, None
+            self._failing = self._opened = False
+            unreported = self._outage.reset()
         more = f" ({unreported} failures were not logged)" if unreported else ""
-        self._log.warning("cache_bridge: the cache answers again%s", more)
+        self._log.warning(
+            "cache_bridge: %s: the cache answers again%s%s", self.subject, detail, more
+        )
+
+    def __repr__(self) -> str:
+        state = "failing" if self._failing else "quiet"
+        return f"<OutageLog {self.subject} {state}>"

@@ -30,7 +30,6 @@ from returns.result import Failure, Result, Success
 from cache_bridge.breaker import CircuitBreaker
 from cache_bridge.errors import (
     CacheConnectionError,
-    CacheError,
     CachePoolExhaustedError,
     CacheSerializationError,
     CacheServerError,
@@ -38,13 +37,11 @@ from cache_bridge.errors import (
     CacheValueError,
     DomainError,
 )
-from cache_bridge.failure_log import FailureLog, logger
+from cache_bridge.failure_log import LOG_INTERVAL, OutageLog, is_outage, logger
 from cache_bridge.operations import Op
 
 __all__ = ["IDLE_STOP", "LOG_INTERVAL", "Guard", "Prober", "mark_incident", "shared_guard"]
 
-#: Seconds between two log lines about one adapter's failures (the rest are counted).
-LOG_INTERVAL = 5.0
 #: Seconds without a refused call after which an open breaker's probe thread stops.
 IDLE_STOP = 60.0
 
@@ -52,8 +49,6 @@ IDLE_STOP = 60.0
 _ANSWERED = (CacheServerError, CacheValueError, CacheSerializationError)
 # Connection errors that say nothing about the server: the breaker's own refusal, a full pool.
 _NOT_THE_SERVER = (CacheUnavailableError, CachePoolExhaustedError)
-# Worth an operator's attention (rate-limited); bad arguments are the caller's to handle.
-_LOGGED = (CacheConnectionError, CacheServerError, CacheSerializationError)
 
 
 _INCIDENT = "_cache_bridge_incident"
@@ -99,11 +94,9 @@ class Guard:
         self.description = description
         self.breaker = breaker
         self._log = log
-        self._failures = FailureLog(log_interval, log)
+        self._failures = OutageLog(description, log=log, interval=log_interval)
         self._make_prober = make_prober
         self._idle_stop = idle_stop
-        # The breaker falls back to one probe per cool-down: say so once per outage.
-        self._outage = False
         self._last_incident: object = None
         self._lock = threading.Lock()
         self._probing = False  # a probe thread runs (or is starting)
@@ -129,22 +122,21 @@ class Guard:
         if isinstance(result, Success):
             if breaker is not None and breaker.succeeded():
                 self._closed()
-            self._failures.succeeded()
+            self._failures.recovered()
             return
         error = None if result is None else result.failure()
+        opened = False
         if isinstance(error, CacheConnectionError) and not isinstance(error, _NOT_THE_SERVER):
             incident = getattr(error.cause, _INCIDENT, None)
             if breaker is not None and (incident is None or incident is not self._last_incident):
                 self._last_incident = incident
-                if breaker.failed():
-                    self._last_asked = time.monotonic()
-                    self._ensure_probing()
-                    if breaker.threshold == 1:
-                        self._cooling()
+                opened = breaker.failed()
         elif isinstance(error, _ANSWERED) and breaker is not None and breaker.succeeded():
             self._closed()
-        if isinstance(error, _LOGGED) or type(error) is CacheError:  # CacheError: unexpected
-            self._failures.failed(error, self.description)
+        if error is not None and is_outage(error):  # the rest is the caller's to handle
+            self._failures.failed(error)
+        if opened:
+            self._opened()
 
     # -- the probe -------------------------------------------------------------------------------
 
@@ -192,10 +184,9 @@ class Guard:
                 if answered(result):
                     if breaker.succeeded():
                         self._closed()
-                    self._failures.succeeded()
+                    self._failures.recovered()
                     return
-                if breaker.probe_failed(ticket):
-                    self._cooling()
+                breaker.probe_failed(ticket)
         except Exception:  # a bug: the next refused call starts a new thread
             self._log.exception("cache_bridge: the probe of %s stopped", self)
         finally:
@@ -210,23 +201,19 @@ class Guard:
 
     # -- the log -------------------------------------------------------------------------------
 
-    def _cooling(self) -> None:
-        if self._outage:
-            return
-        assert self.breaker is not None
-        self._outage = True
-        self._log.warning(
-            "cache_bridge: %s failed %d times in a row; circuit open: calls fail at once, and "
-            "the server is probed every %.2f s",
-            self,
-            self.breaker.threshold,
-            self.breaker.cooldown,
+    def _opened(self) -> None:
+        """The breaker opened: say so (once per outage), and start the probe."""
+        breaker = self.breaker
+        assert breaker is not None
+        self._failures.opened(
+            "circuit open: calls fail at once while the server is probed in the background "
+            f"(every {breaker.cooldown:.2f} s after {breaker.threshold} failures in a row)"
         )
+        self._last_asked = time.monotonic()
+        self._ensure_probing()
 
     def _closed(self) -> None:
-        if self._outage:
-            self._outage = False
-            self._log.warning("cache_bridge: %s answers again; circuit closed", self)
+        self._failures.recovered("; circuit closed")
 
     def __str__(self) -> str:
         return self.description

@@ -308,8 +308,11 @@ async def test_a_cancelled_call_tells_the_breaker_nothing() -> None:
             await cache.aclose()
 
 
-def _probe_threads() -> list[threading.Thread]:
-    return [t for t in threading.enumerate() if t.name.startswith("cache_bridge probe")]
+def _probe_threads(url: str = "") -> list[threading.Thread]:
+    """The probe threads running now (of the server at ``url`` only, if given: other tests'
+    adapters may still probe theirs)."""
+    name = f"cache_bridge probe {url}"
+    return [t for t in threading.enumerate() if t.name.startswith(name)]
 
 
 def test_the_probe_thread_runs_only_while_needed(dead_url: str) -> None:
@@ -317,22 +320,22 @@ def test_the_probe_thread_runs_only_while_needed(dead_url: str) -> None:
     guard: Any = cache._guard  # the thread's owner, to shorten its idle stop for the test
     guard._idle_stop = 0.3
     try:
-        assert not _probe_threads()
+        assert not _probe_threads(dead_url)
         failure(cache.get("k"), CacheConnectionError)
-        assert len(_probe_threads()) == 1
+        assert len(_probe_threads(dead_url)) == 1
         # Nobody calls: the thread stops (the breaker stays open)...
         deadline = time.monotonic() + 5
-        while _probe_threads():
+        while _probe_threads(dead_url):
             assert time.monotonic() < deadline, "the probe thread did not stop when idle"
             time.sleep(0.02)
         # ...and the next refused call starts it again.
         failure(cache.get("k"), CacheUnavailableError)
-        assert len(_probe_threads()) == 1
+        assert len(_probe_threads(dead_url)) == 1
     finally:
         cache.close()
     # Closing the last adapter of the configuration stops it too.
     deadline = time.monotonic() + 5
-    while _probe_threads():
+    while _probe_threads(dead_url):
         assert time.monotonic() < deadline, "the probe thread outlived its adapters"
         time.sleep(0.02)
 
@@ -359,7 +362,8 @@ def _child_probes(_: int) -> tuple[str, int, int]:
     deadline = time.monotonic() + 3
     while breaker.stats().probes_total == before and time.monotonic() < deadline:
         time.sleep(0.02)
-    return refused, len(_probe_threads()), breaker.stats().probes_total - before
+    threads = len(_probe_threads(cache.settings.masked_url()))
+    return refused, threads, breaker.stats().probes_total - before
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")

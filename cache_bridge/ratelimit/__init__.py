@@ -21,7 +21,7 @@ from cache_bridge.limit_state import ALGORITHMS
 from cache_bridge.ratelimit.clientip import ClientAddress, parse_ip
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.headers import rate_limit_headers, retry_after_seconds
-from cache_bridge.ratelimit.limiter import AsyncRateLimiter, FailureLog, RateLimiter
+from cache_bridge.ratelimit.limiter import AsyncRateLimiter, RateLimiter, limit_log
 from cache_bridge.ratelimit.rate import MAX_LIMIT, Rate, parse_rate
 
 __all__ = [
@@ -30,9 +30,9 @@ __all__ = [
     "AsyncRateLimiter",
     "ClientAddress",
     "Decision",
-    "FailureLog",
     "Rate",
     "RateLimiter",
+    "limit_log",
     "parse_ip",
     "parse_rate",
     "rate_limit_headers",

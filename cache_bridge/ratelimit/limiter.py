@@ -10,7 +10,6 @@ from __future__ import annotations
 import hashlib
 import logging
 import math
-import threading
 import time
 from collections.abc import Callable
 from typing import Any
@@ -24,6 +23,7 @@ from cache_bridge.errors import (
     DomainError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.failure_log import OutageLog
 from cache_bridge.keys import KeySpace
 from cache_bridge.limit_state import ALGORITHMS, Outcome
 from cache_bridge.operations import Op
@@ -39,7 +39,7 @@ from cache_bridge.ratelimit.steps import (
     rate_limit_hit,
 )
 
-__all__ = ["AsyncRateLimiter", "FailureLog", "RateLimiter"]
+__all__ = ["AsyncRateLimiter", "RateLimiter", "limit_log"]
 
 logger = logging.getLogger("cache_bridge.ratelimit")
 
@@ -47,34 +47,17 @@ logger = logging.getLogger("cache_bridge.ratelimit")
 _LONGEST_PLAIN_KEY = 200
 
 
-class FailureLog:
-    """Logs a limit's cache failures once per burst: a warning at the first failure, an info
-    line when the cache answers again. Share one per limit across requests."""
+def limit_log(name: str) -> OutageLog:
+    """The outage log of the rate limit ``name`` (on the ``cache_bridge.ratelimit`` logger);
+    share one per limit across requests."""
+    return OutageLog(f"rate limit {name!r}", log=logger)
 
-    def __init__(self, name: str) -> None:
-        self.name = name
-        self._failing = False
-        self._lock = threading.Lock()
 
-    def failed(self, error: DomainError, fail_open: bool) -> None:
-        with self._lock:
-            first, self._failing = not self._failing, True
-        if first:
-            policy = "allowing" if fail_open else "denying"
-            logger.warning(
-                "rate limit %r cannot use its cache (%s); %s requests until it answers again",
-                self.name,
-                error,
-                policy,
-            )
-
-    def recovered(self) -> None:
-        if not self._failing:  # the usual case; a failure racing this logs on its own
-            return
-        with self._lock:
-            was, self._failing = self._failing, False
-        if was:
-            logger.info("rate limit %r: the cache answers again", self.name)
+#: What a limit does while its cache cannot be asked, by its ``fail_open`` policy.
+_POLICY = {
+    True: "allowing requests while its cache fails (FAIL_OPEN)",
+    False: "denying requests while its cache fails (FAIL_OPEN is False)",
+}
 
 
 class _Limit:
@@ -89,7 +72,7 @@ class _Limit:
         prefix: str,
         fail_open: bool,
         clock: Callable[[], float] | None,
-        failure_log: FailureLog | None,
+        failure_log: OutageLog | None,
     ) -> None:
         self.rate = parse_rate(rate)
         if algorithm not in ALGORITHMS:
@@ -103,7 +86,7 @@ class _Limit:
         self.prefix = prefix
         self.fail_open = bool(fail_open)
         self.clock = clock
-        self.failure_log = failure_log or FailureLog(name)
+        self.failure_log = failure_log or limit_log(name)
 
     def storage_key(self, key: str) -> str:
         if len(key) > _LONGEST_PLAIN_KEY:
@@ -154,7 +137,7 @@ class _Limit:
             )
         if not isinstance(outcome, CacheInvalidArgumentError):
             # A bad key is the caller's mistake, not the cache failing: nothing to log.
-            self.failure_log.failed(outcome, self.fail_open)
+            self.failure_log.failed(outcome, _POLICY[self.fail_open])
         error = (
             outcome
             if isinstance(outcome, CacheError)
@@ -220,7 +203,7 @@ class _Limiter:
         fail_open: bool = True,
         clock: Callable[[], float] | None = None,
         native: bool | None = None,
-        failure_log: FailureLog | None = None,
+        failure_log: OutageLog | None = None,
     ) -> None:
         self.cache = cache
         self.policy = _Limit(

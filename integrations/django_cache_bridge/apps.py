@@ -12,8 +12,14 @@ class CacheBridgeConfig(AppConfig):
     verbose_name = "cache_bridge"
 
     def ready(self) -> None:
-        from django_cache_bridge.checks import check_caches
+        from django_cache_bridge.checks import (
+            check_caches,
+            check_ratelimit_store,
+            check_sessions,
+        )
         from django_cache_bridge.ratelimit_config import check_ratelimit
 
         checks.register(check_caches, checks.Tags.caches)
+        checks.register(check_sessions, checks.Tags.caches)
+        checks.register(check_ratelimit_store, checks.Tags.caches)
         checks.register(check_ratelimit, checks.Tags.caches)

@@ -11,7 +11,6 @@ natively async, with no thread hop.
 
 from __future__ import annotations
 
-import logging
 import math
 import re
 from collections.abc import Callable, Iterable, Mapping, Sequence
@@ -30,21 +29,24 @@ from returns.result import Failure, Result, Success
 from cache_bridge import operations, raw_operations
 from cache_bridge.commands import Get, MGet, Scan, SetBytes, Touch, Unlink
 from cache_bridge.errors import (
+    CacheConnectionError,
     CacheInvalidArgumentError,
+    CacheSerializationError,
+    CacheUnavailableError,
     CacheValueError,
     ConfigurationError,
     DomainError,
 )
+from cache_bridge.failure_log import is_outage
 from cache_bridge.keys import InvalidArgument, KeySpace, escape_glob
 from cache_bridge.operations import SCAN_BATCH, Op, Steps
 from cache_bridge.raw_operations import MAX_TTL_MS
 from django_cache_bridge.options import BridgeConfig, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
+from django_cache_bridge.sessions import cache_down, creating_session, unwritable_session
 from django_cache_bridge.values import MISSING, ValueCodec
 
 __all__ = ["BridgeCache"]
-
-logger = logging.getLogger("django_cache_bridge")
 
 _RAW = KeySpace(None)  # Django makes the full keys itself (KEY_PREFIX:VERSION:key).
 # The characters Django's validate_key warns about (memcached_error_chars_re).
@@ -69,6 +71,15 @@ def _drop(keys: Sequence[str]) -> Steps[None]:
     value written by another client in between is deleted too: that costs that client a miss
     (a recomputation), never a wrong value."""
     yield Unlink(tuple(keys))
+
+
+def _unwritable(value: Any, exc: BaseException | None) -> str:
+    """Why the JSON serializer cannot write ``value``, naming types only, never contents."""
+    reason = str(exc) if exc is not None else ""
+    if not re.fullmatch(r"Object of type \w+ is not JSON serializable", reason):
+        reason = type(exc).__name__ if exc is not None else ""
+    detail = f" ({reason})" if reason else ""
+    return f"the JSON serializer cannot write this {type(value).__name__}{detail}"
 
 
 class BridgeCache(BaseCache):
@@ -180,14 +191,17 @@ class BridgeCache(BaseCache):
         return finish(await self._adapters().async_.run_operation(op))
 
     def _failed(self, error: DomainError, fallback: Any) -> Any:
-        """Django's answer for a Failure: bad input raises, an unusable cache fails open."""
+        """Django's answer for a Failure: bad input raises, an unusable cache fails open.
+
+        An outage of a Redis adapter is logged by the adapter (``cache_bridge`` logger, a few
+        lines per incident); anything else goes to this store's log by the same rule."""
         if isinstance(error, CacheInvalidArgumentError):
             raise InvalidCacheKey(str(error))
         if not self.bridge_config.fail_open:
             raise error
-        # The settings' description masks any password of the LOCATION.
-        where = self.bridge_config.settings.describe()
-        logger.warning("cache %s unavailable, carrying on without it: %s", where, error)
+        adapters = self._adapters()
+        if not (adapters.logs_outages and is_outage(error)):
+            adapters.log.failed(error, "carrying on without the cache")
         return fallback
 
     def _finish(self, fallback: Any, convert: Callable[[Any], Any] = lambda v: v) -> Finish:
@@ -200,6 +214,72 @@ class BridgeCache(BaseCache):
             raise AssertionError("unreachable")  # pragma: no cover
 
         return finish
+
+    def _encode(self, made: str, value: Any, operation: str) -> bytes | None:
+        """The stored form of ``value``; ``None`` when the JSON serializer cannot write it and
+        the alias fails open: nothing is stored and the store's log says so (quietly). Django
+        stores responses, Decimals and datetimes, which JSON cannot hold, and a view must not
+        fail for it. Unpicklable values raise, as with Django's own backends."""
+        if self._codec.serializer != "json" or not self.bridge_config.fail_open:
+            return self._codec.dumps(made, value)
+        try:
+            return self._codec.dumps(made, value)
+        except (TypeError, ValueError, RecursionError) as exc:
+            error = CacheSerializationError(
+                _unwritable(value, exc), operation=operation, key=made, cause=exc
+            )
+            self._adapters().log.failed(error, "nothing was stored")
+            return None
+
+    def _unwritable_add(self, value: Any) -> Finish:
+        """``add``'s answer for a value the serializer cannot write: not added (``False``);
+        to Django's cache session engine, which would try 10,000 keys, an exception."""
+
+        def finish(result: Result[Any, DomainError]) -> Any:
+            if creating_session():
+                where = self.bridge_config.settings.describe()
+                raise unwritable_session(where, _unwritable(value, None))
+            return False
+
+        return finish
+
+    def _store_many(
+        self, encoded: dict[str, bytes], dropped: list[str], ttl: int | None
+    ) -> Steps[None]:
+        """Store ``encoded`` in one round trip and delete ``dropped`` (values that could not
+        be written: the keys must not keep older values)."""
+        if encoded:
+            yield from raw_operations.set_many_bytes(_RAW, encoded, ttl).steps
+        if dropped:
+            yield Unlink(tuple(dropped))
+
+    def _finish_add(self) -> Finish:
+        """``add``'s answer: ``False`` when the cache fails (fail open), except to Django's
+        cache session engine creating a session while the cache cannot store one: that loop
+        would try 10,000 keys, so it gets ``SessionCacheUnavailable`` at once (see
+        :mod:`django_cache_bridge.sessions`)."""
+
+        def finish(result: Result[Any, DomainError]) -> Any:
+            match result:
+                case Success(added):
+                    return bool(added)
+                case Failure(error):
+                    if self._stores_nothing_now(error) and creating_session():
+                        raise cache_down(self.bridge_config.settings.describe(), str(error))
+                    return self._failed(error, False)
+            raise AssertionError("unreachable")  # pragma: no cover
+
+        return finish
+
+    def _stores_nothing_now(self, error: DomainError) -> bool:
+        """Whether ``error`` says that no write can succeed now: the circuit breaker is open
+        (or, with the breaker off, the server cannot be reached). One failure while the
+        breaker is closed may be a blip: the session engine tries another key."""
+        if not self.bridge_config.fail_open:
+            return False  # the error itself is raised
+        if isinstance(error, CacheUnavailableError):
+            return True
+        return isinstance(error, CacheConnectionError) and self._adapters().sync.breaker is None
 
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for
@@ -316,13 +396,15 @@ class BridgeCache(BaseCache):
     def _plan_add(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
         ttl = self._ttl_ms(timeout)
-        data = self._codec.dumps(made, value)
+        data = self._encode(made, value, "add")
+        if data is None:
+            return None, self._unwritable_add(value)
         if ttl == _EXPIRE_NOW:
             # Added and expired at once: it "would have been added" if nothing was there.
             return Op("has_key", made, self._holds(made)), self._finish(
                 False, lambda found: not found
             )
-        return Op("add", made, self._add(made, data, ttl)), self._finish(False)
+        return Op("add", made, self._add(made, data, ttl)), self._finish_add()
 
     def _plan_get(self, key: Any, default: Any, version: int | None) -> Plan:
         made = self._key(key, version)
@@ -335,8 +417,9 @@ class BridgeCache(BaseCache):
     def _plan_set(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
         ttl = self._ttl_ms(timeout)
-        data = self._codec.dumps(made, value)
-        if ttl == _EXPIRE_NOW:
+        data = self._encode(made, value, "set")
+        if ttl == _EXPIRE_NOW or data is None:
+            # Expired at once, or not writable: either way the key must not keep an old value.
             return operations.delete(_RAW, made), self._finish(None, lambda _: None)
         return raw_operations.set_bytes(_RAW, made, data, ttl), self._finish(None)
 
@@ -395,11 +478,20 @@ class BridgeCache(BaseCache):
         ttl = self._ttl_ms(timeout)
         if not made:
             return None, lambda _: []
-        finish = self._finish(list(data), lambda _: [])
         if ttl == _EXPIRE_NOW:
+            finish = self._finish(list(data), lambda _: [])
             return raw_operations.delete_many(_RAW, list(made)), finish
-        encoded = {m: self._codec.dumps(m, data[key]) for m, key in made.items()}
-        return raw_operations.set_many_bytes(_RAW, encoded, ttl), finish
+        encoded: dict[str, bytes] = {}
+        dropped: list[str] = []
+        for m, key in made.items():
+            written = self._encode(m, data[key], "set_many")
+            if written is None:
+                dropped.append(m)
+            else:
+                encoded[m] = written
+        not_stored = [made[m] for m in dropped]
+        finish = self._finish(list(data), lambda _: not_stored)
+        return Op("set_many", None, self._store_many(encoded, dropped, ttl)), finish
 
     def _plan_delete_many(self, keys: Iterable[Any], version: int | None) -> Plan:
         made = [self._key(key, version) for key in keys]

@@ -30,8 +30,9 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from cache_bridge.errors import ConfigurationError
+from cache_bridge.failure_log import OutageLog
 from cache_bridge.limit_state import ALGORITHMS
-from cache_bridge.ratelimit import ClientAddress, FailureLog, Rate, parse_rate
+from cache_bridge.ratelimit import ClientAddress, Rate, limit_log, parse_rate
 
 __all__ = [
     "SETTING",
@@ -106,7 +107,7 @@ class LimitSpec:
     key: KeySpec
     cache: str
     fail_open: bool
-    failure_log: FailureLog = field(compare=False)
+    failure_log: OutageLog = field(compare=False)
 
 
 def make_spec(
@@ -133,7 +134,7 @@ def make_spec(
     if not isinstance(fail_open, bool):
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
     return LimitSpec(
-        name, parsed, str(algorithm), key_spec(where, key), cache, fail_open, FailureLog(name)
+        name, parsed, str(algorithm), key_spec(where, key), cache, fail_open, limit_log(name)
     )
 
 

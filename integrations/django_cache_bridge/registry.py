@@ -1,13 +1,15 @@
 """One pair of cache_bridge adapters per distinct alias configuration, shared by the process.
 
 Django builds a cache object per alias per thread and calls ``close()`` on it after every
-request, so connections must not belong to those objects: they live here, for the process.
+request, so connections must not belong to those objects: they live here, for the process,
+with the backend's log (:class:`~cache_bridge.failure_log.OutageLog`, one per store).
 """
 
 from __future__ import annotations
 
+import logging
 import threading
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from cache_bridge import config, create_cache, create_sync_cache
@@ -15,9 +17,12 @@ from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.memory.store import named_store
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.failure_log import OutageLog
 from django_cache_bridge.options import BridgeConfig
 
-__all__ = ["SharedAdapters", "shared_adapters"]
+__all__ = ["SharedAdapters", "logger", "shared_adapters"]
+
+logger = logging.getLogger("django_cache_bridge")
 
 #: The store that ``memory://`` (no name) means in Django settings: shared by every alias
 #: that names it, as LocMemCache shares its default location.
@@ -26,10 +31,19 @@ DEFAULT_MEMORY_STORE = ""
 
 @dataclass(frozen=True)
 class SharedAdapters:
-    """The blocking and async faces over one store or Redis database, without a prefix."""
+    """The blocking and async faces over one store or Redis database, without a prefix, and
+    the backend's log for that store.
+
+    The log carries what only the backend knows (a value the serializer cannot write, a
+    failure of the in-memory adapter, which has no outage log of its own); the outages of a
+    Redis adapter are logged by the adapter itself, on the ``cache_bridge`` logger.
+    """
 
     sync: SyncCache
     async_: AsyncCache
+    log: OutageLog = field(compare=False)
+    #: Whether the adapters log their own outages (the network adapters do).
+    logs_outages: bool = True
 
 
 _shared: dict[tuple[Any, ...], SharedAdapters] = {}
@@ -38,7 +52,8 @@ _lock = threading.Lock()
 
 def _memory(settings: config.MemorySettings) -> SharedAdapters:
     store = named_store(settings.name or DEFAULT_MEMORY_STORE, settings.max_entries, settings.clock)
-    return SharedAdapters(SyncInMemoryCache(store=store), InMemoryCache(store=store))
+    log = OutageLog(settings.describe(), log=logger)
+    return SharedAdapters(SyncInMemoryCache(store=store), InMemoryCache(store=store), log, False)
 
 
 def _redis(bridge: BridgeConfig) -> SharedAdapters:
@@ -55,7 +70,7 @@ def _redis(bridge: BridgeConfig) -> SharedAdapters:
     async_ = create_cache(bridge.location, **options)
     if not isinstance(sync, SyncCache) or not isinstance(async_, AsyncCache):  # pragma: no cover
         raise TypeError(f"unexpected adapters for {bridge.settings.describe()}")
-    return SharedAdapters(sync, async_)
+    return SharedAdapters(sync, async_, OutageLog(bridge.settings.describe(), log=logger))
 
 
 def shared_adapters(bridge: BridgeConfig) -> SharedAdapters:

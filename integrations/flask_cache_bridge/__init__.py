@@ -14,7 +14,6 @@ described in docs/flask.md.
 from __future__ import annotations
 
 from flask_cache_bridge.extension import CacheBridge
-from flask_cache_bridge.failures import FailureLog
 from flask_cache_bridge.settings import DEFAULTS, BridgeSettings
 
-__all__ = ["DEFAULTS", "BridgeSettings", "CacheBridge", "FailureLog"]
+__all__ = ["DEFAULTS", "BridgeSettings", "CacheBridge"]

@@ -11,8 +11,16 @@ from returns.result import Result, Success
 
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
 from flask_cache_bridge.cli import cache_cli
+from flask_cache_bridge.failures import logger
 from flask_cache_bridge.limits import exempt, install_limits, limit, make_limit
-from flask_cache_bridge.settings import BridgeSettings, read_settings
+from flask_cache_bridge.settings import (
+    FOREIGN_KEYS,
+    BridgeSettings,
+    changed_keys,
+    read_settings,
+    snapshot,
+    unasked_memory_store,
+)
 from flask_cache_bridge.state import EXTENSION_KEY, AppCache
 from flask_cache_bridge.views import (
     VIEW_NAMESPACE,
@@ -43,7 +51,9 @@ class CacheBridge:
         """Read and check ``app.config``, build the app's adapters, add ``flask cache``.
 
         Raises ``ConfigurationError`` (a ``ValueError``) naming the config key at fault.
-        No connection is opened here.
+        No connection is opened here. Warns (once, on the ``flask_cache_bridge`` logger) when
+        the app runs on a per-process memory store it did not ask for, and at the first
+        request when a key it read was changed after this call.
         """
         if EXTENSION_KEY in app.extensions:
             raise RuntimeError(
@@ -52,6 +62,10 @@ class CacheBridge:
             )
         state = AppCache(read_settings(app.config), app.name)
         app.extensions[EXTENSION_KEY] = state
+        unasked = unasked_memory_store(app.config, app.name)
+        if unasked is not None:
+            logger.warning("cache_bridge: %s", unasked)
+        app.before_request(_config_watch(app, state))
         # Release the pools when the app is garbage-collected or, at the latest, at exit.
         # Never per request: the pools are shared by every request of the app.
         weakref.finalize(app, state.close)
@@ -185,3 +199,35 @@ class CacheBridge:
     def exempt(self, view: F) -> F:
         """Exempt a view from ``CACHE_BRIDGE_RATELIMIT["DEFAULT_LIMITS"]``."""
         return exempt(view)
+
+
+def _config_watch(app: Flask, state: AppCache) -> Callable[[], None]:
+    """A ``before_request`` hook that reports, once, configuration set after ``init_app``:
+    the extension read its keys there and does not see later changes."""
+    before = snapshot(app.config)
+    checked = False
+
+    def watch() -> None:
+        nonlocal checked
+        if checked:  # one flag test per request after the first
+            return
+        checked = True
+        changed = changed_keys(before, app.config)
+        if not changed:
+            return
+        foreign = [
+            f"{FOREIGN_KEYS[name]} instead of {name}" for name in changed if name in FOREIGN_KEYS
+        ]
+        logger.warning(
+            "cache_bridge: app %r set %s after init_app; CacheBridge read its configuration when "
+            "init_app ran and keeps using %s. Set the configuration before CacheBridge(app) or "
+            "bridge.init_app(app)%s.",
+            app.name,
+            ", ".join(changed),
+            state.description,
+            f" (and set {'; '.join(foreign)}: cache_bridge does not read those keys)"
+            if foreign
+            else "",
+        )
+
+    return watch

@@ -1,26 +1,18 @@
-"""Fail-open logging for the extension: one message per burst of cache failures."""
+"""The extension's own log, ``flask_cache_bridge``: what only the extension knows.
+
+Outages of a network adapter (the server unreachable, timeouts, the circuit opening, the
+recovery) are logged by the adapter itself, on the ``cache_bridge`` logger, by the quiet-log
+rule of :mod:`cache_bridge.failure_log`; the extension does not log them again. It logs by
+the same rule, with the same :class:`~cache_bridge.failure_log.OutageLog`, what the adapter
+cannot see: a stored response it could not read, a call whose hand-off to the background
+event loop gave up, a closed app's cache, and any failure of the in-memory adapter (which has
+no outage log of its own).
+"""
 
 from __future__ import annotations
 
 import logging
-import time
-from collections.abc import Callable
 
-from cache_bridge import failure_log
-
-__all__ = ["FailureLog", "logger"]
+__all__ = ["logger"]
 
 logger = logging.getLogger("flask_cache_bridge")
-
-
-class FailureLog(failure_log.FailureLog):
-    """:class:`cache_bridge.failure_log.FailureLog` on the ``flask_cache_bridge`` logger,
-    saying that requests carry on without the cache."""
-
-    def __init__(
-        self,
-        interval: float,
-        log: logging.Logger = logger,
-        clock: Callable[[], float] = time.monotonic,
-    ) -> None:
-        super().__init__(interval, log, clock, consequence=", carrying on without the cache")

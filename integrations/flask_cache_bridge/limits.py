@@ -29,13 +29,14 @@ from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from cache_bridge import ConfigurationError, SyncCacheProtocol
+from cache_bridge.failure_log import OutageLog
 from cache_bridge.limit_state import ALGORITHMS
 from cache_bridge.ratelimit import (
     ClientAddress,
     Decision,
-    FailureLog,
     Rate,
     RateLimiter,
+    limit_log,
     parse_rate,
     rate_limit_headers,
     retry_after_seconds,
@@ -106,7 +107,7 @@ class FlaskLimit:
     algorithm: str | None = None
     fail_open: bool | None = None
     per_route: bool = False
-    failure_log: FailureLog = field(default_factory=lambda: FailureLog("flask"), compare=False)
+    failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
     #: no per-request state).
@@ -193,7 +194,7 @@ def make_limit(
         _algorithm(where, algorithm),
         fail_open,
         bool(per_route),
-        FailureLog(name or str(parsed)),
+        limit_log(name or str(parsed)),
     )
 
 

@@ -7,6 +7,7 @@ first request.
 
 from __future__ import annotations
 
+import copy
 import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -14,7 +15,15 @@ from typing import Any
 
 from cache_bridge import MAX_TTL, ConfigurationError
 
-__all__ = ["DEFAULTS", "BridgeSettings", "read_settings"]
+__all__ = [
+    "DEFAULTS",
+    "FOREIGN_KEYS",
+    "BridgeSettings",
+    "changed_keys",
+    "read_settings",
+    "snapshot",
+    "unasked_memory_store",
+]
 
 #: Every key the extension reads, with its default.
 DEFAULTS: dict[str, Any] = {
@@ -27,6 +36,26 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_BRIDGE_LOG_INTERVAL": 60.0,
     # Read and checked by flask_cache_bridge.limits (see docs/ratelimit.md).
     "CACHE_BRIDGE_RATELIMIT": None,
+}
+
+
+#: Keys of Flask-Caching and flask-limiter that an app may have set meaning to configure its
+#: cache, and the key that does that here (the extension never reads theirs).
+FOREIGN_KEYS: dict[str, str] = {
+    "CACHE_TYPE": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_URL": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_HOST": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_PORT": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_DB": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_PASSWORD": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_SENTINELS": "CACHE_BRIDGE_URL",
+    "CACHE_REDIS_CLUSTER": "CACHE_BRIDGE_URL",
+    "RATELIMIT_STORAGE_URI": "CACHE_BRIDGE_URL",
+    "RATELIMIT_STORAGE_URL": "CACHE_BRIDGE_URL",
+    "CACHE_KEY_PREFIX": "CACHE_BRIDGE_KEY_PREFIX",
+    "CACHE_DEFAULT_TIMEOUT": "CACHE_BRIDGE_DEFAULT_TTL",
+    "CACHE_OPTIONS": "CACHE_BRIDGE_OPTIONS",
+    "RATELIMIT_DEFAULT": 'CACHE_BRIDGE_RATELIMIT["DEFAULT_LIMITS"]',
 }
 
 
@@ -113,3 +142,68 @@ def read_settings(config: Mapping[str, Any]) -> BridgeSettings:
         ),
         log_interval=float(interval),
     )
+
+
+def unasked_memory_store(config: Mapping[str, Any], app_name: str) -> str | None:
+    """Why ``config`` runs the app on a per-process memory store it did not ask for (no
+    ``CACHE_BRIDGE_URL``), naming the keys to set; ``None`` if it asked for its store.
+    Names keys only, never their values (a URL may hold a password)."""
+    if "CACHE_BRIDGE_URL" in config:
+        return None
+    message = (
+        f"app {app_name!r} has no CACHE_BRIDGE_URL, so cache_bridge uses memory://, a store "
+        "private to each process: with several worker processes each one caches and counts "
+        "rate limits on its own (a 10/minute limit allows 10 per minute per process)."
+    )
+    foreign = [name for name in FOREIGN_KEYS if name in config]
+    if foreign:
+        instead: dict[str, list[str]] = {}
+        for name in foreign:
+            instead.setdefault(FOREIGN_KEYS[name], []).append(name)
+        moves = "; ".join(
+            f"{ours} instead of {', '.join(theirs)}" for ours, theirs in instead.items()
+        )
+        message += (
+            f" It sets {', '.join(foreign)}, which belong to Flask-Caching or flask-limiter "
+            f"and which cache_bridge does not read: set {moves}."
+        )
+    return (
+        message + " Set CACHE_BRIDGE_URL = 'redis://HOST:6379/0' for a shared store, or "
+        "CACHE_BRIDGE_URL = 'memory://' to keep this one without this warning; set it before "
+        "CacheBridge(app) or init_app(app) runs."
+    )
+
+
+def _watched(config: Mapping[str, Any]) -> dict[str, Any]:
+    return {
+        name: value
+        for name, value in config.items()
+        if name.startswith("CACHE_BRIDGE_") or name in FOREIGN_KEYS
+    }
+
+
+def snapshot(config: Mapping[str, Any]) -> dict[str, Any]:
+    """The keys ``init_app`` read (and other extensions' cache keys), copied, to tell later
+    whether they changed."""
+    watched = _watched(config)
+    try:
+        return copy.deepcopy(watched)
+    except Exception:  # a value that cannot be copied: compare it by identity and equality
+        return dict(watched)
+
+
+def changed_keys(before: Mapping[str, Any], config: Mapping[str, Any]) -> list[str]:
+    """The watched keys of ``config`` that differ from ``before`` (set, changed or removed)."""
+    now = _watched(config)
+    names = sorted(set(before) | set(now))
+    missing = object()
+    changed = []
+    for name in names:
+        old, new = before.get(name, missing), now.get(name, missing)
+        try:
+            same = old is new or bool(old == new)
+        except Exception:
+            same = False
+        if not same:
+            changed.append(name)
+    return changed

@@ -21,6 +21,7 @@ from returns.result import Failure, Result
 
 from cache_bridge import CacheClosedError, CacheError, CacheTimeoutError, DomainError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.failure_log import OutageLog
 from cache_bridge.operations import Op
 from flask_cache_bridge.loop_thread import LoopThread
 
@@ -60,7 +61,8 @@ class SharedAsyncCache(AsyncCache):
     the adapter keeps one pool, and the result comes back to the caller's loop; the caller
     waits at most ``wait`` seconds (``Failure(CacheTimeoutError)`` after that), and cancelling
     the caller cancels the operation. Without one (the in-memory adapter, which does no I/O),
-    operations run in the caller's loop.
+    operations run in the caller's loop. A hand-off that gives up is written to ``log``: the
+    adapter never saw it fail.
     """
 
     def __init__(
@@ -69,10 +71,12 @@ class SharedAsyncCache(AsyncCache):
         description: str,
         loop_thread: LoopThread | None = None,
         wait: float = 0.0,
+        log: OutageLog | None = None,
     ) -> None:
         super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
         self._loop_thread = loop_thread
         self._wait = wait
+        self._log = log
 
     async def aclose(self) -> None:
         """Does nothing (and so neither does ``async with``): the extension owns the pool."""
@@ -102,13 +106,15 @@ class SharedAsyncCache(AsyncCache):
             while True:
                 done, _ = await asyncio.wait({waiting}, timeout=_POLL)
                 if done:
+                    if self._log is not None:
+                        self._log.recovered()  # the hand-off works (a no-op unless it failed)
                     return waiting.result()
                 if not loop_thread.alive():
                     waiting.cancel()
-                    return _failure(op, CacheTimeoutError, "the background event loop stopped")
+                    return self._gave_up(op, "the background event loop stopped")
                 if deadline is not None and time.monotonic() >= deadline:
                     waiting.cancel()  # and so the operation on the background loop
-                    return _failure(op, CacheTimeoutError, f"no answer in {self._wait:g} s")
+                    return self._gave_up(op, f"no answer in {self._wait:g} s")
         except asyncio.CancelledError:
             task = asyncio.current_task()
             if task is not None and task.cancelling():
@@ -118,7 +124,13 @@ class SharedAsyncCache(AsyncCache):
         # loop died and a new one took over.
         if loop_thread.closed:
             return _failure(op, CacheClosedError, "the adapter is closed")
-        return _failure(op, CacheTimeoutError, "the background event loop stopped")
+        return self._gave_up(op, "the background event loop stopped")
+
+    def _gave_up(self, op: Op[T], message: str) -> Failure[DomainError]:
+        failed = _failure(op, CacheTimeoutError, message)
+        if self._log is not None:
+            self._log.failed(failed.failure(), "the call was given up")
+        return failed
 
 
 def _failure(op: Op[Any], error: type[CacheError], message: str) -> Failure[DomainError]:

@@ -7,6 +7,7 @@ import threading
 
 from cache_bridge import (
     ConfigurationError,
+    DomainError,
     InMemoryCache,
     SyncInMemoryCache,
     config,
@@ -14,8 +15,9 @@ from cache_bridge import (
     create_sync_cache,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.failure_log import OutageLog, is_outage
 from cache_bridge.scaling_config import ClusterSettings, SentinelSettings, call_bound
-from flask_cache_bridge.failures import FailureLog
+from flask_cache_bridge.failures import logger
 from flask_cache_bridge.loop_thread import LoopThread
 from flask_cache_bridge.settings import BridgeSettings
 from flask_cache_bridge.shared import SharedAsyncCache, SharedSyncCache
@@ -43,7 +45,7 @@ def _hand_off_wait(settings: config.RedisSettings) -> float:
 
 
 class AppCache:
-    """One app's adapters (one pool each), its fail-open log and how to release them.
+    """One app's adapters (one pool each), its log and how to release them.
 
     Building it checks the URL and options (``ConfigurationError`` on a mistake) but opens no
     connection. The blocking adapter has one thread-safe pool. The async face shares the
@@ -64,6 +66,10 @@ class AppCache:
             raise TypeError(f"unexpected adapter {adapter!r}")
         #: The app's blocking adapter; the extension alone closes it.
         self.adapter: SyncCache = adapter
+        #: The extension's log for this app (see :mod:`flask_cache_bridge.failures`).
+        self.failures = OutageLog(self.description, log=logger, interval=settings.log_interval)
+        # The in-memory adapter has no outage log of its own: the extension logs for it.
+        self._adapter_logs_outages = not isinstance(adapter, SyncInMemoryCache)
         self._loop_thread: LoopThread | None = None
         self._async_adapter: AsyncCache
         wait = 0.0
@@ -82,11 +88,16 @@ class AppCache:
                 wait = call_bound(parsed) + _HAND_OFF_MARGIN
         self.cache = SharedSyncCache(adapter, self.description)
         self.async_cache = SharedAsyncCache(
-            self._async_adapter, self.description, self._loop_thread, wait
+            self._async_adapter, self.description, self._loop_thread, wait, self.failures
         )
-        self.failures = FailureLog(settings.log_interval)
         self._lock = threading.Lock()
         self.closed = False
+
+    def failed(self, error: DomainError, consequence: str) -> None:
+        """Log a failed call the extension carried on without, unless the adapter already
+        logged it (an outage of a network adapter)."""
+        if not (self._adapter_logs_outages and is_outage(error)):
+            self.failures.failed(error, consequence)
 
     def close(self) -> None:
         """Release the app's connections; later calls return ``Failure(CacheClosedError)``."""

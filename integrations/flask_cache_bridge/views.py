@@ -160,20 +160,17 @@ def _request_key(caching: ViewCaching, view_args: dict[str, Any]) -> str | None:
 
 
 def _hit(
-    state: AppCache,
-    caching: ViewCaching,
-    key: str,
-    found: Result[dict[str, Any] | None, DomainError],
+    state: AppCache, caching: ViewCaching, found: Result[dict[str, Any] | None, DomainError]
 ) -> Response | None:
     match found:
         case Success(None):
-            state.failures.succeeded()
+            state.failures.recovered()
             return None
         case Success(stored):
-            state.failures.succeeded()
+            state.failures.recovered()
             return rebuild(stored, caching.statuses)
         case Failure(error):
-            state.failures.failed(error, f"reading the cached view {key!r}")
+            state.failed(error, "the view runs as if uncached")
     return None
 
 
@@ -189,12 +186,11 @@ def _entry(state: AppCache, caching: ViewCaching, response: Response) -> dict[st
     return serialise(response)
 
 
-def _stored(state: AppCache, key: str, done: Result[None, DomainError]) -> None:
-    match done:
-        case Success(_):
-            state.failures.succeeded()
-        case Failure(error):
-            state.failures.failed(error, f"storing the cached view {key!r}")
+def _stored(state: AppCache, done: Result[None, DomainError]) -> None:
+    if isinstance(done, Failure):
+        state.failed(done.failure(), "the response is not cached")
+    else:
+        state.failures.recovered()
 
 
 def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) -> F:
@@ -207,14 +203,14 @@ def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) 
             key = _request_key(caching, kwargs) if state.settings.view_cache else None
             if key is None:
                 return await view(*args, **kwargs)
-            hit = _hit(state, caching, key, await state.async_cache.get_json(key))
+            hit = _hit(state, caching, await state.async_cache.get_json(key))
             if hit is not None:
                 return hit
             response = make_response(await view(*args, **kwargs))
             entry = _entry(state, caching, response)
             if entry is not None:
                 ttl = caching.ttl or state.settings.default_ttl
-                _stored(state, key, await state.async_cache.set_json(key, entry, ttl))
+                _stored(state, await state.async_cache.set_json(key, entry, ttl))
             return response
 
         return async_wrapper  # type: ignore[return-value]
@@ -225,14 +221,14 @@ def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) 
         key = _request_key(caching, kwargs) if state.settings.view_cache else None
         if key is None:
             return view(*args, **kwargs)
-        hit = _hit(state, caching, key, state.cache.get_json(key))
+        hit = _hit(state, caching, state.cache.get_json(key))
         if hit is not None:
             return hit
         response = make_response(view(*args, **kwargs))
         entry = _entry(state, caching, response)
         if entry is not None:
             ttl = caching.ttl or state.settings.default_ttl
-            _stored(state, key, state.cache.set_json(key, entry, ttl))
+            _stored(state, state.cache.set_json(key, entry, ttl))
         return response
 
     return wrapper  # type: ignore[return-value]

@@ -43,7 +43,7 @@ def dead(
 
 def test_a_dead_cache_fails_open(dead: Any, caplog: pytest.LogCaptureFixture) -> None:
     dj = dead()
-    with caplog.at_level(logging.WARNING, logger="django_cache_bridge"):
+    with caplog.at_level(logging.WARNING):
         assert dj.get("k", "default") == "default"
         dj.set("k", "v")
         assert dj.add("k", "v") is False
@@ -57,7 +57,12 @@ def test_a_dead_cache_fails_open(dead: Any, caplog: pytest.LogCaptureFixture) ->
         assert dj.get_or_set("k", "computed") == "computed"
         with pytest.raises(ValueError, match="unavailable"):
             dj.incr("k")
-    assert "unavailable, carrying on without it" in caplog.text
+    # Logged once by the quiet-log rule: by the Redis adapter itself (its first failure and
+    # the circuit opening), or by the backend for the in-memory adapter (which has no log).
+    lines = [r.getMessage() for r in caplog.records if r.levelno >= logging.WARNING]
+    assert 1 <= len(lines) <= 2, lines
+    assert "get(':1:k')" in lines[0]
+    assert "failed" in lines[0]
 
 
 async def test_a_dead_cache_fails_open_async(dead: Any) -> None:

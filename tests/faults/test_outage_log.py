@@ -9,8 +9,12 @@ import time
 from collections.abc import Iterator
 
 import pytest
+from returns.result import Success
 
+from cache_bridge.errors import CacheSerializationError
 from cache_bridge.guard import LOG_INTERVAL
+from cache_bridge.testing.contract import failure
+from cache_bridge.testing.faulty_server import FaultyRedisServer
 from faults.conftest import Connect
 
 
@@ -41,9 +45,11 @@ def test_failure_lines_name_the_operation_and_key_and_never_the_value(
         calls = _outage(connect, dead_url, 0.5, breaker_threshold=1000)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")]
     assert calls > 10
-    # The interval is longer than the outage: the first failure is logged, the rest counted.
-    assert len(lines) == 1, lines
+    # The interval is longer than the outage: the first failure is logged, then the circuit
+    # opening; the rest are counted.
+    assert len(lines) == 2, lines
     assert "set('the-key')" in lines[0]
+    assert "circuit open" in lines[1]
     assert "the-secret-value" not in caplog.text
 
 
@@ -56,3 +62,17 @@ def test_an_outage_longer_than_the_cooldown_writes_few_lines(
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")]
     # The first failure, the first opening, and one line per LOG_INTERVAL after that.
     assert len(lines) <= 2 + seconds / LOG_INTERVAL, lines
+
+
+def test_an_argument_error_is_not_an_outage(
+    connect: Connect, server: FaultyRedisServer, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A value set_json cannot store is the caller's mistake, returned as a Failure: the
+    outage log neither reports it as a failure nor announces a recovery after it."""
+    cache = connect(server.url)
+    with caplog.at_level(logging.DEBUG, logger="cache_bridge"):
+        failure(cache.set_json("k", [1, 2]), CacheSerializationError)
+        failure(cache.set_json("k", {"when": object()}), CacheSerializationError)
+        assert cache.set("k", "v") == Success(None)
+        assert cache.get("k") == Success("v")
+    assert [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")] == []

@@ -25,3 +25,6 @@ CACHES = {
         else {},
     }
 }
+# The demo runs as one process (runserver) on memory:// unless CACHE_URL is set: its rate limit
+# counting there is right, so the warning for several worker processes is silenced.
+SILENCED_SYSTEM_CHECKS = [] if os.environ.get("CACHE_URL") else ["django_cache_bridge.W005"]

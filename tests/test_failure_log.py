@@ -1,0 +1,130 @@
+"""The one outage log (cache_bridge/failure_log.py): an outage is its first failure, the
+circuit opening once, a count every interval and the recovery; anything else is a warning of
+its own that never starts an outage."""
+
+from __future__ import annotations
+
+import logging
+
+import pytest
+
+from cache_bridge import (
+    CacheClosedError,
+    CacheConnectionError,
+    CacheError,
+    CacheInvalidArgumentError,
+    CacheSerializationError,
+    CacheServerError,
+    CacheTimeoutError,
+    CacheUnavailableError,
+    CacheValueError,
+    ClusterTopologyChangedError,
+)
+from cache_bridge.failure_log import OutageLog, is_outage
+
+DOWN = CacheConnectionError("the cache could not be reached", operation="get", key="k")
+UNWRITABLE = CacheSerializationError("a list is not a JSON object", operation="set_json", key="k")
+
+
+class FakeClock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def log(clock: FakeClock) -> OutageLog:
+    return OutageLog("redis://h:6379/0", log=logging.getLogger("test.outage"), clock=clock)
+
+
+def _messages(caplog: pytest.LogCaptureFixture) -> list[str]:
+    return [r.getMessage() for r in caplog.records if r.name == "test.outage"]
+
+
+@pytest.mark.parametrize(
+    ("error", "outage"),
+    [
+        (DOWN, True),
+        (CacheTimeoutError("slow", operation="get"), True),
+        (CacheUnavailableError("circuit open", operation="get"), True),
+        (CacheServerError("OOM", operation="set"), True),
+        (CacheError("unexpected KeyError", operation="get"), True),
+        (UNWRITABLE, False),
+        (CacheInvalidArgumentError("bad key", operation="get"), False),
+        (CacheValueError("not an integer", operation="increment"), False),
+        (CacheClosedError("closed", operation="get"), False),
+        (ClusterTopologyChangedError("moved", operation="flush"), False),
+    ],
+)
+def test_what_is_an_outage(error: CacheError, outage: bool) -> None:
+    assert is_outage(error) is outage
+
+
+def test_an_outage_is_one_line_then_one_count_per_interval(
+    log: OutageLog, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="test.outage"):
+        assert log.failed(DOWN, "carrying on without the cache")
+        for _ in range(99):
+            clock.now += 0.04
+            assert not log.failed(DOWN)
+        clock.now += log.interval
+        assert log.failed(DOWN)
+    assert _messages(caplog) == [
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached; "
+        "carrying on without the cache",
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached "
+        "(and 99 more since the last message)",
+    ]
+
+
+def test_the_circuit_opening_is_logged_once_per_outage_and_the_recovery_once(
+    log: OutageLog, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="test.outage"):
+        log.recovered()  # nothing to report
+        log.failed(DOWN)
+        log.opened("failed 3 times in a row; circuit open")
+        log.failed(DOWN)
+        log.opened("failed 3 times in a row; circuit open")  # a failed probe: not again
+        log.recovered("; circuit closed")
+        log.recovered("; circuit closed")
+        clock.now += 0.01
+        assert log.failed(DOWN)  # a new outage is reported at once
+        log.opened("failed 3 times in a row; circuit open")
+    assert _messages(caplog) == [
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached",
+        "cache_bridge: redis://h:6379/0 failed 3 times in a row; circuit open",
+        "cache_bridge: redis://h:6379/0: the cache answers again; circuit closed "
+        "(1 failures were not logged)",
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached",
+        "cache_bridge: redis://h:6379/0 failed 3 times in a row; circuit open",
+    ]
+
+
+def test_other_failures_are_throttled_apart_and_never_announce_a_recovery(
+    log: OutageLog, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="test.outage"):
+        assert log.failed(UNWRITABLE, "nothing was stored")
+        assert not log.failed(UNWRITABLE)
+        assert not log.failing
+        log.recovered()
+        assert log.failed(DOWN)  # an outage is logged at once, whatever came before
+        assert log.failing
+        clock.now += log.interval
+        assert log.failed(UNWRITABLE)
+    assert _messages(caplog) == [
+        "cache_bridge: redis://h:6379/0 failed: set_json('k'): a list is not a JSON object; "
+        "nothing was stored",
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached",
+        "cache_bridge: redis://h:6379/0 failed: set_json('k'): a list is not a JSON object "
+        "(and 1 more since the last message)",
+    ]
