@@ -20,10 +20,12 @@ __all__ = [
     "Get",
     "IncrBy",
     "IncrByIfExists",
+    "LimitEntry",
     "MGet",
     "PTtl",
     "Ping",
     "RateLimitHit",
+    "RateLimitRefund",
     "Scan",
     "Set",
     "SetBytes",
@@ -170,23 +172,45 @@ class IncrByIfExists:
 
 
 @dataclass(frozen=True, slots=True)
-class RateLimitHit:
-    """Count one request against the rate-limit state at ``key``, atomically, in one round trip.
-
-    ``algorithm`` is ``"fixed-window"``, ``"sliding-window"`` or ``"token-bucket"``; the
-    request is allowed when ``limit`` per ``period_ms`` milliseconds leaves room for it.
-    ``now_ms`` is the caller's clock in Unix milliseconds, or ``None`` for the executor's own
-    (Redis: the server's ``TIME``). A denied request changes nothing; an allowed one writes the
-    new state and its expiry together, so the state never outlives its use. The state
-    transitions are :func:`cache_bridge.limit_state.hit`. Reply: ``(allowed, remaining,
-    reset_ms, retry_ms)``, four non-negative integers (``allowed`` is 1 or 0).
-    """
+class LimitEntry:
+    """One rate limit of a :class:`RateLimitHit` or :class:`RateLimitRefund`: the state at
+    ``key``, ``algorithm`` (``"fixed-window"``, ``"sliding-window"`` or ``"token-bucket"``),
+    ``limit`` requests per ``period_ms`` milliseconds, and a time in Unix milliseconds: for a
+    hit the caller's clock or ``None`` for the executor's own (Redis: the server's ``TIME``),
+    for a refund the time the request was counted at."""
 
     key: str
     algorithm: str
     limit: int
     period_ms: int
     now_ms: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitHit:
+    """Count one request against every limit of ``limits``, atomically and all or nothing, in
+    one round trip.
+
+    Every limit is decided; only if all allow are the new states written, each with its
+    expiry (so no state outlives its use); if any refuses, nothing is written. The transitions
+    are :func:`cache_bridge.limit_state.hit_all`. Reply: six integers per limit, in order,
+    flat: ``allowed`` (1 or 0), ``remaining``, ``reset_ms``, ``retry_ms``, ``counted`` (1 when
+    its state was written) and ``now_ms`` (the time it was decided at). An executor that
+    splits the limits (Redis Cluster: one script per hash slot) is atomic per part, so
+    ``counted`` may differ between limits: the caller takes back what was counted with
+    :class:`RateLimitRefund`.
+    """
+
+    limits: tuple[LimitEntry, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class RateLimitRefund:
+    """Take back one request from each limit of ``limits`` (``now_ms``: when it was counted),
+    keeping each state's expiry: :func:`cache_bridge.limit_state.refund`. Reply: how many
+    states changed."""
+
+    limits: tuple[LimitEntry, ...]
 
 
 Command = (
@@ -208,6 +232,7 @@ Command = (
     | Touch
     | IncrByIfExists
     | RateLimitHit
+    | RateLimitRefund
 )
 
 

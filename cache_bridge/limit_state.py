@@ -1,9 +1,11 @@
-"""The state transitions of the three rate-limit algorithms, on one stored string per limit.
+"""The state transitions of the three rate-limit algorithms, on one stored string per limit,
+and of a group of limits decided together.
 
-:class:`~cache_bridge.commands.RateLimitHit` means exactly this function: the in-memory store
-calls it under its lock, and the Redis adapter's Lua script
-(:mod:`cache_bridge.adapters.redis.limit_script`) is a line-by-line port of it, checked against
-it by a differential test. Everything is integer arithmetic on milliseconds (exact in Lua's
+:class:`~cache_bridge.commands.RateLimitHit` means exactly :func:`hit_all` and
+:class:`~cache_bridge.commands.RateLimitRefund` exactly :func:`refund`: the in-memory store
+calls them under its lock, and the Redis adapter's Lua scripts
+(:mod:`cache_bridge.adapters.redis.limit_script`) are line-by-line ports, checked against them
+by a differential test. Everything is integer arithmetic on milliseconds (exact in Lua's
 doubles while ``limit * period_ms`` stays below 2**53, which :class:`~cache_bridge.ratelimit.Rate`
 guarantees), so both executors decide alike.
 
@@ -14,14 +16,22 @@ Stored state (text, so that it reads the same in Redis and in memory):
 - token bucket (GCRA): ``"A B"``, the theoretical arrival time ``A + B / limit`` ms.
 
 A state that does not parse is treated as no state (it is overwritten by the next allowed hit).
+
+A group counts one request against several limits **all or nothing**: every limit is decided
+(in order, each seeing what the ones before it would write), and the new states are written
+only if every limit allows; if any refuses, nothing is written and the limits that had room
+report their numbers without this request.
 """
 
 from __future__ import annotations
 
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 
-__all__ = ["ALGORITHMS", "Outcome", "hit"]
+from cache_bridge.commands import LimitEntry
+
+__all__ = ["ALGORITHMS", "Outcome", "hit", "hit_all", "refund"]
 
 #: The algorithm names a :class:`~cache_bridge.commands.RateLimitHit` accepts.
 ALGORITHMS = ("fixed-window", "sliding-window", "token-bucket")
@@ -33,7 +43,8 @@ _THREE = re.compile(r"(-?[0-9]+) ([0-9]+) ([0-9]+)")
 @dataclass(frozen=True, slots=True)
 class Outcome:
     """What one hit decided, and what to store: ``state`` (``None``: store nothing) expiring
-    after ``ttl_ms``."""
+    after ``ttl_ms``. ``idle_remaining`` and ``idle_reset_ms`` are ``remaining`` and
+    ``reset_ms`` as they stand if this request is not counted after all (a group refused it)."""
 
     allowed: bool
     remaining: int
@@ -41,6 +52,8 @@ class Outcome:
     retry_ms: int
     state: str | None = None
     ttl_ms: int = 0
+    idle_remaining: int = 0
+    idle_reset_ms: int = 0
 
     def reply(self) -> tuple[int, int, int, int]:
         """The command's reply: ``(allowed, remaining, reset_ms, retry_ms)``."""
@@ -70,9 +83,11 @@ def _fixed(state: str | None, limit: int, period: int, now: int) -> Outcome:
         count = int(found[2])
     reset = (window + 1) * period - now
     if count >= limit:
-        return Outcome(False, 0, reset, reset)
+        return Outcome(False, 0, reset, reset, None, 0, 0, reset)
     count += 1
-    return Outcome(True, limit - count, reset, 0, f"{window} {count}", reset)
+    return Outcome(
+        True, limit - count, reset, 0, f"{window} {count}", reset, limit - count + 1, reset
+    )
 
 
 def _sliding(state: str | None, limit: int, period: int, now: int) -> Outcome:
@@ -96,11 +111,20 @@ def _sliding(state: str | None, limit: int, period: int, now: int) -> Outcome:
         else:
             retry = _ceil_div(weighted - (limit - 1 - current) * period, previous)
         reset = left + period if current > 0 else left
-        return Outcome(False, 0, reset, max(1, retry))
+        return Outcome(False, 0, reset, max(1, retry), None, 0, 0, reset)
+    # Without this request the quota is fully back when the counts so far have slid out.
+    idle_reset = left + period if current > 0 else (left if previous > 0 else 0)
     current += 1
     remaining = (limit * period - weighted - current * period) // period
     return Outcome(
-        True, max(0, remaining), left + period, 0, f"{window} {current} {previous}", left + period
+        True,
+        remaining,
+        left + period,
+        0,
+        f"{window} {current} {previous}",
+        left + period,
+        remaining + 1,
+        idle_reset,
     )
 
 
@@ -119,12 +143,86 @@ def _bucket(state: str | None, limit: int, period: int, now: int) -> Outcome:
     b %= limit
     ahead = (a - now) * limit + b
     capacity = period * limit
+    idle_reset = _ceil_div(ahead_before, limit)
     if ahead > capacity:
-        return Outcome(
-            False,
-            0,
-            _ceil_div(ahead_before, limit),
-            max(1, _ceil_div(ahead - capacity, limit)),
-        )
+        retry = max(1, _ceil_div(ahead - capacity, limit))
+        return Outcome(False, 0, idle_reset, retry, None, 0, 0, idle_reset)
     ttl = max(1, _ceil_div(ahead, limit))
-    return Outcome(True, (capacity - ahead) // period, ttl, 0, f"{a} {b}", ttl)
+    remaining = (capacity - ahead) // period
+    return Outcome(True, remaining, ttl, 0, f"{a} {b}", ttl, remaining + 1, idle_reset)
+
+
+#: One limit's part of a group's reply: allowed, remaining, reset_ms, retry_ms, counted (1 when
+#: the group wrote its state), now_ms (the time it was decided at).
+Reply = tuple[int, int, int, int, int, int]
+
+
+def hit_all(
+    limits: Sequence[LimitEntry], states: Sequence[str | None], now_ms: int
+) -> tuple[list[Reply], list[tuple[str, str, int]]]:
+    """Count one request against every limit of a group, all or nothing.
+
+    ``states`` are the stored states of the limits' keys; a limit without its own time
+    (``now_ms`` of ``None``) is decided at ``now_ms``. Returns one :data:`Reply` per limit and
+    the writes to make, ``(key, state, ttl_ms)`` in order: none unless every limit allowed.
+    """
+    if len(limits) == 1:  # the usual case, without the bookkeeping (the same rules)
+        (entry,), (stored,) = limits, states
+        now = now_ms if entry.now_ms is None else entry.now_ms
+        o = hit(entry.algorithm, stored, entry.limit, entry.period_ms, now)
+        if not o.allowed:
+            return [(0, 0, o.reset_ms, o.retry_ms, 0, now)], []
+        writes = [] if o.state is None else [(entry.key, o.state, o.ttl_ms)]
+        return [(1, o.remaining, o.reset_ms, 0, 1, now)], writes
+    pending: dict[str, str] = {}
+    decided: list[tuple[Outcome, int]] = []
+    for entry, stored in zip(limits, states, strict=True):
+        state = pending.get(entry.key, stored)
+        now = now_ms if entry.now_ms is None else entry.now_ms
+        outcome = hit(entry.algorithm, state, entry.limit, entry.period_ms, now)
+        if outcome.state is not None:
+            pending[entry.key] = outcome.state
+        decided.append((outcome, now))
+    if all(outcome.allowed for outcome, _ in decided):
+        replies = [(1, o.remaining, o.reset_ms, 0, 1, now) for o, now in decided]
+        writes = [
+            (entry.key, o.state, o.ttl_ms)
+            for entry, (o, _) in zip(limits, decided, strict=True)
+            if o.state is not None
+        ]
+        return replies, writes
+    replies = [
+        (1, o.idle_remaining, o.idle_reset_ms, 0, 0, now)
+        if o.allowed
+        else (0, 0, o.reset_ms, o.retry_ms, 0, now)
+        for o, now in decided
+    ]
+    return replies, []
+
+
+def refund(
+    algorithm: str, state: str | None, limit: int, period_ms: int, hit_ms: int
+) -> str | None:
+    """``state`` with one request, counted at ``hit_ms``, taken back; ``None`` when there is
+    nothing to take back (no state, or its window has moved past that request)."""
+    found = _TWO.fullmatch(state) if state and algorithm != "sliding-window" else None
+    if algorithm == "fixed-window":
+        if found and int(found[1]) == hit_ms // period_ms and int(found[2]) > 0:
+            return f"{found[1]} {int(found[2]) - 1}"
+        return None
+    if algorithm == "sliding-window":
+        three = _THREE.fullmatch(state) if state else None
+        if three is None:
+            return None
+        window, current, previous = int(three[1]), int(three[2]), int(three[3])
+        if window == hit_ms // period_ms and current > 0:
+            return f"{window} {current - 1} {previous}"
+        if window == hit_ms // period_ms + 1 and previous > 0:
+            return f"{window} {current} {previous - 1}"
+        return None
+    if algorithm == "token-bucket":
+        if found is None:
+            return None
+        b = int(found[2]) - period_ms  # one request's worth of the theoretical arrival time
+        return f"{int(found[1]) + b // limit} {b % limit}"
+    raise ValueError(f"unknown rate-limit algorithm {algorithm!r}; use one of {ALGORITHMS}")

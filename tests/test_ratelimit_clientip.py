@@ -3,10 +3,12 @@ X-Forwarded-For walked from the right, IPv6 grouped by prefix."""
 
 from __future__ import annotations
 
+import logging
+
 import pytest
 
 from cache_bridge import ConfigurationError
-from cache_bridge.ratelimit import ClientAddress, parse_ip
+from cache_bridge.ratelimit import UNKNOWN, ClientAddress, parse_ip
 
 
 @pytest.mark.parametrize(
@@ -75,3 +77,53 @@ def test_configuration_mistakes(kwargs: dict[str, object], message: str) -> None
 def test_a_single_proxy_may_be_given_as_a_string() -> None:
     resolve = ClientAddress("10.0.0.1")  # type: ignore[arg-type]
     assert resolve.key("10.0.0.1", ["192.0.2.3"]) == "192.0.2.3"
+
+
+# -- requests without a usable address (issue 12 item 3) ------------------------------------
+
+
+@pytest.mark.parametrize("remote", ["", None, "unix:/run/app.sock", "/run/app.sock", "garbage"])
+def test_no_usable_address_is_none_and_limited_by_the_policy(remote: str | None) -> None:
+    assert ClientAddress().key(remote) is None
+    assert ClientAddress().limit_key(remote) == UNKNOWN
+    assert ClientAddress(unknown_client="deny").limit_key(remote) is None
+
+
+def test_an_address_is_its_own_limit_key_whatever_the_policy() -> None:
+    assert ClientAddress(unknown_client="deny").limit_key("198.51.100.7") == "198.51.100.7"
+
+
+@pytest.mark.parametrize("remote", ["", None, "unix:/run/app.sock", "/run/app.sock"])
+def test_a_unix_socket_proxy_is_trusted_by_the_unix_entry(remote: str | None) -> None:
+    resolve = ClientAddress(("unix",))
+    assert resolve.key(remote, ["6.6.6.6, 198.51.100.4"]) == "198.51.100.4"
+    assert resolve.key(remote, []) is None  # it forwarded no address
+    assert resolve.key(remote, ["garbage"]) is None
+    # Only peers without an address are the socket's: an IP peer is the client.
+    assert resolve.key("192.0.2.1", ["198.51.100.4"]) == "192.0.2.1"
+    assert ClientAddress(("unix", "10.0.0.0/8")).key("", ["198.51.100.4, 10.0.0.2"]) == (
+        "198.51.100.4"
+    )
+
+
+def test_a_peer_that_is_not_an_address_is_not_trusted_without_the_unix_entry() -> None:
+    assert ClientAddress(("10.0.0.0/8",)).key("", ["198.51.100.4"]) is None
+
+
+def test_the_first_request_without_an_address_is_logged_once(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    caplog.set_level(logging.WARNING, logger="cache_bridge.ratelimit")
+    resolve = ClientAddress()
+    for _ in range(5):
+        resolve.limit_key("")
+    resolve.limit_key("198.51.100.7")
+    messages = [r.getMessage() for r in caplog.records]
+    assert len(messages) == 1
+    assert "'unix' to TRUSTED_PROXIES" in messages[0]
+    assert "shared bucket" in messages[0]
+
+
+def test_an_unknown_policy_says_what_to_write() -> None:
+    with pytest.raises(ConfigurationError, match=r"'shared'.*'deny'"):
+        ClientAddress(unknown_client="skip")

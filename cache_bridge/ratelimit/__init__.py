@@ -11,15 +11,22 @@
     if not decision.allowed:
         ...  # 429, Retry-After: decision.retry_after
 
-On the bundled adapters one check is one atomic command (one Lua ``EVAL`` on Redis); on any
-other adapter the limiter falls back to ``increment`` and ``expire``. See docs/ratelimit.md.
+Several limits of one request are decided together, all or nothing, by :func:`hit_all` (a
+refused request costs no limit)::
+
+    decisions = hit_all([(per_minute, "ip:203.0.113.7"), (per_hour, "ip:203.0.113.7")])
+
+On the bundled adapters one check, or one group of checks, is one atomic command (one Lua
+``EVAL`` on Redis); on any other adapter the limiter falls back to ``increment`` and
+``expire``. See docs/ratelimit.md.
 """
 
 from __future__ import annotations
 
 from cache_bridge.limit_state import ALGORITHMS
-from cache_bridge.ratelimit.clientip import ClientAddress, parse_ip
+from cache_bridge.ratelimit.clientip import UNKNOWN, ClientAddress, parse_ip
 from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.group import ahit_all, arefund, hit_all, refund
 from cache_bridge.ratelimit.headers import rate_limit_headers, retry_after_seconds
 from cache_bridge.ratelimit.limiter import AsyncRateLimiter, RateLimiter, limit_log
 from cache_bridge.ratelimit.rate import MAX_LIMIT, Rate, parse_rate
@@ -27,14 +34,19 @@ from cache_bridge.ratelimit.rate import MAX_LIMIT, Rate, parse_rate
 __all__ = [
     "ALGORITHMS",
     "MAX_LIMIT",
+    "UNKNOWN",
     "AsyncRateLimiter",
     "ClientAddress",
     "Decision",
     "Rate",
     "RateLimiter",
+    "ahit_all",
+    "arefund",
+    "hit_all",
     "limit_log",
     "parse_ip",
     "parse_rate",
     "rate_limit_headers",
+    "refund",
     "retry_after_seconds",
 ]

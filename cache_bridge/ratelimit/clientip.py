@@ -3,20 +3,37 @@
 Without trusted proxies it is the peer address (``REMOTE_ADDR``) and ``X-Forwarded-For`` is
 ignored, so a client cannot choose its own key. With trusted proxies (CIDRs), a request whose
 peer is one of them has its ``X-Forwarded-For`` walked from the right, skipping trusted hops;
-the first untrusted address is the client. IPv6 clients are grouped by a prefix (default /64,
-what one subscriber usually gets), IPv4 clients by /32 unless told otherwise.
+the first untrusted address is the client. The entry ``"unix"`` trusts a peer without an IP
+address: a proxy on a Unix socket (gunicorn sets ``REMOTE_ADDR`` to ``""`` there, an ASGI
+server sets none). IPv6 clients are grouped by a prefix (default /64, what one subscriber
+usually gets), IPv4 clients by /32 unless told otherwise.
+
+A request with no usable address at all is still limited, by the ``unknown_client`` policy:
+``"shared"`` (default) counts every such request in one bucket, :data:`UNKNOWN`; ``"deny"``
+refuses them. The first such request is logged (once per :class:`ClientAddress`).
 """
 
 from __future__ import annotations
 
 import functools
 import ipaddress
+import logging
+import threading
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
 from cache_bridge.errors import ConfigurationError
 
-__all__ = ["ClientAddress", "parse_ip"]
+__all__ = ["UNKNOWN", "UNKNOWN_CLIENT_POLICIES", "ClientAddress", "parse_ip"]
+
+logger = logging.getLogger("cache_bridge.ratelimit")
+
+#: The key that requests without a usable client address share (policy ``"shared"``).
+UNKNOWN = "unknown"
+#: What to do with a request that has no usable client address.
+UNKNOWN_CLIENT_POLICIES = ("shared", "deny")
+#: The ``TRUSTED_PROXIES`` entry that trusts a peer on a Unix socket.
+UNIX = "unix"
 
 Address = ipaddress.IPv4Address | ipaddress.IPv6Address
 Network = ipaddress.IPv4Network | ipaddress.IPv6Network
@@ -49,16 +66,27 @@ def _parse_ip(text: str) -> Address | None:
     return address
 
 
+def _unix_peer(remote_addr: str | None) -> bool:
+    """Whether ``remote_addr`` is what servers give for a Unix-socket peer: nothing, ``""``,
+    ``"unix:..."`` or a socket path."""
+    if not remote_addr:
+        return True
+    return isinstance(remote_addr, str) and remote_addr.startswith((UNIX, "/"))
+
+
 def _networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
     if isinstance(cidrs, str):
         cidrs = [cidrs]
     found: list[Network] = []
     for cidr in cidrs:
+        if str(cidr).strip() == UNIX:
+            continue
         try:
             found.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
         except ValueError:
             raise ConfigurationError(
-                f"trusted proxy {cidr!r} is not an IP address or CIDR such as '10.0.0.0/8'"
+                f"trusted proxy {cidr!r} is not an IP address or CIDR such as '10.0.0.0/8' "
+                f"(or {UNIX!r} for a proxy on a Unix socket)"
             ) from None
     return tuple(found)
 
@@ -68,20 +96,36 @@ class ClientAddress:
     """Resolves the rate-limit key of a request's client.
 
     ``trusted_proxies``: CIDRs (or single addresses) of the reverse proxies in front of the
-    application. ``ipv6_prefix`` / ``ipv4_prefix``: how many leading bits identify one client.
+    application, and ``"unix"`` for one on a Unix socket. ``ipv6_prefix`` / ``ipv4_prefix``:
+    how many leading bits identify one client. ``unknown_client``: ``"shared"`` or ``"deny"``,
+    for requests without a usable address (see the module docstring).
     """
 
     trusted_proxies: tuple[str, ...] = ()
     ipv6_prefix: int = 64
     ipv4_prefix: int = 32
+    unknown_client: str = "shared"
     _networks: tuple[Network, ...] = field(init=False, repr=False, compare=False)
+    _trust_unix: bool = field(init=False, repr=False, compare=False)
+    _unlogged: list[bool] = field(init=False, repr=False, compare=False)
+    _lock: threading.Lock = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.ipv6_prefix <= 128 or isinstance(self.ipv6_prefix, bool):
             raise ConfigurationError(f"ipv6_prefix must be 0 to 128, not {self.ipv6_prefix!r}")
         if not 0 <= self.ipv4_prefix <= 32 or isinstance(self.ipv4_prefix, bool):
             raise ConfigurationError(f"ipv4_prefix must be 0 to 32, not {self.ipv4_prefix!r}")
+        if self.unknown_client not in UNKNOWN_CLIENT_POLICIES:
+            raise ConfigurationError(
+                f"UNKNOWN_CLIENT must be 'shared' (one bucket for every request without a "
+                f"usable client address) or 'deny' (refuse them), not {self.unknown_client!r}"
+            )
+        proxies = self.trusted_proxies
+        entries: list[object] = [proxies] if isinstance(proxies, str) else list(proxies)
         object.__setattr__(self, "_networks", _networks(self.trusted_proxies))
+        object.__setattr__(self, "_trust_unix", any(str(p).strip() == UNIX for p in entries))
+        object.__setattr__(self, "_unlogged", [True])
+        object.__setattr__(self, "_lock", threading.Lock())
 
     def _trusted(self, address: Address) -> bool:
         return any(address in network for network in self._networks)
@@ -90,12 +134,16 @@ class ClientAddress:
         """The client's address: ``remote_addr`` unless it is a trusted proxy, then the first
         untrusted hop of ``forwarded_for`` (the ``X-Forwarded-For`` header values, in order)
         counted from the right. An entry that is not an address ends the walk at the nearest
-        verified hop. ``None`` only when ``remote_addr`` itself is not an address."""
+        verified hop. ``None`` when there is no usable address: ``remote_addr`` is not one
+        (and not a trusted Unix-socket proxy), or such a proxy forwarded none."""
         peer = parse_ip(remote_addr)
-        if peer is None or not self._networks or not self._trusted(peer):
+        if peer is None:
+            if not (self._trust_unix and _unix_peer(remote_addr)):
+                return None
+        elif not self._networks or not self._trusted(peer):
             return peer
         hops = [hop for value in forwarded_for for hop in value.split(",") if hop.strip()]
-        nearest = peer
+        nearest: Address | None = peer
         for hop in reversed(hops):
             address = parse_ip(hop)
             if address is None:
@@ -113,6 +161,42 @@ class ClientAddress:
             return None
         bits = self.ipv6_prefix if address.version == 6 else self.ipv4_prefix
         return _grouped(address, bits)
+
+    def limit_key(self, remote_addr: str | None, forwarded_for: Iterable[str] = ()) -> str | None:
+        """What an ``"ip"`` limit counts the request under: :meth:`key`, or for a request
+        without a usable address :data:`UNKNOWN` (policy ``"shared"``) or ``None`` (``"deny"``:
+        refuse it). The first request without an address is logged, once."""
+        key = self.key(remote_addr, forwarded_for)
+        if key is not None:
+            return key
+        if self._unlogged[0]:
+            self._log_once(remote_addr)
+        return UNKNOWN if self.unknown_client == "shared" else None
+
+    def _log_once(self, remote_addr: str | None) -> None:
+        with self._lock:
+            first, self._unlogged[0] = self._unlogged[0], False
+        if not first:
+            return
+        shown = repr(remote_addr)[:60]
+        policy = (
+            f"counted in one shared bucket, {UNKNOWN!r}"
+            if self.unknown_client == "shared"
+            else "refused"
+        )
+        hint = (
+            ""
+            if self._trust_unix
+            else f"; behind a proxy on a Unix socket, add {UNIX!r} to TRUSTED_PROXIES"
+        )
+        logger.warning(
+            "a request has no usable client address (REMOTE_ADDR %s): requests without one "
+            "are %s by 'ip' limits (UNKNOWN_CLIENT %r)%s. Logged once.",
+            shown,
+            policy,
+            self.unknown_client,
+            hint,
+        )
 
 
 @functools.lru_cache(maxsize=4096)

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from cache_bridge.errors import CacheError
 from cache_bridge.ratelimit.rate import Rate
@@ -19,7 +19,10 @@ class Decision:
     request can be allowed (0 when this one was). ``name`` and ``rate`` identify the policy (for
     the ``RateLimit-Policy`` header). ``error`` is set when the cache could not be asked: the
     decision then follows the limit's failure policy (allowed when it fails open) and its
-    numbers mean nothing.
+    numbers mean nothing. ``receipt`` says what this decision counted: ``(state key, time it
+    was counted at in Unix ms)``, or ``None`` for nothing (a refusal, a failure, an allowed
+    limit of a group that another limit refused); it is what
+    :func:`~cache_bridge.ratelimit.refund` takes back.
     """
 
     allowed: bool
@@ -30,6 +33,12 @@ class Decision:
     name: str
     rate: Rate
     error: CacheError | None = None
+    receipt: tuple[str, int] | None = field(default=None, compare=False, repr=False)
+
+    @property
+    def counted(self) -> bool:
+        """Whether this request was counted against the limit (see ``receipt``)."""
+        return self.receipt is not None
 
     @property
     def failed(self) -> bool:

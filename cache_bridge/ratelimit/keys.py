@@ -4,8 +4,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import Final
 
-__all__ = ["named_key"]
+__all__ = ["DENY", "Deny", "named_key"]
+
+
+class Deny:
+    """The key of a request that an ``"ip"`` limit refuses without asking the cache: it has
+    no usable client address and ``UNKNOWN_CLIENT`` is ``"deny"``."""
+
+    def __repr__(self) -> str:
+        return "DENY"
+
+
+DENY: Final = Deny()
 
 
 def named_key(
@@ -14,9 +26,11 @@ def named_key(
     header: Callable[[str], str | None],
     user_id: Callable[[], str | None],
     client_ip: Callable[[], str | None],
-) -> str | None:
-    """The counter key for one request, or ``None`` when the request is not counted (no such
-    header, an anonymous user for ``user``, no client address)."""
+) -> str | Deny | None:
+    """The counter key for one request, ``None`` when the request is not counted (no such
+    header, an anonymous user for ``user``), or :data:`DENY`. ``client_ip`` gives what an
+    ``"ip"`` limit counts (:meth:`~cache_bridge.ratelimit.ClientAddress.limit_key`): ``None``
+    there means refuse."""
     if spec.startswith("header:"):
         value = header(spec[len("header:") :])
         return None if value is None else f"{spec}:{value}"
@@ -27,4 +41,4 @@ def named_key(
         if spec == "user":
             return None
     address = client_ip()
-    return None if address is None else f"ip:{address}"
+    return DENY if address is None else f"ip:{address}"

@@ -1,190 +1,44 @@
 """The limiters: :class:`RateLimiter` (blocking) and :class:`AsyncRateLimiter`, one policy each.
 
-Both run the same check (:mod:`cache_bridge.ratelimit.steps`) and never raise: when the cache
-cannot be asked, the decision follows the limit's failure policy (fail open: allowed; fail
-closed: denied) and carries the error, and the failure is logged once per burst of failures.
+Both run the same check (:mod:`cache_bridge.ratelimit.steps`, grouped by
+:mod:`cache_bridge.ratelimit.group`) and never raise: when the cache cannot be asked, the
+decision follows the limit's failure policy (fail open: allowed; fail closed: denied) and
+carries the error, and the failure is logged once per burst of failures.
 """
 
 from __future__ import annotations
 
-import hashlib
-import logging
 import math
-import time
 from collections.abc import Callable
 from typing import Any
 
 from returns.result import Failure, Success
 
-from cache_bridge.errors import (
-    CacheError,
-    CacheInvalidArgumentError,
-    ConfigurationError,
-    DomainError,
-)
+from cache_bridge.commands import LimitEntry
+from cache_bridge.errors import CacheError, DomainError
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.failure_log import OutageLog
-from cache_bridge.keys import KeySpace
-from cache_bridge.limit_state import ALGORITHMS, Outcome
+from cache_bridge.limit_state import Reply
 from cache_bridge.operations import Op
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 from cache_bridge.ratelimit.decision import Decision
-from cache_bridge.ratelimit.rate import Rate, parse_rate
-from cache_bridge.ratelimit.steps import (
-    Call,
-    Check,
-    StepFailed,
-    fallback_check,
-    native_check,
-    rate_limit_hit,
-)
+from cache_bridge.ratelimit.group import adrive, drive, group, keyspace
+from cache_bridge.ratelimit.policy import LimitPolicy, limit_log, unexpected
+from cache_bridge.ratelimit.rate import Rate
+from cache_bridge.ratelimit.steps import check_fallback_algorithm, rate_limit_hit
 
 __all__ = ["AsyncRateLimiter", "RateLimiter", "limit_log"]
 
-logger = logging.getLogger("cache_bridge.ratelimit")
 
-#: Caller keys longer than this are stored by their SHA-256 (keys stay under the key limit).
-_LONGEST_PLAIN_KEY = 200
-
-
-def limit_log(name: str) -> OutageLog:
-    """The outage log of the rate limit ``name`` (on the ``cache_bridge.ratelimit`` logger);
-    share one per limit across requests."""
-    return OutageLog(f"rate limit {name!r}", log=logger)
-
-
-#: What a limit does while its cache cannot be asked, by its ``fail_open`` policy.
-_POLICY = {
-    True: "allowing requests while its cache fails (FAIL_OPEN)",
-    False: "denying requests while its cache fails (FAIL_OPEN is False)",
-}
-
-
-class _Limit:
-    """The policy both limiters share: rate, algorithm, names, failure policy, clock."""
-
-    def __init__(
-        self,
-        rate: str | Rate,
-        *,
-        algorithm: str,
-        name: str,
-        prefix: str,
-        fail_open: bool,
-        clock: Callable[[], float] | None,
-        failure_log: OutageLog | None,
-    ) -> None:
-        self.rate = parse_rate(rate)
-        if algorithm not in ALGORITHMS:
-            raise ConfigurationError(
-                f"unknown rate-limit algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}"
-            )
-        if not isinstance(name, str) or not name:
-            raise ConfigurationError("a rate limit's name must be a non-empty str")
-        self.algorithm = algorithm
-        self.name = name
-        self.prefix = prefix
-        self.fail_open = bool(fail_open)
-        self.clock = clock
-        self.failure_log = failure_log or limit_log(name)
-
-    def storage_key(self, key: str) -> str:
-        if len(key) > _LONGEST_PLAIN_KEY:
-            key = "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
-        return f"{self.prefix}:{self.name}:{key}"
-
-    def check(self, key: str, ns: KeySpace | None) -> Check:
-        """The check's steps: one native operation in ``ns``, or (``None``) the fallback."""
-        full = self.storage_key(key)
-        rate = self.rate
-        if ns is not None:
-            now = None if self.clock is None else math.floor(self.clock() * 1000)
-            return native_check(
-                ns,
-                full,
-                algorithm=self.algorithm,
-                limit=rate.limit,
-                period_ms=rate.period_ms,
-                now_ms=now,
-            )
-        now_ms = math.floor((self.clock or time.time)() * 1000)
-        return fallback_check(full, self.algorithm, rate.limit, rate.period_ms, now_ms)
-
-    def native_op(self, key: str, ns: KeySpace) -> Op[Outcome]:
-        """The check as the one operation :func:`native_check` would yield, to run directly."""
-        rate = self.rate
-        now = None if self.clock is None else math.floor(self.clock() * 1000)
-        return rate_limit_hit(
-            ns,
-            self.storage_key(key),
-            algorithm=self.algorithm,
-            limit=rate.limit,
-            period_ms=rate.period_ms,
-            now_ms=now,
-        )
-
-    def decide(self, outcome: Outcome | DomainError) -> Decision:
-        if isinstance(outcome, Outcome):
-            self.failure_log.recovered()
-            return Decision(
-                allowed=outcome.allowed,
-                limit=self.rate.limit,
-                remaining=outcome.remaining,
-                reset_after=outcome.reset_ms / 1000,
-                retry_after=outcome.retry_ms / 1000,
-                name=self.name,
-                rate=self.rate,
-            )
-        if not isinstance(outcome, CacheInvalidArgumentError):
-            # A bad key is the caller's mistake, not the cache failing: nothing to log.
-            self.failure_log.failed(outcome, _POLICY[self.fail_open])
-        error = (
-            outcome
-            if isinstance(outcome, CacheError)
-            else CacheError(str(outcome), operation="rate_limit", cause=outcome)
-        )
-        return Decision(
-            allowed=self.fail_open,
-            limit=self.rate.limit,
-            remaining=0,
-            reset_after=0.0,
-            retry_after=0.0 if self.fail_open else 1.0,
-            name=self.name,
-            rate=self.rate,
-            error=error,
-        )
-
-
-def _keyspace(cache: Any) -> KeySpace:
-    found = getattr(cache, "keyspace", None)  # the faces have one
-    return found if isinstance(found, KeySpace) else KeySpace(getattr(cache, "key_prefix", None))
-
-
-def _bad_key(key: object) -> CacheInvalidArgumentError | None:
-    if isinstance(key, str):
-        return None
-    return CacheInvalidArgumentError(
-        f"a rate-limit key must be a str, not {type(key).__name__}", operation="rate_limit"
-    )
-
-
-def _outcome(result: object) -> Outcome | DomainError:
-    """What a native check's Result holds (what :func:`native_check` would return or fail with)."""
+def _reply(result: object) -> Reply | DomainError:
+    """What a native check's Result holds."""
     if isinstance(result, Success):
-        outcome: Outcome = result.unwrap()
-        return outcome
+        reply: Reply = result.unwrap()
+        return reply
     if isinstance(result, Failure):
         error: DomainError = result.failure()
         return error
     return CacheError(f"not a Result: {result!r}", operation="rate_limit")
-
-
-def _unexpected(exc: Exception) -> CacheError:
-    return CacheError(
-        f"unexpected {type(exc).__name__} from the adapter: {exc}",
-        operation="rate_limit",
-        cause=exc,
-    )
 
 
 class _Limiter:
@@ -206,7 +60,7 @@ class _Limiter:
         failure_log: OutageLog | None = None,
     ) -> None:
         self.cache = cache
-        self.policy = _Limit(
+        self.policy = LimitPolicy(
             rate,
             algorithm=algorithm,
             name=name,
@@ -215,11 +69,40 @@ class _Limiter:
             clock=clock,
             failure_log=failure_log,
         )
-        self._native = isinstance(cache, self._face) if native is None else native
+        self.native: bool = isinstance(cache, self._face) if native is None else bool(native)
+        if not self.native:
+            check_fallback_algorithm(algorithm)
 
     @property
     def rate(self) -> Rate:
         return self.policy.rate
+
+    def _one(self, key: str) -> tuple[Op[Reply] | DomainError, str]:
+        """The one-limit native check for ``key``: its operation (or why there is none) and
+        the state key it checks."""
+        try:
+            policy = self.policy
+            if type(key) is not str:
+                entry = policy.entry(key, True)  # checks it, or a plain copy of a str subclass
+                if not isinstance(entry, LimitEntry):
+                    return entry, ""
+                key = entry.key
+            else:
+                key = policy.storage_key(key)
+            rate = policy.rate
+            clock = policy.clock
+            now = None if clock is None else math.floor(clock() * 1000)
+            op = rate_limit_hit(
+                keyspace(self.cache),
+                key,
+                algorithm=policy.algorithm,
+                limit=rate.limit,
+                period_ms=rate.period_ms,
+                now_ms=now,
+            )
+        except Exception as exc:  # a hostile key or clock: a decision all the same
+            return unexpected(exc), ""
+        return op, key
 
 
 class RateLimiter(_Limiter):
@@ -227,14 +110,17 @@ class RateLimiter(_Limiter):
 
     ``rate`` is a string (``"100/m"``, ``"20/10s"``) or a :class:`Rate`; ``algorithm`` one of
     ``"fixed-window"`` (default), ``"sliding-window"``, ``"token-bucket"``. State lives at
-    ``PREFIX:NAME:KEY`` in the adapter's namespace. ``fail_open`` (default ``True``) allows
-    requests when the cache cannot be asked; ``False`` denies them. ``clock`` (seconds) gives
-    the time to the check; without one the store's own clock decides (Redis: ``TIME``), except
-    on adapters that only implement the protocol, which use ``time.time``. ``native`` forces
-    (``True``) or forbids (``False``) the one-command check; by default it is used on the
-    bundled adapters and the protocol fallback on every other. ``failure_log`` shares one
-    log-once-per-burst state between limiters of one limit (the integrations keep one per
-    limit). Configuration mistakes raise :class:`~cache_bridge.errors.ConfigurationError`.
+    ``PREFIX:NAME:RATE:ALGORITHM:{KEY}`` in the adapter's namespace (each limit its own).
+    ``fail_open`` (default ``True``) allows requests when the cache cannot be asked; ``False``
+    denies them. ``clock`` (seconds) gives the time to the check; without one the store's own
+    clock decides (Redis: ``TIME``), except on adapters that only implement the protocol,
+    which use ``time.time``. ``native`` forces (``True``) or forbids (``False``) the
+    one-command check; by default it is used on the bundled adapters and the protocol
+    fallback on every other (where the token bucket is refused: it cannot hold its limit
+    there). ``failure_log`` shares one log-once-per-burst state between limiters of one limit
+    (the integrations keep one per limit). Configuration mistakes raise
+    :class:`~cache_bridge.errors.ConfigurationError`. Several limits of one request are
+    decided together by :func:`~cache_bridge.ratelimit.hit_all`.
     """
 
     _face = SyncCache
@@ -242,31 +128,16 @@ class RateLimiter(_Limiter):
 
     def hit(self, key: str) -> Decision:
         """Count one request for ``key`` (a client IP, a user id, ...) and decide; never raises."""
-        return self.policy.decide(self._run(key))
+        if not self.native:
+            return drive(group(((self, key),)))[0]
+        op, state_key = self._one(key)
+        return self.policy.decide_one(op if not isinstance(op, Op) else self._run(op), state_key)
 
-    def _run(self, key: str) -> Outcome | DomainError:
-        cache: Any = self.cache
-        bad = _bad_key(key)
-        if bad is not None:
-            return bad
+    def _run(self, op: Op[Reply]) -> Reply | DomainError:
         try:
-            if self._native:  # one operation: run it without the steps' generator
-                return _outcome(cache.run_operation(self.policy.native_op(key, _keyspace(cache))))
-            steps = self.policy.check(key, None)
-            step = next(steps)
-            while True:
-                if isinstance(step, Call):
-                    result = getattr(cache, step.method)(*step.args)
-                else:
-                    result = cache.run_operation(step)
-                step = steps.send(result)
-        except StopIteration as done:
-            outcome: Outcome = done.value
-            return outcome
-        except StepFailed as failed:
-            return failed.error
+            return _reply(self.cache.run_operation(op))  # type: ignore[attr-defined]
         except Exception as exc:
-            return _unexpected(exc)
+            return unexpected(exc)
 
 
 class AsyncRateLimiter(_Limiter):
@@ -278,30 +149,14 @@ class AsyncRateLimiter(_Limiter):
 
     async def hit(self, key: str) -> Decision:
         """Count one request for ``key`` and decide; never raises."""
-        return self.policy.decide(await self._run(key))
+        if not self.native:
+            return (await adrive(group(((self, key),))))[0]
+        op, state_key = self._one(key)
+        outcome = op if not isinstance(op, Op) else await self._run(op)
+        return self.policy.decide_one(outcome, state_key)
 
-    async def _run(self, key: str) -> Outcome | DomainError:
-        cache: Any = self.cache
-        bad = _bad_key(key)
-        if bad is not None:
-            return bad
+    async def _run(self, op: Op[Reply]) -> Reply | DomainError:
         try:
-            if self._native:  # one operation: run it without the steps' generator
-                native = self.policy.native_op(key, _keyspace(cache))
-                return _outcome(await cache.run_operation(native))
-            steps = self.policy.check(key, None)
-            step = next(steps)
-            while True:
-                if isinstance(step, Call):
-                    result = await getattr(cache, step.method)(*step.args)
-                else:
-                    op: Op[Any] = step
-                    result = await cache.run_operation(op)
-                step = steps.send(result)
-        except StopIteration as done:
-            outcome: Outcome = done.value
-            return outcome
-        except StepFailed as failed:
-            return failed.error
+            return _reply(await self.cache.run_operation(op))  # type: ignore[attr-defined]
         except Exception as exc:
-            return _unexpected(exc)
+            return unexpected(exc)

@@ -1,33 +1,51 @@
-"""One rate-limit check, written once for both faces and both kinds of adapter.
+"""The steps of a rate-limit check, written once for both faces and both kinds of adapter.
 
-A check is a generator that yields steps and receives their ``Result``s:
+- On the bundled adapters (the faces in :mod:`cache_bridge.faces`), one :class:`Op` carrying a
+  :class:`~cache_bridge.commands.RateLimitHit` decides every limit of a group at once, all or
+  nothing, in one round trip (one Lua script on Redis; one script per hash slot on Cluster,
+  where the operation takes back what one slot counted when another refused).
+- On any other adapter (one that implements only the protocol), generators of :class:`Call`\\ s
+  of protocol methods: window counters with ``increment`` and ``expire`` (and a ``ttl`` check
+  that repairs a counter found without expiry), hit in order, with what was counted taken back
+  (``decrement``) when a limit of the group refuses. The token bucket needs an atomic
+  read-and-write that the protocol lacks; the limiters refuse it there
+  (:func:`check_fallback_algorithm`).
 
-- on the bundled adapters (the faces in :mod:`cache_bridge.faces`), one :class:`Op` carrying a
-  :class:`~cache_bridge.commands.RateLimitHit`: one atomic round trip (a Lua script on Redis);
-- on any other adapter (one that implements only the protocol), :class:`Call`\\ s of protocol
-  methods: counters with ``increment`` and ``expire`` (and a ``ttl`` check that repairs a
-  counter found without expiry), the token bucket with ``get`` and ``set``.
-
-The limiter's drivers (:mod:`cache_bridge.ratelimit.limiter`) run the steps blocking or
-awaiting; the decisions themselves come from :func:`cache_bridge.limit_state.hit` either way.
+Every step answers with :data:`~cache_bridge.limit_state.Reply` tuples, one per limit; the
+group logic (:mod:`cache_bridge.ratelimit.group`) and the drivers run them.
 """
 
 from __future__ import annotations
 
+import contextlib
 import math
-from collections.abc import Generator
+from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from returns.result import Failure, Result, Success
 
-from cache_bridge.commands import RateLimitHit
-from cache_bridge.errors import CacheError, DomainError
+from cache_bridge.commands import LimitEntry, RateLimitHit, RateLimitRefund
+from cache_bridge.errors import CacheError, ConfigurationError, DomainError
 from cache_bridge.keys import KeySpace
-from cache_bridge.limit_state import Outcome, hit
+from cache_bridge.limit_state import Reply, hit
 from cache_bridge.operations import Op, Steps, _operation
 
-__all__ = ["Call", "Check", "StepFailed", "fallback_check", "native_check", "rate_limit_hit"]
+__all__ = [
+    "Call",
+    "StepFailed",
+    "check_fallback_algorithm",
+    "fallback_hits",
+    "fallback_refund",
+    "rate_limit_hit",
+    "rate_limit_hits",
+    "rate_limit_refund",
+    "step_value",
+    "uncounted",
+]
+
+#: Integers per limit in a :class:`RateLimitHit` reply.
+_PER_LIMIT = 6
 
 
 @dataclass(frozen=True, slots=True)
@@ -39,7 +57,7 @@ class Call:
 
 
 Step = Op[Any] | Call
-Check = Generator[Step, Result[Any, DomainError], Outcome]
+Fallback = Generator[Call, Result[Any, DomainError], Any]
 
 
 class StepFailed(Exception):
@@ -50,7 +68,9 @@ class StepFailed(Exception):
         self.error = error
 
 
-def _value(result: Result[Any, DomainError]) -> Any:
+def step_value(result: Result[Any, DomainError]) -> Any:
+    """The value of a step's Result; raises :class:`StepFailed` for a Failure (or anything
+    that is not a Result)."""
     match result:
         case Success(value):
             return value
@@ -59,48 +79,91 @@ def _value(result: Result[Any, DomainError]) -> Any:
     raise StepFailed(CacheError(f"not a Result: {result!r}", operation="rate_limit"))
 
 
+def uncounted(reply: Reply) -> Reply:
+    """``reply`` of an allowed limit whose count was taken back: one more request remains."""
+    return (reply[0], reply[1] + 1, reply[2], 0, 0, reply[5])
+
+
+def _replies(reply: Sequence[Any], count: int) -> list[Reply]:
+    numbers = [int(n) for n in reply]
+    if len(numbers) != _PER_LIMIT * count:
+        raise CacheError(f"a rate-limit reply of {len(numbers)} numbers", operation="rate_limit")
+    return [
+        (numbers[i], numbers[i + 1], numbers[i + 2], numbers[i + 3], numbers[i + 4], numbers[i + 5])
+        for i in range(0, len(numbers), _PER_LIMIT)
+    ]
+
+
 @_operation("rate_limit")
 def rate_limit_hit(
     ns: KeySpace, key: object, *, algorithm: str, limit: int, period_ms: int, now_ms: int | None
-) -> Steps[Outcome]:
-    """Count one request against the state at ``key`` (one atomic command)."""
-    reply = yield RateLimitHit(ns.key(key), algorithm, limit, period_ms, now_ms)
-    allowed, remaining, reset_ms, retry_ms = reply
-    return Outcome(bool(int(allowed)), int(remaining), int(reset_ms), int(retry_ms))
+) -> Steps[Reply]:
+    """Count one request against the one limit at ``key`` (one atomic command)."""
+    reply = yield RateLimitHit((LimitEntry(ns.key(key), algorithm, limit, period_ms, now_ms),))
+    if len(reply) != _PER_LIMIT:
+        raise CacheError(f"a rate-limit reply of {len(reply)} numbers", operation="rate_limit")
+    allowed, remaining, reset_ms, retry_ms, counted, now = reply
+    return int(allowed), int(remaining), int(reset_ms), int(retry_ms), int(counted), int(now)
 
 
-def native_check(
-    ns: KeySpace,
-    key: str,
-    *,
-    algorithm: str,
-    limit: int,
-    period_ms: int,
-    now_ms: int | None,
-) -> Check:
-    """The check as one operation, for adapters that run :class:`RateLimitHit`."""
-    op = rate_limit_hit(
-        ns,
-        key,
-        algorithm=algorithm,
-        limit=limit,
-        period_ms=period_ms,
-        now_ms=now_ms,
+@_operation("rate_limit", keyed=False)
+def rate_limit_hits(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[list[Reply]]:
+    """Count one request against every limit of ``limits`` (keys in ``ns``), all or nothing."""
+    stored = tuple(
+        LimitEntry(ns.key(lim.key), lim.algorithm, lim.limit, lim.period_ms, lim.now_ms)
+        for lim in limits
     )
-    outcome: Outcome = _value((yield op))
-    return outcome
+    replies = _replies((yield RateLimitHit(stored)), len(stored))
+    counted = [i for i, reply in enumerate(replies) if reply[4]]
+    if counted and len(counted) < len(replies) and not all(reply[0] for reply in replies):
+        # An executor that splits the group (one script per Cluster slot) counted some parts
+        # while another refused: take those counts back, so the refused request costs none.
+        yield RateLimitRefund(tuple(_at(stored[i], replies[i][5]) for i in counted))
+        replies = [uncounted(reply) if reply[4] else reply for reply in replies]
+    return replies
+
+
+@_operation("rate_limit", keyed=False)
+def rate_limit_refund(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[int]:
+    """Take back one request from each limit (``now_ms``: when it was counted)."""
+    stored = tuple(
+        LimitEntry(ns.key(lim.key), lim.algorithm, lim.limit, lim.period_ms, lim.now_ms)
+        for lim in limits
+    )
+    changed = yield RateLimitRefund(stored)
+    return int(changed)
+
+
+def _at(limit: LimitEntry, now_ms: int) -> LimitEntry:
+    return LimitEntry(limit.key, limit.algorithm, limit.limit, limit.period_ms, now_ms)
+
+
+# -- the protocol-only fallback ------------------------------------------------------------
+
+
+def check_fallback_algorithm(algorithm: str) -> None:
+    """Raise ``ConfigurationError`` for an algorithm the fallback cannot keep within its limit
+    under concurrency (the token bucket: a read and a write that other requests interleave)."""
+    if algorithm == "token-bucket":
+        raise ConfigurationError(
+            "the token-bucket algorithm needs an adapter with the atomic rate-limit operation "
+            "(the bundled memory://, redis://, cluster and sentinel adapters); over protocol "
+            "methods alone concurrent requests would pass unlimited. Use "
+            "algorithm='sliding-window' (its closest relative) or 'fixed-window' on this "
+            "adapter, or drop native=False."
+        )
 
 
 def _seconds(ms: int) -> int:
     return max(1, math.ceil(ms / 1000))
 
 
-def _count(key: str, amount: int, ttl_s: int) -> Generator[Step, Any, int]:
+def _count(key: str, amount: int, ttl_s: int) -> Generator[Call, Any, int]:
     """Add to a counter and make sure it expires: on creation, or when found without expiry
     (a process that died between ``increment`` and ``expire`` left it so)."""
-    count = int(_value((yield Call("increment", (key, amount)))))
-    if count == amount or _value((yield Call("ttl", (key,)))) is None:
-        _value((yield Call("expire", (key, ttl_s))))
+    count = int(step_value((yield Call("increment", (key, amount)))))
+    if count == amount or step_value((yield Call("ttl", (key,)))) is None:
+        step_value((yield Call("expire", (key, ttl_s))))
     return count
 
 
@@ -111,29 +174,55 @@ def _int_or_zero(raw: object) -> int:
         return 0
 
 
-def fallback_check(key: str, algorithm: str, limit: int, period_ms: int, now_ms: int) -> Check:
-    """The check on protocol methods only, with the caller's clock.
-
-    Fixed and sliding windows keep one counter per window (``KEY:WINDOW``); a denied request
-    is not counted (the sliding window takes its increment back). The token bucket reads and
-    writes its state with ``get`` and ``set``, which is not atomic: concurrent requests may
-    each see the same state and a few more than the limit get through.
-    """
+def _fallback_hit(limit: LimitEntry, now_ms: int) -> Generator[Call, Any, Reply]:
+    key, algorithm, period_ms = limit.key, limit.algorithm, limit.period_ms
+    check_fallback_algorithm(algorithm)
     window = now_ms // period_ms
     left = period_ms - (now_ms - window * period_ms)
     if algorithm == "fixed-window":
         count = yield from _count(f"{key}:{window}", 1, _seconds(left))
-        return hit(algorithm, f"{window} {count - 1}", limit, period_ms, now_ms)
-    if algorithm == "sliding-window":
-        previous = _int_or_zero(_value((yield Call("get", (f"{key}:{window - 1}",)))))
+        outcome = hit(algorithm, f"{window} {count - 1}", limit.limit, period_ms, now_ms)
+    else:
+        previous = _int_or_zero(step_value((yield Call("get", (f"{key}:{window - 1}",)))))
         current_key = f"{key}:{window}"
         count = yield from _count(current_key, 1, _seconds(left + period_ms))
-        outcome = hit(algorithm, f"{window} {count - 1} {previous}", limit, period_ms, now_ms)
-        if not outcome.allowed:
-            _value((yield Call("decrement", (current_key, 1))))
-        return outcome
-    state = _value((yield Call("get", (key,))))
-    outcome = hit(algorithm, state, limit, period_ms, now_ms)
-    if outcome.state is not None:
-        _value((yield Call("set", (key, outcome.state, _seconds(outcome.ttl_ms)))))
-    return outcome
+        state = f"{window} {count - 1} {previous}"
+        outcome = hit(algorithm, state, limit.limit, period_ms, now_ms)
+        if not outcome.allowed:  # a refusal is not counted: take the increment back
+            step_value((yield Call("decrement", (current_key, 1))))
+    if outcome.allowed:
+        return (1, outcome.remaining, outcome.reset_ms, 0, 1, now_ms)
+    return (0, 0, outcome.reset_ms, outcome.retry_ms, 0, now_ms)
+
+
+def fallback_hits(limits: Sequence[LimitEntry]) -> Fallback:
+    """Count one request against every limit in order with protocol methods (each at its
+    ``now_ms``, the caller's clock); if any refuses, take back what the others counted. Not
+    atomic: between the count and its refund another request may see it."""
+    replies: list[Reply] = []
+    try:
+        for limit in limits:
+            assert limit.now_ms is not None, "the fallback runs on the caller's clock"
+            replies.append((yield from _fallback_hit(limit, limit.now_ms)))
+    except StepFailed:
+        # The cache failed part-way: take back what the limits before counted, then fail.
+        taken = [_at(limits[i], reply[5]) for i, reply in enumerate(replies) if reply[4]]
+        with contextlib.suppress(StepFailed):  # if it fails too, the counts stay
+            yield from fallback_refund(taken)
+        raise
+    counted = [i for i, reply in enumerate(replies) if reply[4]]
+    if counted and len(counted) < len(replies):
+        yield from fallback_refund([_at(limits[i], replies[i][5]) for i in counted])
+        replies = [uncounted(reply) if reply[4] else reply for reply in replies]
+    return replies
+
+
+def fallback_refund(limits: Sequence[LimitEntry]) -> Fallback:
+    """Take back one request from each window counter (``now_ms``: when it was counted)."""
+    for limit in limits:
+        check_fallback_algorithm(limit.algorithm)
+        assert limit.now_ms is not None, "a refund says when the request was counted"
+        key = f"{limit.key}:{limit.now_ms // limit.period_ms}"
+        if int(step_value((yield Call("decrement", (key, 1))))) < 0:
+            # The counter had expired: the decrement made a new one; let it go at once.
+            step_value((yield Call("expire", (key, 1))))

@@ -2,8 +2,11 @@
 ``CACHE_BRIDGE_RATELIMIT["RULES"]`` applied to every request, sync or async.
 
 Put it after ``AuthenticationMiddleware`` when a rule's KEY is ``"user"`` or ``"user-or-ip"``.
-Every rule that covers a request (PATH prefix, REGEX, METHODS) counts it; one refusal is
-enough for a 429 (or a 503 from a rule that fails closed while its cache is down).
+Every rule that covers a request (PATH prefix, REGEX, METHODS) applies to it, and they are
+decided together, all or nothing (one command per alias): one refusal is enough for a 429
+(or a 503 from a rule that fails closed while its cache is down), and a refused request
+costs no rule anything. A view's ``@ratelimit`` that refuses later takes back what the rules
+counted.
 """
 
 from __future__ import annotations
@@ -16,16 +19,25 @@ from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
 
 from cache_bridge.ratelimit import Decision
-from django_cache_bridge.ratelimit import (
+from django_cache_bridge.ratelimit_checks import (
+    acheck_all,
     add_headers,
-    check,
-    check_async,
+    check_all,
     denial,
     request_decisions,
 )
-from django_cache_bridge.ratelimit_config import RateLimitConfig, current_config
+from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitConfig, current_config
 
 __all__ = ["RateLimitMiddleware"]
+
+
+def _covering(request: HttpRequest, config: RateLimitConfig) -> list[LimitSpec]:
+    path, method = request.path_info, request.method or "GET"
+    return [rule.spec for rule in config.rules if rule.covers(path, method)]
+
+
+def _present(decisions: list[Decision | None]) -> list[Decision]:
+    return [d for d in decisions if d is not None]
 
 
 class RateLimitMiddleware:
@@ -44,13 +56,7 @@ class RateLimitMiddleware:
         if self.is_async:
             return self.__acall__(request)
         config = current_config()
-        path, method = request.path_info, request.method or "GET"
-        decisions: list[Decision] = []
-        for rule in config.rules:
-            if rule.covers(path, method):
-                decision = check(request, rule.spec, config)
-                if decision is not None:
-                    decisions.append(decision)
+        decisions = _present(check_all(request, _covering(request, config), config))
         refused = denial(request, decisions, config)
         if refused is not None:
             return refused
@@ -58,13 +64,7 @@ class RateLimitMiddleware:
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         config = current_config()
-        path, method = request.path_info, request.method or "GET"
-        decisions: list[Decision] = []
-        for rule in config.rules:
-            if rule.covers(path, method):
-                decision = await check_async(request, rule.spec, config)
-                if decision is not None:
-                    decisions.append(decision)
+        decisions = _present(await acheck_all(request, _covering(request, config), config))
         refused: Any = denial(request, decisions, config)
         if inspect.isawaitable(refused):
             refused = await refused

@@ -1,9 +1,12 @@
-"""Rate limiting for Django views: the ``@ratelimit(...)`` decorator and what the middleware
-(:mod:`django_cache_bridge.middleware`) shares with it (keys, checks, responses, headers).
+"""Rate limiting for Django views: the ``@ratelimit(...)`` decorator, and (re-exported from
+:mod:`django_cache_bridge.ratelimit_checks`) what it shares with the middleware
+(:mod:`django_cache_bridge.middleware`): keys, checks, responses, headers.
 
 A limited request gets 429 with ``Retry-After`` and the ``RateLimit-Policy`` / ``RateLimit``
 headers; a limit that fails closed while its cache is down gives 503. Allowed responses carry
-the headers too unless ``HEADERS`` is ``False``. See docs/ratelimit.md.
+the headers too unless ``HEADERS`` is ``False``. Stacked decorators are decided together by
+the outermost one, all or nothing, and a refusal takes back what the middleware counted: a
+refused request costs no limit. See docs/ratelimit.md.
 """
 
 from __future__ import annotations
@@ -11,24 +14,27 @@ from __future__ import annotations
 import functools
 import inspect
 from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from asgiref.sync import iscoroutinefunction, markcoroutinefunction, sync_to_async
+from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.core.exceptions import ImproperlyConfigured
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.loader import render_to_string
+from django.http import HttpRequest
 
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.ratelimit import (
-    AsyncRateLimiter,
-    Decision,
-    RateLimiter,
-    parse_rate,
-    rate_limit_headers,
-    retry_after_seconds,
+from cache_bridge.ratelimit import Decision, parse_rate
+from django_cache_bridge.ratelimit_checks import (
+    acheck_all,
+    add_headers,
+    check,
+    check_all,
+    check_async,
+    client_ip,
+    denial,
+    request_decisions,
+    request_key,
+    request_key_async,
 )
-from cache_bridge.ratelimit.keys import named_key
-from django_cache_bridge.access import get_bridge_cache
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
     RateLimitConfig,
@@ -37,8 +43,10 @@ from django_cache_bridge.ratelimit_config import (
 )
 
 __all__ = [
+    "acheck_all",
     "add_headers",
     "check",
+    "check_all",
     "check_async",
     "client_ip",
     "denial",
@@ -49,204 +57,133 @@ __all__ = [
 ]
 
 V = TypeVar("V", bound=Callable[..., Any])
-_DECISIONS = "ratelimit_decisions"
-
-
-def client_ip(request: HttpRequest, config: RateLimitConfig | None = None) -> str | None:
-    """The client's rate-limit address: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
-    untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``."""
-    config = config or current_config()
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    return config.client_address.key(
-        request.META.get("REMOTE_ADDR"), [forwarded] if forwarded else []
-    )
-
-
-def _user_id(user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return str(user.pk)
-
-
-def _named_key(request: HttpRequest, key: str, user: Any, config: RateLimitConfig) -> str | None:
-    def header(name: str) -> str | None:
-        # request.headers copies every header out of META: only for a "header:" key.
-        return request.headers.get(name)
-
-    return named_key(
-        key,
-        header=header,
-        user_id=lambda: _user_id(user),
-        client_ip=lambda: client_ip(request, config),
-    )
-
-
-def request_key(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> str | None:
-    """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
-    user for ``"user"``, a missing header, a callable that returned ``None``)."""
-    if callable(spec.key):
-        value = spec.key(request)
-        return None if value is None else str(value)
-    user = getattr(request, "user", None) if spec.key in ("user", "user-or-ip") else None
-    return _named_key(request, spec.key, user, config)
-
-
-async def request_key_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
-) -> str | None:
-    """:func:`request_key` from async code (the user is loaded with ``auser``)."""
-    if callable(spec.key):
-        value = spec.key(request)
-        if inspect.isawaitable(value):
-            value = await value
-        return None if value is None else str(value)
-    user = None
-    if spec.key in ("user", "user-or-ip"):
-        auser = getattr(request, "auser", None)
-        if auser is not None:
-            user = await auser()
-        elif hasattr(request, "user"):  # Django 4.2: no auser
-            user = await sync_to_async(lambda: request.user)()
-    return _named_key(request, spec.key, user, config)
-
-
-def _limiter_options(spec: LimitSpec, config: RateLimitConfig) -> dict[str, Any]:
-    return {
-        "algorithm": spec.algorithm,
-        "name": spec.name,
-        "prefix": config.key_prefix,
-        "fail_open": spec.fail_open,
-        "failure_log": spec.failure_log,
-    }
-
-
-#: Limiters already built, per limit, namespace prefix and shared adapter: building one per
-#: request (a face, a parsed policy) cost more than the rest of the check.
-_limiters: dict[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = {}
-_MAX_LIMITERS = 1024
-
-
-def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
-    bridge = get_bridge_cache(spec.cache)
-    adapters = bridge._adapters()
-    adapter = adapters.sync if blocking else adapters.async_
-    # The adapter object is in the key: settings that change CACHES get new limiters.
-    found = (spec, spec.failure_log, config.key_prefix, adapter, bridge.protocol_prefix)
-    limiter = _limiters.get(found)
-    if limiter is None:
-        if len(_limiters) >= _MAX_LIMITERS:
-            _limiters.clear()
-        face = adapter.with_prefix(bridge.protocol_prefix)
-        make = RateLimiter if blocking else AsyncRateLimiter
-        limiter = _limiters[found] = make(face, spec.rate, **_limiter_options(spec, config))
-    return limiter
-
-
-def check(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> Decision | None:
-    """Count this request against ``spec`` (blocking); ``None`` if the limit does not apply."""
-    key = request_key(request, spec, config)
-    if key is None:
-        return None
-    limiter: RateLimiter = _limiter(spec, config, blocking=True)
-    decision = limiter.hit(key)
-    _remember(request, decision)
-    return decision
-
-
-async def check_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
-) -> Decision | None:
-    """:func:`check` on the alias's async adapter."""
-    key = await request_key_async(request, spec, config)
-    if key is None:
-        return None
-    limiter: AsyncRateLimiter = _limiter(spec, config, blocking=False)
-    decision = await limiter.hit(key)
-    _remember(request, decision)
-    return decision
-
-
-def _remember(request: HttpRequest, decision: Decision) -> None:
-    # Views and templates can read every decision taken for the request.
-    found: list[Decision] | None = getattr(request, _DECISIONS, None)
-    if found is None:
-        found = []
-        setattr(request, _DECISIONS, found)
-    found.append(decision)
-
-
-def denial(
-    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitConfig
-) -> HttpResponseBase | None:
-    """The response refusing the request (429, or 503 for a limit that failed closed), or
-    ``None`` if every decision allowed it. Awaitable when the custom VIEW is async."""
-    refused = [d for d in decisions if not d.allowed]
-    if not refused:
-        return None
-    if all(d.failed for d in refused):
-        response: Any = HttpResponse(
-            "Service Unavailable: rate limit unavailable\n", status=503, content_type="text/plain"
-        )
-        response["Retry-After"] = "1"
-        return response  # type: ignore[no-any-return]
-    if config.view is not None:
-        response = config.view(request, list(decisions))
-        if inspect.isawaitable(response):
-            return _finish_async(response, decisions, config)  # type: ignore[return-value]
-    elif config.template is not None:
-        body = render_to_string(
-            config.template,
-            {"decisions": decisions, "retry_after": retry_after_seconds(decisions)},
-            request,
-        )
-        response = HttpResponse(body, status=429)
-    else:
-        response = HttpResponse("Too Many Requests\n", status=429, content_type="text/plain")
-    return _with_denial_headers(response, decisions, config)
-
-
-async def _finish_async(
-    pending: Any, decisions: Sequence[Decision], config: RateLimitConfig
-) -> HttpResponseBase:
-    return _with_denial_headers(await pending, decisions, config)
-
-
-def _with_denial_headers(
-    response: HttpResponseBase, decisions: Sequence[Decision], config: RateLimitConfig
-) -> HttpResponseBase:
-    if "Retry-After" not in response:
-        response["Retry-After"] = str(retry_after_seconds(decisions))
-    for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def add_headers(
-    response: HttpResponseBase,
-    decisions: Sequence[Decision],
-    config: RateLimitConfig,
-    enabled: bool | None = None,
-    *,
-    replace: bool = False,
-) -> HttpResponseBase:
-    """Put the RateLimit headers of ``decisions`` on an allowed response (unless disabled by
-    ``HEADERS`` or ``enabled``); headers already set win unless ``replace``."""
-    if enabled if enabled is not None else config.headers:
-        for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-            if replace:
-                response.headers[name] = value
-            else:
-                response.headers.setdefault(name, value)
-    return response
-
-
-def request_decisions(request: HttpRequest) -> list[Decision]:
-    """Every decision taken for ``request`` so far (middleware rules and decorators)."""
-    return list(getattr(request, _DECISIONS, None) or [])
 
 
 def _applies(request: HttpRequest, methods: frozenset[str] | None) -> bool:
     return methods is None or (request.method or "GET").upper() in methods
+
+
+#: The limits of a view's stacked decorators (innermost first), on the outermost wrapper.
+_CHAIN = "_cache_bridge_ratelimit_chain"
+#: The decorator limits already decided for a request (the outermost wrapper decides all).
+_DONE = "_cache_bridge_ratelimit_done"
+
+
+@dataclass(frozen=True, eq=False)
+class _Element:
+    """One ``@ratelimit`` of a view: its limit (built from the settings), methods, whether it
+    refuses, and whether allowed responses carry its headers."""
+
+    spec_for: Callable[[RateLimitConfig], LimitSpec]
+    methods: frozenset[str] | None
+    block: bool
+    headers: bool | None
+
+
+def _pending(
+    request: HttpRequest, chain: tuple[_Element, ...]
+) -> tuple[list[_Element], list[_Element]]:
+    """The limits of ``chain`` that apply and that no wrapper is deciding for this request
+    (the outermost wrapper decides its whole chain), and those this call takes (to release
+    when the view has answered, so that a request object passed again is counted again)."""
+    # The instance's own attributes: getattr would raise (and catch) for every new request.
+    done: set[_Element] | None = request.__dict__.get(_DONE)
+    if done is None:
+        done = set()
+        setattr(request, _DONE, done)
+    taken = [e for e in chain if e not in done]
+    done.update(taken)
+    return [e for e in taken if _applies(request, e.methods)], taken
+
+
+def _release(request: HttpRequest, taken: list[_Element]) -> None:
+    request.__dict__[_DONE].difference_update(taken)
+
+
+def _group(
+    elements: list[_Element], config: RateLimitConfig
+) -> tuple[list[LimitSpec], list[LimitSpec]]:
+    """The refusing limits and the others (``block=False``), decided in two groups."""
+    if len(elements) == 1:  # the usual case, without the joins
+        spec = elements[0].spec_for(config)
+        return ([spec], []) if elements[0].block else ([], [spec])
+    hard = [e.spec_for(config) for e in elements if e.block]
+    return hard, [e.spec_for(config) for e in elements if not e.block]
+
+
+def _shown(
+    elements: list[_Element], decisions: list[Decision | None], config: RateLimitConfig
+) -> list[Decision]:
+    """The decisions, in the elements' order, of the limits whose headers allowed responses
+    carry (refusals carry every one: see :func:`denial`)."""
+    if len(elements) == 1:
+        headers = elements[0].headers
+        shown = config.headers if headers is None else headers
+        return [d for d in decisions if d is not None] if shown else []
+    ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
+    return [
+        d
+        for e, d in zip(ordered, decisions, strict=False)
+        if d is not None and (config.headers if e.headers is None else e.headers)
+    ]
+
+
+Decided = tuple[Any, list[Decision], list[_Element]]
+Prepared = tuple[RateLimitConfig, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]]
+
+
+def _prepare(request: HttpRequest, chain: tuple[_Element, ...]) -> Prepared:
+    """The settings, the chain's pending and taken limits, and the pending ones split into
+    the refusing ones and the others (``block=False``), decided in that order."""
+    config = current_config()
+    pending, taken = _pending(request, chain)
+    return config, pending, taken, *_group(pending, config)
+
+
+def _present(decisions: list[Decision | None]) -> list[Decision]:
+    return [d for d in decisions if d is not None]
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
+def _decide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
+    """Decide the chain's pending limits: the refusing ones together, then the others."""
+    config, pending, taken, hard, soft = _prepare(request, chain)
+    decisions = check_all(request, hard, config) if hard else []
+    refused = denial(request, _present(decisions), config)
+    decisions += check_all(request, soft, config, False) if refused is None and soft else []
+    return refused, _shown(pending, decisions, config), taken
+
+
+async def _adecide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
+    """:func:`_decide` on the async adapters."""
+    config, pending, taken, hard, soft = _prepare(request, chain)
+    decisions = await acheck_all(request, hard, config) if hard else []
+    refused = await _awaited(denial(request, _present(decisions), config))
+    decisions += await acheck_all(request, soft, config, False) if refused is None and soft else []
+    return refused, _shown(pending, decisions, config), taken
+
+
+def _limited(chain: tuple[_Element, ...], request: HttpRequest, view: Callable[[], Any]) -> Any:
+    """Call ``view()`` unless the chain's limits refuse the request."""
+    refused, decisions, taken = _decide(request, chain)
+    try:
+        return refused if refused is not None else _after(view(), decisions)
+    finally:
+        _release(request, taken)
+
+
+async def _alimited(
+    chain: tuple[_Element, ...], request: HttpRequest, view: Callable[[], Any]
+) -> Any:
+    """:func:`_limited` for async views."""
+    refused, decisions, taken = await _adecide(request, chain)
+    try:
+        return refused if refused is not None else _after(await view(), decisions)
+    finally:
+        _release(request, taken)
 
 
 def ratelimit(
@@ -271,6 +208,9 @@ def ratelimit(
     counters and the header policy. ``headers``: RateLimit headers on allowed responses
     (default: the setting's ``HEADERS``). With ``block=False`` nothing is refused; the view
     reads ``request.ratelimit_decisions``.
+
+    Stacked decorators are decided together by the outermost one, all or nothing (one
+    command per alias); a refusal takes back what the middleware counted for the request.
     """
     allowed_methods = None if methods is None else frozenset(m.upper() for m in methods)
 
@@ -298,76 +238,47 @@ def ratelimit(
             built[:] = [(config, spec)]
             return spec
 
-        def before(request: HttpRequest) -> tuple[HttpResponseBase | None, list[Decision]]:
-            config = current_config()
-            if not _applies(request, allowed_methods):
-                return None, []
-            decision = check(request, spec_for(config), config)
-            decisions = [] if decision is None else [decision]
-            return (denial(request, decisions, config) if block else None), decisions
-
-        async def abefore(request: HttpRequest) -> tuple[Any, list[Decision]]:
-            config = current_config()
-            if not _applies(request, allowed_methods):
-                return None, []
-            decision = await check_async(request, spec_for(config), config)
-            decisions = [] if decision is None else [decision]
-            refused: Any = denial(request, decisions, config) if block else None
-            if inspect.isawaitable(refused):
-                refused = await refused
-            return refused, decisions
-
-        def after(response: Any, decisions: list[Decision]) -> Any:
-            return add_headers(response, decisions, current_config(), headers)
-
+        element = _Element(spec_for, allowed_methods, block, headers)
         if isinstance(view, type):
-            return _decorate_class(view, before, abefore, after)  # type: ignore[return-value]
+            return _decorate_class(view, element)  # type: ignore[return-value]
+        chain: tuple[_Element, ...] = (*getattr(view, _CHAIN, ()), element)
         if iscoroutinefunction(view):
 
             @functools.wraps(view)
             async def async_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                refused, decisions = await abefore(request)
-                if refused is not None:
-                    return refused
-                return after(await view(request, *args, **kwargs), decisions)
+                return await _alimited(chain, request, lambda: view(request, *args, **kwargs))
 
+            setattr(async_view, _CHAIN, chain)
             return markcoroutinefunction(async_view)  # type: ignore[return-value]
 
         @functools.wraps(view)
         def sync_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            refused, decisions = before(request)
-            if refused is not None:
-                return refused
-            return after(view(request, *args, **kwargs), decisions)
+            return _limited(chain, request, lambda: view(request, *args, **kwargs))
 
+        setattr(sync_view, _CHAIN, chain)
         return sync_view  # type: ignore[return-value]
 
     return decorate
 
 
-def _decorate_class(
-    cls: type[Any],
-    before: Callable[[HttpRequest], tuple[Any, list[Decision]]],
-    abefore: Callable[[HttpRequest], Any],
-    after: Callable[[Any, list[Decision]], Any],
-) -> type[Any]:
+def _after(response: Any, decisions: list[Decision]) -> Any:
+    return add_headers(response, decisions, current_config(), bool(decisions))
+
+
+def _decorate_class(cls: type[Any], element: _Element) -> type[Any]:
     original = cls.dispatch
+    chain: tuple[_Element, ...] = (*getattr(original, _CHAIN, ()), element)
     if getattr(cls, "view_is_async", False):
 
         async def async_dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            refused, decisions = await abefore(request)
-            if refused is not None:
-                return refused
-            return after(await original(self, request, *args, **kwargs), decisions)
+            return await _alimited(chain, request, lambda: original(self, request, *args, **kwargs))
 
         cls.dispatch = functools.wraps(original)(async_dispatch)
-        return cls
+    else:
 
-    def dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-        refused, decisions = before(request)
-        if refused is not None:
-            return refused
-        return after(original(self, request, *args, **kwargs), decisions)
+        def dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
+            return _limited(chain, request, lambda: original(self, request, *args, **kwargs))
 
-    cls.dispatch = functools.wraps(original)(dispatch)
+        cls.dispatch = functools.wraps(original)(dispatch)
+    setattr(cls.dispatch, _CHAIN, chain)
     return cls

@@ -4,7 +4,8 @@
 
     CACHE_BRIDGE_RATELIMIT = {
         "CACHE": "default",                 # the BridgeCache alias holding the counters
-        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # CIDRs whose X-Forwarded-For is believed
+        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # CIDRs (or "unix") whose X-Forwarded-For is believed
+        "UNKNOWN_CLIENT": "shared",         # requests without an address: one bucket, or "deny"
         "RULES": [
             {"PATH": "/api/", "RATE": "100/m", "KEY": "user-or-ip"},
             {"REGEX": r"^/login/$", "METHODS": ["POST"], "RATE": "5/m",
@@ -53,6 +54,7 @@ _TOP = {
     "KEY": "ip",
     "FAIL_OPEN": True,
     "TRUSTED_PROXIES": (),
+    "UNKNOWN_CLIENT": "shared",
     "IPV6_PREFIX": 64,
     "IPV4_PREFIX": 32,
     "HEADERS": True,
@@ -235,6 +237,7 @@ def parse_setting(raw: object) -> RateLimitConfig:
             tuple(values["TRUSTED_PROXIES"]),
             ipv6_prefix=values["IPV6_PREFIX"],
             ipv4_prefix=values["IPV4_PREFIX"],
+            unknown_client=values["UNKNOWN_CLIENT"],
         )
     except (ConfigurationError, TypeError) as exc:
         raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc

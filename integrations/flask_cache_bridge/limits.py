@@ -2,19 +2,21 @@
 ``@bridge.exempt``, 429 through Flask's error handling.
 
 Limits are checked in a ``before_request`` hook with the app's blocking cache (also for
-``async def`` views: Flask runs those inside the request's thread, and one atomic command per
-limit is all a check costs). A refused request raises :class:`RateLimitExceeded` (a werkzeug
-``TooManyRequests``, so ``@app.errorhandler(429)`` customises the response); a limit that
-fails closed while the cache is down raises ``ServiceUnavailable`` (503). An ``after_request``
-hook puts the RateLimit headers on the response (always on 429, on others unless
-``HEADERS`` is ``False``).
+``async def`` views: Flask runs those inside the request's thread). Every limit that applies
+to a request, defaults and route limits alike, is decided by one atomic command, all or
+nothing: a request refused by any limit costs no limit. A refused request raises
+:class:`RateLimitExceeded` (a werkzeug ``TooManyRequests``, so ``@app.errorhandler(429)``
+customises the response); a limit that fails closed while the cache is down raises
+``ServiceUnavailable`` (503). An ``after_request`` hook puts the RateLimit headers on the
+response (always on 429, on others unless ``HEADERS`` is ``False``).
 
 Configuration (``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``)::
 
     CACHE_BRIDGE_RATELIMIT = {
         "DEFAULT_LIMITS": ["200/m"],        # for every route without @bridge.exempt
         "KEY": "ip",                        # "ip", "header:NAME", "user", "user-or-ip"
-        "TRUSTED_PROXIES": ["10.0.0.0/8"],
+        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # "unix" for a proxy on a Unix socket
+        "UNKNOWN_CLIENT": "shared",         # requests without an address: one bucket, or "deny"
     }
 """
 
@@ -36,12 +38,13 @@ from cache_bridge.ratelimit import (
     Decision,
     Rate,
     RateLimiter,
+    hit_all,
     limit_log,
     parse_rate,
     rate_limit_headers,
     retry_after_seconds,
 )
-from cache_bridge.ratelimit.keys import named_key
+from cache_bridge.ratelimit.keys import DENY, Deny, named_key
 
 __all__ = [
     "CONFIG_KEY",
@@ -73,6 +76,7 @@ _DEFAULTS: dict[str, Any] = {
     "FAIL_OPEN": True,
     "KEY_PREFIX": "ratelimit",
     "TRUSTED_PROXIES": (),
+    "UNKNOWN_CLIENT": "shared",
     "IPV6_PREFIX": 64,
     "IPV4_PREFIX": 32,
     "HEADERS": True,
@@ -258,6 +262,7 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
             tuple(values["TRUSTED_PROXIES"]),
             ipv6_prefix=values["IPV6_PREFIX"],
             ipv4_prefix=values["IPV4_PREFIX"],
+            unknown_client=values["UNKNOWN_CLIENT"],
         )
     except (TypeError, ConfigurationError) as exc:
         raise ConfigurationError(f"{CONFIG_KEY}: {exc}") from None
@@ -298,15 +303,21 @@ def exempt(view: F) -> F:
 
 def client_ip() -> str | None:
     """The current request's client key: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
-    untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``."""
-    return _client_ip(_settings(), request)
+    untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
+    ``None`` when the request has no usable address."""
+    settings = _settings()
+    return settings.client_address.key(*_peer(settings, request))
+
+
+def _peer(settings: LimitSettings, req: Request) -> tuple[str | None, list[str]]:
+    # X-Forwarded-For is read only when a proxy is trusted: otherwise it is never believed.
+    trusted = settings.client_address.trusted_proxies
+    return req.environ.get("REMOTE_ADDR"), req.headers.getlist("X-Forwarded-For") if trusted else []
 
 
 def _client_ip(settings: LimitSettings, req: Request) -> str | None:
-    address = settings.client_address
-    # X-Forwarded-For is read only when a proxy is trusted: otherwise it is never believed.
-    forwarded = req.headers.getlist("X-Forwarded-For") if address.trusted_proxies else ()
-    return address.key(req.environ.get("REMOTE_ADDR"), forwarded)
+    """What an "ip" limit counts (``UNKNOWN_CLIENT`` applied); ``None``: refuse."""
+    return settings.client_address.limit_key(*_peer(settings, req))
 
 
 def _settings() -> LimitSettings:
@@ -319,13 +330,13 @@ def _user_id(settings: LimitSettings) -> str | None:
     return None if uid is None else str(uid)
 
 
-def _request_key(req: Request, spec: KeySpec, settings: LimitSettings) -> str | None:
+def _request_key(req: Request, spec: KeySpec, settings: LimitSettings) -> str | Deny | None:
     if callable(spec):
         value = spec()
         return None if value is None else str(value)
     if spec == "ip":  # the default, as named_key reads it, without building its callbacks
         address = _client_ip(settings, req)
-        return None if address is None else f"ip:{address}"
+        return DENY if address is None else f"ip:{address}"
     return named_key(
         spec,
         header=req.headers.get,
@@ -347,16 +358,27 @@ def _check(
     cache: SyncCacheProtocol,
     settings: LimitSettings,
     flask_limit: FlaskLimit,
-) -> Decision | None:
+) -> tuple[RateLimiter, str | Deny] | None:
+    """The limiter and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
+    it without asking), or ``None`` when it does not apply."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
         return None
     key = _request_key(req, flask_limit.key or settings.key, settings)
     if key is None:
         return None
     name = flask_limit.name or endpoint or "view"
-    if flask_limit.per_route:  # a default limit counts each route apart
+    if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
-    return _limiter(cache, settings, flask_limit, name).hit(key)
+    return _limiter(cache, settings, flask_limit, name), key
+
+
+def _decide(checks: list[tuple[RateLimiter, str | Deny]]) -> list[Decision]:
+    """All of the request's limits at once, all or nothing: a refused request costs none. A
+    limit that denies the request outright refuses it before any is counted."""
+    denied = [limiter.policy.denied() for limiter, key in checks if key is DENY]
+    if denied:
+        return denied
+    return hit_all([(limiter, key) for limiter, key in checks if isinstance(key, str)])
 
 
 #: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
@@ -405,11 +427,12 @@ def _before_request() -> None:
     if not limits:
         return
     cache = cache_of()
-    decisions = []
-    for flask_limit in limits:
-        decision = _check(req, endpoint, cache, settings, flask_limit)
-        if decision is not None:
-            decisions.append(decision)
+    checks = [
+        check
+        for flask_limit in limits
+        if (check := _check(req, endpoint, cache, settings, flask_limit)) is not None
+    ]
+    decisions = _decide(checks) if checks else []
     setattr(g, _DECISIONS, decisions)
     refused = [d for d in decisions if not d.allowed]
     if not refused:

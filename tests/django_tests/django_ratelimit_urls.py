@@ -80,7 +80,35 @@ class AsyncMethodView(View):
         return HttpResponse("async method")
 
 
+@ratelimit("2/minute")
+@ratelimit("5/hour")
+def minute_and_hour(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("5/hour")
+@ratelimit("2/minute")
+def hour_and_minute(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("5/hour")
+@ratelimit("2/minute")
+async def async_hour_and_minute(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("5/minute")
+@ratelimit("10/minute")
+async def five_and_ten(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
 urlpatterns = [
+    path("rl/minute-and-hour/", minute_and_hour),
+    path("rl/hour-and-minute/", hour_and_minute),
+    path("rl/async-hour-and-minute/", async_hour_and_minute),
+    path("rl/five-and-ten/", five_and_ten),
     path("rl/method/", MethodView.as_view()),
     path("rl/async-method/", AsyncMethodView.as_view()),
     path("rl/api/a/", plain),

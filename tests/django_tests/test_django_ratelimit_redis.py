@@ -39,7 +39,7 @@ def test_sync_client_on_redis(on_redis: redis.Redis) -> None:
     assert codes == [200, 200, 429]
     assert _evals(on_redis) == 3
     keys = [k.decode() if isinstance(k, bytes) else k for k in on_redis.keys("*")]
-    assert keys == ["site:1:ratelimit:api:ip:127.0.0.1"]
+    assert keys == ["site:1:ratelimit:api:2/h:sw:{ip:127.0.0.1}"]
     assert on_redis.pttl(keys[0]) > 0
 
 

@@ -24,10 +24,12 @@ from cache_bridge.commands import (
     Get,
     IncrBy,
     IncrByIfExists,
+    LimitEntry,
     MGet,
     Ping,
     PTtl,
     RateLimitHit,
+    RateLimitRefund,
     Scan,
     Set,
     SetBytes,
@@ -38,7 +40,7 @@ from cache_bridge.commands import (
 )
 from cache_bridge.glob import glob_match
 from cache_bridge.keys import INT64_MAX
-from cache_bridge.limit_state import hit
+from cache_bridge.limit_state import hit_all, refund
 from cache_bridge.protocol import CacheEntry
 
 __all__ = ["MemoryStore", "named_store"]
@@ -112,8 +114,10 @@ class MemoryStore:
                     if self._live(key, now) is None:
                         return None
                     return self._incr(key, amount, now)
-                case RateLimitHit():
-                    return self._rate_limit_hit(command, now)
+                case RateLimitHit(limits):
+                    return self._rate_limit_hit(limits, now)
+                case RateLimitRefund(limits):
+                    return self._rate_limit_refund(limits, now)
         raise TypeError(f"the in-memory store cannot run {command!r}")
 
     def _live(self, key: str, now: float) -> CacheEntry | None:
@@ -143,7 +147,7 @@ class MemoryStore:
         while len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
-    def _store_ms(self, key: str, value: bytes, ttl_ms: int | None, now: float) -> None:
+    def _store_ms(self, key: str, value: str | bytes, ttl_ms: int | None, now: float) -> None:
         # Values stored by the bytes-level operations keep millisecond expiries; the entry's
         # ``ttl`` records the lifetime in whole seconds, rounded up.
         self._store(key, value, None, now)
@@ -203,20 +207,34 @@ class MemoryStore:
         entry["value"] = str(result)
         return result
 
-    def _rate_limit_hit(self, command: RateLimitHit, now: float) -> tuple[int, int, int, int]:
-        entry = self._live(command.key, now)
-        state = None if entry is None else entry["value"]
-        if isinstance(state, bytes):
-            state = state.decode("latin-1")
-        now_ms = math.floor(now * 1000) if command.now_ms is None else command.now_ms
-        outcome = hit(command.algorithm, state, command.limit, command.period_ms, now_ms)
-        if outcome.state is not None:
+    def _text(self, key: str, now: float) -> str | None:
+        entry = self._live(key, now)
+        value = None if entry is None else entry["value"]
+        return value.decode("latin-1") if isinstance(value, bytes) else value
+
+    def _rate_limit_hit(self, limits: tuple[LimitEntry, ...], now: float) -> list[int]:
+        states = [self._text(limit.key, now) for limit in limits]
+        replies, writes = hit_all(limits, states, math.floor(now * 1000))
+        for key, state, ttl_ms in writes:
             # Value and expiry together, as the Redis script's SET ... PX.
-            self._store(command.key, outcome.state, None, now)
-            stored = self._entries[command.key]
-            stored["ttl"] = -(-outcome.ttl_ms // 1000)
-            stored["expires_at"] = now + outcome.ttl_ms / 1000
-        return outcome.reply()
+            self._store_ms(key, state, ttl_ms, now)
+        if len(replies) == 1:
+            return list(replies[0])
+        return [number for reply in replies for number in reply]
+
+    def _rate_limit_refund(self, limits: tuple[LimitEntry, ...], now: float) -> int:
+        changed = 0
+        for limit in limits:
+            entry = self._live(limit.key, now)
+            if entry is None or entry["expires_at"] is None or limit.now_ms is None:
+                continue  # as the Redis script: only a state with its expiry is changed
+            state = entry["value"]
+            text = state.decode("latin-1") if isinstance(state, bytes) else state
+            new = refund(limit.algorithm, text, limit.limit, limit.period_ms, limit.now_ms)
+            if new is not None:
+                entry["value"] = new
+                changed += 1
+        return changed
 
     def _matching(self, pattern: bytes, now: float) -> list[str]:
         found = []

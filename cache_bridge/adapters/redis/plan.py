@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_SCRIPT
+from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_REFUND_SCRIPT, RATE_LIMIT_SCRIPT
 from cache_bridge.commands import (
     Command,
     Delete,
@@ -12,10 +12,12 @@ from cache_bridge.commands import (
     Get,
     IncrBy,
     IncrByIfExists,
+    LimitEntry,
     MGet,
     Ping,
     PTtl,
     RateLimitHit,
+    RateLimitRefund,
     Scan,
     Set,
     SetBytes,
@@ -49,6 +51,21 @@ _TOUCH = (
 def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool) -> Args:
     expiry: Args = () if ttl_ms is None else ("PX", ttl_ms)
     return ("SET", key, data, *expiry, *(("NX",) if nx else ()))
+
+
+def _limits_args(script: str, limits: tuple[LimitEntry, ...]) -> Args:
+    if len(limits) == 1:  # the usual case, without the joins
+        (one,) = limits
+        now = _or_empty(one.now_ms)
+        return ("EVAL", script, 1, one.key, one.algorithm, one.limit, one.period_ms, now)
+    args: list[str | int] = []
+    for limit in limits:
+        args += (limit.algorithm, limit.limit, limit.period_ms, _or_empty(limit.now_ms))
+    return ("EVAL", script, len(limits), *(limit.key for limit in limits), *args)
+
+
+def _or_empty(now_ms: int | None) -> str | int:
+    return "" if now_ms is None else now_ms
 
 
 def plan(command: Command) -> Args | list[Args]:
@@ -92,7 +109,8 @@ def plan(command: Command) -> Args | list[Args]:
             return ("EVAL", _TOUCH, 1, key, "" if ttl_ms is None else ttl_ms)
         case IncrByIfExists(key, amount):
             return ("EVAL", _INCR_IF_EXISTS, 1, key, amount)
-        case RateLimitHit(key, algorithm, limit, period_ms, now_ms):
-            now: str | int = "" if now_ms is None else now_ms
-            return ("EVAL", RATE_LIMIT_SCRIPT, 1, key, algorithm, limit, period_ms, now)
+        case RateLimitHit(limits):
+            return _limits_args(RATE_LIMIT_SCRIPT, limits)
+        case RateLimitRefund(limits):
+            return _limits_args(RATE_LIMIT_REFUND_SCRIPT, limits)
     raise TypeError(f"no Redis plan for {command!r}")

@@ -5,7 +5,9 @@ to their key's slot. Multi-key commands are split by hash slot, so none ever fai
 CROSSSLOT: one ``MGET`` / ``MSET`` / ``UNLINK`` per slot, and ``SET ... EX`` of a batch as one
 script per slot, so each slot's part is written atomically with its expiry. ``SCAN`` walks the
 primaries one after the other behind one composite cursor (:mod:`.scan`); ``FLUSHDB`` and
-``PING`` go to every primary.
+``PING`` go to every primary. A group of rate limits (``RateLimitHit``, ``RateLimitRefund``)
+whose keys span slots runs as one script per slot, each atomic on its own; the caller takes
+back what a slot counted when another refused (see :class:`~cache_bridge.commands.RateLimitHit`).
 """
 
 from __future__ import annotations
@@ -22,6 +24,8 @@ from cache_bridge.commands import (
     FlushDb,
     MGet,
     Ping,
+    RateLimitHit,
+    RateLimitRefund,
     Scan,
     SetMany,
     SetManyBytes,
@@ -136,6 +140,33 @@ def _set_all(
     return tuple(commands)
 
 
+#: Integers per limit in a rate-limit group's reply.
+_PER_LIMIT = 6
+
+
+def _limits(command: RateLimitHit | RateLimitRefund) -> Route:
+    limits = command.limits
+    groups = _by_slot(limit.key for limit in limits)
+    if len(groups) == 1:
+        return OnKey(plan(command))
+    commands = tuple(
+        (slot, _single(type(command)(tuple(limits[p] for p in positions))))
+        for slot, positions in groups.items()
+    )
+    if isinstance(command, RateLimitRefund):
+        return PerSlot(commands, lambda replies: sum(int(r) for r in replies))
+
+    def combine(replies: list[Any]) -> list[Any]:
+        flat: list[Any] = [0] * (_PER_LIMIT * len(limits))
+        for positions, reply in zip(groups.values(), replies, strict=True):
+            for index, position in enumerate(positions):
+                part = reply[_PER_LIMIT * index : _PER_LIMIT * (index + 1)]
+                flat[_PER_LIMIT * position : _PER_LIMIT * (position + 1)] = part
+        return flat
+
+    return PerSlot(commands, combine)
+
+
 def _ok(replies: list[Any]) -> bool:
     return True
 
@@ -162,4 +193,6 @@ def route(command: Command) -> Route:
             return OnEveryPrimary(("FLUSHDB",), lambda replies: True)
         case Ping():
             return OnEveryPrimary(("PING",), all)
+        case RateLimitHit() | RateLimitRefund():
+            return _limits(command)
     return OnKey(plan(command))

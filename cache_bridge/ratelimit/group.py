@@ -1,0 +1,256 @@
+"""All of a request's limits decided together: :func:`hit_all` / :func:`ahit_all`, and
+:func:`refund` / :func:`arefund` to take back what decisions counted.
+
+The rule, for every adapter and both frameworks: **a refused request costs no limit**. If any
+limit of the group refuses (or fails closed), no limit counts the request.
+
+- Limits on one bundled adapter are decided by one command, atomically (one Lua script on
+  Redis, one locked step in memory); on Redis Cluster one script per hash slot, all sent
+  together, and what one slot counted is taken back when another refused.
+- Limits on different adapters, or on an adapter that only implements the protocol, are hit
+  in order and what was counted is taken back when one refuses. Between the count and its
+  refund (one round trip) a concurrent request may see the count; a refund that fails (the
+  cache went away) leaves it counted, which can only refuse sooner.
+
+The group is written once as a generator of ``(cache, step)`` pairs; :func:`drive` and
+:func:`adrive` run it blocking or awaiting.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
+
+from returns.result import Failure, Result
+
+from cache_bridge.commands import LimitEntry
+from cache_bridge.errors import CacheInvalidArgumentError, DomainError
+from cache_bridge.keys import InvalidArgument, KeySpace
+from cache_bridge.limit_state import Reply
+from cache_bridge.operations import Op
+from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.policy import LimitPolicy, unexpected
+from cache_bridge.ratelimit.steps import (
+    Call,
+    StepFailed,
+    fallback_hits,
+    fallback_refund,
+    rate_limit_hits,
+    rate_limit_refund,
+    step_value,
+)
+
+__all__ = ["Limited", "adrive", "ahit_all", "arefund", "drive", "group", "hit_all", "refund"]
+
+T = TypeVar("T")
+Step = Op[Any] | Call
+Group = Generator[tuple[Any, Step], Result[Any, DomainError], T]
+
+
+#: Filled in by the part that runs the limit.
+_NOT_RUN: Reply = (0, 0, 0, 0, 0, 0)
+
+
+class Limited(Protocol):
+    """What the group needs of a limiter (both :class:`~cache_bridge.ratelimit.RateLimiter`
+    and :class:`~cache_bridge.ratelimit.AsyncRateLimiter` are)."""
+
+    cache: Any
+    policy: LimitPolicy
+    native: bool
+
+    def hit(self, key: str) -> Any: ...
+
+
+def keyspace(cache: Any) -> KeySpace:
+    """The namespace of a bundled face (its ``keyspace``), or one built from ``key_prefix``."""
+    found = getattr(cache, "keyspace", None)
+    return found if isinstance(found, KeySpace) else KeySpace(getattr(cache, "key_prefix", None))
+
+
+class _Part:
+    """The limits of a group that run on one adapter, the one way that adapter allows."""
+
+    def __init__(self, cache: Any, native: bool) -> None:
+        self.cache, self.native = cache, native
+        self.positions: list[int] = []
+        self.limits: list[LimitEntry] = []
+
+
+def _parts(limiters: Sequence[Limited], entries: Sequence[LimitEntry | None]) -> list[_Part]:
+    parts: dict[tuple[int, bool], _Part] = {}
+    for position, (limiter, entry) in enumerate(zip(limiters, entries, strict=True)):
+        if entry is not None:
+            index = (id(limiter.cache), limiter.native)
+            part = parts.get(index)
+            if part is None:
+                part = parts[index] = _Part(limiter.cache, limiter.native)
+            part.positions.append(position)
+            part.limits.append(entry)
+    return list(parts.values())
+
+
+def _on(cache: Any, steps: Generator[Call, Result[Any, DomainError], T]) -> Group[T]:
+    """Run a fallback's protocol calls on ``cache``."""
+    try:
+        step = next(steps)
+        while True:
+            step = steps.send((yield (cache, step)))
+    except StopIteration as done:
+        result: T = done.value
+        return result
+
+
+def _run_part(part: _Part) -> Group[list[Reply]]:
+    if part.native:
+        ns = keyspace(part.cache)
+        replies: list[Reply] = step_value(
+            (yield (part.cache, rate_limit_hits(ns, tuple(part.limits))))
+        )
+    else:
+        replies = yield from _on(part.cache, fallback_hits(part.limits))
+    return replies
+
+
+def _entry(limiter: Limited, key: object) -> LimitEntry | DomainError:
+    try:
+        entry = limiter.policy.entry(key, limiter.native)
+        if isinstance(entry, LimitEntry) and limiter.native:
+            # Checked here so that a bad key fails its own limit, not the whole command.
+            keyspace(limiter.cache).key(entry.key)
+    except InvalidArgument as exc:
+        return CacheInvalidArgumentError(str(exc), operation="rate_limit")
+    except Exception as exc:  # a hostile key or clock: a decision all the same
+        return unexpected(exc)
+    return entry
+
+
+def group(checks: Sequence[tuple[Limited, str]]) -> Group[list[Decision]]:
+    """The steps of :func:`hit_all`."""
+    limiters = [limiter for limiter, _ in checks]
+    outcomes: list[Reply | DomainError] = []
+    entries: list[LimitEntry | None] = []
+    for limiter, key in checks:
+        entry = _entry(limiter, key)
+        if isinstance(entry, LimitEntry):
+            outcomes.append(_NOT_RUN)
+            entries.append(entry)
+        else:  # decided already: a bad key, a hostile clock
+            outcomes.append(entry)
+            entries.append(None)
+    for part in _parts(limiters, entries):
+        try:
+            replies: Sequence[Reply | DomainError] = yield from _run_part(part)
+        except StepFailed as failed:
+            replies = [failed.error] * len(part.positions)
+        except Exception as exc:  # a protocol-only adapter answering nonsense
+            replies = [unexpected(exc)] * len(part.positions)
+        for position, reply in zip(part.positions, replies, strict=True):
+            outcomes[position] = reply
+    decisions = [
+        limiter.policy.decide(outcome, entry)
+        for limiter, outcome, entry in zip(limiters, outcomes, entries, strict=True)
+    ]
+    if all(d.allowed for d in decisions) or not any(d.counted for d in decisions):
+        return decisions
+    # Parts on different adapters counted while another refused: take their counts back.
+    yield from refunds(list(zip(limiters, decisions, strict=True)))
+    return [_uncounted(d) if d.counted else d for d in decisions]
+
+
+def _uncounted(decision: Decision) -> Decision:
+    return dataclasses.replace(decision, remaining=decision.remaining + 1, receipt=None)
+
+
+def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
+    """The steps of :func:`refund`: best effort, a failure leaves the count in place."""
+    limiters = [limiter for limiter, _ in pairs]
+    receipts = [
+        None if d.receipt is None else limiter.policy.counted(d.receipt) for limiter, d in pairs
+    ]
+    for part in _parts(limiters, receipts):
+        try:
+            if part.native:
+                ns = keyspace(part.cache)
+                step_value((yield (part.cache, rate_limit_refund(ns, tuple(part.limits)))))
+            else:
+                yield from _on(part.cache, fallback_refund(part.limits))
+        except Exception:  # StepFailed or a raising adapter: the count stays, refusing sooner
+            continue
+
+
+def _call(cache: Any, step: Step) -> Result[Any, DomainError]:
+    try:
+        if isinstance(step, Call):
+            return getattr(cache, step.method)(*step.args)  # type: ignore[no-any-return]
+        return cache.run_operation(step)  # type: ignore[no-any-return]
+    except Exception as exc:
+        return Failure(unexpected(exc))
+
+
+async def _acall(cache: Any, step: Step) -> Result[Any, DomainError]:
+    try:
+        if isinstance(step, Call):
+            return await getattr(cache, step.method)(*step.args)  # type: ignore[no-any-return]
+        return await cache.run_operation(step)  # type: ignore[no-any-return]
+    except Exception as exc:
+        return Failure(unexpected(exc))
+
+
+def drive(steps: Group[T]) -> T:
+    """Run a group's steps on blocking adapters."""
+    reply: Any = None
+    while True:
+        try:
+            cache, step = steps.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply = _call(cache, step)
+
+
+async def adrive(steps: Group[T]) -> T:
+    """Run a group's steps on async adapters."""
+    reply: Any = None
+    while True:
+        try:
+            cache, step = steps.send(reply)
+        except StopIteration as done:
+            return done.value  # type: ignore[no-any-return]
+        reply = await _acall(cache, step)
+
+
+def hit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
+    """Count one request against every ``(limiter, key)`` of blocking limiters, all or
+    nothing: one decision per check, in order; if any refuses, none counted the request.
+    Limiters over one bundled adapter are decided in one round trip. Never raises."""
+    checks = checks if isinstance(checks, list) else list(checks)
+    if len(checks) == 1:  # the usual case: one operation, without the group's generator
+        limiter, key = checks[0]
+        return [limiter.hit(key)]
+    return drive(group(checks)) if checks else []
+
+
+async def ahit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
+    """:func:`hit_all` for :class:`~cache_bridge.ratelimit.AsyncRateLimiter`\\ s."""
+    checks = checks if isinstance(checks, list) else list(checks)
+    if len(checks) == 1:
+        limiter, key = checks[0]
+        return [await limiter.hit(key)]
+    return await adrive(group(checks)) if checks else []
+
+
+def refund(pairs: Iterable[tuple[Limited, Decision]]) -> None:
+    """Take back what each decision counted, on its limiter's (blocking) adapter: for a
+    request refused later on (another layer's limit, a framework's own check). Decisions that
+    counted nothing are skipped. Best effort; never raises."""
+    pairs = list(pairs)
+    if pairs:
+        drive(refunds(pairs))
+
+
+async def arefund(pairs: Iterable[tuple[Limited, Decision]]) -> None:
+    """:func:`refund` for :class:`~cache_bridge.ratelimit.AsyncRateLimiter`\\ s."""
+    pairs = list(pairs)
+    if pairs:
+        await adrive(refunds(pairs))

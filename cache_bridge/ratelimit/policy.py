@@ -1,0 +1,165 @@
+"""One limit's policy (rate, algorithm, names, failure policy, clock) and how its outcomes
+become :class:`~cache_bridge.ratelimit.Decision`\\ s; shared by both limiters and the group
+check."""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import math
+import time
+from collections.abc import Callable
+
+from cache_bridge.commands import LimitEntry
+from cache_bridge.errors import (
+    CacheError,
+    CacheInvalidArgumentError,
+    ConfigurationError,
+    DomainError,
+)
+from cache_bridge.failure_log import OutageLog
+from cache_bridge.limit_state import ALGORITHMS, Reply
+from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.rate import Rate, parse_rate
+
+__all__ = ["LimitPolicy", "limit_log", "unexpected"]
+
+logger = logging.getLogger("cache_bridge.ratelimit")
+
+#: Caller keys longer than this are stored by their SHA-256 (keys stay under the key limit).
+_LONGEST_PLAIN_KEY = 200
+#: How each algorithm is written in state keys.
+_SHORT = {"fixed-window": "fw", "sliding-window": "sw", "token-bucket": "tb"}
+
+
+def limit_log(name: str) -> OutageLog:
+    """The outage log of the rate limit ``name`` (on the ``cache_bridge.ratelimit`` logger);
+    share one per limit across requests."""
+    return OutageLog(f"rate limit {name!r}", log=logger)
+
+
+#: What a limit does while its cache cannot be asked, by its ``fail_open`` policy.
+_POLICY = {
+    True: "allowing requests while its cache fails (FAIL_OPEN)",
+    False: "denying requests while its cache fails (FAIL_OPEN is False)",
+}
+
+
+def unexpected(exc: Exception) -> CacheError:
+    """The error value for an adapter that raised despite the protocol."""
+    return CacheError(
+        f"unexpected {type(exc).__name__} from the adapter: {exc}",
+        operation="rate_limit",
+        cause=exc,
+    )
+
+
+class LimitPolicy:
+    """The policy both limiters share: rate, algorithm, names, failure policy, clock."""
+
+    def __init__(
+        self,
+        rate: str | Rate,
+        *,
+        algorithm: str,
+        name: str,
+        prefix: str,
+        fail_open: bool,
+        clock: Callable[[], float] | None,
+        failure_log: OutageLog | None,
+    ) -> None:
+        self.rate = parse_rate(rate)
+        if algorithm not in ALGORITHMS:
+            raise ConfigurationError(
+                f"unknown rate-limit algorithm {algorithm!r}; use one of {', '.join(ALGORITHMS)}"
+            )
+        if not isinstance(name, str) or not name:
+            raise ConfigurationError("a rate limit's name must be a non-empty str")
+        self.algorithm = algorithm
+        self.name = name
+        self.prefix = prefix
+        self.fail_open = bool(fail_open)
+        self.clock = clock
+        self.failure_log = failure_log or limit_log(name)
+        # The limit's identity (rate and algorithm) is in its state key: two limits of one
+        # name never read each other's state, and one name with one rate is one shared limit.
+        self._stem = f"{prefix}:{name}:{self.rate}:{_SHORT[algorithm]}:"
+
+    def storage_key(self, key: str) -> str:
+        """``PREFIX:NAME:RATE:ALGORITHM:{KEY}``; the braces make the caller's key the Redis
+        Cluster hash tag, so the limits of one client share a slot."""
+        if len(key) > _LONGEST_PLAIN_KEY:
+            key = "sha256:" + hashlib.sha256(key.encode("utf-8", "replace")).hexdigest()
+        return f"{self._stem}{{{key}}}"
+
+    def now_ms(self, native: bool) -> int | None:
+        """The caller's time for a check: the limiter's clock; without one, the store's own
+        (``None``) on the native check and ``time.time`` on the protocol fallback."""
+        clock = self.clock if self.clock is not None or native else time.time
+        return None if clock is None else math.floor(clock() * 1000)
+
+    def entry(self, key: object, native: bool) -> LimitEntry | CacheInvalidArgumentError:
+        """This limit's part of a check for ``key`` (its state key not yet namespaced)."""
+        if type(key) is not str:
+            if not isinstance(key, str):
+                return CacheInvalidArgumentError(
+                    f"a rate-limit key must be a str, not {type(key).__name__}",
+                    operation="rate_limit",
+                )
+            key = str.__str__(key)  # a plain copy, whatever a str subclass overrides
+        rate = self.rate
+        return LimitEntry(
+            self.storage_key(key), self.algorithm, rate.limit, rate.period_ms, self.now_ms(native)
+        )
+
+    def counted(self, receipt: tuple[str, int]) -> LimitEntry:
+        """What a decision's ``receipt`` counted, as a refund takes it back."""
+        rate = self.rate
+        return LimitEntry(receipt[0], self.algorithm, rate.limit, rate.period_ms, receipt[1])
+
+    def denied(self) -> Decision:
+        """A refusal decided without asking the cache (a request the limit cannot tell
+        apart: no usable client address under ``UNKNOWN_CLIENT = "deny"``)."""
+        rate = self.rate
+        period = float(rate.period)
+        return Decision(False, rate.limit, 0, period, period, self.name, rate)
+
+    def decide(self, outcome: Reply | DomainError, entry: LimitEntry | None) -> Decision:
+        """The decision for one limit's reply (``entry``: what was checked) or its error."""
+        return self.decide_one(outcome, "" if entry is None else entry.key)
+
+    def decide_one(self, outcome: Reply | DomainError, state_key: str) -> Decision:
+        """The decision for one limit's reply on the state at ``state_key``, or its error."""
+        if isinstance(outcome, tuple):
+            self.failure_log.recovered()
+            allowed, remaining, reset_ms, retry_ms, counted, now_ms = outcome
+            rate = self.rate
+            return Decision(
+                bool(allowed),
+                rate.limit,
+                remaining,
+                reset_ms / 1000,
+                retry_ms / 1000,
+                self.name,
+                rate,
+                None,
+                (state_key, now_ms) if counted and state_key else None,
+            )
+        if not isinstance(outcome, CacheInvalidArgumentError):
+            # A bad key is the caller's mistake, not the cache failing: nothing to log.
+            self.failure_log.failed(outcome, _POLICY[self.fail_open])
+        error = (
+            outcome
+            if isinstance(outcome, CacheError)
+            else CacheError(str(outcome), operation="rate_limit", cause=outcome)
+        )
+        return Decision(
+            allowed=self.fail_open,
+            limit=self.rate.limit,
+            remaining=0,
+            reset_after=0.0,
+            retry_after=0.0 if self.fail_open else 1.0,
+            name=self.name,
+            rate=self.rate,
+            error=error,
+        )
