@@ -15,7 +15,9 @@ loopback ports; touches nothing else). Prints one markdown table per settings pr
   points of the cool-down (an open breaker waits for the end of its cool-down to probe).
 
 Profiles: the defaults (timeout 1 s, connect_timeout 1 s, breaker 5 failures / 2 s) and the
-fault suite's test settings (0.2 s, 0.2 s, 3 failures / 0.5 s).
+fault suite's test settings (0.2 s, 0.2 s, 3 failures / 0.5 s). Each profile's table ends with
+what an outage costs a request, and what one slow reply from a healthy server costs; a last
+table has slow but working links (see ``bench/failure_scenarios.py`` for both).
 """
 
 from __future__ import annotations
@@ -34,6 +36,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
 from returns.result import Success
 
+from bench.failure_scenarios import OUTAGE_ROWS, SLOW_LINK_ROWS
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.testing import Harness
 from cache_bridge.testing.faulty_server import FaultyRedisServer
@@ -199,7 +202,17 @@ def main() -> None:
             for name, measure, extra in ROWS:
                 cells = [measure(face, {**options, **extra}, server) for face in FACES]
                 print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
+            for name, outage in OUTAGE_ROWS:
+                cells = [outage(face, options, server) for face in FACES]
+                print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
             print()
+        print("### slow but working links (through a FaultProxy)\n")
+        print("| what | sync face | async face |")
+        print("| --- | --- | --- |")
+        for name, slow in SLOW_LINK_ROWS:
+            cells = [slow(face, server) for face in FACES]
+            print(f"| {name} | {cells[0]} | {cells[1]} |", flush=True)
+        print()
     finally:
         server.cleanup()
 

@@ -11,6 +11,7 @@ __all__ = [
     "CacheConnectionError",
     "CacheError",
     "CacheInvalidArgumentError",
+    "CachePoolExhaustedError",
     "CacheSerializationError",
     "CacheServerError",
     "CacheTimeoutError",
@@ -69,6 +70,12 @@ class CacheTimeoutError(CacheConnectionError):
 class CacheUnavailableError(CacheConnectionError):
     """The adapter's circuit breaker is open: the server failed repeatedly, so calls fail at
     once, without network traffic, until a probe finds it answering again."""
+
+
+class CachePoolExhaustedError(CacheConnectionError):
+    """Every connection of the adapter's pool stayed busy while the call waited ``timeout``
+    for one: the client is short of connections (raise ``max_connections``, or make fewer
+    calls at once), the server may be fine. It does not count toward the circuit breaker."""
 
 
 class CacheClosedError(CacheError):

@@ -24,7 +24,7 @@ from cache_bridge.guard import Guard
 from cache_bridge.keys import KeySpace
 from cache_bridge.operations import Op
 
-__all__ = ["AsyncCache", "SyncCache"]
+__all__ = ["AsyncCache", "FaceProber", "SyncCache"]
 
 T = TypeVar("T")
 
@@ -46,8 +46,9 @@ class _Face:
 
     @property
     def breaker(self) -> CircuitBreaker | None:
-        """The circuit breaker in front of the server (``None``: the adapter has none, as
-        the in-memory one, or it was turned off with ``breaker_threshold=0``)."""
+        """The circuit breaker in front of the server, shared by every adapter of the same
+        server configuration in the process (``None``: the adapter has none, as the in-memory
+        one, or it was turned off with ``breaker_threshold=0``)."""
         return None if self._guard is None else self._guard.breaker
 
     @property
@@ -294,3 +295,17 @@ class AsyncCache(_Face):
         self, mapping: dict[str, str], ttl: int | None = None
     ) -> Result[None, DomainError]:
         return await self._run(ops.set_many(self._ns, mapping, ttl))
+
+
+class FaceProber:
+    """A blocking face used to probe its server for a circuit breaker (see
+    :class:`cache_bridge.guard.Prober`): its ``ping`` passes no breaker and writes no log."""
+
+    def __init__(self, face: SyncCache) -> None:
+        self._face = face
+
+    def probe(self) -> Result[bool, DomainError]:
+        return drive_sync(ops.ping(self._face.keyspace), self._face._execute)
+
+    def close(self) -> None:
+        self._face.close()

@@ -139,14 +139,14 @@ def test_nothing_answering_is_a_fast_connection_failure(
     adapter: Any = factory(url, connect_timeout=0.5, timeout=0.5, breaker_threshold=2)
     harness = Harness(adapter, scheme)
     try:
-        for _ in range(2):  # the same adapter fails again the same way, never raising
-            started = time.monotonic()
-            result = harness.get_many(["a", "b"])
-            assert isinstance(result, Failure)
-            assert isinstance(result.failure(), CacheConnectionError)
-            assert not isinstance(result.failure(), CacheUnavailableError)
-            assert time.monotonic() - started < 0.5 + 0.5 + 2  # the timeouts, plus slack
-        # Two connection failures in a row opened the adapter's circuit breaker.
+        started = time.monotonic()
+        result = harness.get_many(["a", "b"])
+        assert isinstance(result, Failure)
+        assert isinstance(result.failure(), CacheConnectionError)
+        assert not isinstance(result.failure(), CacheUnavailableError)
+        assert time.monotonic() - started < 0.5 + 0.5 + 2  # the timeouts, plus slack
+        # The connection failure opened the adapter's circuit breaker: the next call fails at
+        # once, never raising.
         assert adapter.breaker is not None
         assert adapter.breaker.state == "open"
         assert isinstance(harness.get("a").failure(), CacheUnavailableError)

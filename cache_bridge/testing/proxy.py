@@ -1,8 +1,8 @@
 """A loopback TCP proxy that tests put between a client and a redis-server to make network
 faults on demand: cut every connection (RST), go silent without closing (a half-open link:
-connections stay up and new ones are accepted, but nothing is forwarded or answered), or
-delay every reply. It counts accepted connections and forwarded bytes, so a test can prove
-that a client did no socket work at all.
+connections stay up and new ones are accepted, but nothing is forwarded or answered), delay
+every reply, or trickle replies in small pieces (a slow but working link). It counts accepted
+connections and forwarded bytes, so a test can prove that a client did no socket work at all.
 
 It runs on threads of its own, so it serves blocking and asyncio clients alike, and
 :meth:`FaultProxy.stop` returns within a bounded time whatever the connections are doing.
@@ -80,6 +80,10 @@ class FaultProxy:
       are forwarded normally.
     - :meth:`refuse_new` / :meth:`restore`: accept each new connection and reset it at once.
     - ``latency``: seconds added before each chunk the server sends is passed on.
+    - ``chunk_size``: with a size in bytes, what the server sends is passed on in pieces of at
+      most that size, ``latency`` before each (``chunk_size=65536, latency=0.3``: a large
+      reply arrives 64 KiB every 0.3 s; ``chunk_size=1``: a byte at a time). ``0`` (the
+      default) passes on whatever arrives as it arrived.
     - :meth:`traffic`: counters of accepted connections and forwarded bytes.
     """
 
@@ -91,6 +95,7 @@ class FaultProxy:
         self.host = listen_host
         self.port: int = self._listener.getsockname()[1]
         self.latency = 0.0
+        self.chunk_size = 0
         self._lock = threading.Lock()
         self._stop = threading.Event()
         self._links: set[_Link] = set()
@@ -254,16 +259,26 @@ class FaultProxy:
                     return
                 if not data:
                     return
-                delayed = source is upstream and self.latency > 0
-                if delayed and (self._stop.wait(self.latency) or self._doomed(link)):
+                if not self._pass_on(link, data, source is upstream, peers[source]):
                     return
-                # Counted before it is sent: whoever receives it sees the counters include it.
-                with self._lock:
-                    if source is upstream:
-                        self._to_client += len(data)
-                    else:
-                        self._to_server += len(data)
-                try:
-                    peers[source].sendall(data)
-                except OSError:
-                    return
+
+    def _pass_on(self, link: _Link, data: bytes, from_server: bool, to: socket.socket) -> bool:
+        """Send ``data`` on (in pieces, each after ``latency``, when it comes from the server);
+        ``False`` if the link ended meanwhile."""
+        size = self.chunk_size if from_server and self.chunk_size > 0 else len(data)
+        for start in range(0, len(data), size):
+            piece = data[start : start + size]
+            delayed = from_server and self.latency > 0
+            if delayed and (self._stop.wait(self.latency) or self._doomed(link)):
+                return False
+            # Counted before it is sent: whoever receives it sees the counters include it.
+            with self._lock:
+                if from_server:
+                    self._to_client += len(piece)
+                else:
+                    self._to_server += len(piece)
+            try:
+                to.sendall(piece)
+            except OSError:
+                return False
+        return True

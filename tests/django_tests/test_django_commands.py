@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import re
 from collections.abc import Iterator
 
 import pytest
@@ -55,7 +56,8 @@ def test_cache_ping_fails_with_status_1_on_a_dead_cache(
         call_command("cache_ping", stdout=io.StringIO(), stderr=err)
     assert raised.value.returncode == 1
     assert "dead: FAILED after" in err.getvalue()
-    assert "circuit closed; 1 connection failures, opened 0 times" in err.getvalue()
+    # The failed ping opened the breaker (whose background probes may have failed too).
+    assert re.search(r"circuit open .*; \d+ connection failures, opened 1 times", err.getvalue())
 
 
 def test_cache_ping_refuses_unknown_and_non_bridge_aliases(

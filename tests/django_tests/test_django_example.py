@@ -55,9 +55,7 @@ def test_the_site_serves_pages_with_redis_down() -> None:
     )
     done = run("manage.py", "shell", "-c", script, cache_url=dead_redis_url())
     assert done.returncode == 0, done.stderr
-    assert "/visits/ 200 visits: unknown (the cache is down: Redis could not be reached" in (
-        done.stdout
-    )
+    assert "/visits/ 200 visits: unknown (the cache is down: " in done.stdout
     assert "/async/ 200 visits: unknown (the cache is down" in done.stdout
     assert "/cached/ 200 render number" in done.stdout
     # cache_flush, by contrast, says loudly that it could not do its job.

@@ -83,47 +83,57 @@ def timed(cache: Harness, name: str, *args: Any) -> tuple[Result[Any, Any], floa
     return result, seconds
 
 
+def cooling(cache: Harness) -> bool:
+    """Whether the breaker is open and has seen THRESHOLD failures in a row: it probes once
+    per cool-down now, and sends nothing in between."""
+    stats = breaker(cache).stats()
+    return stats.state == "open" and stats.consecutive_failures >= THRESHOLD
+
+
 def fail_until_open(
-    cache: Harness, kind: type[CacheError] = CacheConnectionError, max_calls: int = 30
+    cache: Harness, kind: type[CacheError] = CacheConnectionError, within: float = 10.0
 ) -> list[CacheError]:
-    """Call mixed operations until the breaker opens; each must fail with ``kind`` within
-    :data:`BOUND`. Fails the test if ``max_calls`` calls do not open it."""
+    """Call mixed operations until the breaker is open and cooling down (:func:`cooling`).
+    The first call meets the fault and fails with ``kind``; it opens the breaker, so every
+    later one fails at once with ``CacheUnavailableError`` while the probes fail in the
+    background. Each call within :data:`BOUND`. Returns the errors, in order."""
     errors: list[CacheError] = []
-    for i in range(max_calls):
-        name, args = MIXED[i % len(MIXED)]
+    deadline = time.monotonic() + within
+    while time.monotonic() < deadline:
+        name, args = MIXED[len(errors) % len(MIXED)]
         result, seconds = timed(cache, name, *args)
         assert seconds < BOUND, f"{name} took {seconds:.2f}s under the fault (bound {BOUND}s)"
-        errors.append(failure(result, kind))
-        if breaker(cache).state == "open":
+        errors.append(failure(result, CacheUnavailableError if errors else kind))
+        if cooling(cache):
             return errors
-    pytest.fail(f"the breaker did not open after {max_calls} failed calls: {errors[-1]!r}")
+        time.sleep(0.01)
+    pytest.fail(f"the breaker did not open and cool down within {within}s: {errors[-1:]!r}")
 
 
 def reopen_fresh(cache: Harness, within: float = 10.0) -> None:
-    """While the fault lasts, make calls until the breaker has just opened (most of its
-    cool-down still ahead), so that a check of the open state is not cut short by a probe."""
+    """While the fault lasts, wait until a probe has just failed (most of the cool-down
+    before the next one still ahead), so that a check of the open state is not cut short by
+    a probe."""
     deadline = time.monotonic() + within
     while time.monotonic() < deadline:
         stats = breaker(cache).stats()
-        if stats.state == "open" and stats.retry_in > COOLDOWN * 0.6:
+        if cooling(cache) and stats.retry_in > COOLDOWN * 0.6:
             return
-        result, seconds = timed(cache, "get", "k")
-        assert seconds < BOUND
-        failure(result, CacheConnectionError)
         time.sleep(0.005)
-    pytest.fail(f"the breaker did not open afresh within {within}s: {breaker(cache).stats()}")
+    pytest.fail(f"no probe failed afresh within {within}s: {breaker(cache).stats()}")
 
 
 def assert_open_and_silent(cache: Harness, proxy: FaultProxy, max_rounds: int = 20) -> int:
-    """While the breaker is open, every method but ping returns
-    ``Failure(CacheUnavailableError)`` at once and the proxy sees no traffic at all.
-    Returns the number of calls checked (rounds stop before the cool-down ends)."""
+    """While the breaker is open and cooling down, every method but ping returns
+    ``Failure(CacheUnavailableError)`` at once and the proxy sees no traffic at all (neither
+    the calls nor a probe). Returns the number of calls checked (rounds stop before the next
+    probe is due)."""
     reopen_fresh(cache)
     before = proxy.traffic()
     rejected_before = breaker(cache).stats().rejected_total
     checked = 0
     for _ in range(max_rounds):
-        # Stop well before the probe is due, so that no call of ours is the probe.
+        # Stop well before the next probe is due.
         if breaker(cache).stats().retry_in < COOLDOWN / 3:
             break
         for name, args in CALLS_BUT_PING:
@@ -140,8 +150,8 @@ def assert_open_and_silent(cache: Harness, proxy: FaultProxy, max_rounds: int = 
 
 
 def wait_for_recovery(cache: Harness, within: float = 10.0) -> int:
-    """Call ``get`` (bounded each) until it succeeds; fail if it does not within ``within``
-    seconds. Returns the number of calls it took."""
+    """Call ``get`` (bounded each) until it succeeds (a probe has closed the breaker); fail
+    if it does not within ``within`` seconds. Returns the number of calls it took."""
     deadline = time.monotonic() + within
     for calls in range(1, 10_000):
         result, seconds = timed(cache, "get", "k")

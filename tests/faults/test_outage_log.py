@@ -45,9 +45,11 @@ def test_failure_lines_name_the_operation_and_key_and_never_the_value(
         calls = _outage(connect, dead_url, 0.5, breaker_threshold=1000)
     lines = [r.getMessage() for r in caplog.records if r.name.startswith("cache_bridge")]
     assert calls > 10
-    # The interval is longer than the outage: the first failure is logged, the rest counted.
-    assert len(lines) == 1, lines
+    # The interval is longer than the outage: the first failure is logged, then the circuit
+    # opening; the rest are counted.
+    assert len(lines) == 2, lines
     assert "set('the-key')" in lines[0]
+    assert "circuit open" in lines[1]
     assert "the-secret-value" not in caplog.text
 
 

@@ -126,3 +126,22 @@ def test_stop_is_bounded_with_connections_held(server: FaultyRedisServer) -> Non
     assert not [t for t in threading.enumerate() if t.name.startswith("fault-proxy")]
     for conn in held:
         conn.close()
+
+
+def test_chunk_size_trickles_a_reply_in_pieces(proxy: FaultProxy) -> None:
+    with _connect(proxy) as conn:
+        value = b"x" * 300
+        conn.sendall(b"SET k %b\r\n" % value)
+        assert conn.recv(64) == b"+OK\r\n"
+        proxy.chunk_size, proxy.latency = 100, 0.05
+        before = proxy.traffic().to_client
+        conn.sendall(b"GET k\r\n")
+        pieces: list[bytes] = []
+        expected = b"$300\r\n" + value + b"\r\n"
+        while sum(map(len, pieces)) < len(expected):
+            pieces.append(conn.recv(4096))
+        assert b"".join(pieces) == expected
+        # No piece was larger than the chunk size, and the reply needed several of them.
+        assert max(map(len, pieces)) <= 100
+        assert len(pieces) >= len(expected) // 100
+        assert proxy.traffic().to_client - before == len(expected)

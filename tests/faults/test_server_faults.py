@@ -4,8 +4,8 @@ and restarted on the same port, frozen (SIGSTOP), clients paused (CLIENT PAUSE) 
 socket work: the faults are the server's.
 
 For each: no exception escapes, every call returns within its timeouts plus a margin, the
-breaker opens and then answers at once without touching the network, and the same adapter
-works again once the fault is over.
+breaker opens and then answers at once without touching the network (but for its probes), and
+the same adapter works again once the fault is over.
 """
 
 from __future__ import annotations
@@ -95,8 +95,7 @@ def test_a_frozen_server_times_out_then_recovers(
     assert_works(cache)
     server.freeze()
     try:
-        errors = fail_until_open(cache, CacheTimeoutError)
-        assert all(isinstance(error, CacheTimeoutError) for error in errors[:-1])
+        fail_until_open(cache, CacheTimeoutError)
         assert_open_and_silent(cache, proxy)
     finally:
         server.thaw()

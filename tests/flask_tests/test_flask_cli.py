@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 import pytest
 import redis
 from flask import Flask
@@ -40,7 +42,8 @@ def test_ping_fails_with_a_non_zero_exit_when_redis_is_down(make_app: MakeApp) -
     assert done.exit_code == 1
     assert "did not answer" in done.output
     assert "could not be reached" in done.output
-    assert "circuit closed; 1 connection failures" in done.output
+    # The failed ping opened the breaker (whose background probes may have failed too).
+    assert re.search(r"circuit open .*; \d+ connection failures, opened 1 times", done.output)
     assert "secret" not in done.output
 
 

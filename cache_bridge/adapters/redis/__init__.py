@@ -5,6 +5,7 @@ hiredis parses replies when it is installed (the ``redis`` extra installs it).
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import redis
@@ -15,6 +16,7 @@ from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.clients import async_client, sync_client
 from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.executors import SyncExecutor
+from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
 from cache_bridge.adapters.redis.pipelining import AutoPipeline
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
@@ -22,7 +24,6 @@ from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.guard import Guard
 
 __all__ = ["RedisCache", "SyncRedisCache"]
 
@@ -48,11 +49,12 @@ class SyncRedisCache(SyncCache):
         self.settings = _settings(url, options)
         self._client = sync_client(self.settings)
         self._executor = SyncExecutor(self._client, self.settings.retries)
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, self.settings, lambda: SyncRedisCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     def _execute_on_client(self, command: Command) -> Any:
@@ -62,6 +64,7 @@ class SyncRedisCache(SyncCache):
 
     def _release(self) -> None:
         self._executor.close()
+        self._leave_guard()
 
 
 class RedisCache(AsyncCache):
@@ -84,13 +87,15 @@ class RedisCache(AsyncCache):
             raise ConfigurationError(f"pipelining must be True or False, not {pipelining!r}")
         self.settings = _settings(url, options)
         self.pipelining = pipelining
+        self._transaction_bound = 2 * self.settings.timeout + self.settings.connect_timeout
         # One client per running loop, closed on its loop when that loop ends or at aclose().
         self._clients = LoopClients(self._new_client, _LoopClient.aclose)
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, self.settings, lambda: SyncRedisCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     def _new_client(self) -> _LoopClient:
@@ -102,10 +107,13 @@ class RedisCache(AsyncCache):
         args = plan(command)
         client = await self._clients.current()
         if isinstance(args, list):
-            async with client.redis.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return await pipe.execute()
+            # redis-py bounds each reply; the whole of it (a wait for a pooled connection,
+            # opening one, the exchange) is bounded here.
+            async with asyncio.timeout(self._transaction_bound):
+                async with client.redis.pipeline(transaction=True) as pipe:
+                    for one in args:
+                        pipe.execute_command(*one)
+                    return await pipe.execute()
         if args[0] == "EVAL":
             try:
                 return await client.execute(as_evalsha(args))
@@ -114,6 +122,7 @@ class RedisCache(AsyncCache):
         return await client.execute(args)
 
     async def _release(self) -> None:
+        self._leave_guard()
         await self._clients.close_all()
 
 
@@ -126,7 +135,7 @@ class _LoopClient:
         # The pipeline holds one connection for good and MULTI/EXEC needs another: a pool of
         # one connection is left to redis-py's client too.
         self.pipeline = (
-            AutoPipeline(self.redis.connection_pool, settings.timeout)
+            AutoPipeline(self.redis.connection_pool, settings.timeout, settings.connect_timeout)
             if pipelining and settings.retries == 0 and settings.max_connections >= 2
             else None
         )

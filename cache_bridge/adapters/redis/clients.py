@@ -14,6 +14,11 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from cache_bridge.adapters.redis.bounded import (
+    BoundedConnection,
+    BoundedSSLConnection,
+    BoundedUnixConnection,
+)
 from cache_bridge.config import RedisSettings
 
 __all__ = ["async_client", "node_kwargs", "sync_client", "tls_kwargs"]
@@ -60,14 +65,10 @@ def _connection_kwargs(settings: RedisSettings) -> dict[str, Any]:
     return kwargs
 
 
-def _pool_kwargs(settings: RedisSettings, connections: Any) -> dict[str, Any]:
-    """Pool arguments for redis-py's sync or asyncio ``connection`` module."""
-    if settings.path is not None:
-        connection_class = connections.UnixDomainSocketConnection
-    elif settings.tls:
-        connection_class = connections.SSLConnection
-    else:
-        connection_class = connections.Connection
+def _pool_kwargs(settings: RedisSettings, tcp: type, tls: type, unix: type) -> dict[str, Any]:
+    """Pool arguments, with the connection class among ``tcp``, ``tls`` and ``unix`` that the
+    URL asks for."""
+    connection_class = unix if settings.path is not None else tls if settings.tls else tcp
     return {
         "max_connections": settings.max_connections,
         "timeout": settings.timeout,
@@ -77,16 +78,23 @@ def _pool_kwargs(settings: RedisSettings, connections: Any) -> dict[str, Any]:
 
 
 def sync_client(settings: RedisSettings) -> redis.Redis:
-    """A blocking client with its own bounded, waiting connection pool."""
+    """A blocking client with its own bounded, waiting connection pool; each of its calls is
+    bounded as a whole (:mod:`cache_bridge.adapters.redis.bounded`)."""
+    classes = (BoundedConnection, BoundedSSLConnection, BoundedUnixConnection)
     pool = sync_conn.BlockingConnectionPool(
-        retry=Retry(NoBackoff(), settings.retries), **_pool_kwargs(settings, sync_conn)
+        retry=Retry(NoBackoff(), settings.retries), **_pool_kwargs(settings, *classes)
     )
     return redis.Redis(connection_pool=pool)
 
 
 def async_client(settings: RedisSettings) -> redis.asyncio.Redis:
     """An asyncio client with its own pool; it belongs to the running event loop."""
+    classes = (
+        async_conn.Connection,
+        async_conn.SSLConnection,
+        async_conn.UnixDomainSocketConnection,
+    )
     pool = async_conn.BlockingConnectionPool(
-        retry=AsyncRetry(NoBackoff(), settings.retries), **_pool_kwargs(settings, async_conn)
+        retry=AsyncRetry(NoBackoff(), settings.retries), **_pool_kwargs(settings, *classes)
     )
     return redis.asyncio.Redis(connection_pool=pool)

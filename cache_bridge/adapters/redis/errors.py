@@ -7,7 +7,17 @@ from redis import exceptions as rx
 from cache_bridge import errors
 from cache_bridge.commands import CommandRefused
 
-__all__ = ["translate"]
+__all__ = ["closes_the_connection", "translate"]
+
+# What redis-py's blocking pools (sync and asyncio) raise when no connection came free.
+_NO_CONNECTION = "No connection available."
+
+
+def closes_the_connection(error: rx.ResponseError) -> bool:
+    """Whether the server closes the connection after this error reply (a value longer than
+    its ``proto-max-bulk-len``, or anything else it cannot parse): nothing sent after the
+    command was run, and the connection must not be used again."""
+    return str(error).startswith("Protocol error")
 
 
 def _refusal(exc: rx.ResponseError) -> CommandRefused | None:
@@ -30,6 +40,13 @@ def translate(exc: Exception, operation: str, key: str | None) -> errors.CacheEr
     if isinstance(exc, rx.AuthenticationError | rx.AuthorizationError):
         return errors.CacheConnectionError(
             f"Redis refused the credentials ({exc})", operation=operation, key=key, cause=exc
+        )
+    if isinstance(exc, rx.ConnectionError) and str(exc) == _NO_CONNECTION:
+        return errors.CachePoolExhaustedError(
+            "no pooled connection came free within the timeout (max_connections are all busy)",
+            operation=operation,
+            key=key,
+            cause=exc,
         )
     if isinstance(exc, rx.ConnectionError):
         return errors.CacheConnectionError(

@@ -22,7 +22,9 @@ import redis
 from redis import exceptions as rx
 from redis.connection import Connection
 
+from cache_bridge.adapters.redis.bounded import DeadlineSocket
 from cache_bridge.adapters.redis.compat import connection_getter
+from cache_bridge.adapters.redis.errors import closes_the_connection
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
@@ -98,9 +100,12 @@ class SyncExecutor:
         try:
             conn.send_packed_command(conn.pack_command(*args), check_health=False)
             reply = conn.read_response()
-        except rx.ResponseError:
-            # An error reply was read whole: the connection is in step and reusable.
-            self._release(conn)
+        except rx.ResponseError as error:
+            if closes_the_connection(error):
+                self._broken(conn)  # the server closed it after this reply
+            else:
+                # An error reply was read whole: the connection is in step and reusable.
+                self._release(conn)
             raise
         except BaseException:
             self._broken(conn)
@@ -123,6 +128,8 @@ class SyncExecutor:
                 try:
                     replies = conn.read_response()
                 except rx.ResponseError as refused:
+                    if closes_the_connection(refused):
+                        raise  # nothing more comes: the server closed the connection
                     error = error or refused
         except BaseException:
             self._broken(conn)
@@ -152,7 +159,8 @@ class SyncExecutor:
         except IndexError:
             conn = self._from_pool()
         try:
-            if conn._sock is not None and conn.can_read():
+            sock: Any = conn._sock
+            if sock is not None and _unread(conn, sock):
                 # Unread data or a closed socket (the server went away while it sat idle).
                 conn.disconnect()
         except (rx.ConnectionError, rx.TimeoutError, OSError):
@@ -203,6 +211,13 @@ class SyncExecutor:
                 conn.disconnect()  # by its owner; those in the pool's queue are closed below
                 self._pool.release(conn)
         self._pool.disconnect(inuse_connections=False)
+
+
+def _unread(conn: Connection, sock: Any) -> bool:
+    """Whether an idle connection holds unread bytes or was closed by the server (one poll
+    of a bounded connection's socket; redis-py's own check otherwise)."""
+    unread = sock.unread() if isinstance(sock, DeadlineSocket) else None
+    return bool(conn.can_read()) if unread is None else unread
 
 
 def _closed_error() -> CacheClosedError:

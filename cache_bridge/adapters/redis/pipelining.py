@@ -12,8 +12,18 @@ trip, which reconnects. In both kinds of round trip: a reply that is an error fa
 its command; a timeout or a dropped connection fails the commands of that round trip (their
 replies can no longer be told apart) and closes the connection, and the next round trip
 reconnects; a caller in a writer's round trip that is cancelled stops waiting while its reply
-is still read and discarded, so the stream stays in step. Every round trip is bounded by the
-adapter's ``timeout``.
+is still read and discarded, so the stream stays in step.
+
+Bounds: opening the connection (the TCP connect and the handshake) is bounded by
+``connect_timeout``, and a round trip, from its write to its last reply, by ``timeout``: a link
+slower than half the timeout still serves every call. Each caller also has a bound of its own,
+``connect_timeout + timeout`` from its call, whatever it queued behind: a caller whose bound
+passes while its round trip is still being read fails alone (its reply is read and dropped).
+
+A command that carries more than 1 MiB (the least ``proto-max-bulk-len`` a server may have)
+never shares a round trip: a server that refuses it answers with an error and closes the
+connection, which fails that call alone; the commands queued behind it go in the next round
+trip, on a new connection.
 
 Only single commands go this way; a MULTI/EXEC keeps its own pooled connection, so it stays
 atomic and never interleaves with other callers' commands.
@@ -29,6 +39,7 @@ from redis import exceptions as rx
 from redis.asyncio.connection import AbstractConnection, ConnectionPool
 
 from cache_bridge.adapters.redis.compat import connection_getter
+from cache_bridge.adapters.redis.errors import closes_the_connection
 from cache_bridge.adapters.redis.plan import Args
 from cache_bridge.errors import CacheClosedError
 from cache_bridge.guard import mark_incident
@@ -37,8 +48,13 @@ __all__ = ["AutoPipeline"]
 
 # Enough to keep one packet reasonable; more queued commands wait for the next round trip.
 _MAX_BATCH = 512
+#: The least ``proto-max-bulk-len`` a Redis server accepts: no argument shorter than this is
+#: ever refused, so a packet under it cannot be cut short by a refused value.
+_LARGE = 1 << 20
 
-_Pending = tuple[Args, "asyncio.Future[Any]"]
+# The arguments, the caller's future, and the loop time by which the caller gives up.
+_Pending = tuple[Args, "asyncio.Future[Any]", float]
+_NO_DEADLINE = float("inf")
 
 
 async def _can_read(conn: AbstractConnection) -> bool:
@@ -67,18 +83,24 @@ def _fresh(exc: BaseException) -> BaseException:
     return copy
 
 
+def _size(packed: list[bytes]) -> int:
+    return sum(map(len, packed))
+
+
 class AutoPipeline:
     """The queue and the writer task of one event loop, over one connection of ``pool``."""
 
-    def __init__(self, pool: ConnectionPool, timeout: float | None) -> None:
+    def __init__(self, pool: ConnectionPool, timeout: float, connect_timeout: float) -> None:
         self._pool = pool
         self._timeout = timeout
+        self._connect_timeout = connect_timeout
         self._queue: list[_Pending] = []
         self._conn: AbstractConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket_timeout: float | None = None
         self._closed = False
         self._leading = False  # a caller is doing a round trip of its own (see _lead)
+        self._watch: asyncio.TimerHandle | None = None  # see _expire
 
     async def execute(self, args: Args) -> Any:
         """Send ``args`` in the next round trip and return its reply (or raise its error)."""
@@ -90,7 +112,7 @@ class AutoPipeline:
             if not self._queue:
                 return await self._lead(args, future)
             self._start_writer(loop)  # (only if the last leader was cancelled before it)
-        self._queue.append((args, future))
+        self._queue.append((args, future, loop.time() + self._connect_timeout + self._timeout))
         return await future
 
     def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
@@ -99,10 +121,11 @@ class AutoPipeline:
         self._task = loop.create_task(self._run())
 
     async def _lead(self, args: Args, future: asyncio.Future[Any]) -> Any:
-        """One round trip of the calling task's own command, in the calling task."""
+        """One round trip of the calling task's own command, in the calling task (bounded as
+        a whole by the connect and round-trip timeouts: no deadline of its own is needed)."""
         self._leading = True
         try:
-            await self._round_trip([(args, future)])
+            await self._round_trip([(args, future, _NO_DEADLINE)])
         except BaseException:
             # Cancelled: _round_trip failed the future (nobody else waits on it) and dropped
             # the connection; mark its error retrieved so that asyncio does not log it.
@@ -131,8 +154,8 @@ class AutoPipeline:
             while self._queue and not self._closed:
                 batch = self._queue[:_MAX_BATCH]
                 del self._queue[:_MAX_BATCH]
-                # Callers cancelled before their turn are not sent at all.
-                batch = [(args, future) for args, future in batch if not future.done()]
+                # Callers cancelled (or past their bound) before their turn are not sent.
+                batch = [pending for pending in batch if not pending[1].done()]
                 if batch:
                     await self._round_trip(batch)
         except BaseException as exc:
@@ -147,55 +170,131 @@ class AutoPipeline:
             self._task = None
 
     async def _round_trip(self, batch: list[_Pending]) -> None:
-        done = 0
-        loop = asyncio.get_running_loop()
-        refresh = None if self._timeout is None else self._timeout / 2
+        """Write ``batch`` and read its replies on the pipeline's connection."""
         try:
-            async with asyncio.timeout(self._timeout) as deadline:
-                conn = await self._connection()
-                packed = conn.pack_commands([args for args, _ in batch])
+            conn = await self._connection()
+        except BaseException as exc:
+            await self._not_opened(batch, exc)  # (raises again if cancelled)
+            return
+        packed = conn.pack_commands([args for args, _, _ in batch])
+        if len(batch) > 1:
+            if _size(packed) > _LARGE:
+                # A large command goes alone (see the module's docstring): each in turn.
+                for pending in batch:
+                    if not pending[1].done():
+                        await self._round_trip([pending])
+                return
+            first = batch[0][2]
+            loop = asyncio.get_running_loop()
+            if first < loop.time() + self._timeout:
+                # A caller that queued behind earlier round trips may reach its own bound
+                # before this one ends: it fails then, alone (see _expire).
+                self._watch = loop.call_at(first, self._expire, batch)
+        done = 0
+        written = False
+        try:
+            async with asyncio.timeout(self._timeout):
                 await conn.send_packed_command(packed, check_health=False)
-                for _, future in batch:
+                written = True
+                for _, future, _ in batch:
                     try:
                         reply = await conn.read_response()
                     except rx.ResponseError as error:
+                        done += 1
                         if not future.done():
                             future.set_exception(error)
+                        if closes_the_connection(error):
+                            # The server closed the connection after this reply and ran
+                            # nothing sent after it: those calls go in the next round trip.
+                            await self._drop_connection()
+                            self._queue[:0] = [p for p in batch[done:] if not p[1].done()]
+                            return
                     else:
+                        done += 1
                         if not future.done():
                             future.set_result(reply)
-                    done += 1
-                    if refresh is not None:
-                        # Each reply has (at least half) the whole timeout, as each read has in
-                        # redis-py: a big batch over a slow but healthy link is not a timeout.
-                        now = loop.time()
-                        when = deadline.when()
-                        if when is not None and when - now < refresh:
-                            deadline.reschedule(now + refresh * 2)
-        except TimeoutError:
-            await self._drop_connection()
+        except BaseException as exc:
+            await self._exchange_failed(batch, done, exc, written=written, packed=packed)
+        finally:
+            if self._watch is not None:
+                self._watch.cancel()
+                self._watch = None
+
+    def _expire(self, batch: list[_Pending]) -> None:
+        """Fail the callers of ``batch`` whose bound has passed, in order (a caller that
+        queued later has a later bound); wake again for the next one."""
+        self._watch = None
+        now = asyncio.get_running_loop().time()
+        error: rx.TimeoutError | None = None
+        for _, future, deadline in batch:
+            if future.done():
+                continue
+            if deadline > now:
+                self._watch = asyncio.get_running_loop().call_at(deadline, self._expire, batch)
+                return
+            error = error or rx.TimeoutError(
+                "Redis did not answer within the bound (connect_timeout + timeout)"
+            )
+            future.set_exception(_fresh(error))
+
+    async def _not_opened(self, batch: list[_Pending], exc: BaseException) -> None:
+        """The connection for ``batch`` could not be opened: ``batch`` fails (and the callers
+        queued behind it, unless this round trip was cancelled)."""
+        await self._drop_connection()
+        if isinstance(exc, asyncio.CancelledError):
+            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
+            self._fail(batch, stopped)
+            raise exc
+        if not isinstance(exc, Exception):
+            raise exc
+        if isinstance(exc, TimeoutError):
+            exc = rx.TimeoutError("Redis did not open a connection within connect_timeout")
+        self._fail([*batch, *self._take_queue()], _closed() if self._closed else exc)
+
+    async def _exchange_failed(
+        self,
+        batch: list[_Pending],
+        done: int,
+        exc: BaseException,
+        *,
+        written: bool,
+        packed: list[bytes],
+    ) -> None:
+        """The round trip of ``batch`` ended with ``exc`` after ``done`` replies: drop the
+        connection and fail what is left (re-raising a cancellation)."""
+        await self._drop_connection()
+        if isinstance(exc, asyncio.CancelledError):
+            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
+            self._fail(batch[done:], stopped)
+            raise exc
+        if not isinstance(exc, Exception):
+            raise exc
+        if self._closed:
+            self._fail([*batch[done:], *self._take_queue()], _closed())
+        elif isinstance(exc, TimeoutError):
             # The callers queued behind this round trip fail with it (one incident): the
             # server does not answer, and each would otherwise wait a timeout of its own.
             self._fail(
                 [*batch[done:], *self._take_queue()],
                 rx.TimeoutError("Redis did not answer within the timeout"),
             )
-        except asyncio.CancelledError:
-            await self._drop_connection()
-            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
-            self._fail(batch[done:], stopped)
-            raise
-        except Exception as exc:
-            # A dropped or refused connection (redis-py has closed it, or aclose() did), or
-            # anything else.
-            await self._drop_connection()
-            self._fail([*batch[done:], *self._take_queue()], _closed() if self._closed else exc)
+        elif not written and isinstance(exc, rx.ConnectionError) and _size(packed) > _LARGE:
+            # A server resets the connection while it is still receiving a value it refuses
+            # (over its proto-max-bulk-len): the call fails alone, as refused, and the calls
+            # queued behind it carry on.
+            self._fail(batch, _refused(_size(packed), exc))
+        else:
+            # A dropped or refused connection (redis-py has closed it), or anything else.
+            self._fail([*batch[done:], *self._take_queue()], exc)
 
     async def _connection(self) -> AbstractConnection:
+        """The pipeline's connection, opened (or opened again) within ``connect_timeout``,
+        and a wait of up to ``timeout`` for the pool the first time."""
         if self._conn is None:
-            conn: AbstractConnection = await connection_getter(self._pool)()
-            # The round trip as a whole is bounded (see _round_trip); without a per-read
-            # timeout of its own, redis-py reads and writes without a timer each.
+            async with asyncio.timeout(self._timeout + self._connect_timeout):
+                conn: AbstractConnection = await connection_getter(self._pool)()
+            # Round trips are bounded as a whole (see _exchange); without a per-read timeout
+            # of its own, redis-py reads and writes without a timer each.
             self._socket_timeout = conn.socket_timeout
             conn.socket_timeout = None
             self._conn = conn
@@ -210,7 +309,8 @@ class AutoPipeline:
             if stale:
                 await conn.disconnect(nowait=True)
         if not conn.is_connected:
-            await conn.connect()
+            async with asyncio.timeout(self._connect_timeout):
+                await conn.connect()
         return conn
 
     async def _drop_connection(self) -> None:
@@ -224,7 +324,7 @@ class AutoPipeline:
 
     @staticmethod
     def _fail(pending: list[_Pending], error: BaseException) -> None:
-        for _, future in pending:
+        for _, future, _ in pending:
             if not future.done():
                 future.set_exception(_fresh(error))
 
@@ -246,3 +346,10 @@ class AutoPipeline:
         if conn is not None:
             conn.socket_timeout = self._socket_timeout
             await self._pool.release(conn)
+
+
+def _refused(size: int, exc: Exception) -> rx.ResponseError:
+    return rx.ResponseError(
+        f"Redis closed the connection while receiving a command of {size} bytes, as it does "
+        f"with a value longer than its proto-max-bulk-len ({exc})"
+    )

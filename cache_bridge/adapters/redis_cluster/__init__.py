@@ -19,6 +19,7 @@ from redis import exceptions as rx
 from cache_bridge import config
 from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.errors import translate
+from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
 from cache_bridge.adapters.redis_cluster.clients import (
     CommandTable,
     async_cluster_client,
@@ -43,10 +44,9 @@ from cache_bridge.drivers import register_translator
 from cache_bridge.errors import (
     CacheClosedError,
     CacheConnectionError,
-    CacheTimeoutError,
+    CachePoolExhaustedError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.guard import Guard
 from cache_bridge.scaling_config import ClusterSettings
 
 __all__ = ["ClusterTopologyChangedError", "RedisClusterCache", "SyncRedisClusterCache"]
@@ -152,11 +152,12 @@ class SyncRedisClusterCache(SyncCache):
         self.settings = _settings(url, options)
         self._client: Any = None
         self._client_lock = threading.Lock()
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, self.settings, lambda: SyncRedisClusterCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.node.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     def _cluster(self) -> Any:
@@ -206,6 +207,7 @@ class SyncRedisClusterCache(SyncCache):
         raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
 
     def _release(self) -> None:
+        self._leave_guard()
         with self._client_lock:
             client, self._client = self._client, None
         if client is not None:
@@ -238,11 +240,12 @@ class RedisClusterCache(AsyncCache):
         self._loops: LoopClients[_LoopCluster] = LoopClients(
             lambda: _LoopCluster(settings, table), _close_loop_cluster
         )
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, settings, lambda: SyncRedisClusterCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.node.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     async def _execute_on_client(self, command: Command) -> Any:
@@ -253,7 +256,10 @@ class RedisClusterCache(AsyncCache):
             async with asyncio.timeout(self.settings.node.timeout):
                 await loop_cluster.permits.acquire()
         except TimeoutError:
-            raise CacheTimeoutError("no free connection within the timeout", operation="") from None
+            raise CachePoolExhaustedError(
+                "no pooled connection came free within the timeout (max_connections are all busy)",
+                operation="",
+            ) from None
         try:
             return await self._run_command(loop_cluster.client, command)
         except Exception as exc:
@@ -314,4 +320,5 @@ class RedisClusterCache(AsyncCache):
         raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
 
     async def _release(self) -> None:
+        self._leave_guard()
         await self._loops.close_all()

@@ -19,6 +19,7 @@ from redis.backoff import NoBackoff
 from redis.cluster import ClusterNode, RedisCluster
 from redis.retry import Retry
 
+from cache_bridge.adapters.redis.bounded import BoundedConnection, BoundedSSLConnection
 from cache_bridge.adapters.redis.clients import node_kwargs, tls_kwargs
 from cache_bridge.scaling_config import ClusterSettings
 
@@ -56,9 +57,11 @@ def sync_cluster_client(settings: ClusterSettings) -> Any:
     full pool waits up to ``timeout`` for a free connection."""
     (host, port), *others = settings.nodes
     kwargs = _node_kwargs(settings)
+    # Each call bounded as a whole (cache_bridge.adapters.redis.bounded).
+    kwargs["connection_class"] = BoundedConnection
     if settings.node.tls:
         kwargs.pop("ssl")
-        kwargs["connection_class"] = sync_conn.SSLConnection
+        kwargs["connection_class"] = BoundedSSLConnection
     scheme = "rediss" if settings.node.tls else "redis"
     client = RedisCluster(
         # A URL makes redis-py build each node's pool with connection_pool_class.

@@ -3,18 +3,19 @@ primary that the sentinels name now, and the same adapter follows a failover."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from cache_bridge import config
 from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.errors import translate
+from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_sentinel.clients import async_primary_client, sync_primary_client
 from cache_bridge.commands import Command
 from cache_bridge.drivers import register_translator
 from cache_bridge.errors import CacheClosedError
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.guard import Guard
 from cache_bridge.scaling_config import SentinelSettings
 
 __all__ = ["RedisSentinelCache", "SyncRedisSentinelCache"]
@@ -37,11 +38,12 @@ class SyncRedisSentinelCache(SyncCache):
     def __init__(self, url: str = "redis+sentinel://localhost:26379/mymaster", **options: Any):
         self.settings = _settings(url, options)
         self._client: Any = sync_primary_client(self.settings)  # connects on first use
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, self.settings, lambda: SyncRedisSentinelCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.node.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     def _execute_on_client(self, command: Command) -> Any:
@@ -56,6 +58,7 @@ class SyncRedisSentinelCache(SyncCache):
         return self._client.execute_command(*args)
 
     def _release(self) -> None:
+        self._leave_guard()
         pool = self._client.connection_pool
         try:
             pool.disconnect()
@@ -76,11 +79,12 @@ class RedisSentinelCache(AsyncCache):
         self._loops: LoopClients[Any] = LoopClients(
             lambda: async_primary_client(settings), _close_client
         )
+        given = dict(options)
+        guard, self._leave_guard = redis_guard(
+            self, settings, lambda: SyncRedisSentinelCache(url, **{**given, **PROBE_OPTIONS})
+        )
         super().__init__(
-            self._execute_on_client,
-            self.settings.key_prefix,
-            self.settings.describe(),
-            Guard(self.settings.describe(), self.settings.node.breaker()),
+            self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
 
     async def _execute_on_client(self, command: Command) -> Any:
@@ -89,13 +93,18 @@ class RedisSentinelCache(AsyncCache):
         args = plan(command)
         client = await self._loops.current()
         if isinstance(args, list):
-            async with client.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return await pipe.execute()
+            node = self.settings.node
+            # redis-py bounds each reply; the whole MULTI/EXEC is bounded here (a wait for a
+            # pooled connection, opening one, the exchange).
+            async with asyncio.timeout(2 * node.timeout + node.connect_timeout):
+                async with client.pipeline(transaction=True) as pipe:
+                    for one in args:
+                        pipe.execute_command(*one)
+                    return await pipe.execute()
         return await client.execute_command(*args)
 
     async def _release(self) -> None:
+        self._leave_guard()
         await self._loops.close_all()
 
 

@@ -19,6 +19,7 @@ from redis.asyncio.retry import Retry as AsyncRetry
 from redis.backoff import NoBackoff
 from redis.retry import Retry
 
+from cache_bridge.adapters.redis.bounded import BoundedSentinelConnection
 from cache_bridge.adapters.redis.clients import node_kwargs
 from cache_bridge.scaling_config import SentinelSettings
 
@@ -72,6 +73,8 @@ def sync_primary_client(settings: SentinelSettings) -> Any:
     return manager.master_for(
         settings.service_name,
         connection_pool_class=_BlockingSentinelPool,
+        # Each call bounded as a whole (cache_bridge.adapters.redis.bounded).
+        connection_class=BoundedSentinelConnection,
         **_data_kwargs(settings, retry),
     )
 
