@@ -1,6 +1,6 @@
-# Two entry points: `make run` (the scripted tours) and `make test` (ruff, mypy --strict, the docs, pytest
-# on this machine's server, pytest again as a machine without one sees it, and the Django 6
-# cell of the support matrix). Both create .venv with everything on first use.
+# Two entry points: `make run` (the scripted tours) and `make test` (ruff, mypy --strict, the
+# docs site, pytest on this machine's server, pytest again as a machine without one sees it,
+# and the Django 6 cell of the support matrix). Both create .venv with everything on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
