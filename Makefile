@@ -1,6 +1,6 @@
-# Two entry points: `make run` (the scripted tours) and `make test` (ruff, mypy --strict, pytest
-# on this machine's server, pytest again as a machine without one sees it, and the Django 6
-# cell of the support matrix). Both create .venv with everything on first use.
+# Two entry points: `make run` (the scripted tours) and `make test` (ruff, mypy --strict, the
+# docs site, pytest on this machine's server, pytest again as a machine without one sees it,
+# and the Django 6 cell of the support matrix). Both create .venv with everything on first use.
 PYTHON ?= python3
 VENV := .venv
 BIN := $(VENV)/bin
@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 PY313_DIR := $(firstword $(wildcard $(HOME)/.pyenv/versions/3.13*/bin))
 DJANGO6_CELLS := "django(python='3.13', django='6.1')" "django_suite(python='3.13', django='6.1')"
 
-.PHONY: run serve-django serve-flask test lint typecheck pytest pytest-without-redis django6 \
+.PHONY: run serve-django serve-flask test lint typecheck docs pytest pytest-without-redis django6 \
 	matrix bench clean
 
 $(STAMP): pyproject.toml
@@ -77,7 +77,12 @@ django6: $(STAMP)
 matrix: $(STAMP)
 	PATH="$(PY313_DIR):$$PATH" $(BIN)/nox --envdir .nox -s django django_suite
 
-test: lint typecheck pytest pytest-without-redis django6
+# The documentation site (mkdocs.yml) into build/docs/, with --strict: a broken link, anchor or
+# API reference fails the build. NO_MKDOCS_2_WARNING quiets mkdocs-material's end-of-life banner.
+docs: $(STAMP)
+	NO_MKDOCS_2_WARNING=1 $(BIN)/mkdocs build --strict
+
+test: lint typecheck docs pytest pytest-without-redis django6
 
 # The benchmark suite: cache_bridge against raw redis-py and the peers, one interleaved run;
 # writes bench/RESULTS.md and bench/results.json (python -m bench --help for options).

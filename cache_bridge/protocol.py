@@ -3,7 +3,7 @@ record the in-memory adapter keeps per key.
 
 Every method returns a ``returns.result.Result`` and never raises: a cache that is down,
 misconfigured at run time or closed gives ``Failure(CacheError)``, so callers can fail open.
-The full rules each method follows are in the README ("The contract").
+The full rules each method follows are in docs/contract.md ("The contract").
 """
 
 from __future__ import annotations

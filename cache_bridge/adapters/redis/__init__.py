@@ -40,8 +40,9 @@ class SyncRedisCache(SyncCache):
 
     Options: ``key_prefix``, ``db``, ``username``, ``password``, ``connect_timeout`` and
     ``timeout`` (seconds, default 1.0 each), ``max_connections`` (default 50), ``retries``
-    (default 0), ``breaker_threshold`` (consecutive connection failures that open the circuit
-    breaker, default 5; 0 turns it off), ``breaker_cooldown`` (seconds it stays open, default
+    (default 0), ``breaker_threshold`` (the first connection failure opens the circuit
+    breaker; after this many in a row it probes the server only once per cool-down; default
+    5, 0 turns the breaker off), ``breaker_cooldown`` (seconds between those probes, default
     2.0), ``client_name`` and the ``ssl_*`` options for ``rediss://``.
     """
 
