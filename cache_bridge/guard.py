@@ -10,8 +10,9 @@ outage, the other knows: a process pays one failed call per outage, not one per 
 While the breaker is open, a thread of the guard probes the server with a blocking ``ping``
 on a connection of its own (see :mod:`cache_bridge.breaker` for when), and closes the
 breaker when the server answers. The thread runs only while the breaker is open and calls
-keep coming (it stops after :data:`IDLE_STOP` seconds without one; the next refused call
-starts it again).
+keep coming: it stops after :data:`IDLE_STOP` seconds without one, and then the first call
+goes to the server itself, as the probe (and starts the thread again), so no call is refused
+on what the breaker learned before a quiet time.
 """
 
 from __future__ import annotations
@@ -42,7 +43,8 @@ from cache_bridge.operations import Op
 
 __all__ = ["IDLE_STOP", "LOG_INTERVAL", "Guard", "Prober", "mark_incident", "shared_guard"]
 
-#: Seconds without a refused call after which an open breaker's probe thread stops.
+#: Seconds without a refused call after which an open breaker's probe thread stops (the next
+#: call then goes to the server as the probe).
 IDLE_STOP = 60.0
 
 # The server answered, even if with an error: the connection works.
@@ -96,7 +98,9 @@ class Guard:
         self._log = log
         self._failures = OutageLog(description, log=log, interval=log_interval)
         self._make_prober = make_prober
-        self._idle_stop = idle_stop
+        #: Seconds without a refused call after which the probe thread stops (tests shorten it).
+        self.idle_stop = idle_stop
+        self._idled = False  # the probe thread stopped for want of calls (see admit)
         self._last_incident: object = None
         self._lock = threading.Lock()
         self._probing = False  # a probe thread runs (or is starting)
@@ -110,6 +114,8 @@ class Guard:
         breaker = self.breaker
         if breaker is None or breaker.allow(force=op.name == "ping"):
             return None
+        if self._idled and self._wake():
+            return None  # the first call after a quiet time is the probe
         op.steps.close()
         self._last_asked = time.monotonic()
         if not self._probing:
@@ -140,6 +146,18 @@ class Guard:
 
     # -- the probe -------------------------------------------------------------------------------
 
+    def _wake(self) -> bool:
+        """The probe thread stopped for want of calls, so what the breaker knows may be old:
+        ``True`` for the first call after that (it goes to the server as the probe, and the
+        probing starts again in case it fails)."""
+        with self._lock:
+            if not self._idled:
+                return False
+            self._idled = False
+        self._last_asked = time.monotonic()
+        self._ensure_probing()
+        return True
+
     def _ensure_probing(self) -> None:
         """Start the probe thread unless it runs (or the guard was closed)."""
         with self._lock:
@@ -169,9 +187,10 @@ class Guard:
                 if wait is None:
                     return  # closed (by a call that got an answer, or by a probe)
                 if wait > 0:
-                    if time.monotonic() - self._last_asked > self._idle_stop:
-                        return  # nobody asks; the next refused call starts a thread again
-                    self._stopped.wait(min(wait, self._idle_stop))
+                    if time.monotonic() - self._last_asked > self.idle_stop:
+                        self._idled = True  # nobody asks; the next call is the probe
+                        return
+                    self._stopped.wait(min(wait, self.idle_stop))
                     continue
                 ticket = breaker.start_probe()
                 if ticket is None:
