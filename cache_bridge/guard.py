@@ -140,9 +140,10 @@ class Guard:
         elif isinstance(error, _ANSWERED) and breaker is not None and breaker.succeeded():
             self._closed()
         if error is not None and is_outage(error):  # the rest is the caller's to handle
-            self._failures.failed(error)
-        if opened:
-            self._opened()
+            self._failures.failed(error, self._open_detail() if opened else "")
+        if opened:  # the probe starts
+            self._last_asked = time.monotonic()
+            self._ensure_probing()
 
     # -- the probe -------------------------------------------------------------------------------
 
@@ -220,16 +221,14 @@ class Guard:
 
     # -- the log -------------------------------------------------------------------------------
 
-    def _opened(self) -> None:
-        """The breaker opened: say so (once per outage), and start the probe."""
+    def _open_detail(self) -> str:
+        """What the line of the failure that opened the breaker adds."""
         breaker = self.breaker
         assert breaker is not None
-        self._failures.opened(
+        return (
             "circuit open: calls fail at once while the server is probed in the background "
             f"(every {breaker.cooldown:.2f} s after {breaker.threshold} failures in a row)"
         )
-        self._last_asked = time.monotonic()
-        self._ensure_probing()
 
     def _closed(self) -> None:
         self._failures.recovered("; circuit closed")
