@@ -41,7 +41,15 @@ from cache_bridge.errors import (
 from cache_bridge.failure_log import LOG_INTERVAL, OutageLog, is_outage, logger
 from cache_bridge.operations import Op
 
-__all__ = ["IDLE_STOP", "LOG_INTERVAL", "Guard", "Prober", "mark_incident", "shared_guard"]
+__all__ = [
+    "IDLE_STOP",
+    "LOG_INTERVAL",
+    "Guard",
+    "Prober",
+    "mark_counted",
+    "mark_incident",
+    "shared_guard",
+]
 
 #: Seconds without a refused call after which an open breaker's probe thread stops (the next
 #: call then goes to the server as the probe).
@@ -54,12 +62,19 @@ _NOT_THE_SERVER = (CacheUnavailableError, CachePoolExhaustedError)
 
 
 _INCIDENT = "_cache_bridge_incident"
+_COUNTED = "_cache_bridge_counted"
 
 
 def mark_incident(exc: BaseException, incident: object) -> None:
     """Say that ``exc`` is one of several failures with one cause (one dropped round trip that
     carried many calls): the breaker counts the incident once, not each call."""
     setattr(exc, _INCIDENT, incident)
+
+
+def mark_counted(exc: BaseException) -> None:
+    """Say that a finer breaker (a Redis Cluster node's) has counted ``exc``: the breaker of
+    the adapter's guard does not count it again."""
+    setattr(exc, _COUNTED, True)
 
 
 def answered(result: Result[Any, DomainError]) -> bool:
@@ -114,13 +129,26 @@ class Guard:
         breaker = self.breaker
         if breaker is None or breaker.allow(force=op.name == "ping"):
             return None
-        if self._idled and self._wake():
+        if not self._refuses():
             return None  # the first call after a quiet time is the probe
         op.steps.close()
+        return Failure(CacheUnavailableError(breaker.why_open(), operation=op.name, key=op.key))
+
+    def allows(self) -> bool:
+        """Like :meth:`admit`, for a call that is not an operation (a cluster node's part of
+        one): whether it may go to the server now."""
+        breaker = self.breaker
+        return breaker is None or breaker.allow() or not self._refuses()
+
+    def _refuses(self) -> bool:
+        """The breaker is open: ``True`` to refuse the call (the probe runs while calls keep
+        coming); ``False`` for the first call after a quiet time, which is the probe."""
+        if self._idled and self._wake():
+            return False
         self._last_asked = time.monotonic()
         if not self._probing:
             self._ensure_probing()
-        return Failure(CacheUnavailableError(breaker.why_open(), operation=op.name, key=op.key))
+        return True
 
     def settle(self, result: Result[Any, DomainError] | None) -> None:
         """Record how an admitted operation ended (``None``: it was cancelled)."""
@@ -134,7 +162,12 @@ class Guard:
         opened = False
         if isinstance(error, CacheConnectionError) and not isinstance(error, _NOT_THE_SERVER):
             incident = getattr(error.cause, _INCIDENT, None)
-            if breaker is not None and (incident is None or incident is not self._last_incident):
+            counted = getattr(error.cause, _COUNTED, False)
+            if (
+                breaker is not None
+                and not counted
+                and (incident is None or incident is not self._last_incident)
+            ):
                 self._last_incident = incident
                 opened = breaker.failed()
         elif isinstance(error, _ANSWERED) and breaker is not None and breaker.succeeded():
