@@ -40,9 +40,11 @@ class SyncRedisCache(SyncCache):
 
     Options: ``key_prefix``, ``db``, ``username``, ``password``, ``connect_timeout`` and
     ``timeout`` (seconds, default 1.0 each), ``max_connections`` (default 50), ``retries``
-    (default 0), ``breaker_threshold`` (consecutive connection failures that open the circuit
-    breaker, default 5; 0 turns it off), ``breaker_cooldown`` (seconds it stays open, default
-    2.0), ``client_name`` and the ``ssl_*`` options for ``rediss://``.
+    (default 0), ``breaker_threshold`` (the first connection or timeout failure opens the
+    circuit breaker and a background probe closes it when the server answers; after this many
+    failures in a row, default 5, it probes once per cool-down; 0 turns the breaker off),
+    ``breaker_cooldown`` (seconds between two probes then, default 2.0), ``client_name`` and
+    the ``ssl_*`` options for ``rediss://``.
     """
 
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
