@@ -42,6 +42,7 @@ class Lanes:
         self._most = max(1, most)
         self._stall_after = STALL * timeout
         self._lanes: list[AutoPipeline] = []
+        self._closed = False
         self._first = self._open()
 
     def __len__(self) -> int:
@@ -66,7 +67,7 @@ class Lanes:
         for lane in self._lanes:
             if lane.since is None or now - lane.since < self._stall_after:
                 return lane
-        if len(self._lanes) < self._most:
+        if len(self._lanes) < self._most and not self._closed:
             return self._open()
         return max(self._lanes, key=lambda lane: lane.since or now)
 
@@ -80,7 +81,7 @@ class Lanes:
                 continue
             if idle:
                 lane = idle.pop(0)
-            elif len(self._lanes) < self._most:
+            elif len(self._lanes) < self._most and not self._closed:
                 lane = self._open()
             else:
                 lane = self._pick(now)
@@ -88,5 +89,6 @@ class Lanes:
 
     async def aclose(self) -> None:
         """Close every lane (failing what is still queued) and release their connections."""
+        self._closed = True  # (no lane opens after this: a call still under way fails closed)
         for lane in self._lanes:
             await lane.aclose()
