@@ -279,11 +279,16 @@ class _Registry:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.guards: dict[Hashable, Guard] = {}
+        # The thread holding the lock, and the leaves it must do before it lets go: a weakref
+        # finalizer (see shared_guard) may run in that very thread while it holds the lock.
+        self.holder: int | None = None
+        self.deferred: list[tuple[Hashable, Guard]] = []
 
     def after_fork(self) -> None:
         # A forked child has none of its parent's threads: a lock one of them held stays
         # held, and a probe thread is gone (the next refused call starts one in the child).
         self.lock = threading.Lock()
+        self.holder = None
         for guard in list(self.guards.values()):
             guard._lock = threading.Lock()
             guard._probing = False
@@ -304,19 +309,40 @@ def shared_guard(
     configuration is closed (or garbage collected), the guard stops and is forgotten, so a
     later adapter starts afresh."""
     with _registry.lock:
-        guard = _registry.guards.get(identity)
-        if guard is None:
-            guard = _registry.guards[identity] = make()
-        guard._adapters += 1
+        _registry.holder = threading.get_ident()
+        try:
+            guard = _registry.guards.get(identity)
+            if guard is None:
+                guard = _registry.guards[identity] = make()
+            guard._adapters += 1
+        finally:
+            deferred, _registry.deferred = _registry.deferred, []
+            stopped = [left for left in deferred if _forget(*left)]
+            _registry.holder = None
+    for left in stopped:
+        left[1].close()
     leave = weakref.finalize(owner, _leave, identity, guard)
     return guard, leave
 
 
 def _leave(identity: Hashable, guard: Guard) -> None:
+    if _registry.holder == threading.get_ident():
+        # A finalizer run by the garbage collector inside shared_guard, in the thread that
+        # holds the lock: waiting for it would wait forever. shared_guard does it.
+        _registry.deferred.append((identity, guard))
+        return
     with _registry.lock:
-        guard._adapters -= 1
-        if guard._adapters:
-            return
-        if _registry.guards.get(identity) is guard:
-            del _registry.guards[identity]
-    guard.close()
+        stopped = _forget(identity, guard)
+    if stopped:
+        guard.close()
+
+
+def _forget(identity: Hashable, guard: Guard) -> bool:
+    """One adapter of ``guard`` has left (the lock is held): ``True`` if it was the last, so
+    the guard is forgotten and is to be closed."""
+    guard._adapters -= 1
+    if guard._adapters:
+        return False
+    if _registry.guards.get(identity) is guard:
+        del _registry.guards[identity]
+    return True
