@@ -6,7 +6,10 @@ Slow links (one table, fixed settings, through a FaultProxy in front of a health
 - a 1 MiB value passed on in 64 KiB pieces 0.3 s apart, and a reply trickled a byte every
   50 ms (``timeout=0.5, connect_timeout=0.5``): how long the get runs, and how it ends;
 - 50 concurrent gets of 30 kB values over a link passing 64 KiB every 0.2 s: the longest
-  wait of one caller (asyncio tasks on the async face, threads on the blocking face).
+  wait of one caller (asyncio tasks on the async face, threads on the blocking face);
+- a ``get_many`` of 20 values of 500 kB (10 MB, far past the timeout) over a link passing
+  64 KiB every 10 ms, and three small gets 50 ms after it (tasks, or threads): how the
+  small gets end, and the longest of them.
 
 Outage per request (per settings profile, both faces of one configuration in one process):
 
@@ -132,12 +135,66 @@ def _thread_waits(adapter: Any, count: int) -> list[tuple[bool, float]]:
     return waits
 
 
+def small_gets_behind_a_huge_reply(face: str, server: FaultyRedisServer) -> str:
+    proxy = _proxy(server)
+    cache = _harness(face, proxy.url(), BOUNDED)
+    keys = [f"big{i}" for i in range(20)]
+    try:
+        assert cache.set_many(dict.fromkeys(keys, "x" * 500_000)) == Success(None)
+        assert cache.set("small", "v") == Success(None)
+        proxy.chunk_size, proxy.latency = 1 << 16, 0.01
+        if cache.is_async:
+            waits = cache.run(_behind_in_tasks(cache.adapter, keys))
+        else:
+            waits = _behind_in_threads(cache.adapter, keys)
+    finally:
+        cache.shutdown()
+        proxy.stop()
+    ok = sum(success for success, _ in waits)
+    return f"{ok}/3 small gets succeed, the longest in {max(s for _, s in waits):.3f} s"
+
+
+async def _behind_in_tasks(adapter: Any, keys: list[str]) -> list[tuple[bool, float]]:
+    async def small() -> tuple[bool, float]:
+        await asyncio.sleep(0.05)
+        started = time.perf_counter()
+        result = await adapter.get("small")
+        return isinstance(result, Success), time.perf_counter() - started
+
+    _, *waits = await asyncio.gather(adapter.get_many(keys), *(small() for _ in range(3)))
+    return waits
+
+
+def _behind_in_threads(adapter: Any, keys: list[str]) -> list[tuple[bool, float]]:
+    waits: list[tuple[bool, float]] = []
+    lock = threading.Lock()
+
+    def small() -> None:
+        time.sleep(0.05)
+        started = time.perf_counter()
+        result = adapter.get("small")
+        with lock:
+            waits.append((isinstance(result, Success), time.perf_counter() - started))
+
+    threads = [threading.Thread(target=adapter.get_many, args=(keys,))]
+    threads += [threading.Thread(target=small) for _ in range(3)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return waits
+
+
 SlowLink = Callable[[str, FaultyRedisServer], str]
 SLOW_LINK_ROWS: list[tuple[str, SlowLink]] = [
     ("round trip 30 ms, timeout=0.05: 20 gets", half_timeout_round_trip),
     ("1 MiB value, 64 KiB pieces 0.3 s apart (timeout 0.5 + connect 0.5)", large_value_in_pieces),
     ("reply trickled a byte every 50 ms (same bounds)", byte_at_a_time),
     ("50 concurrent gets of 30 kB, 64 KiB every 0.2 s (same bounds)", concurrent_gets),
+    (
+        "3 small gets 50 ms behind a 10 MB get_many, 64 KiB every 10 ms (same bounds)",
+        small_gets_behind_a_huge_reply,
+    ),
 ]
 
 

@@ -10,8 +10,9 @@ outage, the other knows: a process pays one failed call per outage, not one per 
 While the breaker is open, a thread of the guard probes the server with a blocking ``ping``
 on a connection of its own (see :mod:`cache_bridge.breaker` for when), and closes the
 breaker when the server answers. The thread runs only while the breaker is open and calls
-keep coming (it stops after :data:`IDLE_STOP` seconds without one; the next refused call
-starts it again).
+keep coming: it stops after :data:`IDLE_STOP` seconds without one, and then the first call
+goes to the server itself, as the probe (and starts the thread again), so no call is refused
+on what the breaker learned before a quiet time.
 """
 
 from __future__ import annotations
@@ -40,9 +41,18 @@ from cache_bridge.errors import (
 from cache_bridge.failure_log import LOG_INTERVAL, OutageLog, is_outage, logger
 from cache_bridge.operations import Op
 
-__all__ = ["IDLE_STOP", "LOG_INTERVAL", "Guard", "Prober", "mark_incident", "shared_guard"]
+__all__ = [
+    "IDLE_STOP",
+    "LOG_INTERVAL",
+    "Guard",
+    "Prober",
+    "mark_counted",
+    "mark_incident",
+    "shared_guard",
+]
 
-#: Seconds without a refused call after which an open breaker's probe thread stops.
+#: Seconds without a refused call after which an open breaker's probe thread stops (the next
+#: call then goes to the server as the probe).
 IDLE_STOP = 60.0
 
 # The server answered, even if with an error: the connection works.
@@ -52,12 +62,19 @@ _NOT_THE_SERVER = (CacheUnavailableError, CachePoolExhaustedError)
 
 
 _INCIDENT = "_cache_bridge_incident"
+_COUNTED = "_cache_bridge_counted"
 
 
 def mark_incident(exc: BaseException, incident: object) -> None:
     """Say that ``exc`` is one of several failures with one cause (one dropped round trip that
     carried many calls): the breaker counts the incident once, not each call."""
     setattr(exc, _INCIDENT, incident)
+
+
+def mark_counted(exc: BaseException) -> None:
+    """Say that a finer breaker (a Redis Cluster node's) has counted ``exc``: the breaker of
+    the adapter's guard does not count it again."""
+    setattr(exc, _COUNTED, True)
 
 
 def answered(result: Result[Any, DomainError]) -> bool:
@@ -96,7 +113,9 @@ class Guard:
         self._log = log
         self._failures = OutageLog(description, log=log, interval=log_interval)
         self._make_prober = make_prober
-        self._idle_stop = idle_stop
+        #: Seconds without a refused call after which the probe thread stops (tests shorten it).
+        self.idle_stop = idle_stop
+        self._idled = False  # the probe thread stopped for want of calls (see admit)
         self._last_incident: object = None
         self._lock = threading.Lock()
         self._probing = False  # a probe thread runs (or is starting)
@@ -110,11 +129,26 @@ class Guard:
         breaker = self.breaker
         if breaker is None or breaker.allow(force=op.name == "ping"):
             return None
+        if not self._refuses():
+            return None  # the first call after a quiet time is the probe
         op.steps.close()
+        return Failure(CacheUnavailableError(breaker.why_open(), operation=op.name, key=op.key))
+
+    def allows(self) -> bool:
+        """Like :meth:`admit`, for a call that is not an operation (a cluster node's part of
+        one): whether it may go to the server now."""
+        breaker = self.breaker
+        return breaker is None or breaker.allow() or not self._refuses()
+
+    def _refuses(self) -> bool:
+        """The breaker is open: ``True`` to refuse the call (the probe runs while calls keep
+        coming); ``False`` for the first call after a quiet time, which is the probe."""
+        if self._idled and self._wake():
+            return False
         self._last_asked = time.monotonic()
         if not self._probing:
             self._ensure_probing()
-        return Failure(CacheUnavailableError(breaker.why_open(), operation=op.name, key=op.key))
+        return True
 
     def settle(self, result: Result[Any, DomainError] | None) -> None:
         """Record how an admitted operation ended (``None``: it was cancelled)."""
@@ -128,17 +162,35 @@ class Guard:
         opened = False
         if isinstance(error, CacheConnectionError) and not isinstance(error, _NOT_THE_SERVER):
             incident = getattr(error.cause, _INCIDENT, None)
-            if breaker is not None and (incident is None or incident is not self._last_incident):
+            counted = getattr(error.cause, _COUNTED, False)
+            if (
+                breaker is not None
+                and not counted
+                and (incident is None or incident is not self._last_incident)
+            ):
                 self._last_incident = incident
                 opened = breaker.failed()
         elif isinstance(error, _ANSWERED) and breaker is not None and breaker.succeeded():
             self._closed()
         if error is not None and is_outage(error):  # the rest is the caller's to handle
-            self._failures.failed(error)
-        if opened:
-            self._opened()
+            self._failures.failed(error, self._open_detail() if opened else "")
+        if opened:  # the probe starts
+            self._last_asked = time.monotonic()
+            self._ensure_probing()
 
     # -- the probe -------------------------------------------------------------------------------
+
+    def _wake(self) -> bool:
+        """The probe thread stopped for want of calls, so what the breaker knows may be old:
+        ``True`` for the first call after that (it goes to the server as the probe, and the
+        probing starts again in case it fails)."""
+        with self._lock:
+            if not self._idled:
+                return False
+            self._idled = False
+        self._last_asked = time.monotonic()
+        self._ensure_probing()
+        return True
 
     def _ensure_probing(self) -> None:
         """Start the probe thread unless it runs (or the guard was closed)."""
@@ -169,9 +221,10 @@ class Guard:
                 if wait is None:
                     return  # closed (by a call that got an answer, or by a probe)
                 if wait > 0:
-                    if time.monotonic() - self._last_asked > self._idle_stop:
-                        return  # nobody asks; the next refused call starts a thread again
-                    self._stopped.wait(min(wait, self._idle_stop))
+                    if time.monotonic() - self._last_asked > self.idle_stop:
+                        self._idled = True  # nobody asks; the next call is the probe
+                        return
+                    self._stopped.wait(min(wait, self.idle_stop))
                     continue
                 ticket = breaker.start_probe()
                 if ticket is None:
@@ -201,16 +254,14 @@ class Guard:
 
     # -- the log -------------------------------------------------------------------------------
 
-    def _opened(self) -> None:
-        """The breaker opened: say so (once per outage), and start the probe."""
+    def _open_detail(self) -> str:
+        """What the line of the failure that opened the breaker adds."""
         breaker = self.breaker
         assert breaker is not None
-        self._failures.opened(
+        return (
             "circuit open: calls fail at once while the server is probed in the background "
             f"(every {breaker.cooldown:.2f} s after {breaker.threshold} failures in a row)"
         )
-        self._last_asked = time.monotonic()
-        self._ensure_probing()
 
     def _closed(self) -> None:
         self._failures.recovered("; circuit closed")
@@ -228,11 +279,16 @@ class _Registry:
     def __init__(self) -> None:
         self.lock = threading.Lock()
         self.guards: dict[Hashable, Guard] = {}
+        # The thread holding the lock, and the leaves it must do before it lets go: a weakref
+        # finalizer (see shared_guard) may run in that very thread while it holds the lock.
+        self.holder: int | None = None
+        self.deferred: list[tuple[Hashable, Guard]] = []
 
     def after_fork(self) -> None:
         # A forked child has none of its parent's threads: a lock one of them held stays
         # held, and a probe thread is gone (the next refused call starts one in the child).
         self.lock = threading.Lock()
+        self.holder = None
         for guard in list(self.guards.values()):
             guard._lock = threading.Lock()
             guard._probing = False
@@ -253,19 +309,40 @@ def shared_guard(
     configuration is closed (or garbage collected), the guard stops and is forgotten, so a
     later adapter starts afresh."""
     with _registry.lock:
-        guard = _registry.guards.get(identity)
-        if guard is None:
-            guard = _registry.guards[identity] = make()
-        guard._adapters += 1
+        _registry.holder = threading.get_ident()
+        try:
+            guard = _registry.guards.get(identity)
+            if guard is None:
+                guard = _registry.guards[identity] = make()
+            guard._adapters += 1
+        finally:
+            deferred, _registry.deferred = _registry.deferred, []
+            stopped = [left for left in deferred if _forget(*left)]
+            _registry.holder = None
+    for left in stopped:
+        left[1].close()
     leave = weakref.finalize(owner, _leave, identity, guard)
     return guard, leave
 
 
 def _leave(identity: Hashable, guard: Guard) -> None:
+    if _registry.holder == threading.get_ident():
+        # A finalizer run by the garbage collector inside shared_guard, in the thread that
+        # holds the lock: waiting for it would wait forever. shared_guard does it.
+        _registry.deferred.append((identity, guard))
+        return
     with _registry.lock:
-        guard._adapters -= 1
-        if guard._adapters:
-            return
-        if _registry.guards.get(identity) is guard:
-            del _registry.guards[identity]
-    guard.close()
+        stopped = _forget(identity, guard)
+    if stopped:
+        guard.close()
+
+
+def _forget(identity: Hashable, guard: Guard) -> bool:
+    """One adapter of ``guard`` has left (the lock is held): ``True`` if it was the last, so
+    the guard is forgotten and is to be closed."""
+    guard._adapters -= 1
+    if guard._adapters:
+        return False
+    if _registry.guards.get(identity) is guard:
+        del _registry.guards[identity]
+    return True

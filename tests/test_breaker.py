@@ -318,7 +318,7 @@ def _probe_threads(url: str = "") -> list[threading.Thread]:
 def test_the_probe_thread_runs_only_while_needed(dead_url: str) -> None:
     cache = SyncRedisCache(dead_url, breaker_threshold=1, breaker_cooldown=0.1)
     guard: Any = cache._guard  # the thread's owner, to shorten its idle stop for the test
-    guard._idle_stop = 0.3
+    guard.idle_stop = 0.3
     try:
         assert not _probe_threads(dead_url)
         failure(cache.get("k"), CacheConnectionError)
@@ -328,9 +328,11 @@ def test_the_probe_thread_runs_only_while_needed(dead_url: str) -> None:
         while _probe_threads(dead_url):
             assert time.monotonic() < deadline, "the probe thread did not stop when idle"
             time.sleep(0.02)
-        # ...and the next refused call starts it again.
-        failure(cache.get("k"), CacheUnavailableError)
+        # ...and the next call goes to the server as the probe, and starts it again.
+        error = failure(cache.get("k"), CacheConnectionError)
+        assert not isinstance(error, CacheUnavailableError)
         assert len(_probe_threads(dead_url)) == 1
+        failure(cache.get("k"), CacheUnavailableError)  # the calls after it are refused
     finally:
         cache.close()
     # Closing the last adapter of the configuration stops it too.

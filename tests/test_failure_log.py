@@ -85,27 +85,75 @@ def test_an_outage_is_one_line_then_one_count_per_interval(
     ]
 
 
-def test_the_circuit_opening_is_logged_once_per_outage_and_the_recovery_once(
+def test_an_outage_is_its_first_failure_and_its_recovery(
     log: OutageLog, clock: FakeClock, caplog: pytest.LogCaptureFixture
 ) -> None:
     with caplog.at_level(logging.DEBUG, logger="test.outage"):
         log.recovered()  # nothing to report
-        log.failed(DOWN)
-        log.opened("failed 3 times in a row; circuit open")
-        log.failed(DOWN)
-        log.opened("failed 3 times in a row; circuit open")  # a failed probe: not again
+        assert log.failed(DOWN, "circuit open")
+        assert not log.failed(DOWN)
         log.recovered("; circuit closed")
         log.recovered("; circuit closed")
-        clock.now += 0.01
-        assert log.failed(DOWN)  # a new outage is reported at once
-        log.opened("failed 3 times in a row; circuit open")
+        clock.now += log.interval
+        assert log.failed(DOWN)  # a new outage after a quiet time is reported at once
     assert _messages(caplog) == [
-        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached",
-        "cache_bridge: redis://h:6379/0 failed 3 times in a row; circuit open",
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached; "
+        "circuit open",
         "cache_bridge: redis://h:6379/0: the cache answers again; circuit closed "
         "(1 failures were not logged)",
         "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached",
-        "cache_bridge: redis://h:6379/0 failed 3 times in a row; circuit open",
+    ]
+
+
+def test_short_outages_soon_after_a_line_are_counted_into_the_next_one(
+    log: OutageLog, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    """A flapping server (a slow reply once a second: a failure, then the answer 0.1 s later)
+    writes at most two lines per interval, and the next line says how many outages came and
+    went unlogged (issue 12 review, item 11: the recovery used to start the count again, so
+    every incident wrote its failure, its circuit opening and its recovery)."""
+    with caplog.at_level(logging.DEBUG, logger="test.outage"):
+        written: list[float] = []
+        start = clock.now
+        for second in range(12):
+            clock.now = start + second
+            for _ in range(3):
+                if log.failed(DOWN, "circuit open"):
+                    written.append(clock.now)
+            clock.now += 0.1
+            before = len(_messages(caplog))
+            log.recovered("; circuit closed")
+            if len(_messages(caplog)) > before:
+                written.append(clock.now)
+    lines = _messages(caplog)
+    assert len(lines) == len(written)
+    for at in written:  # at most two lines in any interval
+        assert sum(at <= other < at + log.interval for other in written) <= 2, written
+    assert len(lines) <= 2 * (1 + 12 / log.interval), lines
+    assert lines[0].endswith("could not be reached; circuit open")
+    assert lines[1].endswith("answers again; circuit closed (2 failures were not logged)")
+    assert lines[2].endswith(
+        "could not be reached; circuit open (and 15 more since the last message; "
+        "5 short outages came and went meanwhile)"
+    )
+    assert lines[3].endswith("answers again; circuit closed (2 failures were not logged)")
+
+
+def test_a_long_outage_is_counted_and_its_recovery_logged_at_once(
+    log: OutageLog, clock: FakeClock, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.DEBUG, logger="test.outage"):
+        assert log.failed(DOWN)
+        for _ in range(70):
+            clock.now += 0.1
+            log.failed(DOWN)
+        clock.now += 0.01
+        log.recovered()
+    assert _messages(caplog) == [
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached",
+        "cache_bridge: redis://h:6379/0 failed: get('k'): the cache could not be reached "
+        "(and 49 more since the last message)",
+        "cache_bridge: redis://h:6379/0: the cache answers again (20 failures were not logged)",
     ]
 
 

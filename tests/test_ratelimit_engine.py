@@ -324,7 +324,7 @@ def test_fail_open_allows_and_logs_once_per_burst(
     assert rate_limit_headers(decisions) == {}
 
 
-def test_fail_closed_denies_and_a_recovery_starts_a_new_burst(
+def test_fail_closed_denies_and_logs_the_outage_and_its_recovery(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
     caplog.set_level(logging.INFO, logger="cache_bridge.ratelimit")
@@ -338,7 +338,9 @@ def test_fail_closed_denies_and_a_recovery_starts_a_new_burst(
     lim.native = False
     assert not lim.hit("k").allowed
     messages = [r.getMessage() for r in caplog.records]
-    assert sum("denying" in m for m in messages) == 2
+    # The second outage began within LOG_INTERVAL of the recovery's line: it is counted into
+    # the next line, not logged on its own (a flapping cache writes two lines per interval).
+    assert sum("denying" in m for m in messages) == 1
     assert sum("the cache answers again" in m for m in messages) == 1
 
 

@@ -17,7 +17,7 @@ from cache_bridge.adapters.redis.clients import async_client, sync_client
 from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.executors import SyncExecutor
 from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
-from cache_bridge.adapters.redis.pipelining import AutoPipeline
+from cache_bridge.adapters.redis.lanes import Lanes
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
 from cache_bridge.commands import Command
@@ -40,10 +40,11 @@ class SyncRedisCache(SyncCache):
 
     Options: ``key_prefix``, ``db``, ``username``, ``password``, ``connect_timeout`` and
     ``timeout`` (seconds, default 1.0 each), ``max_connections`` (default 50), ``retries``
-    (default 0), ``breaker_threshold`` (the first connection failure opens the circuit
-    breaker; after this many in a row it probes the server only once per cool-down; default
-    5, 0 turns the breaker off), ``breaker_cooldown`` (seconds between those probes, default
-    2.0), ``client_name`` and the ``ssl_*`` options for ``rediss://``.
+    (default 0), ``breaker_threshold`` (the first connection or timeout failure opens the
+    circuit breaker and a background probe closes it when the server answers; after this many
+    failures in a row, default 5, it probes once per cool-down; 0 turns the breaker off),
+    ``breaker_cooldown`` (seconds between two probes then, default 2.0), ``client_name`` and
+    the ``ssl_*`` options for ``rediss://``.
     """
 
     def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
@@ -77,7 +78,9 @@ class RedisCache(AsyncCache):
 
     With ``pipelining=True`` (the default), single commands issued while the loop is busy share
     one write and one round trip on one connection per loop
-    (:mod:`cache_bridge.adapters.redis.pipelining`); every call still gets its own result.
+    (:mod:`cache_bridge.adapters.redis.pipelining`), and go on more connections only while a
+    round trip is slow (:mod:`cache_bridge.adapters.redis.lanes`); every call still gets its
+    own result.
     With ``retries`` > 0 commands are not pipelined, so that each can be retried alone; nor
     with ``max_connections=1`` (the pipeline keeps a connection, MULTI/EXEC needs another).
     """
@@ -135,8 +138,9 @@ class _LoopClient:
         # With retries the commands go through redis-py's client, whose retry policy applies.
         # The pipeline holds one connection for good and MULTI/EXEC needs another: a pool of
         # one connection is left to redis-py's client too.
+        pool = self.redis.connection_pool
         self.pipeline = (
-            AutoPipeline(self.redis.connection_pool, settings.timeout, settings.connect_timeout)
+            Lanes(pool, settings.timeout, settings.connect_timeout, settings.max_connections - 1)
             if pipelining and settings.retries == 0 and settings.max_connections >= 2
             else None
         )

@@ -19,6 +19,9 @@ Bounds: opening the connection (the TCP connect and the handshake) is bounded by
 slower than half the timeout still serves every call. Each caller also has a bound of its own,
 ``connect_timeout + timeout`` from its call, whatever it queued behind: a caller whose bound
 passes while its round trip is still being read fails alone (its reply is read and dropped).
+Calls never wait long behind a slow round trip (a large reply on a slow link): the calls
+queued behind a round trip outstanding for a quarter of the timeout go on other connections
+of the pool (:mod:`cache_bridge.adapters.redis.lanes`).
 
 A command that carries more than 1 MiB (the least ``proto-max-bulk-len`` a server may have)
 never shares a round trip: a server that refuses it answers with an error and closes the
@@ -33,6 +36,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+from collections.abc import Callable
 from typing import Any
 
 from redis import exceptions as rx
@@ -44,7 +48,7 @@ from cache_bridge.adapters.redis.plan import Args
 from cache_bridge.errors import CacheClosedError
 from cache_bridge.guard import mark_incident
 
-__all__ = ["AutoPipeline"]
+__all__ = ["AutoPipeline", "Pending"]
 
 # Enough to keep one packet reasonable; more queued commands wait for the next round trip.
 _MAX_BATCH = 512
@@ -53,7 +57,7 @@ _MAX_BATCH = 512
 _LARGE = 1 << 20
 
 # The arguments, the caller's future, and the loop time by which the caller gives up.
-_Pending = tuple[Args, "asyncio.Future[Any]", float]
+Pending = tuple[Args, "asyncio.Future[Any]", float]
 _NO_DEADLINE = float("inf")
 
 
@@ -88,19 +92,39 @@ def _size(packed: list[bytes]) -> int:
 
 
 class AutoPipeline:
-    """The queue and the writer task of one event loop, over one connection of ``pool``."""
+    """The queue and the writer task of one event loop, over one connection of ``pool``.
 
-    def __init__(self, pool: ConnectionPool, timeout: float, connect_timeout: float) -> None:
+    ``on_stall`` is given the calls still queued once a round trip has been outstanding for
+    ``stall_after`` seconds (they are taken off this pipeline's queue, to go elsewhere)."""
+
+    def __init__(
+        self,
+        pool: ConnectionPool,
+        timeout: float,
+        connect_timeout: float,
+        on_stall: Callable[[list[Pending]], None] | None = None,
+        stall_after: float = _NO_DEADLINE,
+    ) -> None:
         self._pool = pool
         self._timeout = timeout
         self._connect_timeout = connect_timeout
-        self._queue: list[_Pending] = []
+        self._queue: list[Pending] = []
         self._conn: AbstractConnection | None = None
         self._task: asyncio.Task[None] | None = None
         self._socket_timeout: float | None = None
         self._closed = False
         self._leading = False  # a caller is doing a round trip of its own (see _lead)
         self._watch: asyncio.TimerHandle | None = None  # see _expire
+        self._on_stall = on_stall
+        self._stall_after = stall_after
+        self._stall: asyncio.TimerHandle | None = None  # see _stalled
+        #: The loop time when the round trip in flight started (``None``: none is).
+        self.since: float | None = None
+
+    @property
+    def idle(self) -> bool:
+        """No round trip in flight or to come."""
+        return self._task is None and not self._leading and not self._queue
 
     async def execute(self, args: Args) -> Any:
         """Send ``args`` in the next round trip and return its reply (or raise its error)."""
@@ -113,7 +137,34 @@ class AutoPipeline:
                 return await self._lead(args, future)
             self._start_writer(loop)  # (only if the last leader was cancelled before it)
         self._queue.append((args, future, loop.time() + self._connect_timeout + self._timeout))
+        self._watch_stall(loop)
         return await future
+
+    def adopt(self, pending: list[Pending]) -> None:
+        """Queue calls taken from a stalled pipeline (each keeps its bound)."""
+        if self._closed:
+            self._fail(pending, _closed())
+            return
+        loop = asyncio.get_running_loop()
+        self._queue[:0] = pending  # they waited longer than anything queued here
+        if self._task is None and not self._leading:
+            self._start_writer(loop)
+        else:
+            self._watch_stall(loop)
+
+    def _watch_stall(self, loop: asyncio.AbstractEventLoop) -> None:
+        """Call :meth:`_stalled` if the round trip in flight is still so once ``stall_after``
+        from its start (unless that time has passed: nothing better is left, see lanes)."""
+        if self._on_stall is None or self._stall is not None or self.since is None:
+            return
+        at = self.since + self._stall_after
+        if at > loop.time():
+            self._stall = loop.call_at(at, self._stalled)
+
+    def _stalled(self) -> None:
+        self._stall = None
+        if self._queue and self._on_stall is not None:
+            self._on_stall(self._take_queue())
 
     def _start_writer(self, loop: asyncio.AbstractEventLoop) -> None:
         # The task starts on a later turn of the loop, after every caller ready to run this
@@ -169,8 +220,18 @@ class AutoPipeline:
         finally:
             self._task = None
 
-    async def _round_trip(self, batch: list[_Pending]) -> None:
+    async def _round_trip(self, batch: list[Pending]) -> None:
         """Write ``batch`` and read its replies on the pipeline's connection."""
+        self.since = asyncio.get_running_loop().time()
+        try:
+            await self._exchange(batch)
+        finally:
+            self.since = None
+            if self._stall is not None:
+                self._stall.cancel()
+                self._stall = None
+
+    async def _exchange(self, batch: list[Pending]) -> None:
         try:
             conn = await self._connection()
         except BaseException as exc:
@@ -184,7 +245,7 @@ class AutoPipeline:
                     if not pending[1].done():
                         await self._round_trip([pending])
                 return
-            first = batch[0][2]
+            first = min(deadline for _, _, deadline in batch)  # (adopted calls come first)
             loop = asyncio.get_running_loop()
             if first < loop.time() + self._timeout:
                 # A caller that queued behind earlier round trips may reach its own bound
@@ -220,24 +281,27 @@ class AutoPipeline:
                 self._watch.cancel()
                 self._watch = None
 
-    def _expire(self, batch: list[_Pending]) -> None:
-        """Fail the callers of ``batch`` whose bound has passed, in order (a caller that
-        queued later has a later bound); wake again for the next one."""
+    def _expire(self, batch: list[Pending]) -> None:
+        """Fail the callers of ``batch`` whose bound has passed; wake again for the next."""
         self._watch = None
-        now = asyncio.get_running_loop().time()
+        loop = asyncio.get_running_loop()
+        now = loop.time()
         error: rx.TimeoutError | None = None
+        later = _NO_DEADLINE
         for _, future, deadline in batch:
             if future.done():
                 continue
             if deadline > now:
-                self._watch = asyncio.get_running_loop().call_at(deadline, self._expire, batch)
-                return
+                later = min(later, deadline)
+                continue
             error = error or rx.TimeoutError(
                 "Redis did not answer within the bound (connect_timeout + timeout)"
             )
             future.set_exception(_fresh(error))
+        if later < _NO_DEADLINE:
+            self._watch = loop.call_at(later, self._expire, batch)
 
-    async def _not_opened(self, batch: list[_Pending], exc: BaseException) -> None:
+    async def _not_opened(self, batch: list[Pending], exc: BaseException) -> None:
         """The connection for ``batch`` could not be opened: ``batch`` fails (and the callers
         queued behind it, unless this round trip was cancelled)."""
         await self._drop_connection()
@@ -253,7 +317,7 @@ class AutoPipeline:
 
     async def _exchange_failed(
         self,
-        batch: list[_Pending],
+        batch: list[Pending],
         done: int,
         exc: BaseException,
         *,
@@ -318,12 +382,12 @@ class AutoPipeline:
             with contextlib.suppress(Exception):
                 await self._conn.disconnect(nowait=True)
 
-    def _take_queue(self) -> list[_Pending]:
+    def _take_queue(self) -> list[Pending]:
         queued, self._queue = self._queue, []
         return queued
 
     @staticmethod
-    def _fail(pending: list[_Pending], error: BaseException) -> None:
+    def _fail(pending: list[Pending], error: BaseException) -> None:
         for _, future, _ in pending:
             if not future.done():
                 future.set_exception(_fresh(error))

@@ -4,7 +4,9 @@ cluster clients.
 Every operation of the contract works across slots: batches are split by hash slot
 (:mod:`cache_bridge.adapters.redis_cluster.routing`), ``delete_pattern`` and ``flush`` visit
 every primary, and the client follows the cluster's topology (MOVED / ASK redirections, a
-refresh of the slot map after a node fails).
+refresh of the slot map after a node fails). Each node has a circuit breaker of its own
+(:mod:`cache_bridge.adapters.redis_cluster.nodes`): a primary that fails makes only the calls
+that need it fail fast.
 """
 
 from __future__ import annotations
@@ -25,6 +27,7 @@ from cache_bridge.adapters.redis_cluster.clients import (
     async_cluster_client,
     sync_cluster_client,
 )
+from cache_bridge.adapters.redis_cluster.nodes import NodeGuards, NodeProber, watch, watch_key
 from cache_bridge.adapters.redis_cluster.routing import (
     OnEveryPrimary,
     OnKey,
@@ -47,6 +50,7 @@ from cache_bridge.errors import (
     CachePoolExhaustedError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.guard import Prober
 from cache_bridge.scaling_config import ClusterSettings
 
 __all__ = ["ClusterTopologyChangedError", "RedisClusterCache", "SyncRedisClusterCache"]
@@ -108,15 +112,29 @@ def _scan_args(step: ScanNodes, node_cursor: int) -> tuple[Any, ...]:
 _REDIRECTED = (rx.MovedError, rx.AskError, rx.TryAgainError)
 
 
-def _per_slot(client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
+def _by_node(
+    manager: Any, commands: tuple[tuple[int, Any], ...], nodes: NodeGuards | None
+) -> dict[str, tuple[Any, list[int]]]:
+    """The positions of per-slot ``commands`` by the node that serves them; raises if a
+    node's breaker refuses (then nothing of the batch is sent)."""
+    by_node: dict[str, tuple[Any, list[int]]] = {}
+    for index, (slot, _) in enumerate(commands):
+        node = manager.get_node_from_slot(slot)
+        by_node.setdefault(node.name, (node, []))[1].append(index)
+    if nodes is not None:
+        for name in by_node:
+            nodes.check(name)
+    return by_node
+
+
+def _per_slot(
+    client: Any, commands: tuple[tuple[int, Any], ...], nodes: NodeGuards | None
+) -> list[Any]:
     """Run per-slot commands on a blocking cluster client: one pipeline per primary, so a
     batch costs one round trip per node, and a node that fails fails the batch at once.
     (redis-py's own cluster pipeline would re-send each of a failed node's commands one by
     one, each waiting out the timeouts.)"""
-    by_node: dict[str, tuple[Any, list[int]]] = {}
-    for index, (slot, _) in enumerate(commands):
-        node = client.nodes_manager.get_node_from_slot(slot)
-        by_node.setdefault(node.name, (node, []))[1].append(index)
+    by_node = _by_node(client.nodes_manager, commands, nodes)
     replies: list[Any] = [None] * len(commands)
     for node, indexes in by_node.values():
         pipe = client.get_redis_connection(node).pipeline(transaction=False)
@@ -124,12 +142,16 @@ def _per_slot(client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
             pipe.execute_command(*commands[index][1])
         try:
             answers = pipe.execute(raise_on_error=False)
-        except (rx.ConnectionError, rx.TimeoutError):
+        except (rx.ConnectionError, rx.TimeoutError) as exc:
+            if nodes is not None:
+                nodes.settle(node.name, exc, "pipeline")
             # Read the slot map again (asking the failed node last), so the next call finds
             # a replica that took over.
             manager = client.nodes_manager
             manager.initialize(**_refresh_kwargs(manager.initialize, node))
             raise
+        if nodes is not None:
+            nodes.settle(node.name, None)
         for index, answer in zip(indexes, answers, strict=True):
             replies[index] = answer
     for index, reply in enumerate(replies):
@@ -138,6 +160,28 @@ def _per_slot(client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
         elif isinstance(reply, Exception):
             raise reply
     return replies
+
+
+async def _node_batch(client: Any, node: Any, commands: list[Any]) -> list[Any]:
+    """Per-slot commands that one node serves, in one pipeline, on an async cluster client."""
+    pipe = client.pipeline(transaction=False)
+    for args in commands:
+        pipe.execute_command(*args, target_nodes=node)
+    return list(await pipe.execute())
+
+
+def _node_guards(
+    owner: object, settings: ClusterSettings, url: str, options: dict[str, Any]
+) -> NodeGuards | None:
+    """A breaker per node for an adapter (``None`` with the breaker off)."""
+    if settings.node.breaker_threshold == 0:
+        return None
+
+    def make_prober(name: str) -> Prober:
+        face = SyncRedisClusterCache(url, **{**options, **PROBE_OPTIONS})
+        return NodeProber(face, face._cluster, name)
+
+    return NodeGuards(owner, settings, make_prober)
 
 
 class SyncRedisClusterCache(SyncCache):
@@ -156,6 +200,7 @@ class SyncRedisClusterCache(SyncCache):
         guard, self._leave_guard = redis_guard(
             self, self.settings, lambda: SyncRedisClusterCache(url, **{**given, **PROBE_OPTIONS})
         )
+        self._nodes = _node_guards(self, self.settings, url, given)
         super().__init__(
             self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
@@ -185,17 +230,18 @@ class SyncRedisClusterCache(SyncCache):
         match step:
             case OnKey(args):
                 assert not isinstance(args, list), "batches are split by routing"
-                return client.execute_command(*args)
+                with watch_key(self._nodes, client, command, args):
+                    return client.execute_command(*args)
             case PerSlot(commands, combine):
-                return combine(_per_slot(client, commands))
+                return combine(_per_slot(client, commands, self._nodes))
             case OnEveryPrimary(args, combine):
                 primaries = client.get_primaries()
-                return combine([client.execute_command(*args, target_nodes=n) for n in primaries])
+                return combine([self._on_node(client, node, args) for node in primaries])
             case ScanNodes():
                 topology = Topology.of(client.nodes_manager.slots_cache)
                 slot, node_cursor = scan_position(step.cursor, topology)
                 node = client.nodes_manager.get_node_from_slot(slot)
-                reply = client.execute_command(*_scan_args(step, node_cursor), target_nodes=node)
+                reply = self._on_node(client, node, _scan_args(step, node_cursor))
                 cursor, keys = scan_reply(topology, reply, slot)
                 if cursor == 0:
                     # The walk ends: read the slot map again, so a slot that moved (or a
@@ -206,8 +252,14 @@ class SyncRedisClusterCache(SyncCache):
                 return cursor, keys
         raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
 
+    def _on_node(self, client: Any, node: Any, args: tuple[Any, ...]) -> Any:
+        with watch(self._nodes, node.name, args):
+            return client.execute_command(*args, target_nodes=node)
+
     def _release(self) -> None:
         self._leave_guard()
+        if self._nodes is not None:
+            self._nodes.release()
         with self._client_lock:
             client, self._client = self._client, None
         if client is not None:
@@ -244,6 +296,7 @@ class RedisClusterCache(AsyncCache):
         guard, self._leave_guard = redis_guard(
             self, settings, lambda: SyncRedisClusterCache(url, **{**given, **PROBE_OPTIONS})
         )
+        self._nodes = _node_guards(self, settings, url, given)
         super().__init__(
             self._execute_on_client, self.settings.key_prefix, self.settings.describe(), guard
         )
@@ -274,29 +327,17 @@ class RedisClusterCache(AsyncCache):
         match step:
             case OnKey(args):
                 assert not isinstance(args, list), "batches are split by routing"
-                return await client.execute_command(*args)
+                if self._nodes is not None:
+                    await client.initialize()  # the slot map, to find the key's node
+                with watch_key(self._nodes, client, command, args):
+                    return await client.execute_command(*args)
             case PerSlot(commands, combine):
                 await client.initialize()  # the slot map, if this client has none yet
-                nodes = client.nodes_manager
-                pipe = client.pipeline(transaction=False)
-                for slot, args in commands:
-                    pipe.execute_command(*args, target_nodes=nodes.get_node_from_slot(slot))
-                try:
-                    return combine(await pipe.execute())
-                except (rx.ConnectionError, rx.TimeoutError):
-                    # redis-py's asyncio pipeline, unlike its single commands, does not ask
-                    # for a new slot map after a node fails; without one, every later batch
-                    # would go to the dead node even after its replica took over. (It does
-                    # not say which node failed, so none is named to the refresh.)
-                    await nodes.initialize()
-                    raise
+                return combine(await self._per_slot(client, commands))
             case OnEveryPrimary(args, combine):
                 await client.initialize()
                 replies = await asyncio.gather(
-                    *(
-                        client.execute_command(*args, target_nodes=n)
-                        for n in client.get_primaries()
-                    ),
+                    *(self._on_node(client, node, args) for node in client.get_primaries()),
                     return_exceptions=True,
                 )
                 for reply in replies:
@@ -308,9 +349,7 @@ class RedisClusterCache(AsyncCache):
                 topology = Topology.of(client.nodes_manager.slots_cache)
                 slot, node_cursor = scan_position(step.cursor, topology)
                 node = client.nodes_manager.get_node_from_slot(slot)
-                reply = await client.execute_command(
-                    *_scan_args(step, node_cursor), target_nodes=node
-                )
+                reply = await self._on_node(client, node, _scan_args(step, node_cursor))
                 cursor, keys = scan_reply(topology, reply, slot)
                 if cursor == 0:  # as on the blocking face
                     await client.nodes_manager.initialize()
@@ -319,6 +358,39 @@ class RedisClusterCache(AsyncCache):
                 return cursor, keys
         raise TypeError(f"no cluster route for {command!r}")  # pragma: no cover
 
+    async def _on_node(self, client: Any, node: Any, args: tuple[Any, ...]) -> Any:
+        with watch(self._nodes, node.name, args):
+            return await client.execute_command(*args, target_nodes=node)
+
+    async def _per_slot(self, client: Any, commands: tuple[tuple[int, Any], ...]) -> list[Any]:
+        """Per-slot commands, one pipeline per node, the nodes in parallel (as on the
+        blocking face, so a failure is the failed node's)."""
+        parts = list(_by_node(client.nodes_manager, commands, self._nodes).values())
+        answers = await asyncio.gather(
+            *(_node_batch(client, node, [commands[i][1] for i in at]) for node, at in parts),
+            return_exceptions=True,
+        )
+        replies: list[Any] = [None] * len(commands)
+        failed: BaseException | None = None
+        for (node, indexes), answer in zip(parts, answers, strict=True):
+            if self._nodes is not None:
+                self._nodes.settle(node.name, answer if isinstance(answer, BaseException) else None)
+            if isinstance(answer, BaseException):
+                failed = failed or answer
+                continue
+            for index, reply in zip(indexes, answer, strict=True):
+                replies[index] = reply
+        if isinstance(failed, rx.ConnectionError | rx.TimeoutError):
+            # redis-py's asyncio pipeline, unlike its single commands, does not ask for a new
+            # slot map after a node fails; without one, every later batch would go to the
+            # dead node even after its replica took over.
+            await client.nodes_manager.initialize()
+        if failed is not None:
+            raise failed
+        return replies
+
     async def _release(self) -> None:
         self._leave_guard()
+        if self._nodes is not None:
+            self._nodes.release()
         await self._loops.close_all()
