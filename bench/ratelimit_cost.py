@@ -20,7 +20,7 @@ from typing import Any
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from cache_bridge import SyncInMemoryCache
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit import RateLimiter
 
 RUNS = 5

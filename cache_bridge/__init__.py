@@ -17,6 +17,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
+from cache_bridge.engine.keys import MAX_KEY_LENGTH, MAX_TTL
 from cache_bridge.errors import (
     CacheClosedError,
     CacheConnectionError,
@@ -33,7 +34,6 @@ from cache_bridge.errors import (
     DomainError,
 )
 from cache_bridge.factory import create_cache, create_sync_cache
-from cache_bridge.keys import MAX_KEY_LENGTH, MAX_TTL
 from cache_bridge.protocol import CacheEntry, CacheProtocol, SyncCacheProtocol
 
 if TYPE_CHECKING:
@@ -67,6 +67,22 @@ __all__ = [
 ]
 
 __version__ = "0.1.0"
+
+
+def _register_bundled_adapters() -> None:
+    # Importing an adapter registers its URL schemes with the factory. The Redis family needs
+    # redis-py (the [redis] extra); without it, create_cache says which extra to install.
+    import importlib
+
+    try:
+        import redis  # noqa: F401
+    except ImportError:
+        return
+    for name in ("redis", "redis_cluster", "redis_sentinel"):
+        importlib.import_module(f"cache_bridge.adapters.{name}")
+
+
+_register_bundled_adapters()
 
 
 def __getattr__(name: str) -> Any:

@@ -2,7 +2,7 @@
 :class:`SyncCache` implements :class:`SyncCacheProtocol`.
 
 A face only picks the operation and hands it to a driver with its executor; the operation's
-logic lives once in :mod:`cache_bridge.operations`. Adapters subclass a face and supply the
+logic lives once in :mod:`cache_bridge.engine.operations`. Adapters subclass a face and supply the
 executor.
 """
 
@@ -14,15 +14,15 @@ from typing import Any, Self, TypeVar
 
 from returns.result import Failure, Result
 
-from cache_bridge import operations as ops
-from cache_bridge.breaker import CircuitBreaker
-from cache_bridge.commands import Command
 from cache_bridge.config import check_key_prefix
-from cache_bridge.drivers import drive_async, drive_sync
+from cache_bridge.engine import operations as ops
+from cache_bridge.engine.commands import Command
+from cache_bridge.engine.drivers import drive_async, drive_sync
+from cache_bridge.engine.keys import KeySpace
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheClosedError, DomainError
-from cache_bridge.guard import Guard
-from cache_bridge.keys import KeySpace
-from cache_bridge.operations import Op
+from cache_bridge.resilience.breaker import CircuitBreaker
+from cache_bridge.resilience.guard import Guard
 
 __all__ = ["AsyncCache", "FaceProber", "SyncCache"]
 
@@ -102,7 +102,8 @@ class SyncCache(_Face):
         return result
 
     def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
-        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.raw_operations`) on this
+        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.engine.bytes_operations`) on
+        this
         adapter's connections; the same guarantees as the protocol methods."""
         return self._run(op)
 
@@ -215,7 +216,8 @@ class AsyncCache(_Face):
         return result
 
     async def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
-        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.raw_operations`) on this
+        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.engine.bytes_operations`) on
+        this
         adapter's connections; the same guarantees as the protocol methods."""
         return await self._run(op)
 
@@ -299,7 +301,8 @@ class AsyncCache(_Face):
 
 class FaceProber:
     """A blocking face used to probe its server for a circuit breaker (see
-    :class:`cache_bridge.guard.Prober`): its ``ping`` passes no breaker and writes no log."""
+    :class:`cache_bridge.resilience.guard.Prober`): its ``ping`` passes no breaker and writes no
+    log."""
 
     def __init__(self, face: SyncCache) -> None:
         self._face = face

@@ -1,45 +1,41 @@
-"""Build an adapter from a URL: the entry point most applications use."""
+"""Build an adapter from a URL: the entry point most applications use.
+
+The adapters register themselves here (:func:`register`), one pair of classes per kind of
+settings, so this module knows no adapter; :mod:`cache_bridge` imports the bundled ones.
+"""
 
 from __future__ import annotations
 
-import importlib
-from typing import Any, cast
+from typing import Any, Protocol, cast
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 
-__all__ = ["create_cache", "create_sync_cache"]
+__all__ = ["create_cache", "create_sync_cache", "register"]
 
 
-# Each kind of settings: the adapter module, then its (async, blocking) classes.
-_ADAPTERS = {
-    "MemorySettings": ("cache_bridge.adapters.memory", "InMemoryCache", "SyncInMemoryCache"),
-    "RedisSettings": ("cache_bridge.adapters.redis", "RedisCache", "SyncRedisCache"),
-    "ClusterSettings": (
-        "cache_bridge.adapters.redis_cluster",
-        "RedisClusterCache",
-        "SyncRedisClusterCache",
-    ),
-    "SentinelSettings": (
-        "cache_bridge.adapters.redis_sentinel",
-        "RedisSentinelCache",
-        "SyncRedisSentinelCache",
-    ),
-}
+class _AdapterClass(Protocol):
+    def __call__(self, url: str, **options: Any) -> Any: ...
+
+
+_REGISTRY: dict[type, tuple[_AdapterClass, _AdapterClass]] = {}
+
+
+def register(settings_type: type, async_class: _AdapterClass, sync_class: _AdapterClass) -> None:
+    """Make :func:`create_cache` / :func:`create_sync_cache` build ``async_class`` /
+    ``sync_class`` for URLs whose settings are a ``settings_type``."""
+    _REGISTRY[settings_type] = (async_class, sync_class)
 
 
 def _build(url: object, options: dict[str, Any], blocking: bool) -> Any:
     settings = config.parse(url, options)
-    module, async_name, sync_name = _ADAPTERS[type(settings).__name__]
-    name = sync_name if blocking else async_name
-    try:
-        adapter_class = getattr(importlib.import_module(module), name)
-    except ImportError as exc:
+    classes = _REGISTRY.get(type(settings))
+    if classes is None:
         raise ConfigurationError(
-            "the Redis adapter needs redis-py: pip install 'cache-bridge[redis]'"
-        ) from exc
-    return adapter_class(url, **options)
+            f"{settings.requires}: pip install 'cache-bridge[{settings.extra}]'"
+        )
+    return classes[1 if blocking else 0](cast(str, url), **options)
 
 
 def create_cache(url: str = "memory://", **options: Any) -> CacheProtocol:

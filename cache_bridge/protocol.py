@@ -25,7 +25,7 @@ class CacheEntry(TypedDict):
     ``ttl`` is the lifetime in seconds given when the expiry was last set (``None``: never
     expires); ``created_at`` and ``expires_at`` are readings of the adapter's clock (Unix time
     unless a clock was injected). ``value`` is ``bytes`` for values written by the bytes-level
-    operations (:mod:`cache_bridge.raw_operations`, used by the Django backend).
+    operations (:mod:`cache_bridge.engine.bytes_operations`, used by the Django backend).
     """
 
     key: ReadOnly[str]

@@ -20,8 +20,8 @@ from returns.result import Success
 from cache_bridge import CacheConnectionError, CacheUnavailableError, ConfigurationError
 from cache_bridge.adapters.memory import SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.breaker import MAX_SPACING, MIN_SPACING, CircuitBreaker
 from cache_bridge.errors import CacheInvalidArgumentError, CacheServerError
+from cache_bridge.resilience.breaker import MAX_SPACING, MIN_SPACING, CircuitBreaker
 from cache_bridge.testing import Harness, RedisServer
 from cache_bridge.testing.contract import failure
 

@@ -30,13 +30,13 @@ from cache_bridge.adapters.redis_cluster.clients import (
     sync_cluster_client,
 )
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route, slot_of
-from cache_bridge.commands import Command, Scan, SetMany
+from cache_bridge.engine.bytes_operations import count_pattern, delete_many
+from cache_bridge.engine.commands import Command, Scan, SetMany
+from cache_bridge.engine.keys import KeySpace
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheConnectionError
-from cache_bridge.keys import KeySpace
-from cache_bridge.limit_state import ALGORITHMS
-from cache_bridge.operations import Op
 from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
-from cache_bridge.raw_operations import count_pattern, delete_many
 from cache_bridge.testing import Harness, Harnesses
 from cache_bridge.testing.contract import CacheContract
 from cache_bridge.testing.redis_cluster import SLOTS, LocalCluster, free_cluster_port

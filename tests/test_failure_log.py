@@ -1,4 +1,4 @@
-"""The one outage log (cache_bridge/failure_log.py): an outage is its first failure, the
+"""The one outage log (cache_bridge/resilience/outage_log.py): an outage is its first failure, the
 circuit opening once, a count every interval and the recovery; anything else is a warning of
 its own that never starts an outage."""
 
@@ -20,7 +20,7 @@ from cache_bridge import (
     CacheValueError,
     ClusterTopologyChangedError,
 )
-from cache_bridge.failure_log import OutageLog, is_outage
+from cache_bridge.resilience.outage_log import OutageLog, is_outage
 
 DOWN = CacheConnectionError("the cache could not be reached", operation="get", key="k")
 UNWRITABLE = CacheSerializationError("a list is not a JSON object", operation="set_json", key="k")

@@ -22,7 +22,7 @@ from store_snapshots import Snapshot, memory_snapshot, redis_snapshot
 
 from cache_bridge.adapters.memory import MemoryStore, SyncInMemoryCache
 from cache_bridge.adapters.redis import SyncRedisCache
-from cache_bridge.commands import FlushDb, Set
+from cache_bridge.engine.commands import FlushDb, Set
 from cache_bridge.errors import (
     CacheError,
     CacheInvalidArgumentError,

@@ -25,8 +25,8 @@ from pytest_django import Settings as SettingsWrapper
 
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+from cache_bridge.engine.keys import MAX_TTL
 from cache_bridge.errors import CacheError, CacheInvalidArgumentError, ConfigurationError
-from cache_bridge.keys import MAX_TTL
 from cache_bridge.ratelimit import (
     MAX_LIMIT,
     AsyncRateLimiter,

@@ -1,4 +1,5 @@
-"""``cache_bridge.glob.glob_match`` against the real thing: the test-started redis-server.
+"""``cache_bridge.adapters.memory.redis_glob.glob_match`` against the real thing: the test-started
+redis-server.
 
 The in-memory adapter's ``delete_pattern`` relies on ``glob_match`` choosing exactly the keys
 that ``SCAN MATCH`` would, so every answer here is Redis's own, never a hand-written one.
@@ -11,7 +12,7 @@ import redis
 from hypothesis import HealthCheck, example, given, settings
 from hypothesis import strategies as st
 
-from cache_bridge.glob import MAX_STAR_NESTING, glob_match
+from cache_bridge.adapters.memory.redis_glob import MAX_STAR_NESTING, glob_match
 
 pytestmark = pytest.mark.redis
 

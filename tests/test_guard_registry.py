@@ -1,4 +1,5 @@
-"""The registry of shared guards (cache_bridge/guard.py) against the garbage collector: an
+"""The registry of shared guards (cache_bridge/resilience/guard.py) against the garbage collector:
+an
 adapter dropped without close() leaves its guard from a weakref finalizer, which the
 collector may run in any thread at any allocation, including one made while that thread
 holds the registry's lock (in shared_guard, building a guard). That used to deadlock:
@@ -11,8 +12,8 @@ import gc
 import threading
 from typing import Any
 
-from cache_bridge import guard as guard_module
-from cache_bridge.guard import Guard, shared_guard
+from cache_bridge.resilience import guard as guard_module
+from cache_bridge.resilience.guard import Guard, shared_guard
 
 
 class _Cyclic:

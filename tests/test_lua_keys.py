@@ -21,7 +21,7 @@ import redis
 import cache_bridge
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route
-from cache_bridge.commands import (
+from cache_bridge.engine.commands import (
     IncrByIfExists,
     LimitEntry,
     RateLimitHit,

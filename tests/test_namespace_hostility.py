@@ -28,12 +28,12 @@ from namespace_keys import (
 )
 from returns.result import Success
 
-from cache_bridge import raw_operations
 from cache_bridge.adapters.memory import MemoryStore, SyncInMemoryCache
+from cache_bridge.adapters.memory.redis_glob import glob_match
 from cache_bridge.adapters.redis import SyncRedisCache
-from cache_bridge.commands import FlushDb, Get, Set
+from cache_bridge.engine import bytes_operations
+from cache_bridge.engine.commands import FlushDb, Get, Set
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.glob import glob_match
 from cache_bridge.testing import Harness
 
 
@@ -97,9 +97,9 @@ calls = st.one_of(
 def _run(harness: Harness, name: str, arg: Any) -> Any:
     ns = harness.adapter.keyspace  # type: ignore[union-attr]
     if name == "count_pattern":
-        return harness.run_operation(raw_operations.count_pattern(ns, arg))
+        return harness.run_operation(bytes_operations.count_pattern(ns, arg))
     if name == "delete_many":
-        return harness.run_operation(raw_operations.delete_many(ns, arg))
+        return harness.run_operation(bytes_operations.delete_many(ns, arg))
     if name == "flush":
         return harness.flush()
     return getattr(harness, name)(arg)

@@ -28,9 +28,9 @@ from namespace_keys import (
 )
 from returns.result import Success
 
-from cache_bridge import raw_operations
+from cache_bridge.adapters.memory.redis_glob import glob_match
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
-from cache_bridge.glob import glob_match
+from cache_bridge.engine import bytes_operations
 from cache_bridge.testing import Harness, Harnesses
 from cache_bridge.testing.redis_cluster import LocalCluster
 
@@ -80,7 +80,7 @@ calls = st.one_of(
 def _run(harness: Harness, name: str, arg: Any) -> Any:
     if name == "count_pattern":
         ns = harness.adapter.keyspace  # type: ignore[union-attr]
-        return harness.run_operation(raw_operations.count_pattern(ns, arg))
+        return harness.run_operation(bytes_operations.count_pattern(ns, arg))
     if name == "flush":
         return harness.flush()
     return getattr(harness, name)(arg)

@@ -26,8 +26,8 @@ from returns.result import Failure
 
 from cache_bridge import config, create_cache, create_sync_cache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
+from cache_bridge.config import ClusterSettings, SentinelSettings
 from cache_bridge.errors import CacheConnectionError, ConfigurationError
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 from cache_bridge.testing import Harness, RedisServer
 from cache_bridge.testing.redis_server import free_port
 from django_cache_bridge.checks import check_caches
@@ -344,7 +344,7 @@ def test_django_missing_redis_py_error_hides_the_password(
 ) -> None:
     from django_cache_bridge.registry import shared_adapters
 
-    monkeypatch.setitem(sys.modules, "cache_bridge.adapters.redis", None)  # as if not installed
+    monkeypatch.setitem(sys.modules, "redis", None)  # as if redis-py were not installed
     bridge = parse_config(f"redis://u:{secret()}@127.0.0.1:{dead_port()}/0", {})
     with pytest.raises(ConfigurationError, match="needs redis-py") as error:
         shared_adapters(bridge)

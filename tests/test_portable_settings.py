@@ -10,7 +10,7 @@ from returns.result import Success
 
 from cache_bridge import ConfigurationError, config, create_sync_cache
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
+from cache_bridge.config import ClusterSettings, SentinelSettings
 
 #: What a settings file written for Redis holds: every network option, with a good value.
 NETWORK: dict[str, Any] = {

@@ -8,8 +8,8 @@ import pytest
 
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
 from cache_bridge.adapters.redis_cluster.routing import OnKey, PerSlot, route, slot_of
-from cache_bridge.commands import LimitEntry, RateLimitHit
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.commands import LimitEntry, RateLimitHit
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter, ahit_all, hit_all
 
 pytestmark = pytest.mark.redis

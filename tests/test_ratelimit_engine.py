@@ -11,7 +11,7 @@ from returns.result import Failure, Result
 
 from cache_bridge import CacheConnectionError, ConfigurationError, DomainError
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
-from cache_bridge.limit_state import ALGORITHMS, hit
+from cache_bridge.engine.limit_algorithms import ALGORITHMS, hit
 from cache_bridge.ratelimit import (
     AsyncRateLimiter,
     Decision,

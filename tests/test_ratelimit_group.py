@@ -15,7 +15,7 @@ from returns.result import Failure
 from cache_bridge import CacheConnectionError
 from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.redis import SyncRedisCache
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit import (
     AsyncRateLimiter,
     RateLimiter,

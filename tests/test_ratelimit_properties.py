@@ -7,7 +7,7 @@ from collections import Counter
 from hypothesis import given
 from hypothesis import strategies as st
 
-from cache_bridge.limit_state import hit
+from cache_bridge.engine.limit_algorithms import hit
 
 _gaps = st.lists(st.integers(0, 3000), min_size=1, max_size=120)
 _limits = st.integers(1, 9)

@@ -18,8 +18,8 @@ from cache_bridge.adapters.memory.store import MemoryStore
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_SCRIPT
 from cache_bridge.adapters.redis.plan import plan
-from cache_bridge.commands import Get, LimitEntry, RateLimitHit, RateLimitRefund
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.commands import Get, LimitEntry, RateLimitHit, RateLimitRefund
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter
 from cache_bridge.testing.processes import run_in_processes
 from cache_bridge.testing.redis_server import free_port

@@ -11,7 +11,7 @@ import redis
 
 from cache_bridge.adapters.memory import SyncInMemoryCache
 from cache_bridge.adapters.redis import SyncRedisCache
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit import RateLimiter
 
 #: The middle of an hour: no minute or hour window ends while a test runs on this clock.

@@ -1,4 +1,5 @@
-"""The bytes-level operations (cache_bridge.raw_operations) behave alike on every adapter and
+"""The bytes-level operations (cache_bridge.engine.bytes_operations) behave alike on every adapter
+and
 face, refuse bad input before any I/O, and return Failures from a dead server."""
 
 from __future__ import annotations
@@ -16,10 +17,10 @@ from cache_bridge import (
     CacheSerializationError,
     CacheValueError,
 )
-from cache_bridge import raw_operations as raw
 from cache_bridge.adapters.memory import SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.keys import KeySpace
+from cache_bridge.engine import bytes_operations as raw
+from cache_bridge.engine.keys import KeySpace
 from cache_bridge.testing import Harness
 
 NS = KeySpace("ns")

@@ -13,7 +13,7 @@ from returns.result import Failure, Success
 
 from cache_bridge import CacheServerError
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing import RedisServer
 
 pytestmark = pytest.mark.redis

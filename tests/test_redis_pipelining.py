@@ -350,7 +350,9 @@ async def test_callers_queued_behind_stalled_round_trips_fail_on_their_own_clock
                 return time.monotonic() - started
 
             waits = await asyncio.gather(*(timed(n) for n in range(1600)))  # > 3 batches
-            assert max(waits) < 0.5 + 0.3  # the bound plus a margin for a loaded machine
+            # The bound plus a margin for a loaded machine (one fresh-machine run under load
+            # saw 0.80 s); stalled round trips failing in turn would take 3 x 0.5 s or more.
+            assert max(waits) < 0.5 + 0.7
         finally:
             await adapter.aclose()
 

@@ -13,7 +13,7 @@ from returns.result import Failure, Result, Success
 
 from cache_bridge import CacheConnectionError, CachePoolExhaustedError, DomainError
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing import FaultProxy
 
 pytestmark = pytest.mark.redis

@@ -21,8 +21,7 @@ from cache_bridge import (
 )
 from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClusterCache
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
-from cache_bridge.config import parse
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings, call_bound
+from cache_bridge.config import ClusterSettings, SentinelSettings, parse
 from cache_bridge.testing import Harness
 
 
@@ -161,10 +160,10 @@ def test_call_bound_counts_every_node_a_refresh_may_ask_and_two_refreshes() -> N
     assert isinstance(cluster, ClusterSettings)
     # (retries + 1) x attempt x (refresh before + attempt + refresh after) + a pool wait, a
     # refresh asking the three listed nodes and one more.
-    assert call_bound(cluster) == pytest.approx(2 * 1.5 * (2 * 4 + 1) + 1.0)
+    assert cluster.call_bound() == pytest.approx(2 * 1.5 * (2 * 4 + 1) + 1.0)
     sentinel = parse("redis+sentinel://a:1,b:2/svc", {"connect_timeout": 0.5})
     assert isinstance(sentinel, SentinelSettings)
-    assert call_bound(sentinel) == pytest.approx(1 * 1.5 * (2 + 2) + 1.0)
+    assert sentinel.call_bound() == pytest.approx(1 * 1.5 * (2 + 2) + 1.0)
 
 
 @pytest.mark.parametrize("option", ["ssl_ca_certs", "ssl_cert_reqs", "ssl_check_hostname"])

@@ -23,9 +23,9 @@ from returns.result import Failure, Result, Success
 
 from cache_bridge.adapters.memory import SyncInMemoryCache
 from cache_bridge.adapters.redis import SyncRedisCache
+from cache_bridge.engine.keys import INT64_MAX
 from cache_bridge.errors import CacheSerializationError, CacheValueError, DomainError
 from cache_bridge.faces import SyncCache
-from cache_bridge.keys import INT64_MAX
 
 T = TypeVar("T")
 

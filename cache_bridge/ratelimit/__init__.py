@@ -23,7 +23,7 @@ On the bundled adapters one check, or one group of checks, is one atomic command
 
 from __future__ import annotations
 
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit.clientip import UNKNOWN, ClientAddress, parse_ip
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.group import ahit_all, arefund, hit_all, refund

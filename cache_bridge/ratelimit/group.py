@@ -24,11 +24,11 @@ from typing import Any, Protocol, TypeVar
 
 from returns.result import Failure, Result
 
-from cache_bridge.commands import LimitEntry
+from cache_bridge.engine.commands import LimitEntry
+from cache_bridge.engine.keys import InvalidArgument, KeySpace
+from cache_bridge.engine.limit_algorithms import Reply
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheInvalidArgumentError, DomainError
-from cache_bridge.keys import InvalidArgument, KeySpace
-from cache_bridge.limit_state import Reply
-from cache_bridge.operations import Op
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.policy import LimitPolicy, unexpected
 from cache_bridge.ratelimit.steps import (

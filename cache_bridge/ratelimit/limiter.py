@@ -14,18 +14,18 @@ from typing import Any
 
 from returns.result import Failure, Success
 
-from cache_bridge.commands import LimitEntry
+from cache_bridge.engine.commands import LimitEntry
+from cache_bridge.engine.limit_algorithms import Reply
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheError, DomainError
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.failure_log import OutageLog
-from cache_bridge.limit_state import Reply
-from cache_bridge.operations import Op
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.group import adrive, drive, group, keyspace
 from cache_bridge.ratelimit.policy import LimitPolicy, limit_log, unexpected
 from cache_bridge.ratelimit.rate import Rate
 from cache_bridge.ratelimit.steps import check_fallback_algorithm, rate_limit_hit
+from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = ["AsyncRateLimiter", "RateLimiter", "limit_log"]
 

@@ -10,17 +10,17 @@ import math
 import time
 from collections.abc import Callable
 
-from cache_bridge.commands import LimitEntry
+from cache_bridge.engine.commands import LimitEntry
+from cache_bridge.engine.limit_algorithms import ALGORITHMS, Reply
 from cache_bridge.errors import (
     CacheError,
     CacheInvalidArgumentError,
     ConfigurationError,
     DomainError,
 )
-from cache_bridge.failure_log import OutageLog
-from cache_bridge.limit_state import ALGORITHMS, Reply
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.rate import Rate, parse_rate
+from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = ["LimitPolicy", "limit_log", "unexpected"]
 

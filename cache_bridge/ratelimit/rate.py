@@ -6,8 +6,8 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 
+from cache_bridge.engine.keys import MAX_TTL
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.keys import MAX_TTL
 
 __all__ = ["MAX_LIMIT", "Rate", "parse_rate"]
 

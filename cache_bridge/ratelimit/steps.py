@@ -1,7 +1,7 @@
 """The steps of a rate-limit check, written once for both faces and both kinds of adapter.
 
 - On the bundled adapters (the faces in :mod:`cache_bridge.faces`), one :class:`Op` carrying a
-  :class:`~cache_bridge.commands.RateLimitHit` decides every limit of a group at once, all or
+  :class:`~cache_bridge.engine.commands.RateLimitHit` decides every limit of a group at once, all or
   nothing, in one round trip (one Lua script on Redis; one script per hash slot on Cluster,
   where the operation takes back what one slot counted when another refused).
 - On any other adapter (one that implements only the protocol), generators of :class:`Call`\\ s
@@ -11,7 +11,8 @@
   read-and-write that the protocol lacks; the limiters refuse it there
   (:func:`check_fallback_algorithm`).
 
-Every step answers with :data:`~cache_bridge.limit_state.Reply` tuples, one per limit; the
+Every step answers with :data:`~cache_bridge.engine.limit_algorithms.Reply` tuples, one per limit;
+the
 group logic (:mod:`cache_bridge.ratelimit.group`) and the drivers run them.
 """
 
@@ -25,11 +26,11 @@ from typing import Any
 
 from returns.result import Failure, Result, Success
 
-from cache_bridge.commands import LimitEntry, RateLimitHit, RateLimitRefund
+from cache_bridge.engine.commands import LimitEntry, RateLimitHit, RateLimitRefund
+from cache_bridge.engine.keys import KeySpace
+from cache_bridge.engine.limit_algorithms import Reply, hit
+from cache_bridge.engine.operations import Op, Steps, _operation
 from cache_bridge.errors import CacheError, ConfigurationError, DomainError
-from cache_bridge.keys import KeySpace
-from cache_bridge.limit_state import Reply, hit
-from cache_bridge.operations import Op, Steps, _operation
 
 __all__ = [
     "Call",

@@ -22,6 +22,7 @@ from typing import Any
 import pytest
 from returns.result import Failure, Result, Success
 
+from cache_bridge.engine.keys import INT64_MAX, MAX_KEY_LENGTH, MAX_TTL
 from cache_bridge.errors import (
     CacheClosedError,
     CacheError,
@@ -30,7 +31,6 @@ from cache_bridge.errors import (
     CacheValueError,
     DomainError,
 )
-from cache_bridge.keys import INT64_MAX, MAX_KEY_LENGTH, MAX_TTL
 from cache_bridge.testing.harness import Harness
 
 __all__ = ["CacheContract"]

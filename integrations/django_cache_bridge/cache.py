@@ -26,8 +26,11 @@ from django.core.cache.backends.base import (
 from django.core.exceptions import ImproperlyConfigured
 from returns.result import Failure, Result, Success
 
-from cache_bridge import operations, raw_operations
-from cache_bridge.commands import Get, MGet, Scan, SetBytes, Touch, Unlink
+from cache_bridge.engine import bytes_operations, operations
+from cache_bridge.engine.bytes_operations import MAX_TTL_MS
+from cache_bridge.engine.commands import Get, MGet, Scan, SetBytes, Touch, Unlink
+from cache_bridge.engine.keys import InvalidArgument, KeySpace, escape_glob
+from cache_bridge.engine.operations import SCAN_BATCH, Op, Steps
 from cache_bridge.errors import (
     CacheConnectionError,
     CacheInvalidArgumentError,
@@ -37,10 +40,7 @@ from cache_bridge.errors import (
     ConfigurationError,
     DomainError,
 )
-from cache_bridge.failure_log import is_outage
-from cache_bridge.keys import InvalidArgument, KeySpace, escape_glob
-from cache_bridge.operations import SCAN_BATCH, Op, Steps
-from cache_bridge.raw_operations import MAX_TTL_MS
+from cache_bridge.resilience.outage_log import is_outage
 from django_cache_bridge.options import BridgeConfig, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
 from django_cache_bridge.sessions import cache_down, creating_session, unwritable_session
@@ -153,7 +153,7 @@ class BridgeCache(BaseCache):
 
     def count_keys(self, glob: str) -> Result[int, DomainError]:
         """How many stored keys match ``glob`` (from :meth:`key_glob`) now."""
-        return self._adapters().sync.run_operation(raw_operations.count_pattern(_RAW, glob))
+        return self._adapters().sync.run_operation(bytes_operations.count_pattern(_RAW, glob))
 
     def delete_keys(self, glob: str) -> Result[int, DomainError]:
         """Delete the stored keys matching ``glob`` (from :meth:`key_glob`); how many."""
@@ -253,7 +253,7 @@ class BridgeCache(BaseCache):
         """Store ``encoded`` in one round trip and delete ``dropped`` (values that could not
         be written: the keys must not keep older values)."""
         if encoded:
-            yield from raw_operations.set_many_bytes(_RAW, encoded, ttl).steps
+            yield from bytes_operations.set_many_bytes(_RAW, encoded, ttl).steps
         if dropped:
             yield Unlink(tuple(dropped))
 
@@ -425,7 +425,7 @@ class BridgeCache(BaseCache):
         if ttl == _EXPIRE_NOW or data is None:
             # Expired at once, or not writable: either way the key must not keep an old value.
             return operations.delete(_RAW, made), self._finish(None, lambda _: None)
-        return raw_operations.set_bytes(_RAW, made, data, ttl), self._finish(None)
+        return bytes_operations.set_bytes(_RAW, made, data, ttl), self._finish(None)
 
     def _plan_touch(self, key: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
@@ -473,7 +473,7 @@ class BridgeCache(BaseCache):
                     self._failed(error, None)
             raise ValueError(f"Key '{key}' not found (the cache is unavailable).")
 
-        return raw_operations.increment_existing(_RAW, made, delta), finish
+        return bytes_operations.increment_existing(_RAW, made, delta), finish
 
     def _plan_set_many(self, data: dict[Any, Any], timeout: Any, version: int | None) -> Plan:
         if not isinstance(data, Mapping):
@@ -484,7 +484,7 @@ class BridgeCache(BaseCache):
             return None, lambda _: []
         if ttl == _EXPIRE_NOW:
             finish = self._finish(list(data), lambda _: [])
-            return raw_operations.delete_many(_RAW, list(made)), finish
+            return bytes_operations.delete_many(_RAW, list(made)), finish
         encoded: dict[str, bytes] = {}
         dropped: list[str] = []
         for m, key in made.items():
@@ -501,7 +501,7 @@ class BridgeCache(BaseCache):
         made = [self._key(key, version) for key in keys]
         if not made:
             return None, lambda _: None
-        return raw_operations.delete_many(_RAW, made), self._finish(None, lambda _: None)
+        return bytes_operations.delete_many(_RAW, made), self._finish(None, lambda _: None)
 
     def _plan_clear(self) -> Plan:
         finish = self._finish(None, lambda _: None)

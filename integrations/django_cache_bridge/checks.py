@@ -11,9 +11,7 @@ from django.conf import settings
 from django.core import checks
 from django.utils.module_loading import import_string
 
-from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 from django_cache_bridge.options import BridgeConfig, parse_config
 
 __all__ = ["bridge_aliases", "check_caches", "check_ratelimit_store", "check_sessions"]
@@ -98,16 +96,7 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
 
 def _store(bridge: BridgeConfig) -> tuple[Any, ...]:
     """What identifies the store an alias writes to (one memory store, one Redis database)."""
-    where = bridge.settings
-    if isinstance(where, config.MemorySettings):
-        return ("memory", where.name or "")
-    if isinstance(where, ClusterSettings):
-        return ("cluster", *sorted(where.nodes))
-    if isinstance(where, SentinelSettings):
-        return ("sentinel", where.service_name, where.node.db, *sorted(where.sentinels))
-    if where.path is not None:
-        return ("redis", where.path, where.db)
-    return ("redis", where.host.lower(), where.port, where.db)
+    return bridge.settings.store_identity()
 
 
 def _nests(inner: str, outer: str) -> bool:

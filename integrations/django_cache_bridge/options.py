@@ -14,7 +14,6 @@ from typing import Any
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
 
 __all__ = ["BRIDGE_OPTIONS", "BridgeConfig", "parse_config"]
 
@@ -37,7 +36,7 @@ class BridgeConfig:
     # Neither the raw LOCATION nor the options are in the repr: either may hold a password
     # (``settings`` shows the URL with it masked).
     location: str = field(repr=False)
-    settings: config.MemorySettings | config.RedisSettings | ClusterSettings | SentinelSettings
+    settings: config.Settings
     core_options: tuple[tuple[str, Any], ...] = field(repr=False)
     serializer: str = "pickle"
     sign: bool = True
@@ -48,7 +47,7 @@ class BridgeConfig:
     @property
     def is_redis(self) -> bool:
         """Whether the alias uses Redis (one server, a cluster or sentinels)."""
-        return not isinstance(self.settings, config.MemorySettings)
+        return self.settings.is_network
 
 
 def _flag(name: str, value: object) -> bool:

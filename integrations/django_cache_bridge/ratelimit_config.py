@@ -30,10 +30,10 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.failure_log import OutageLog
-from cache_bridge.limit_state import ALGORITHMS
 from cache_bridge.ratelimit import ClientAddress, Rate, limit_log, parse_rate
+from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = [
     "SETTING",

@@ -2,7 +2,7 @@
 
 Django builds a cache object per alias per thread and calls ``close()`` on it after every
 request, so connections must not belong to those objects: they live here, for the process,
-with the backend's log (:class:`~cache_bridge.failure_log.OutageLog`, one per store).
+with the backend's log (:class:`~cache_bridge.resilience.outage_log.OutageLog`, one per store).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
 from cache_bridge.adapters.memory.store import named_store
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.failure_log import OutageLog
+from cache_bridge.resilience.outage_log import OutageLog
 from django_cache_bridge.options import BridgeConfig
 
 __all__ = ["SharedAdapters", "logger", "shared_adapters"]
@@ -76,10 +76,11 @@ def _redis(bridge: BridgeConfig) -> SharedAdapters:
 def shared_adapters(bridge: BridgeConfig) -> SharedAdapters:
     """The process's adapters for this configuration, made on first use."""
     settings = bridge.settings
-    if isinstance(settings, config.MemorySettings):
-        key: tuple[Any, ...] = ("memory", settings.name or DEFAULT_MEMORY_STORE)
-    else:
-        key = ("redis", bridge.location, bridge.core_options)
+    key: tuple[Any, ...] = (
+        ("redis", bridge.location, bridge.core_options)
+        if settings.is_network
+        else settings.store_identity(DEFAULT_MEMORY_STORE)
+    )
     with _lock:
         adapters = _shared.get(key)
         if adapters is None or adapters.sync.closed:

@@ -9,7 +9,7 @@ from flask import current_app
 from flask.cli import AppGroup
 from returns.result import Failure, Success
 
-from cache_bridge.raw_operations import count_pattern
+from cache_bridge.engine.bytes_operations import count_pattern
 from flask_cache_bridge.state import EXTENSION_KEY, AppCache
 
 __all__ = ["cache_cli"]

@@ -2,8 +2,9 @@
 
 Outages of a network adapter (the server unreachable, timeouts, the circuit opening, the
 recovery) are logged by the adapter itself, on the ``cache_bridge`` logger, by the quiet-log
-rule of :mod:`cache_bridge.failure_log`; the extension does not log them again. It logs by
-the same rule, with the same :class:`~cache_bridge.failure_log.OutageLog`, what the adapter
+rule of :mod:`cache_bridge.resilience.outage_log`; the extension does not log them again. It logs by
+the same rule, with the same :class:`~cache_bridge.resilience.outage_log.OutageLog`, what the
+adapter
 cannot see: a stored response it could not read, a call whose hand-off to the background
 event loop gave up, a closed app's cache, and any failure of the in-memory adapter (which has
 no outage log of its own).

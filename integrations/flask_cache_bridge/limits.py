@@ -31,8 +31,7 @@ from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from cache_bridge import ConfigurationError, SyncCacheProtocol
-from cache_bridge.failure_log import OutageLog
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit import (
     ClientAddress,
     Decision,
@@ -45,6 +44,7 @@ from cache_bridge.ratelimit import (
     retry_after_seconds,
 )
 from cache_bridge.ratelimit.keys import DENY, Deny, named_key
+from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = [
     "CONFIG_KEY",

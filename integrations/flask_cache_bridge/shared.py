@@ -20,9 +20,9 @@ from typing import Any, TypeVar
 from returns.result import Failure, Result
 
 from cache_bridge import CacheClosedError, CacheError, CacheTimeoutError, DomainError
+from cache_bridge.engine.operations import Op
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.failure_log import OutageLog
-from cache_bridge.operations import Op
+from cache_bridge.resilience.outage_log import OutageLog
 from flask_cache_bridge.loop_thread import LoopThread
 
 __all__ = ["SharedAsyncCache", "SharedSyncCache"]

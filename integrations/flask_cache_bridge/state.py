@@ -15,8 +15,7 @@ from cache_bridge import (
     create_sync_cache,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.failure_log import OutageLog, is_outage
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings, call_bound
+from cache_bridge.resilience.outage_log import OutageLog, is_outage
 from flask_cache_bridge.failures import logger
 from flask_cache_bridge.loop_thread import LoopThread
 from flask_cache_bridge.settings import BridgeSettings
@@ -35,13 +34,6 @@ def _config_error(exc: ConfigurationError) -> ConfigurationError:
     # The core lists key_prefix among the valid options; here it has its own config key.
     message = re.sub(r"\bkey_prefix, |, key_prefix\b", "", str(exc))
     return ConfigurationError(f"CACHE_BRIDGE_URL / CACHE_BRIDGE_OPTIONS: {message}")
-
-
-def _hand_off_wait(settings: config.RedisSettings) -> float:
-    """How long an async call waits for the background loop: every attempt may take
-    ``connect_timeout + timeout``, a full pool waits up to ``timeout``, plus a margin."""
-    attempt = settings.connect_timeout + settings.timeout
-    return (settings.retries + 1) * attempt + settings.timeout + _HAND_OFF_MARGIN
 
 
 class AppCache:
@@ -82,10 +74,9 @@ class AppCache:
                 raise TypeError(f"unexpected adapter {async_adapter!r}")
             self._async_adapter = async_adapter
             self._loop_thread = LoopThread(f"cache_bridge loop of {app_name}")
-            if isinstance(parsed, config.RedisSettings):
-                wait = _hand_off_wait(parsed)
-            elif isinstance(parsed, ClusterSettings | SentinelSettings):
-                wait = call_bound(parsed) + _HAND_OFF_MARGIN
+            # How long an async call waits for the background loop: the adapter's own
+            # bound on one call, plus a margin.
+            wait = parsed.call_bound() + _HAND_OFF_MARGIN
         self.cache = SharedSyncCache(adapter, self.description)
         self.async_cache = SharedAsyncCache(
             self._async_adapter, self.description, self._loop_thread, wait, self.failures

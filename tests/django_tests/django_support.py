@@ -9,8 +9,8 @@ from typing import Any
 
 from django.core.cache import caches
 
-from cache_bridge import raw_operations
-from cache_bridge.keys import KeySpace
+from cache_bridge.engine import bytes_operations
+from cache_bridge.engine.keys import KeySpace
 from django_cache_bridge.cache import BridgeCache
 
 BRIDGE = "django_cache_bridge.cache.BridgeCache"
@@ -46,24 +46,24 @@ def bridge(name: str = "default") -> BridgeCache:
 def stored(cache: BridgeCache, key: str, version: int | None = None) -> bytes | None:
     """The bytes stored for a Django key, read below the backend."""
     made = cache.make_key(key, version=version)
-    result = cache._adapters().sync.run_operation(raw_operations.get_bytes(_RAW, made))
+    result = cache._adapters().sync.run_operation(bytes_operations.get_bytes(_RAW, made))
     return result.unwrap()
 
 
 def plant(cache: BridgeCache, key: str, data: bytes) -> None:
     """Write bytes for a Django key below the backend (as an attacker with Redis access)."""
     made = cache.make_key(key)
-    cache._adapters().sync.run_operation(raw_operations.set_bytes(_RAW, made, data)).unwrap()
+    cache._adapters().sync.run_operation(bytes_operations.set_bytes(_RAW, made, data)).unwrap()
 
 
 def plant_raw(cache: BridgeCache, full_key: str, data: bytes) -> None:
     """Write bytes at a full stored key (no prefix or version added) in the cache's store."""
-    cache._adapters().sync.run_operation(raw_operations.set_bytes(_RAW, full_key, data)).unwrap()
+    cache._adapters().sync.run_operation(bytes_operations.set_bytes(_RAW, full_key, data)).unwrap()
 
 
 def stored_keys(cache: BridgeCache) -> set[str]:
     """Every stored key of the cache's database or store (including other aliases')."""
-    from cache_bridge.commands import Scan
+    from cache_bridge.engine.commands import Scan
 
     adapter = cache._adapters().sync
     reply = adapter._execute(Scan(0, "*", 100_000))

@@ -17,9 +17,9 @@ from django_support import alias, bridge, fresh_memory, plant_raw, stored, store
 from pytest_django import Settings as SettingsWrapper
 from returns.result import Success
 
-from cache_bridge import operations
-from cache_bridge.keys import KeySpace
-from cache_bridge.raw_operations import MAX_TTL_MS
+from cache_bridge.engine import operations
+from cache_bridge.engine.bytes_operations import MAX_TTL_MS
+from cache_bridge.engine.keys import KeySpace
 from django_cache_bridge import get_sync_cache
 from django_cache_bridge.cache import BridgeCache
 

@@ -11,7 +11,7 @@ from django_support import alias
 from pytest_django import Settings as SettingsWrapper
 from ratelimit_support import inside_one_minute
 
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 
 pytestmark = pytest.mark.urls("django_ratelimit_urls")
 

@@ -16,7 +16,7 @@ from django.test import Client
 from django_support import alias, bridge
 from pytest_django import Settings as SettingsWrapper
 
-from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from django_cache_bridge.checks import check_sessions
 

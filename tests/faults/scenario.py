@@ -18,8 +18,8 @@ from typing import Any
 import pytest
 from returns.result import Failure, Result, Success
 
-from cache_bridge.breaker import CircuitBreaker
 from cache_bridge.errors import CacheConnectionError, CacheError, CacheUnavailableError
+from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing import Harness
 from cache_bridge.testing.contract import CALLS, failure
 from cache_bridge.testing.proxy import FaultProxy

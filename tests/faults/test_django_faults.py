@@ -12,7 +12,7 @@ from django.core.cache import caches
 from django.test import Client
 from pytest_django import Settings as SettingsWrapper
 
-from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.proxy import FaultProxy
 from django_cache_bridge.cache import BridgeCache
 from faults.scenario import BOUND, COOLDOWN, FAST

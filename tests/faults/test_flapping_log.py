@@ -15,7 +15,7 @@ import time
 
 import pytest
 
-from cache_bridge.failure_log import LOG_INTERVAL
+from cache_bridge.resilience.outage_log import LOG_INTERVAL
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from faults.conftest import Connect
 

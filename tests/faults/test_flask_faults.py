@@ -12,7 +12,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
-from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
 from faults.scenario import BOUND, COOLDOWN, FAST

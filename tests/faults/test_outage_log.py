@@ -12,7 +12,7 @@ import pytest
 from returns.result import Success
 
 from cache_bridge.errors import CacheSerializationError
-from cache_bridge.guard import LOG_INTERVAL
+from cache_bridge.resilience.guard import LOG_INTERVAL
 from cache_bridge.testing.contract import failure
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from faults.conftest import Connect

@@ -20,7 +20,7 @@ from returns.result import Failure, Result, Success
 
 from cache_bridge import CacheClosedError, CacheTimeoutError, DomainError
 from cache_bridge.adapters.memory import MemoryStore
-from cache_bridge.commands import Command
+from cache_bridge.engine.commands import Command
 from cache_bridge.faces import AsyncCache
 from flask_cache_bridge import CacheBridge
 from flask_cache_bridge.loop_thread import LoopThread

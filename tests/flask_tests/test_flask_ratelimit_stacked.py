@@ -11,7 +11,7 @@ import pytest
 from flask import Flask
 from ratelimit_support import inside_one_minute
 
-from cache_bridge.limit_state import ALGORITHMS
+from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from flask_cache_bridge import CacheBridge
 
 #: The start of a minute (and of an hour): minute windows on this clock hold the test.

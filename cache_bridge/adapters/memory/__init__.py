@@ -6,9 +6,10 @@ from typing import Any
 
 from cache_bridge import config
 from cache_bridge.adapters.memory.store import MemoryStore, named_store
-from cache_bridge.commands import Command
+from cache_bridge.engine.commands import Command
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.factory import register
 
 __all__ = ["InMemoryCache", "MemoryStore", "SyncInMemoryCache"]
 
@@ -62,3 +63,6 @@ class InMemoryCache(AsyncCache):
     def sync(self) -> SyncInMemoryCache:
         """A blocking face over the same store and namespace."""
         return SyncInMemoryCache(store=self.store, key_prefix=self.key_prefix)
+
+
+register(config.MemorySettings, InMemoryCache, SyncInMemoryCache)

@@ -14,7 +14,8 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
-from cache_bridge.commands import (
+from cache_bridge.adapters.memory.redis_glob import glob_match
+from cache_bridge.engine.commands import (
     Command,
     CommandRefused,
     Delete,
@@ -38,9 +39,8 @@ from cache_bridge.commands import (
     Touch,
     Unlink,
 )
-from cache_bridge.glob import glob_match
-from cache_bridge.keys import INT64_MAX
-from cache_bridge.limit_state import hit_all, refund
+from cache_bridge.engine.keys import INT64_MAX
+from cache_bridge.engine.limit_algorithms import hit_all, refund
 from cache_bridge.protocol import CacheEntry
 
 __all__ = ["MemoryStore", "named_store"]
@@ -64,7 +64,7 @@ class MemoryStore:
         return len(self._entries)
 
     def execute(self, command: Command) -> Any:
-        """Carry out one command and give its reply (see :mod:`cache_bridge.commands`)."""
+        """Carry out one command and give its reply (see :mod:`cache_bridge.engine.commands`)."""
         with self._lock:
             now = self.clock()
             match command:

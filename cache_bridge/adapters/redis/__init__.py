@@ -20,10 +20,11 @@ from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
 from cache_bridge.adapters.redis.lanes import Lanes
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
-from cache_bridge.commands import Command
-from cache_bridge.drivers import register_translator
+from cache_bridge.engine.commands import Command
+from cache_bridge.engine.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.factory import register
 
 __all__ = ["RedisCache", "SyncRedisCache"]
 
@@ -154,3 +155,6 @@ class _LoopClient:
         if self.pipeline is not None:
             await self.pipeline.aclose()
         await self.redis.connection_pool.disconnect()
+
+
+register(config.RedisSettings, RedisCache, SyncRedisCache)

@@ -5,7 +5,7 @@ from __future__ import annotations
 from redis import exceptions as rx
 
 from cache_bridge import errors
-from cache_bridge.commands import CommandRefused
+from cache_bridge.engine.commands import CommandRefused
 
 __all__ = ["closes_the_connection", "translate"]
 

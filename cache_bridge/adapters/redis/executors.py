@@ -27,7 +27,7 @@ from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.errors import closes_the_connection
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.adapters.redis.scripts import as_evalsha
-from cache_bridge.commands import Command
+from cache_bridge.engine.commands import Command
 from cache_bridge.errors import CacheClosedError
 
 __all__ = ["SyncExecutor"]

@@ -1,32 +1,25 @@
 """The guard (circuit breaker, probe, outage log) of a Redis-family adapter: one per server
-configuration in a process, shared by both faces (see :func:`cache_bridge.guard.shared_guard`).
+configuration in a process, shared by both faces (see
+:func:`cache_bridge.resilience.guard.shared_guard`).
 """
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Callable
 from typing import Any
 
-from cache_bridge import config
+from cache_bridge.config import NetworkSettings
 from cache_bridge.faces import FaceProber, SyncCache
-from cache_bridge.guard import Guard, shared_guard
-from cache_bridge.scaling_config import ClusterSettings, SentinelSettings
+from cache_bridge.resilience.breaker import breaker_for
+from cache_bridge.resilience.guard import Guard, shared_guard
 
 __all__ = ["PROBE_OPTIONS", "redis_guard"]
 
-Settings = config.RedisSettings | ClusterSettings | SentinelSettings
+Settings = NetworkSettings
 
 #: What the probe's own blocking face takes on top of the adapter's options: one connection,
 #: one attempt, and no breaker of its own.
 PROBE_OPTIONS: dict[str, Any] = {"breaker_threshold": 0, "max_connections": 1, "retries": 0}
-
-
-def _unprefixed(settings: Settings) -> Settings:
-    """The configuration without its key prefix: the prefix does not change the server."""
-    if isinstance(settings, config.RedisSettings):
-        return dataclasses.replace(settings, key_prefix=None)
-    return dataclasses.replace(settings, node=dataclasses.replace(settings.node, key_prefix=None))
 
 
 def redis_guard(
@@ -35,13 +28,13 @@ def redis_guard(
     """``owner``'s guard, shared with every other live adapter of the same configuration, and
     what ``owner`` calls when it is closed. ``probe_face`` builds a blocking face of the same
     configuration with :data:`PROBE_OPTIONS`, used only to probe."""
-    server = _unprefixed(settings)
+    # The prefix does not change the server.
+    server = settings.without_prefix()
 
     def make() -> Guard:
-        node = settings if isinstance(settings, config.RedisSettings) else settings.node
         return Guard(
             server.masked_url(),
-            node.breaker(),
+            breaker_for(settings.connection),
             make_prober=lambda: FaceProber(probe_face()),
         )
 

@@ -1,8 +1,9 @@
-"""The Lua scripts behind :class:`~cache_bridge.commands.RateLimitHit` and
-:class:`~cache_bridge.commands.RateLimitRefund` on Redis.
+"""The Lua scripts behind :class:`~cache_bridge.engine.commands.RateLimitHit` and
+:class:`~cache_bridge.engine.commands.RateLimitRefund` on Redis.
 
-They are ports of :func:`cache_bridge.limit_state.hit_all` and
-:func:`cache_bridge.limit_state.refund` (a differential test keeps them alike). One ``EVAL``
+They are ports of :func:`cache_bridge.engine.limit_algorithms.hit_all` and
+:func:`cache_bridge.engine.limit_algorithms.refund` (a differential test keeps them alike). One
+``EVAL``
 decides every limit of a group, then writes every new state with its expiry (``SET ... PX``)
 only if all allow: one round trip for all of a request's limits, atomic on the server, and no
 state ever left without an expiry. A limit without a caller's time (``''``) takes the

@@ -46,7 +46,7 @@ from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.errors import closes_the_connection
 from cache_bridge.adapters.redis.plan import Args
 from cache_bridge.errors import CacheClosedError
-from cache_bridge.guard import mark_incident
+from cache_bridge.resilience.guard import mark_incident
 
 __all__ = ["AutoPipeline", "Pending"]
 
@@ -75,7 +75,7 @@ def _closed() -> CacheClosedError:
 def _fresh(exc: BaseException) -> BaseException:
     """A copy of ``exc`` per caller, so that no two callers share one traceback. The copies
     carry ``exc`` as their shared incident, so the circuit breaker counts one failure for a
-    round trip that failed many calls (see :mod:`cache_bridge.guard`)."""
+    round trip that failed many calls (see :mod:`cache_bridge.resilience.guard`)."""
     if isinstance(exc, CacheClosedError):
         return _closed()
     try:

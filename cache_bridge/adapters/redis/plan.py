@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_REFUND_SCRIPT, RATE_LIMIT_SCRIPT
-from cache_bridge.commands import (
+from cache_bridge.engine.commands import (
     Command,
     Delete,
     Exists,

@@ -42,16 +42,17 @@ from cache_bridge.adapters.redis_cluster.scan import (
     scan_reply,
     topology_changed,
 )
-from cache_bridge.commands import Command
-from cache_bridge.drivers import register_translator
+from cache_bridge.config import ClusterSettings
+from cache_bridge.engine.commands import Command
+from cache_bridge.engine.drivers import register_translator
 from cache_bridge.errors import (
     CacheClosedError,
     CacheConnectionError,
     CachePoolExhaustedError,
 )
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.guard import Prober
-from cache_bridge.scaling_config import ClusterSettings
+from cache_bridge.factory import register
+from cache_bridge.resilience.guard import Prober
 
 __all__ = ["ClusterTopologyChangedError", "RedisClusterCache", "SyncRedisClusterCache"]
 
@@ -394,3 +395,6 @@ class RedisClusterCache(AsyncCache):
         if self._nodes is not None:
             self._nodes.release()
         await self._loops.close_all()
+
+
+register(config.ClusterSettings, RedisClusterCache, SyncRedisClusterCache)

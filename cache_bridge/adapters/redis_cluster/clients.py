@@ -4,7 +4,7 @@ part of the cluster protocol and always followed).
 
 A refresh of the slot map asks the URL's nodes only (``dynamic_startup_nodes=False``), not
 every node discovered since, so the time a refresh may take follows from the URL and the
-timeouts (:func:`cache_bridge.scaling_config.call_bound`).
+timeouts (:func:`cache_bridge.config.ClusterSettings.call_bound`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ from redis.retry import Retry
 
 from cache_bridge.adapters.redis.bounded import BoundedConnection, BoundedSSLConnection
 from cache_bridge.adapters.redis.clients import node_kwargs, tls_kwargs
-from cache_bridge.scaling_config import ClusterSettings
+from cache_bridge.config import ClusterSettings
 
 __all__ = ["CommandTable", "async_cluster_client", "check_client", "sync_cluster_client"]
 

@@ -1,11 +1,12 @@
 """A circuit breaker per node of a Redis Cluster: a primary that fails makes only the calls
 that need it fail fast, while the other primaries keep serving their slots.
 
-Each node seen by a call gets a :class:`~cache_bridge.guard.Guard` of its own (breaker,
+Each node seen by a call gets a :class:`~cache_bridge.resilience.guard.Guard` of its own (breaker,
 background probe, outage log), shared by every adapter of the same cluster configuration in
 the process, as the adapter's own guard is. Before a command goes to a node, the node's
 breaker is asked; a connection failure or a timeout of that node opens it, and is marked
-(:func:`~cache_bridge.guard.mark_counted`) so the adapter's breaker does not count it: the
+(:func:`~cache_bridge.resilience.guard.mark_counted`) so the adapter's breaker does not count it:
+the
 adapter's breaker opens only when the cluster as a whole cannot be reached (no slot map).
 
 A node's probe pings it; if it does not answer, the probe reads the slot map again, and a
@@ -16,7 +17,6 @@ there once the callers' clients read the new map (which they do after their next
 from __future__ import annotations
 
 import contextlib
-import dataclasses
 import threading
 from collections.abc import Callable, Hashable
 from contextlib import AbstractContextManager
@@ -26,13 +26,13 @@ from typing import Any
 from returns.result import Failure, Result, Success
 
 from cache_bridge.adapters.redis_cluster.routing import slot_of
-from cache_bridge.breaker import CircuitBreaker
-from cache_bridge.commands import Command, RateLimitHit, RateLimitRefund
-from cache_bridge.drivers import to_cache_error
+from cache_bridge.config import ClusterSettings
+from cache_bridge.engine.commands import Command, RateLimitHit, RateLimitRefund
+from cache_bridge.engine.drivers import to_cache_error
 from cache_bridge.errors import CacheConnectionError, CacheUnavailableError, DomainError
 from cache_bridge.faces import SyncCache
-from cache_bridge.guard import Guard, Prober, mark_counted, shared_guard
-from cache_bridge.scaling_config import ClusterSettings
+from cache_bridge.resilience.breaker import CircuitBreaker, breaker_for
+from cache_bridge.resilience.guard import Guard, Prober, mark_counted, shared_guard
 
 __all__ = ["NodeGuards", "NodeProber", "command_slot", "watch", "watch_key"]
 
@@ -90,9 +90,9 @@ class NodeGuards:
     ) -> None:
         self._owner = owner
         self._description = settings.masked_url()
-        node = dataclasses.replace(settings.node, key_prefix=None)
-        self._identity: Hashable = ("cluster node", dataclasses.replace(settings, node=node))
-        self._breaker: Callable[[], CircuitBreaker | None] = settings.node.breaker
+        self._identity: Hashable = ("cluster node", settings.without_prefix())
+        node = settings.node
+        self._breaker: Callable[[], CircuitBreaker | None] = lambda: breaker_for(node)
         self._make_prober = make_prober
         self._guards: dict[str, Guard] = {}
         self._leaves: list[Callable[[], None]] = []

@@ -7,7 +7,8 @@ script per slot, so each slot's part is written atomically with its expiry. ``SC
 primaries one after the other behind one composite cursor (:mod:`.scan`); ``FLUSHDB`` and
 ``PING`` go to every primary. A group of rate limits (``RateLimitHit``, ``RateLimitRefund``)
 whose keys span slots runs as one script per slot, each atomic on its own; the caller takes
-back what a slot counted when another refused (see :class:`~cache_bridge.commands.RateLimitHit`).
+back what a slot counted when another refused (see
+:class:`~cache_bridge.engine.commands.RateLimitHit`).
 """
 
 from __future__ import annotations
@@ -19,7 +20,7 @@ from typing import Any
 from redis.crc import key_slot
 
 from cache_bridge.adapters.redis.plan import Args, plan
-from cache_bridge.commands import (
+from cache_bridge.engine.commands import (
     Command,
     FlushDb,
     MGet,

@@ -12,11 +12,12 @@ from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.guards import PROBE_OPTIONS, redis_guard
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_sentinel.clients import async_primary_client, sync_primary_client
-from cache_bridge.commands import Command
-from cache_bridge.drivers import register_translator
+from cache_bridge.config import SentinelSettings
+from cache_bridge.engine.commands import Command
+from cache_bridge.engine.drivers import register_translator
 from cache_bridge.errors import CacheClosedError
 from cache_bridge.faces import AsyncCache, SyncCache
-from cache_bridge.scaling_config import SentinelSettings
+from cache_bridge.factory import register
 
 __all__ = ["RedisSentinelCache", "SyncRedisSentinelCache"]
 
@@ -116,3 +117,6 @@ async def _close_client(client: Any) -> None:
     finally:
         for sentinel in pool.sentinel_manager.sentinels:
             await sentinel.aclose()
+
+
+register(config.SentinelSettings, RedisSentinelCache, SyncRedisSentinelCache)

@@ -21,7 +21,7 @@ from redis.retry import Retry
 
 from cache_bridge.adapters.redis.bounded import BoundedSentinelConnection
 from cache_bridge.adapters.redis.clients import node_kwargs
-from cache_bridge.scaling_config import SentinelSettings
+from cache_bridge.config import SentinelSettings
 
 __all__ = ["async_primary_client", "sync_primary_client"]
 

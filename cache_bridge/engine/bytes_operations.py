@@ -1,7 +1,7 @@
 """Bytes-level operations for framework backends that store their own encodings (the Django
 backend stores pickled, signed or JSON bytes and raw integers).
 
-They are written like :mod:`cache_bridge.operations` (one generator per operation, run by the
+They are written like :mod:`cache_bridge.engine.operations` (one generator per operation, run by the
 same drivers on either face through ``run_operation``), never raise, and follow the same key
 rules. Expiries are in milliseconds: ``ttl_ms`` is ``None`` (never expires) or an ``int`` from
 1 to ten years; frameworks turn their own "expire now" into a delete before calling.
@@ -9,7 +9,7 @@ rules. Expiries are in milliseconds: ``ttl_ms`` is ``None`` (never expires) or a
 
 from __future__ import annotations
 
-from cache_bridge.commands import (
+from cache_bridge.engine.commands import (
     Exists,
     Get,
     IncrByIfExists,
@@ -20,8 +20,8 @@ from cache_bridge.commands import (
     Touch,
     Unlink,
 )
-from cache_bridge.keys import MAX_TTL, InvalidArgument, KeySpace, check_amount
-from cache_bridge.operations import SCAN_BATCH, Op, Steps, _operation
+from cache_bridge.engine.keys import MAX_TTL, InvalidArgument, KeySpace, check_amount
+from cache_bridge.engine.operations import SCAN_BATCH, Op, Steps, _operation
 
 __all__ = [
     "MAX_TTL_MS",

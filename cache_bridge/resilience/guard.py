@@ -8,7 +8,7 @@ Flask app's two) shares one guard (:func:`shared_guard`), so what one face learn
 outage, the other knows: a process pays one failed call per outage, not one per face.
 
 While the breaker is open, a thread of the guard probes the server with a blocking ``ping``
-on a connection of its own (see :mod:`cache_bridge.breaker` for when), and closes the
+on a connection of its own (see :mod:`cache_bridge.resilience.breaker` for when), and closes the
 breaker when the server answers. The thread runs only while the breaker is open and calls
 keep coming: it stops after :data:`IDLE_STOP` seconds without one, and then the first call
 goes to the server itself, as the probe (and starts the thread again), so no call is refused
@@ -28,7 +28,7 @@ from typing import Any, Protocol
 
 from returns.result import Failure, Result, Success
 
-from cache_bridge.breaker import CircuitBreaker
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import (
     CacheConnectionError,
     CachePoolExhaustedError,
@@ -38,8 +38,8 @@ from cache_bridge.errors import (
     CacheValueError,
     DomainError,
 )
-from cache_bridge.failure_log import LOG_INTERVAL, OutageLog, is_outage, logger
-from cache_bridge.operations import Op
+from cache_bridge.resilience.breaker import CircuitBreaker
+from cache_bridge.resilience.outage_log import LOG_INTERVAL, OutageLog, is_outage, logger
 
 __all__ = [
     "IDLE_STOP",

@@ -1,10 +1,10 @@
 """Each protocol operation, written once for every adapter and both faces.
 
 An operation is a generator: it checks its arguments, yields commands
-(:mod:`cache_bridge.commands`), receives their replies and returns the plain value of the
-result. It signals failure by raising :class:`~cache_bridge.keys.InvalidArgument`,
+(:mod:`cache_bridge.engine.commands`), receives their replies and returns the plain value of the
+result. It signals failure by raising :class:`~cache_bridge.engine.keys.InvalidArgument`,
 :class:`Undecodable` or letting an executor's exception through; the drivers
-(:mod:`cache_bridge.drivers`) are the one place where those become ``Failure``.
+(:mod:`cache_bridge.engine.drivers`) are the one place where those become ``Failure``.
 """
 
 from __future__ import annotations
@@ -13,8 +13,8 @@ from collections.abc import Callable, Generator
 from dataclasses import dataclass
 from typing import Any, Generic, ParamSpec, TypeVar
 
-from cache_bridge import codec
-from cache_bridge.commands import (
+from cache_bridge.engine import codec
+from cache_bridge.engine.commands import (
     Command,
     Delete,
     Exists,
@@ -30,7 +30,13 @@ from cache_bridge.commands import (
     SetMany,
     Unlink,
 )
-from cache_bridge.keys import InvalidArgument, KeySpace, check_amount, check_seconds, check_text
+from cache_bridge.engine.keys import (
+    InvalidArgument,
+    KeySpace,
+    check_amount,
+    check_seconds,
+    check_text,
+)
 
 __all__ = ["SCAN_BATCH", "Op", "Steps"]
 

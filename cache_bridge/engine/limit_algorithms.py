@@ -1,8 +1,8 @@
 """The state transitions of the three rate-limit algorithms, on one stored string per limit,
 and of a group of limits decided together.
 
-:class:`~cache_bridge.commands.RateLimitHit` means exactly :func:`hit_all` and
-:class:`~cache_bridge.commands.RateLimitRefund` exactly :func:`refund`: the in-memory store
+:class:`~cache_bridge.engine.commands.RateLimitHit` means exactly :func:`hit_all` and
+:class:`~cache_bridge.engine.commands.RateLimitRefund` exactly :func:`refund`: the in-memory store
 calls them under its lock, and the Redis adapter's Lua scripts
 (:mod:`cache_bridge.adapters.redis.limit_script`) are line-by-line ports, checked against them
 by a differential test. Everything is integer arithmetic on milliseconds (exact in Lua's
@@ -29,11 +29,11 @@ import re
 from collections.abc import Sequence
 from dataclasses import dataclass
 
-from cache_bridge.commands import LimitEntry
+from cache_bridge.engine.commands import LimitEntry
 
 __all__ = ["ALGORITHMS", "Outcome", "hit", "hit_all", "refund"]
 
-#: The algorithm names a :class:`~cache_bridge.commands.RateLimitHit` accepts.
+#: The algorithm names a :class:`~cache_bridge.engine.commands.RateLimitHit` accepts.
 ALGORITHMS = ("fixed-window", "sliding-window", "token-bucket")
 
 _TWO = re.compile(r"(-?[0-9]+) ([0-9]+)")

@@ -1,6 +1,6 @@
 """The small command vocabulary that operations yield and executors run.
 
-Operations (``cache_bridge.operations``) validate arguments, build namespaced keys and turn
+Operations (``cache_bridge.engine.operations``) validate arguments, build namespaced keys and turn
 replies into results; executors (the in-memory store, the Redis drivers) only carry out these
 commands. Keys here are full keys, prefix included, already validated. Each command's reply is
 documented on the class; executors must follow it exactly (Redis semantics).
@@ -193,7 +193,8 @@ class RateLimitHit:
 
     Every limit is decided; only if all allow are the new states written, each with its
     expiry (so no state outlives its use); if any refuses, nothing is written. The transitions
-    are :func:`cache_bridge.limit_state.hit_all`. Reply: six integers per limit, in order,
+    are :func:`cache_bridge.engine.limit_algorithms.hit_all`. Reply: six integers per limit, in
+    order,
     flat: ``allowed`` (1 or 0), ``remaining``, ``reset_ms``, ``retry_ms``, ``counted`` (1 when
     its state was written) and ``now_ms`` (the time it was decided at). An executor that
     splits the limits (Redis Cluster: one script per hash slot) is atomic per part, so
@@ -207,7 +208,8 @@ class RateLimitHit:
 @dataclass(frozen=True, slots=True)
 class RateLimitRefund:
     """Take back one request from each limit of ``limits`` (``now_ms``: when it was counted),
-    keeping each state's expiry: :func:`cache_bridge.limit_state.refund`. Reply: how many
+    keeping each state's expiry: :func:`cache_bridge.engine.limit_algorithms.refund`. Reply: how
+    many
     states changed."""
 
     limits: tuple[LimitEntry, ...]

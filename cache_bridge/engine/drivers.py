@@ -13,11 +13,11 @@ from typing import Any, TypeVar
 from returns.result import Failure, Result, Success
 
 from cache_bridge import errors
-from cache_bridge.codec import Undecodable
-from cache_bridge.commands import Command, CommandRefused
+from cache_bridge.engine.codec import Undecodable
+from cache_bridge.engine.commands import Command, CommandRefused
+from cache_bridge.engine.keys import InvalidArgument
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheError, DomainError
-from cache_bridge.keys import InvalidArgument
-from cache_bridge.operations import Op
 
 __all__ = ["drive_async", "drive_sync", "to_cache_error"]
 

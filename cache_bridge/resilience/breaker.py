@@ -2,7 +2,7 @@
 probe finds it answering again.
 
 A connection or timeout failure *opens* the breaker at once: calls fail at once, without
-touching a socket, while probes (run by :class:`~cache_bridge.guard.Guard`, in the
+touching a socket, while probes (run by :class:`~cache_bridge.resilience.guard.Guard`, in the
 background) ask the server. The first probe goes at once; after a failed one the next goes
 ``cooldown / threshold`` later (at least 10 ms, at most 0.5 s), until ``threshold`` failures
 in a row (the call's, then the probes'); after that one probe per ``cooldown``. A probe
@@ -25,6 +25,9 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Final, Literal
 
+from cache_bridge.config.options import DEFAULT_BREAKER_COOLDOWN, DEFAULT_BREAKER_THRESHOLD
+from cache_bridge.config.settings import RedisSettings
+
 __all__ = [
     "DEFAULT_COOLDOWN",
     "DEFAULT_THRESHOLD",
@@ -33,13 +36,14 @@ __all__ = [
     "BreakerStats",
     "CircuitBreaker",
     "State",
+    "breaker_for",
 ]
 
 #: Connection/timeout failures in a row (the call's, then the probes') after which the breaker
 #: probes only once per cool-down.
-DEFAULT_THRESHOLD: Final = 5
+DEFAULT_THRESHOLD: Final = DEFAULT_BREAKER_THRESHOLD
 #: Seconds between two probes once ``threshold`` failures in a row were seen.
-DEFAULT_COOLDOWN: Final = 2.0
+DEFAULT_COOLDOWN: Final = DEFAULT_BREAKER_COOLDOWN
 
 #: The least and the most time between two probes before ``threshold`` failures in a row.
 MIN_SPACING: Final = 0.01
@@ -224,3 +228,11 @@ class CircuitBreaker:
             cooling = self._consecutive >= self.threshold
             self._probe_at = self._clock() + (self.cooldown if cooling else self.spacing)
             return self._consecutive == self.threshold
+
+
+def breaker_for(settings: RedisSettings) -> CircuitBreaker | None:
+    """A new circuit breaker for one server's connections (``None`` with
+    ``breaker_threshold=0``)."""
+    if settings.breaker_threshold == 0:
+        return None
+    return CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
