@@ -28,7 +28,7 @@ def _install(session: nox.Session, django: str) -> None:
 def django(session: nox.Session, django: str) -> None:
     """The Django integration's tests (pytest-django, memory:// and a test-started Redis)."""
     _install(session, django)
-    session.run("pytest", "-p", "no:cacheprovider", "tests/django_tests", *session.posargs)
+    session.run("pytest", "-p", "no:cacheprovider", "tests/django", *session.posargs)
 
 
 @nox.session
@@ -40,7 +40,7 @@ def django_suite(session: nox.Session, django: str) -> None:
         "pytest",
         "-p",
         "no:cacheprovider",
-        "tests/django_tests/test_django_upstream.py",
+        "tests/django/test_upstream.py",
         *session.posargs,
         env={"CACHE_BRIDGE_DJANGO_SUITE": "1"},
     )

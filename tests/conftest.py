@@ -117,7 +117,7 @@ def cache(make_cache: MakeCache) -> Harness:
 
 
 # The Redis Cluster and Sentinel set-ups, one per session for every test directory.
-from scaled_servers import (  # noqa: E402, F401
+from tests.support.scaled_servers import (  # noqa: E402, F401
     cluster_servers,
     cluster_url,
     sentinel_servers,

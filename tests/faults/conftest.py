@@ -17,7 +17,7 @@ from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.testing import Harness, Harnesses
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
-from faults.scenario import FAST
+from tests.faults.scenario import FAST
 
 Connect = Callable[..., Harness]
 

@@ -13,8 +13,8 @@ from returns.result import Success
 from cache_bridge.errors import CacheConnectionError, CacheUnavailableError
 from cache_bridge.testing.contract import failure
 from cache_bridge.testing.proxy import FaultProxy
-from faults.conftest import Connect
-from faults.scenario import breaker
+from tests.faults.conftest import Connect
+from tests.faults.scenario import breaker
 
 #: Stands for IDLE_STOP (60 s) in these tests.
 IDLE = 0.3

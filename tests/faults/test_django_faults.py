@@ -15,7 +15,7 @@ from pytest_django import Settings as SettingsWrapper
 from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.proxy import FaultProxy
 from django_cache_bridge.cache import BridgeCache
-from faults.scenario import BOUND, COOLDOWN, FAST
+from tests.faults.scenario import BOUND, COOLDOWN, FAST
 
 pytestmark = [pytest.mark.urls("faults.django_fault_urls"), pytest.mark.redis]
 

@@ -4,7 +4,7 @@ outage of its own (a failure, the circuit opening, the answer a moment later); b
 each wrote three lines (failure, circuit open, recovery), because the recovery started the
 count again. Now a subject writes at most two lines per LOG_INTERVAL (a first failure and its
 recovery), and the short outages in between are counted into the next line (checked with a
-clock of its own in tests/test_failure_log.py)."""
+clock of its own in tests/resilience/test_outage_log.py)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,7 @@ import pytest
 
 from cache_bridge.resilience.outage_log import LOG_INTERVAL
 from cache_bridge.testing.faulty_server import FaultyRedisServer
-from faults.conftest import Connect
+from tests.faults.conftest import Connect
 
 #: Slow replies, one a second (the log interval is 5 s: one interval's worth).
 INCIDENTS = 4

@@ -15,8 +15,8 @@ from flask import Flask
 from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
-from faults.scenario import BOUND, COOLDOWN, FAST
 from flask_cache_bridge import CacheBridge
+from tests.faults.scenario import BOUND, COOLDOWN, FAST
 
 pytestmark = pytest.mark.redis
 

@@ -12,8 +12,8 @@ from returns.result import Failure, Success
 
 from cache_bridge.errors import CacheConnectionError, CacheTimeoutError, CacheUnavailableError
 from cache_bridge.testing.proxy import FaultProxy
-from faults.conftest import Connect
-from faults.scenario import (
+from tests.faults.conftest import Connect
+from tests.faults.scenario import (
     COOLDOWN,
     TIMEOUT,
     assert_all_bounded,

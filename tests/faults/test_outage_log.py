@@ -15,7 +15,7 @@ from cache_bridge.errors import CacheSerializationError
 from cache_bridge.resilience.guard import LOG_INTERVAL
 from cache_bridge.testing.contract import failure
 from cache_bridge.testing.faulty_server import FaultyRedisServer
-from faults.conftest import Connect
+from tests.faults.conftest import Connect
 
 
 @pytest.fixture

@@ -26,7 +26,7 @@ from cache_bridge.errors import CacheTimeoutError, CacheUnavailableError, Domain
 from cache_bridge.testing import Harness
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
-from faults.scenario import BOUND, FAST, TIMEOUT, breaker
+from tests.faults.scenario import BOUND, FAST, TIMEOUT, breaker
 
 pytestmark = pytest.mark.redis
 

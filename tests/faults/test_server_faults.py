@@ -19,8 +19,8 @@ from cache_bridge.errors import CacheConnectionError, CacheTimeoutError, CacheUn
 from cache_bridge.testing.contract import failure
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
-from faults.conftest import Connect
-from faults.scenario import (
+from tests.faults.conftest import Connect
+from tests.faults.scenario import (
     COOLDOWN,
     OPEN_BOUND,
     assert_all_bounded,

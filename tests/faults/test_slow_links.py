@@ -20,7 +20,7 @@ from returns.result import Failure, Success
 from cache_bridge.adapters.redis import RedisCache
 from cache_bridge.errors import CacheTimeoutError
 from cache_bridge.testing.proxy import FaultProxy
-from faults.conftest import Connect
+from tests.faults.conftest import Connect
 
 pytestmark = pytest.mark.redis
 

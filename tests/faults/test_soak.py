@@ -21,7 +21,7 @@ import redis
 
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.processes import run_in_processes
-from faults.soak_worker import (
+from tests.faults.soak_worker import (
     EXACT,
     EXACT_COUNTER,
     EXACT_LIMIT,

@@ -16,8 +16,8 @@ from returns.result import Success
 from cache_bridge.errors import CacheConnectionError, CacheServerError, CacheTimeoutError
 from cache_bridge.testing.contract import failure
 from cache_bridge.testing.tls import TlsFiles, TlsRedisServer, make_tls_files
-from faults.conftest import Connect
-from faults.scenario import BOUND, THRESHOLD, breaker, timed
+from tests.faults.conftest import Connect
+from tests.faults.scenario import BOUND, THRESHOLD, breaker, timed
 
 pytestmark = pytest.mark.redis
 

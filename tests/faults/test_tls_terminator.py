@@ -14,7 +14,7 @@ from cache_bridge.errors import CacheConnectionError
 from cache_bridge.testing.contract import failure
 from cache_bridge.testing.redis_server import packaged_redis_server
 from cache_bridge.testing.tls import TlsFiles, TlsRedisServer, make_tls_files
-from faults.conftest import Connect
+from tests.faults.conftest import Connect
 
 pytestmark = pytest.mark.redis
 
