@@ -21,7 +21,7 @@ from cache_bridge.engine.commands import (
     Unlink,
 )
 from cache_bridge.engine.keys import MAX_TTL, InvalidArgument, KeySpace, check_amount
-from cache_bridge.engine.operations import SCAN_BATCH, Op, Steps, _operation
+from cache_bridge.engine.operations import SCAN_BATCH, Op, Steps, operation
 
 __all__ = [
     "MAX_TTL_MS",
@@ -63,13 +63,13 @@ def _as_bytes(raw: str | bytes | None) -> bytes | None:
     return raw.encode("utf-8") if isinstance(raw, str) else raw
 
 
-@_operation("get")
+@operation("get")
 def get_bytes(ns: KeySpace, key: object) -> Steps[bytes | None]:
     """The stored bytes, or ``None`` on a miss."""
     return _as_bytes((yield Get(ns.key(key))))
 
 
-@_operation("get_many", keyed=False)
+@operation("get_many", keyed=False)
 def get_many_bytes(ns: KeySpace, keys: object) -> Steps[dict[str, bytes]]:
     """The stored bytes of every key that holds a value (misses are left out); one MGET."""
     full = ns.keys(keys)
@@ -85,20 +85,20 @@ def get_many_bytes(ns: KeySpace, keys: object) -> Steps[dict[str, bytes]]:
     return found
 
 
-@_operation("set")
+@operation("set")
 def set_bytes(ns: KeySpace, key: object, data: object, ttl_ms: object = None) -> Steps[None]:
     """Store ``data``; no ``ttl_ms`` clears any expiry."""
     yield SetBytes(ns.key(key), _data(data), _ttl_ms(ttl_ms))
 
 
-@_operation("add")
+@operation("add")
 def add_bytes(ns: KeySpace, key: object, data: object, ttl_ms: object = None) -> Steps[bool]:
     """Store ``data`` only if ``key`` holds no live value; ``True`` if it was stored."""
     stored = yield SetBytes(ns.key(key), _data(data), _ttl_ms(ttl_ms), only_if_missing=True)
     return bool(stored)
 
 
-@_operation("set_many", keyed=False)
+@operation("set_many", keyed=False)
 def set_many_bytes(ns: KeySpace, mapping: object, ttl_ms: object = None) -> Steps[None]:
     """Store every key atomically in one round trip, after checking all of them."""
     if not isinstance(mapping, dict):
@@ -111,14 +111,14 @@ def set_many_bytes(ns: KeySpace, mapping: object, ttl_ms: object = None) -> Step
         yield SetManyBytes(items, expiry)
 
 
-@_operation("touch")
+@operation("touch")
 def touch(ns: KeySpace, key: object, ttl_ms: object = None) -> Steps[bool]:
     """Give a live key a new expiry (``None``: never); ``True`` if the key existed."""
     touched = yield Touch(ns.key(key), _ttl_ms(ttl_ms))
     return int(touched) > 0
 
 
-@_operation("increment")
+@operation("increment")
 def increment_existing(ns: KeySpace, key: object, amount: object = 1) -> Steps[int | None]:
     """Atomically add ``amount`` to an existing integer; ``None`` if the key is missing."""
     full = ns.key(key)
@@ -126,13 +126,13 @@ def increment_existing(ns: KeySpace, key: object, amount: object = 1) -> Steps[i
     return None if result is None else int(result)
 
 
-@_operation("has_key")
+@operation("has_key")
 def has_key(ns: KeySpace, key: object) -> Steps[bool]:
     """Whether ``key`` holds a live value."""
     return int((yield Exists(ns.key(key)))) > 0
 
 
-@_operation("delete_many", keyed=False)
+@operation("delete_many", keyed=False)
 def delete_many(ns: KeySpace, keys: object) -> Steps[int]:
     """Remove every key (one UNLINK); the number removed."""
     full = ns.keys(keys)
@@ -141,7 +141,7 @@ def delete_many(ns: KeySpace, keys: object) -> Steps[int]:
     return int((yield Unlink(full)))
 
 
-@_operation("count_pattern", keyed=False)
+@operation("count_pattern", keyed=False)
 def count_pattern(ns: KeySpace, pattern: object) -> Steps[int]:
     """How many keys ``delete_pattern`` would remove now (SCAN only, nothing is deleted)."""
     match = ns.pattern(pattern)

@@ -38,7 +38,7 @@ from cache_bridge.engine.keys import (
     check_text,
 )
 
-__all__ = ["SCAN_BATCH", "Op", "Steps"]
+__all__ = ["SCAN_BATCH", "Op", "Steps", "operation"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
@@ -58,7 +58,7 @@ class Op(Generic[T]):
     steps: Steps[T]
 
 
-def _operation(
+def operation(
     name: str, *, keyed: bool = True
 ) -> Callable[[Callable[P, Steps[T]]], Callable[P, Op[T]]]:
     """Make a generator function return an :class:`Op`; ``keyed`` ones take ``(ns, key, ...)``."""
@@ -80,13 +80,13 @@ def _value_data(value: object) -> tuple[str, bytes]:
     return text, text.encode("utf-8")
 
 
-@_operation("get")
+@operation("get")
 def get(ns: KeySpace, key: object) -> Steps[str | None]:
     raw = yield Get(ns.key(key))
     return None if raw is None else codec.decode_text(raw)
 
 
-@_operation("get_json")
+@operation("get_json")
 def get_json(ns: KeySpace, key: object) -> Steps[dict[str, Any] | None]:
     raw = yield Get(ns.key(key))
     return None if raw is None else codec.loads_object(codec.decode_text(raw))
@@ -96,40 +96,40 @@ def _ttl_arg(ttl: object) -> int | None:
     return None if ttl is None else check_seconds(ttl, "ttl")
 
 
-@_operation("set")
+@operation("set")
 def set_(ns: KeySpace, key: object, value: object, ttl: object = None) -> Steps[None]:
     full = ns.key(key)
     text, data = _value_data(value)
     yield Set(full, text, data, _ttl_arg(ttl))
 
 
-@_operation("set_json")
+@operation("set_json")
 def set_json(ns: KeySpace, key: object, value: object, ttl: object = None) -> Steps[None]:
     full = ns.key(key)
     text = check_text(codec.dumps_object(value), "value")
     yield Set(full, text, text.encode("utf-8"), _ttl_arg(ttl))
 
 
-@_operation("delete")
+@operation("delete")
 def delete(ns: KeySpace, key: object) -> Steps[bool]:
     removed = yield Delete(ns.key(key))
     return int(removed) > 0
 
 
-@_operation("exists")
+@operation("exists")
 def exists(ns: KeySpace, key: object) -> Steps[bool]:
     found = yield Exists(ns.key(key))
     return int(found) > 0
 
 
-@_operation("expire")
+@operation("expire")
 def expire(ns: KeySpace, key: object, seconds: object) -> Steps[bool]:
     full = ns.key(key)
     applied = yield Expire(full, check_seconds(seconds, "seconds"))
     return bool(applied)
 
 
-@_operation("ttl")
+@operation("ttl")
 def ttl(ns: KeySpace, key: object) -> Steps[int | None]:
     millis = int((yield PTtl(ns.key(key))))
     if millis < 0:
@@ -138,13 +138,13 @@ def ttl(ns: KeySpace, key: object) -> Steps[int | None]:
     return max(1, -(-millis // 1000))
 
 
-@_operation("increment")
+@operation("increment")
 def increment(ns: KeySpace, key: object, amount: object = 1) -> Steps[int]:
     full = ns.key(key)
     return int((yield IncrBy(full, check_amount(amount))))
 
 
-@_operation("decrement")
+@operation("decrement")
 def decrement(ns: KeySpace, key: object, amount: object = 1) -> Steps[int]:
     full = ns.key(key)
     return int((yield IncrBy(full, -check_amount(amount))))
@@ -161,12 +161,12 @@ def _delete_matching(match: str) -> Steps[int]:
             return deleted
 
 
-@_operation("delete_pattern", keyed=False)
+@operation("delete_pattern", keyed=False)
 def delete_pattern(ns: KeySpace, pattern: object) -> Steps[int]:
     return (yield from _delete_matching(ns.pattern(pattern)))
 
 
-@_operation("flush", keyed=False)
+@operation("flush", keyed=False)
 def flush(ns: KeySpace) -> Steps[None]:
     if ns.prefix:
         yield from _delete_matching(ns.everything())
@@ -174,7 +174,7 @@ def flush(ns: KeySpace) -> Steps[None]:
         yield FlushDb()
 
 
-@_operation("ping", keyed=False)
+@operation("ping", keyed=False)
 def ping(ns: KeySpace) -> Steps[bool]:
     answered = yield Ping()
     if not answered:
@@ -182,7 +182,7 @@ def ping(ns: KeySpace) -> Steps[bool]:
     return True
 
 
-@_operation("get_many", keyed=False)
+@operation("get_many", keyed=False)
 def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
     full = ns.keys(keys)
     if not full:
@@ -202,7 +202,7 @@ def get_many(ns: KeySpace, keys: object) -> Steps[dict[str, str | None]]:
         }
 
 
-@_operation("set_many", keyed=False)
+@operation("set_many", keyed=False)
 def set_many(ns: KeySpace, mapping: object, ttl: object = None) -> Steps[None]:
     if not isinstance(mapping, dict):
         raise InvalidArgument(f"mapping must be a dict of str to str, not {type(mapping).__name__}")

@@ -29,7 +29,7 @@ from returns.result import Failure, Result, Success
 from cache_bridge.engine.commands import LimitEntry, RateLimitHit, RateLimitRefund
 from cache_bridge.engine.keys import KeySpace
 from cache_bridge.engine.limit_algorithms import Reply, hit
-from cache_bridge.engine.operations import Op, Steps, _operation
+from cache_bridge.engine.operations import Op, Steps, operation
 from cache_bridge.errors import CacheError, ConfigurationError, DomainError
 
 __all__ = [
@@ -95,7 +95,7 @@ def _replies(reply: Sequence[Any], count: int) -> list[Reply]:
     ]
 
 
-@_operation("rate_limit")
+@operation("rate_limit")
 def rate_limit_hit(
     ns: KeySpace, key: object, *, algorithm: str, limit: int, period_ms: int, now_ms: int | None
 ) -> Steps[Reply]:
@@ -107,7 +107,7 @@ def rate_limit_hit(
     return int(allowed), int(remaining), int(reset_ms), int(retry_ms), int(counted), int(now)
 
 
-@_operation("rate_limit", keyed=False)
+@operation("rate_limit", keyed=False)
 def rate_limit_hits(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[list[Reply]]:
     """Count one request against every limit of ``limits`` (keys in ``ns``), all or nothing."""
     stored = tuple(
@@ -124,7 +124,7 @@ def rate_limit_hits(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[list[
     return replies
 
 
-@_operation("rate_limit", keyed=False)
+@operation("rate_limit", keyed=False)
 def rate_limit_refund(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[int]:
     """Take back one request from each limit (``now_ms``: when it was counted)."""
     stored = tuple(

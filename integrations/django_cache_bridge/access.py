@@ -30,10 +30,10 @@ def get_cache(alias: str = "default") -> CacheProtocol:
     returned face does not close the alias.
     """
     cache = get_bridge_cache(alias)
-    return cache._adapters().async_.with_prefix(cache.protocol_prefix)
+    return cache.adapters().async_.with_prefix(cache.protocol_prefix)
 
 
 def get_sync_cache(alias: str = "default") -> SyncCacheProtocol:
     """The blocking protocol over the alias's connections and namespace (see get_cache)."""
     cache = get_bridge_cache(alias)
-    return cache._adapters().sync.with_prefix(cache.protocol_prefix)
+    return cache.adapters().sync.with_prefix(cache.protocol_prefix)

@@ -126,7 +126,8 @@ class BridgeCache(BaseCache):
             raise ImproperlyConfigured(f"BridgeCache: {self._config_error}")
         return self._config
 
-    def _adapters(self) -> SharedAdapters:
+    def adapters(self) -> SharedAdapters:
+        """The process's shared adapters of this alias (both faces), made on first use."""
         if self._adapters_ is None or self._adapters_.sync.closed:
             try:
                 self._adapters_ = shared_adapters(self.bridge_config)
@@ -149,28 +150,28 @@ class BridgeCache(BaseCache):
 
     def ping(self) -> Result[bool, DomainError]:
         """``Success(True)`` if the store answered a PING."""
-        return self._adapters().sync.run_operation(operations.ping(_RAW))
+        return self.adapters().sync.run_operation(operations.ping(_RAW))
 
     def count_keys(self, glob: str) -> Result[int, DomainError]:
         """How many stored keys match ``glob`` (from :meth:`key_glob`) now."""
-        return self._adapters().sync.run_operation(bytes_operations.count_pattern(_RAW, glob))
+        return self.adapters().sync.run_operation(bytes_operations.count_pattern(_RAW, glob))
 
     def delete_keys(self, glob: str) -> Result[int, DomainError]:
         """Delete the stored keys matching ``glob`` (from :meth:`key_glob`); how many."""
-        return self._adapters().sync.run_operation(operations.delete_pattern(_RAW, glob))
+        return self.adapters().sync.run_operation(operations.delete_pattern(_RAW, glob))
 
     def count_alias_keys(self) -> Result[int, DomainError]:
         """How many keys of this alias (every VERSION) are stored now: those
         ``KEY_PREFIX:<version>:...`` with the default key function, else all under
         ``KEY_PREFIX:``."""
-        return self._adapters().sync.run_operation(
+        return self.adapters().sync.run_operation(
             Op("count_pattern", None, self._alias_keys(delete=False))
         )
 
     def delete_alias_keys(self) -> Result[int, DomainError]:
         """Delete the keys :meth:`count_alias_keys` counts (what ``clear()`` does when a
         KEY_PREFIX is set); how many."""
-        return self._adapters().sync.run_operation(
+        return self.adapters().sync.run_operation(
             Op("delete_pattern", None, self._alias_keys(delete=True))
         )
 
@@ -186,13 +187,13 @@ class BridgeCache(BaseCache):
         op, finish = plan
         if op is None:
             return finish(Success(None))
-        return finish(self._adapters().sync.run_operation(op))
+        return finish(self.adapters().sync.run_operation(op))
 
     async def _arun(self, plan: Plan) -> Any:
         op, finish = plan
         if op is None:
             return finish(Success(None))
-        return finish(await self._adapters().async_.run_operation(op))
+        return finish(await self.adapters().async_.run_operation(op))
 
     def _failed(self, error: DomainError, fallback: Any) -> Any:
         """Django's answer for a Failure: bad input raises, an unusable cache fails open.
@@ -203,7 +204,7 @@ class BridgeCache(BaseCache):
             raise InvalidCacheKey(str(error))
         if not self.bridge_config.fail_open:
             raise error
-        adapters = self._adapters()
+        adapters = self.adapters()
         if not (adapters.logs_outages and is_outage(error)):
             adapters.log.failed(error, "carrying on without the cache")
         return fallback
@@ -232,7 +233,7 @@ class BridgeCache(BaseCache):
             error = CacheSerializationError(
                 _unwritable(value, exc), operation=operation, key=made, cause=exc
             )
-            self._adapters().log.failed(error, "nothing was stored")
+            self.adapters().log.failed(error, "nothing was stored")
             return None
 
     def _unwritable_add(self, value: Any) -> Finish:
@@ -283,7 +284,7 @@ class BridgeCache(BaseCache):
             return False  # the error itself is raised
         if isinstance(error, CacheUnavailableError):
             return True
-        return isinstance(error, CacheConnectionError) and self._adapters().sync.breaker is None
+        return isinstance(error, CacheConnectionError) and self.adapters().sync.breaker is None
 
     def _key(self, key: Any, version: int | None) -> str:
         """The stored key; Django's warnings for memcached-unsafe keys, and InvalidCacheKey for

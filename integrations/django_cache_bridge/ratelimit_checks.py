@@ -138,7 +138,7 @@ _MAX_LIMITERS = 1024
 
 def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
     bridge = get_bridge_cache(spec.cache)
-    adapters = bridge._adapters()
+    adapters = bridge.adapters()
     adapter = adapters.sync if blocking else adapters.async_
     # The adapter object is in the key: settings that change CACHES get new limiters.
     found = (spec, spec.failure_log, config.key_prefix, adapter, bridge.protocol_prefix)

@@ -26,7 +26,7 @@ class Spy:
     """Counts the operations each face of the shared adapters runs."""
 
     def __init__(self, cache: BridgeCache, monkeypatch: pytest.MonkeyPatch) -> None:
-        adapters = cache._adapters()
+        adapters = cache.adapters()
         self.sync: list[str] = []
         self.async_: list[str] = []
         sync_run, async_run = adapters.sync.run_operation, adapters.async_.run_operation

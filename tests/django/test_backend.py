@@ -302,7 +302,7 @@ TEN_YEARS = MAX_TTL_MS // 1000
 def test_timeouts_over_ten_years_are_clamped_to_ten_years(dj: BridgeCache, timeout: Any) -> None:
     def seconds_left(key: str) -> int | None:
         made = dj.make_key(key)
-        return dj._adapters().sync.run_operation(operations.ttl(KeySpace(None), made)).unwrap()
+        return dj.adapters().sync.run_operation(operations.ttl(KeySpace(None), made)).unwrap()
 
     dj.set("k", "v", timeout=timeout)
     assert dj.get("k") == "v"
@@ -321,11 +321,11 @@ def test_timeouts_over_ten_years_are_clamped_to_ten_years(dj: BridgeCache, timeo
 
 def test_close_keeps_the_shared_connections(dj: BridgeCache) -> None:
     dj.set("k", "v")
-    adapters = dj._adapters()
+    adapters = dj.adapters()
     dj.close()
     caches.close_all()
     assert dj.get("k") == "v"
-    assert dj._adapters() is adapters
+    assert dj.adapters() is adapters
     assert adapters.sync.closed is False
 
 

@@ -113,7 +113,7 @@ class Store:
         self.client = client
 
     def reset(self) -> None:
-        adapter = self.dj._adapters().sync
+        adapter = self.dj.adapters().sync
         assert isinstance(adapter.flush().unwrap(), type(None))
         self.dj.set("a", "text")
         self.dj.set("n", 5, timeout=1000)
@@ -125,7 +125,7 @@ class Store:
     def snapshot(self) -> Snapshot:
         if self.client is not None:
             return redis_snapshot(self.client)
-        adapter = self.dj._adapters().sync
+        adapter = self.dj.adapters().sync
         assert isinstance(adapter, SyncInMemoryCache)
         return memory_snapshot(adapter.store)
 
@@ -137,7 +137,7 @@ def store(
     settings.CACHES = {"default": alias(location, KEY_PREFIX="site")}
     client = request.getfixturevalue("redis_client") if location.startswith("redis") else None
     yield Store(bridge(), client)
-    bridge()._adapters().sync.flush()
+    bridge().adapters().sync.flush()
 
 
 def _check(name: str, outcome: Any, before: Snapshot, after: Snapshot) -> None:

@@ -37,7 +37,7 @@ def test_django_clear_delete_many_and_cache_flush_stay_in_the_alias(
     foreign = [k for k in framework_foreign(prefix) if not k.startswith(f"{prefix}:1:")]
 
     def reset() -> None:
-        dj._adapters().sync.flush()
+        dj.adapters().sync.flush()
         for key in foreign:
             plant_raw(dj, key, FOREIGN_VALUE.encode())
         dj.set_many({"a": 1, "b*": 2, "[x]": 3, "\\": 4})

@@ -52,7 +52,7 @@ def redis_down(settings: SettingsWrapper) -> Iterator[CircuitBreaker]:
         cache = bridge()
         cache.set("warm", "up")
         server.kill()
-        breaker = cache._adapters().sync.breaker
+        breaker = cache.adapters().sync.breaker
         assert breaker is not None
         yield breaker
     finally:
@@ -112,8 +112,8 @@ async def test_the_async_session_create_fails_at_once_too(
     store = CacheSessionStore()
     with pytest.raises(RuntimeError, match="cached_db"):
         await store.acreate()
-    assert bridge()._adapters().async_.breaker is not None
-    async_stats = bridge()._adapters().async_.breaker.stats()  # type: ignore[union-attr]
+    assert bridge().adapters().async_.breaker is not None
+    async_stats = bridge().adapters().async_.breaker.stats()  # type: ignore[union-attr]
     assert async_stats.rejected_total <= 2, async_stats
 
 

@@ -36,7 +36,7 @@ def site(settings: SettingsWrapper, proxy: FaultProxy) -> CircuitBreaker:
     settings.CACHE_BRIDGE_RATELIMIT = {}
     cache = caches["default"]
     assert isinstance(cache, BridgeCache)
-    breaker = cache._adapters().sync.breaker
+    breaker = cache.adapters().sync.breaker
     assert breaker is not None
     assert (breaker.threshold, breaker.cooldown) == (FAST["breaker_threshold"], COOLDOWN)
     return breaker

@@ -66,7 +66,7 @@ def test_a_django_alias_pays_one_timeout_per_outage(
     settings.CACHE_BRIDGE_RATELIMIT = {}
     cache = caches["default"]
     assert isinstance(cache, BridgeCache)
-    adapters = cache._adapters()
+    adapters = cache.adapters()
     assert adapters.sync.breaker is adapters.async_.breaker
     client = Client()
     assert _requests(lambda p: client.get(p).status_code, ["/cached/", "/async/"])

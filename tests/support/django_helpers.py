@@ -46,26 +46,26 @@ def bridge(name: str = "default") -> BridgeCache:
 def stored(cache: BridgeCache, key: str, version: int | None = None) -> bytes | None:
     """The bytes stored for a Django key, read below the backend."""
     made = cache.make_key(key, version=version)
-    result = cache._adapters().sync.run_operation(bytes_operations.get_bytes(_RAW, made))
+    result = cache.adapters().sync.run_operation(bytes_operations.get_bytes(_RAW, made))
     return result.unwrap()
 
 
 def plant(cache: BridgeCache, key: str, data: bytes) -> None:
     """Write bytes for a Django key below the backend (as an attacker with Redis access)."""
     made = cache.make_key(key)
-    cache._adapters().sync.run_operation(bytes_operations.set_bytes(_RAW, made, data)).unwrap()
+    cache.adapters().sync.run_operation(bytes_operations.set_bytes(_RAW, made, data)).unwrap()
 
 
 def plant_raw(cache: BridgeCache, full_key: str, data: bytes) -> None:
     """Write bytes at a full stored key (no prefix or version added) in the cache's store."""
-    cache._adapters().sync.run_operation(bytes_operations.set_bytes(_RAW, full_key, data)).unwrap()
+    cache.adapters().sync.run_operation(bytes_operations.set_bytes(_RAW, full_key, data)).unwrap()
 
 
 def stored_keys(cache: BridgeCache) -> set[str]:
     """Every stored key of the cache's database or store (including other aliases')."""
     from cache_bridge.engine.commands import Scan
 
-    adapter = cache._adapters().sync
+    adapter = cache.adapters().sync
     reply = adapter._execute(Scan(0, "*", 100_000))
     keys: set[str] = set()
     cursor, found = reply

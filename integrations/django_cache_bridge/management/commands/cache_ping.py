@@ -55,7 +55,7 @@ class Command(BaseCommand):
             return False
         millis = (time.perf_counter() - started) * 1000
         where = cache.bridge_config.settings.describe()
-        breaker = cache._adapters().sync.breaker  # None on memory://
+        breaker = cache.adapters().sync.breaker  # None on memory://
         if breaker is not None:
             where += f"; {breaker.stats().summary()}"
         match result:
