@@ -26,12 +26,12 @@ from django_cache_bridge.ratelimit_checks import (
     denial,
     request_decisions,
 )
-from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitConfig, current_config
+from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
 
 __all__ = ["RateLimitMiddleware"]
 
 
-def _covering(request: HttpRequest, config: RateLimitConfig) -> list[LimitSpec]:
+def _covering(request: HttpRequest, config: RateLimitSettings) -> list[LimitSpec]:
     path, method = request.path_info, request.method or "GET"
     return [rule.spec for rule in config.rules if rule.covers(path, method)]
 
@@ -78,7 +78,7 @@ class RateLimitMiddleware:
         request: HttpRequest,
         response: HttpResponseBase,
         decisions: list[Decision],
-        config: RateLimitConfig,
+        config: RateLimitSettings,
     ) -> HttpResponseBase:
         if not decisions:
             return response

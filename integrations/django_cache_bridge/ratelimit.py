@@ -37,7 +37,7 @@ from django_cache_bridge.ratelimit_checks import (
 )
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
-    RateLimitConfig,
+    RateLimitSettings,
     current_config,
     make_spec,
 )
@@ -74,7 +74,7 @@ class _Element:
     """One ``@ratelimit`` of a view: its limit (built from the settings), methods, whether it
     refuses, and whether allowed responses carry its headers."""
 
-    spec_for: Callable[[RateLimitConfig], LimitSpec]
+    spec_for: Callable[[RateLimitSettings], LimitSpec]
     methods: frozenset[str] | None
     block: bool
     headers: bool | None
@@ -101,7 +101,7 @@ def _release(request: HttpRequest, taken: list[_Element]) -> None:
 
 
 def _group(
-    elements: list[_Element], config: RateLimitConfig
+    elements: list[_Element], config: RateLimitSettings
 ) -> tuple[list[LimitSpec], list[LimitSpec]]:
     """The refusing limits and the others (``block=False``), decided in two groups."""
     if len(elements) == 1:  # the usual case, without the joins
@@ -112,7 +112,7 @@ def _group(
 
 
 def _shown(
-    elements: list[_Element], decisions: list[Decision | None], config: RateLimitConfig
+    elements: list[_Element], decisions: list[Decision | None], config: RateLimitSettings
 ) -> list[Decision]:
     """The decisions, in the elements' order, of the limits whose headers allowed responses
     carry (refusals carry every one: see :func:`denial`)."""
@@ -129,7 +129,9 @@ def _shown(
 
 
 Decided = tuple[Any, list[Decision], list[_Element]]
-Prepared = tuple[RateLimitConfig, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]]
+Prepared = tuple[
+    RateLimitSettings, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]
+]
 
 
 def _prepare(request: HttpRequest, chain: tuple[_Element, ...]) -> Prepared:
@@ -220,9 +222,9 @@ def ratelimit(
             parse_rate(rate)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
-        built: list[tuple[RateLimitConfig, LimitSpec]] = []
+        built: list[tuple[RateLimitSettings, LimitSpec]] = []
 
-        def spec_for(config: RateLimitConfig) -> LimitSpec:
+        def spec_for(config: RateLimitSettings) -> LimitSpec:
             # Built on first use (settings are not read at import) and again after they change.
             if built and built[0][0] is config:
                 return built[0][1]

@@ -28,9 +28,10 @@ from cache_bridge.ratelimit import (
     refund,
     retry_after_seconds,
 )
-from cache_bridge.ratelimit.keys import DENY, Deny, named_key
+from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
+from cache_bridge.ratelimit.settings import LimiterCache
 from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitConfig, current_config
+from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
 
 __all__ = [
     "acheck_all",
@@ -50,7 +51,7 @@ _DECISIONS = "ratelimit_decisions"
 _COUNTED = "_cache_bridge_ratelimit_counted"
 
 
-def client_ip(request: HttpRequest, config: RateLimitConfig | None = None) -> str | None:
+def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> str | None:
     """The client's rate-limit address: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
     ``None`` when the request has no usable address."""
@@ -70,7 +71,7 @@ def _user_id(user: Any) -> str | None:
 
 
 def _named_key(
-    request: HttpRequest, key: str, user: Any, config: RateLimitConfig
+    request: HttpRequest, key: str, user: Any, config: RateLimitSettings
 ) -> str | Deny | None:
     def header(name: str) -> str | None:
         # request.headers copies every header out of META: only for a "header:" key.
@@ -86,7 +87,7 @@ def _named_key(
 
 
 def request_key(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> str | Deny | None:
     """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
     user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
@@ -99,7 +100,7 @@ def request_key(
 
 
 async def request_key_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> str | Deny | None:
     """:func:`request_key` from async code (the user is loaded with ``auser``)."""
     if callable(spec.key):
@@ -117,7 +118,7 @@ async def request_key_async(
     return _named_key(request, spec.key, user, config)
 
 
-def _limiter_options(spec: LimitSpec, config: RateLimitConfig) -> dict[str, Any]:
+def _limiter_options(spec: LimitSpec, config: RateLimitSettings) -> dict[str, Any]:
     return {
         "algorithm": spec.algorithm,
         "name": spec.name,
@@ -129,14 +130,13 @@ def _limiter_options(spec: LimitSpec, config: RateLimitConfig) -> dict[str, Any]
 
 #: Limiters already built, per limit, namespace prefix and shared adapter: building one per
 #: request (a face, a parsed policy) cost more than the rest of the check.
-_limiters: dict[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = {}
+_limiters: LimiterCache[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = LimiterCache()
 #: One face per adapter and namespace, shared by the limiters over it, so that a request's
-#: limits on one alias are decided by one command.
+#: limits on one alias are decided by one command (forgotten with the limiters).
 _faces: dict[tuple[Any, ...], Any] = {}
-_MAX_LIMITERS = 1024
 
 
-def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
+def _limiter(spec: LimitSpec, config: RateLimitSettings, blocking: bool) -> Any:
     bridge = get_bridge_cache(spec.cache)
     adapters = bridge.adapters()
     adapter = adapters.sync if blocking else adapters.async_
@@ -144,15 +144,14 @@ def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
     found = (spec, spec.failure_log, config.key_prefix, adapter, bridge.protocol_prefix)
     limiter = _limiters.get(found)
     if limiter is None:
-        if len(_limiters) >= _MAX_LIMITERS:
-            _limiters.clear()
+        if _limiters.full():
             _faces.clear()
         where = (adapter, bridge.protocol_prefix)
         face = _faces.get(where)
         if face is None:
             face = _faces[where] = adapter.with_prefix(bridge.protocol_prefix)
         make = RateLimiter if blocking else AsyncRateLimiter
-        limiter = _limiters[found] = make(face, spec.rate, **_limiter_options(spec, config))
+        limiter = _limiters.put(found, make(face, spec.rate, **_limiter_options(spec, config)))
     return limiter
 
 
@@ -165,7 +164,7 @@ def _record(
     decisions: list[Decision | None],
     *,
     block: bool,
-    config: RateLimitConfig,
+    config: RateLimitSettings,
     blocking: bool,
 ) -> list[tuple[Any, Decision]]:
     """Remember the decisions; when they refuse the request (and ``block``), give what the
@@ -197,7 +196,7 @@ Key = str | Deny | None
 
 
 def _plan(
-    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitConfig, blocking: bool
+    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitSettings, blocking: bool
 ) -> tuple[list[tuple[Any, str]], list[Decision | None] | None]:
     """The checks to run; or, when a limit refuses the request outright (``DENY``), the
     decisions to give instead: its refusal, nothing asked or counted."""
@@ -220,7 +219,7 @@ def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | No
 
 
 def check_all(
-    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitConfig, block: bool = True
+    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
@@ -233,7 +232,7 @@ def check_all(
 
 
 async def acheck_all(
-    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitConfig, block: bool = True
+    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
     keys = [await request_key_async(request, spec, config) for spec in specs]
@@ -243,20 +242,20 @@ async def acheck_all(
     return decisions
 
 
-def check(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> Decision | None:
+def check(request: HttpRequest, spec: LimitSpec, config: RateLimitSettings) -> Decision | None:
     """Count this request against ``spec`` (blocking); ``None`` if the limit does not apply."""
     return check_all(request, [spec], config)[0]
 
 
 async def check_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> Decision | None:
     """:func:`check` on the alias's async adapter."""
     return (await acheck_all(request, [spec], config))[0]
 
 
 def denial(
-    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitConfig
+    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitSettings
 ) -> HttpResponseBase | None:
     """The response refusing the request (429, or 503 for a limit that failed closed), or
     ``None`` if every decision allowed it. Awaitable when the custom VIEW is async."""
@@ -286,13 +285,13 @@ def denial(
 
 
 async def _finish_async(
-    pending: Any, decisions: Sequence[Decision], config: RateLimitConfig
+    pending: Any, decisions: Sequence[Decision], config: RateLimitSettings
 ) -> HttpResponseBase:
     return _with_denial_headers(await pending, decisions, config)
 
 
 def _with_denial_headers(
-    response: HttpResponseBase, decisions: Sequence[Decision], config: RateLimitConfig
+    response: HttpResponseBase, decisions: Sequence[Decision], config: RateLimitSettings
 ) -> HttpResponseBase:
     if "Retry-After" not in response:
         response["Retry-After"] = str(retry_after_seconds(decisions))
@@ -304,7 +303,7 @@ def _with_denial_headers(
 def add_headers(
     response: HttpResponseBase,
     decisions: Sequence[Decision],
-    config: RateLimitConfig,
+    config: RateLimitSettings,
     enabled: bool | None = None,
     *,
     replace: bool = False,
