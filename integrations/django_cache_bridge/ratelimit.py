@@ -12,7 +12,6 @@ refused request costs no limit. See docs/ratelimit.md.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,6 +25,7 @@ from cache_bridge.ratelimit import Decision, parse_rate
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
     add_headers,
+    adenial,
     check,
     check_all,
     check_async,
@@ -146,10 +146,6 @@ def _present(decisions: list[Decision | None]) -> list[Decision]:
     return [d for d in decisions if d is not None]
 
 
-async def _awaited(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
 def _decide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
     """Decide the chain's pending limits: the refusing ones together, then the others."""
     config, pending, taken, hard, soft = _prepare(request, chain)
@@ -163,7 +159,7 @@ async def _adecide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided
     """:func:`_decide` on the async adapters."""
     config, pending, taken, hard, soft = _prepare(request, chain)
     decisions = await acheck_all(request, hard, config) if hard else []
-    refused = await _awaited(denial(request, _present(decisions), config))
+    refused = await adenial(request, _present(decisions), config)
     decisions += await acheck_all(request, soft, config, False) if refused is None and soft else []
     return refused, _shown(pending, decisions, config), taken
 

@@ -36,6 +36,7 @@ from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, c
 __all__ = [
     "acheck_all",
     "add_headers",
+    "adenial",
     "check",
     "check_all",
     "check_async",
@@ -282,6 +283,14 @@ def denial(
     else:
         response = HttpResponse("Too Many Requests\n", status=429, content_type="text/plain")
     return _with_denial_headers(response, decisions, config)
+
+
+async def adenial(
+    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitSettings
+) -> HttpResponseBase | None:
+    """:func:`denial` from async code (a custom async VIEW awaited)."""
+    refused: Any = denial(request, decisions, config)
+    return await refused if inspect.isawaitable(refused) else refused  # type: ignore[no-any-return]
 
 
 async def _finish_async(
