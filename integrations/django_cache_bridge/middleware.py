@@ -20,13 +20,11 @@ from django.http import HttpRequest, HttpResponseBase
 from cache_bridge.ratelimit import Decision
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
-    add_headers,
-    adenial,
     check_all,
-    denial,
     request_decisions,
 )
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
+from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
 __all__ = ["RateLimitMiddleware"]
 

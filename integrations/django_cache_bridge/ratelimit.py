@@ -1,6 +1,7 @@
 """Rate limiting for Django views: the ``@ratelimit(...)`` decorator, and (re-exported from
-:mod:`django_cache_bridge.ratelimit_checks`) what it shares with the middleware
-(:mod:`django_cache_bridge.middleware`): keys, checks, responses, headers.
+:mod:`django_cache_bridge.ratelimit_checks` and ``ratelimit_responses``) what it shares
+with the middleware (:mod:`django_cache_bridge.middleware`): keys, checks, responses,
+headers.
 
 A limited request gets 429 with ``Retry-After`` and the ``RateLimit-Policy`` / ``RateLimit``
 headers; a limit that fails closed while its cache is down gives 503. Allowed responses carry
@@ -24,13 +25,10 @@ from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import Decision, parse_rate
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
-    add_headers,
-    adenial,
     check,
     check_all,
     check_async,
     client_ip,
-    denial,
     request_decisions,
     request_key,
     request_key_async,
@@ -41,6 +39,7 @@ from django_cache_bridge.ratelimit_config import (
     current_config,
     make_spec,
 )
+from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
 __all__ = [
     "acheck_all",

@@ -1,5 +1,6 @@
 """What the Django middleware and the ``@ratelimit`` decorator share: request keys, the
-limiters over each alias, deciding a layer's limits together, refusals and headers.
+limiters over each alias, deciding a layer's limits together (refusals and headers:
+:mod:`django_cache_bridge.ratelimit_responses`).
 
 The rule, as in Flask: **a refused request costs no limit**. The limits one layer applies
 (the middleware's rules, or a view's stacked decorators) are one group, decided all or
@@ -14,8 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.loader import render_to_string
+from django.http import HttpRequest
 
 from cache_bridge.ratelimit import (
     AsyncRateLimiter,
@@ -24,9 +24,7 @@ from cache_bridge.ratelimit import (
     ahit_all,
     arefund,
     hit_all,
-    rate_limit_headers,
     refund,
-    retry_after_seconds,
 )
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import LimiterCache
@@ -35,13 +33,10 @@ from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, c
 
 __all__ = [
     "acheck_all",
-    "add_headers",
-    "adenial",
     "check",
     "check_all",
     "check_async",
     "client_ip",
-    "denial",
     "request_decisions",
     "request_key",
     "request_key_async",
@@ -87,6 +82,32 @@ def _named_key(
     )
 
 
+_USER_KEYS = ("user", "user-or-ip")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _user(request: HttpRequest, key: str) -> Any:
+    """The request's user when ``key`` counts users."""
+    return getattr(request, "user", None) if key in _USER_KEYS else None
+
+
+async def _auser(request: HttpRequest, key: str) -> Any:
+    """:func:`_user` from async code: loaded with ``auser`` (Django 4.2 has none)."""
+    if key not in _USER_KEYS:
+        return None
+    auser = getattr(request, "auser", None)
+    if auser is not None:
+        return await auser()
+    return await sync_to_async(lambda: request.user)() if hasattr(request, "user") else None
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
 def request_key(
     request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> str | Deny | None:
@@ -94,29 +115,18 @@ def request_key(
     user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
     refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
     if callable(spec.key):
-        value = spec.key(request)
-        return None if value is None else str(value)
-    user = getattr(request, "user", None) if spec.key in ("user", "user-or-ip") else None
-    return _named_key(request, spec.key, user, config)
+        return _text(spec.key(request))
+    return _named_key(request, spec.key, _user(request, spec.key), config)
 
 
 async def request_key_async(
     request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> str | Deny | None:
-    """:func:`request_key` from async code (the user is loaded with ``auser``)."""
+    """:func:`request_key` from async code (the user is loaded with ``auser``, a callable's
+    awaitable answer awaited)."""
     if callable(spec.key):
-        value = spec.key(request)
-        if inspect.isawaitable(value):
-            value = await value
-        return None if value is None else str(value)
-    user = None
-    if spec.key in ("user", "user-or-ip"):
-        auser = getattr(request, "auser", None)
-        if auser is not None:
-            user = await auser()
-        elif hasattr(request, "user"):  # Django 4.2: no auser
-            user = await sync_to_async(lambda: request.user)()
-    return _named_key(request, spec.key, user, config)
+        return _text(await _awaited(spec.key(request)))
+    return _named_key(request, spec.key, await _auser(request, spec.key), config)
 
 
 def _limiter_options(spec: LimitSpec, config: RateLimitSettings) -> dict[str, Any]:
@@ -253,79 +263,6 @@ async def check_async(
 ) -> Decision | None:
     """:func:`check` on the alias's async adapter."""
     return (await acheck_all(request, [spec], config))[0]
-
-
-def denial(
-    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitSettings
-) -> HttpResponseBase | None:
-    """The response refusing the request (429, or 503 for a limit that failed closed), or
-    ``None`` if every decision allowed it. Awaitable when the custom VIEW is async."""
-    refused = [d for d in decisions if not d.allowed]
-    if not refused:
-        return None
-    if all(d.failed for d in refused):
-        response: Any = HttpResponse(
-            "Service Unavailable: rate limit unavailable\n", status=503, content_type="text/plain"
-        )
-        response["Retry-After"] = "1"
-        return response  # type: ignore[no-any-return]
-    if config.view is not None:
-        response = config.view(request, list(decisions))
-        if inspect.isawaitable(response):
-            return _finish_async(response, decisions, config)  # type: ignore[return-value]
-    elif config.template is not None:
-        body = render_to_string(
-            config.template,
-            {"decisions": decisions, "retry_after": retry_after_seconds(decisions)},
-            request,
-        )
-        response = HttpResponse(body, status=429)
-    else:
-        response = HttpResponse("Too Many Requests\n", status=429, content_type="text/plain")
-    return _with_denial_headers(response, decisions, config)
-
-
-async def adenial(
-    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitSettings
-) -> HttpResponseBase | None:
-    """:func:`denial` from async code (a custom async VIEW awaited)."""
-    refused: Any = denial(request, decisions, config)
-    return await refused if inspect.isawaitable(refused) else refused  # type: ignore[no-any-return]
-
-
-async def _finish_async(
-    pending: Any, decisions: Sequence[Decision], config: RateLimitSettings
-) -> HttpResponseBase:
-    return _with_denial_headers(await pending, decisions, config)
-
-
-def _with_denial_headers(
-    response: HttpResponseBase, decisions: Sequence[Decision], config: RateLimitSettings
-) -> HttpResponseBase:
-    if "Retry-After" not in response:
-        response["Retry-After"] = str(retry_after_seconds(decisions))
-    for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def add_headers(
-    response: HttpResponseBase,
-    decisions: Sequence[Decision],
-    config: RateLimitSettings,
-    enabled: bool | None = None,
-    *,
-    replace: bool = False,
-) -> HttpResponseBase:
-    """Put the RateLimit headers of ``decisions`` on an allowed response (unless disabled by
-    ``HEADERS`` or ``enabled``); headers already set win unless ``replace``."""
-    if enabled if enabled is not None else config.headers:
-        for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-            if replace:
-                response.headers[name] = value
-            else:
-                response.headers.setdefault(name, value)
-    return response
 
 
 def request_decisions(request: HttpRequest) -> list[Decision]:
