@@ -95,13 +95,16 @@ def _user(request: HttpRequest, key: str) -> Any:
 
 
 async def _auser(request: HttpRequest, key: str) -> Any:
-    """:func:`_user` from async code: loaded with ``auser`` (Django 4.2 has none)."""
-    if key not in _USER_KEYS:
-        return None
+    """:func:`_user` from async code."""
+    return await _load_user(request) if key in _USER_KEYS else None
+
+
+async def _load_user(request: HttpRequest) -> Any:
+    """The request's user, loaded with ``auser`` (Django 4.2 has none: ``user`` in a thread)."""
     auser = getattr(request, "auser", None)
-    if auser is not None:
-        return await auser()
-    return await sync_to_async(lambda: request.user)() if hasattr(request, "user") else None
+    if auser is None and hasattr(request, "user"):
+        return await sync_to_async(lambda: request.user)()
+    return None if auser is None else await auser()
 
 
 async def _awaited(value: Any) -> Any:
