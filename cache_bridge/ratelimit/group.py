@@ -23,7 +23,7 @@ import dataclasses
 from collections.abc import Callable, Generator, Iterable, Sequence
 from typing import Any, Protocol, TypeVar, cast
 
-from returns.result import Failure, Result
+from returns.result import Failure, Result, Success
 
 from cache_bridge.engine.commands import LimitEntry
 from cache_bridge.engine.drivers import drive_async, drive_sync
@@ -227,9 +227,14 @@ def _op(steps: Group[T]) -> Op[T]:
 
 
 def _value(result: Result[T, DomainError]) -> T:
-    """What the steps returned; they decide every failure themselves, so a ``Failure`` here
-    is a defect of the steps, raised."""
-    return result.unwrap()
+    """What the steps returned. They decide every failure of the cache themselves: a
+    ``Failure`` here is a defect of the steps, raised as it was before the drivers caught it."""
+    if isinstance(result, Success):
+        value: T = result.unwrap()
+        return value
+    error = result.failure()
+    cause = getattr(error, "cause", None)
+    raise cause if isinstance(cause, Exception) else error
 
 
 def drive(steps: Group[T]) -> T:
