@@ -51,7 +51,7 @@ class RateLimitMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
-        return self.__acall__(request) if self.is_async else self._call(request)
+        return self._acall(request) if self.is_async else self._call(request)
 
     # The two faces of one request's handling: they differ only by ``await`` (and the async
     # twins of the checks they call).
@@ -63,7 +63,7 @@ class RateLimitMiddleware:
         response = refused if refused is not None else self.get_response(request)
         return _finish(request, response, decisions if refused is None else [], config)
 
-    async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
+    async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         config = current_config()
         decisions = _present(await acheck_all(request, _covering(request, config), config))
         refused = await adenial(request, decisions, config)
