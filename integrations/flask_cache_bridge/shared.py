@@ -29,9 +29,6 @@ __all__ = ["SharedAsyncCache", "SharedSyncCache"]
 
 T = TypeVar("T")
 
-#: Operations made of an unbounded number of round trips (SCAN batches): their hand-off is
-#: only abandoned when the background loop dies, not after the per-call time limit.
-_UNBOUNDED = frozenset({"flush", "delete_pattern"})
 #: Seconds between two checks that the background loop is still alive.
 _POLL = 0.25
 
@@ -101,7 +98,9 @@ class SharedAsyncCache(AsyncCache):
         loop_thread: LoopThread,
     ) -> Result[T, DomainError]:
         waiting = asyncio.wrap_future(future)
-        deadline = None if op.name in _UNBOUNDED else time.monotonic() + self._wait
+        # An operation of an unbounded number of round trips (SCAN batches) is only abandoned
+        # when the background loop dies, not after the per-call time limit.
+        deadline = None if op.unbounded else time.monotonic() + self._wait
         try:
             while True:
                 done, _ = await asyncio.wait({waiting}, timeout=_POLL)

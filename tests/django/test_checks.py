@@ -116,7 +116,7 @@ def test_redis_without_a_key_prefix_is_w002(settings: SettingsWrapper) -> None:
 def test_subclasses_count_and_broken_backends_do_not(settings: SettingsWrapper) -> None:
     settings.CACHES = {
         "default": alias("memory://"),
-        "sub": {"BACKEND": "django_support.SubBridgeCache"},
+        "sub": {"BACKEND": "tests.support.django_helpers.SubBridgeCache"},
         "broken": {"BACKEND": "no.such.Backend"},
         "locmem": {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"},
     }
