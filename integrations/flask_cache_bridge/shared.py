@@ -37,7 +37,7 @@ class SharedSyncCache(SyncCache):
     """The blocking face of an app's cache, over the app's blocking adapter."""
 
     def __init__(self, adapter: SyncCache, description: str) -> None:
-        super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
+        super().__init__(adapter.executor, adapter.key_prefix, description, adapter.guard)
         self._adapter = adapter
 
     def close(self) -> None:
@@ -70,7 +70,7 @@ class SharedAsyncCache(AsyncCache):
         wait: float = 0.0,
         log: OutageLog | None = None,
     ) -> None:
-        super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
+        super().__init__(adapter.executor, adapter.key_prefix, description, adapter.guard)
         self._loop_thread = loop_thread
         self._wait = wait
         self._log = log
@@ -83,10 +83,11 @@ class SharedAsyncCache(AsyncCache):
         the adapter itself on its loop."""
         self._closed = True
 
-    async def _run(self, op: Op[T]) -> Result[T, DomainError]:
+    async def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
+        """Run ``op`` on the background loop (see the class) and wait for its result here."""
         if self._loop_thread is None or self._closed:
-            return await super()._run(op)
-        future = self._loop_thread.submit(super()._run(op))
+            return await super().run_operation(op)
+        future = self._loop_thread.submit(super().run_operation(op))
         if future is None:
             return _failure(op, CacheClosedError, "the adapter is closed")
         return await self._result(op, future, self._loop_thread)
