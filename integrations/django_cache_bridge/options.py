@@ -7,7 +7,6 @@ messages through ``manage.py check``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -81,8 +80,7 @@ def parse_config(
     known = (*BRIDGE_OPTIONS, *DJANGO_OPTIONS, *core_names)
     for name in given:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = config.did_you_mean(name, known)
             raise ConfigurationError(
                 # Not the LOCATION itself: it may hold a password.
                 f"unknown option {name!r} in OPTIONS for a {scheme}:// LOCATION.{hint} "
