@@ -221,7 +221,9 @@ def delete_pattern(ns: KeySpace, pattern: object, keep: KeyFilter | None = None)
 # -- reads through a decoder: an unreadable value is no value, and is deleted -----------------
 
 
-def _read(full: str, decoder: Decoder) -> Steps[Any]:
+def _read(ns: KeySpace, key: object, decoder: Decoder) -> Steps[Any]:
+    """The value at ``key``, or :data:`MISSING`."""
+    full = ns.key(key)
     data = _as_bytes((yield Get(full)))
     if data is None:
         return MISSING
@@ -231,14 +233,7 @@ def _read(full: str, decoder: Decoder) -> Steps[Any]:
     return value
 
 
-def _holds(full: str, decoder: Decoder) -> Steps[bool]:
-    return (yield from _read(full, decoder)) is not MISSING
-
-
-@operation("get")
-def get_readable(ns: KeySpace, key: object, decoder: Decoder) -> Steps[Any]:
-    """The value at ``key``, or :data:`MISSING`."""
-    return (yield from _read(ns.key(key), decoder))
+get_readable = operation("get")(_read)
 
 
 @operation("get_many", keyed=False)
@@ -258,7 +253,7 @@ def get_many_readable(ns: KeySpace, keys: object, decoder: Decoder) -> Steps[dic
 @operation("has_key")
 def has_readable(ns: KeySpace, key: object, decoder: Decoder) -> Steps[bool]:
     """Whether ``key`` holds a value :func:`get_readable` would return."""
-    return (yield from _holds(ns.key(key), decoder))
+    return (yield from _read(ns, key, decoder)) is not MISSING
 
 
 @operation("add")
@@ -271,7 +266,7 @@ def add_readable(
     expiry = _ttl_ms(ttl_ms)
     if (yield SetBytes(full, data, expiry, only_if_missing=True)):
         return True
-    if (yield from _holds(full, decoder)):
+    if (yield from _read(ns, key, decoder)) is not MISSING:
         return False
     # What was there was unreadable (now deleted) or expired meanwhile: add once more.
     return bool((yield SetBytes(full, data, expiry, only_if_missing=True)))
@@ -283,4 +278,4 @@ def touch_readable(ns: KeySpace, key: object, ttl_ms: object, decoder: Decoder) 
     full = ns.key(key)
     if int((yield Touch(full, _ttl_ms(ttl_ms)))) <= 0:
         return False
-    return (yield from _holds(full, decoder))
+    return (yield from _read(ns, key, decoder)) is not MISSING

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from cache_bridge.engine import codec
 from cache_bridge.engine.commands import (
@@ -52,7 +52,8 @@ Steps = Generator[Command, Any, T]
 @dataclass(frozen=True, slots=True)
 class Op(Generic[T]):
     """One call of an operation, ready for a driver: its name, its key and its steps, and
-    what those who run it must know about it.
+    what those who run it must know about it (class-level flags, so that a call costs no
+    more to make for them; :func:`operation` makes the flagged kinds).
 
     ``unbounded``: it takes as many round trips as there are keys to visit (a SCAN), so no
     per-call time limit applies to it. ``health_check``: it asks whether the server answers
@@ -62,8 +63,16 @@ class Op(Generic[T]):
     name: str
     key: str | None
     steps: Steps[T]
-    unbounded: bool = False
-    health_check: bool = False
+    unbounded: ClassVar[bool] = False
+    health_check: ClassVar[bool] = False
+
+
+def _op_kind(unbounded: bool, health_check: bool) -> type[Op[Any]]:
+    """:class:`Op`, or a subclass of it with these flags."""
+    if not (unbounded or health_check):
+        return Op
+    flags = {"__slots__": (), "unbounded": unbounded, "health_check": health_check}
+    return cast("type[Op[Any]]", type("Op", (Op,), flags))
 
 
 def operation(
@@ -71,17 +80,12 @@ def operation(
 ) -> Callable[[Callable[P, Steps[T]]], Callable[P, Op[T]]]:
     """Make a generator function return an :class:`Op`; ``keyed`` ones take ``(ns, key, ...)``.
     ``unbounded`` and ``health_check`` are the flags of the :class:`Op` it returns."""
+    kind = _op_kind(unbounded, health_check)
 
     def wrap(fn: Callable[P, Steps[T]]) -> Callable[P, Op[T]]:
         def call(*args: P.args, **kwargs: P.kwargs) -> Op[T]:
             key = args[1] if keyed else None
-            return Op(
-                name,
-                key if isinstance(key, str) else None,
-                fn(*args, **kwargs),
-                unbounded,
-                health_check,
-            )
+            return kind(name, key if isinstance(key, str) else None, fn(*args, **kwargs))
 
         call.__name__ = name
         call.__doc__ = fn.__doc__
