@@ -1,7 +1,8 @@
 """Build an adapter from a URL: the entry point most applications use.
 
-The adapters register themselves here (:func:`register`), one pair of classes per kind of
-settings, so this module knows no adapter; :mod:`cache_bridge` imports the bundled ones.
+The adapters register themselves here (:func:`register`), one pair of builders per kind of
+settings, so this module knows no adapter; :mod:`cache_bridge` imports the bundled ones. The
+URL is parsed once, here: a builder takes the checked settings.
 """
 
 from __future__ import annotations
@@ -15,27 +16,28 @@ from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 __all__ = ["create_cache", "create_sync_cache", "register"]
 
 
-class _AdapterClass(Protocol):
-    def __call__(self, url: str, **options: Any) -> Any: ...
+class _Builder(Protocol):
+    def __call__(self, settings: Any) -> Any: ...
 
 
-_REGISTRY: dict[type, tuple[_AdapterClass, _AdapterClass]] = {}
+_REGISTRY: dict[type, tuple[_Builder, _Builder]] = {}
 
 
-def register(settings_type: type, async_class: _AdapterClass, sync_class: _AdapterClass) -> None:
-    """Make :func:`create_cache` / :func:`create_sync_cache` build ``async_class`` /
-    ``sync_class`` for URLs whose settings are a ``settings_type``."""
-    _REGISTRY[settings_type] = (async_class, sync_class)
+def register(settings_type: type, async_build: _Builder, sync_build: _Builder) -> None:
+    """Make :func:`create_cache` / :func:`create_sync_cache` return ``async_build(settings)`` /
+    ``sync_build(settings)`` for URLs whose checked settings are a ``settings_type`` (an
+    adapter registers its faces' ``from_settings``)."""
+    _REGISTRY[settings_type] = (async_build, sync_build)
 
 
 def _build(url: object, options: dict[str, Any], blocking: bool) -> Any:
     settings = config.parse(url, options)
-    classes = _REGISTRY.get(type(settings))
-    if classes is None:
+    builders = _REGISTRY.get(type(settings))
+    if builders is None:
         raise ConfigurationError(
             f"{settings.requires}: pip install 'cache-bridge[{settings.extra}]'"
         )
-    return classes[1 if blocking else 0](cast(str, url), **options)
+    return builders[1 if blocking else 0](settings)
 
 
 def create_cache(url: str = "memory://", **options: Any) -> CacheProtocol:

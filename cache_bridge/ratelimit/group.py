@@ -13,21 +13,23 @@ limit of the group refuses (or fails closed), no limit counts the request.
   cache went away) leaves it counted, which can only refuse sooner.
 
 The group is written once as a generator of ``(cache, step)`` pairs; :func:`drive` and
-:func:`adrive` run it blocking or awaiting.
+:func:`adrive` run it blocking or awaiting on the engine's drivers
+(:mod:`cache_bridge.engine.drivers`).
 """
 
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Generator, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from collections.abc import Callable, Generator, Iterable, Sequence
+from typing import Any, Protocol, TypeVar, cast
 
-from returns.result import Failure, Result
+from returns.result import Failure, Result, Success
 
 from cache_bridge.engine.commands import LimitEntry
+from cache_bridge.engine.drivers import drive_async, drive_sync
 from cache_bridge.engine.keys import InvalidArgument, KeySpace
 from cache_bridge.engine.limit_algorithms import Reply
-from cache_bridge.engine.operations import Op
+from cache_bridge.engine.operations import Op, Steps
 from cache_bridge.errors import CacheInvalidArgumentError, DomainError
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.policy import LimitPolicy, unexpected
@@ -41,7 +43,18 @@ from cache_bridge.ratelimit.steps import (
     step_value,
 )
 
-__all__ = ["Limited", "adrive", "ahit_all", "arefund", "drive", "group", "hit_all", "refund"]
+__all__ = [
+    "Limited",
+    "acall",
+    "adrive",
+    "ahit_all",
+    "arefund",
+    "call",
+    "drive",
+    "group",
+    "hit_all",
+    "refund",
+]
 
 T = TypeVar("T")
 Step = Op[Any] | Call
@@ -180,44 +193,58 @@ def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
             continue
 
 
-def _call(cache: Any, step: Step) -> Result[Any, DomainError]:
+def _target(pair: tuple[Any, Step]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
+    """The adapter method a step calls, with its arguments."""
+    cache, step = pair
+    if isinstance(step, Call):
+        return getattr(cache, step.method), step.args
+    return cache.run_operation, (step,)
+
+
+def call(pair: tuple[Any, Step]) -> Result[Any, DomainError]:
+    """Run one step, ``(cache, step)``, on a blocking adapter: its Result, or the ``Failure``
+    for an adapter that raised."""
     try:
-        if isinstance(step, Call):
-            return getattr(cache, step.method)(*step.args)  # type: ignore[no-any-return]
-        return cache.run_operation(step)  # type: ignore[no-any-return]
-    except Exception as exc:
+        method, args = _target(pair)
+        return method(*args)  # type: ignore[no-any-return]
+    except Exception as exc:  # an adapter that raises despite the protocol
         return Failure(unexpected(exc))
 
 
-async def _acall(cache: Any, step: Step) -> Result[Any, DomainError]:
+async def acall(pair: tuple[Any, Step]) -> Result[Any, DomainError]:
+    """:func:`call` on an async adapter."""
     try:
-        if isinstance(step, Call):
-            return await getattr(cache, step.method)(*step.args)  # type: ignore[no-any-return]
-        return await cache.run_operation(step)  # type: ignore[no-any-return]
-    except Exception as exc:
+        method, args = _target(pair)
+        return await method(*args)  # type: ignore[no-any-return]
+    except Exception as exc:  # an adapter that raises despite the protocol
         return Failure(unexpected(exc))
+
+
+def _op(steps: Group[T]) -> Op[T]:
+    # The engine's drivers run any generator of steps; here a step is a (cache, step) pair
+    # that call / acall execute, and each answer is sent back as the step's Result.
+    return Op("rate_limit", None, cast("Steps[T]", steps))
+
+
+def _value(result: Result[T, DomainError]) -> T:
+    """What the steps returned. They decide every failure of the cache themselves: a
+    ``Failure`` here is a defect of the steps, raised as it was before the drivers caught it."""
+    if isinstance(result, Success):
+        value: T = result.unwrap()
+        return value
+    error = result.failure()
+    cause = getattr(error, "cause", None)
+    raise cause if isinstance(cause, Exception) else error
 
 
 def drive(steps: Group[T]) -> T:
-    """Run a group's steps on blocking adapters."""
-    reply: Any = None
-    while True:
-        try:
-            cache, step = steps.send(reply)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        reply = _call(cache, step)
+    """Run a group's steps on blocking adapters, by the engine's ``drive_sync``."""
+    return _value(drive_sync(_op(steps), call))  # type: ignore[arg-type]
 
 
 async def adrive(steps: Group[T]) -> T:
-    """Run a group's steps on async adapters."""
-    reply: Any = None
-    while True:
-        try:
-            cache, step = steps.send(reply)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
-        reply = await _acall(cache, step)
+    """Run a group's steps on async adapters, by the engine's ``drive_async``."""
+    return _value(await drive_async(_op(steps), acall))  # type: ignore[arg-type]
 
 
 def hit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:

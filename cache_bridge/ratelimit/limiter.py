@@ -1,16 +1,18 @@
 """The limiters: :class:`RateLimiter` (blocking) and :class:`AsyncRateLimiter`, one policy each.
 
-Both run the same check (:mod:`cache_bridge.ratelimit.steps`, grouped by
-:mod:`cache_bridge.ratelimit.group`) and never raise: when the cache cannot be asked, the
-decision follows the limit's failure policy (fail open: allowed; fail closed: denied) and
-carries the error, and the failure is logged once per burst of failures.
+Both run the same check and never raise: on a bundled face one operation
+(:mod:`cache_bridge.ratelimit.steps`) that the face's ``run_operation`` drives, elsewhere the
+protocol fallback, grouped by :mod:`cache_bridge.ratelimit.group` and run on the engine's
+drivers. When the cache cannot be asked, the decision follows the limit's failure policy
+(fail open: allowed; fail closed: denied) and carries the error, and the failure is logged
+once per burst of failures.
 """
 
 from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import Any
+from typing import Any, cast
 
 from returns.result import Failure, Success
 
@@ -21,7 +23,7 @@ from cache_bridge.errors import CacheError, DomainError
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 from cache_bridge.ratelimit.decision import Decision
-from cache_bridge.ratelimit.group import adrive, drive, group, keyspace
+from cache_bridge.ratelimit.group import Group, Limited, acall, adrive, call, drive, group, keyspace
 from cache_bridge.ratelimit.policy import LimitPolicy, limit_log, unexpected
 from cache_bridge.ratelimit.rate import Rate
 from cache_bridge.ratelimit.steps import check_fallback_algorithm, rate_limit_hit
@@ -104,6 +106,15 @@ class _Limiter:
             return unexpected(exc), ""
         return op, key
 
+    def fallback(self, key: str) -> Group[Decision]:
+        """The protocol fallback's steps for one check of ``key`` (a group of one)."""
+        return _first(group(((cast(Limited, self), key),)))
+
+
+def _first(steps: Group[list[Decision]]) -> Group[Decision]:
+    decisions = yield from steps
+    return decisions[0]
+
 
 class RateLimiter(_Limiter):
     """A blocking limiter over a :class:`~cache_bridge.protocol.SyncCacheProtocol` adapter.
@@ -129,15 +140,10 @@ class RateLimiter(_Limiter):
     def hit(self, key: str) -> Decision:
         """Count one request for ``key`` (a client IP, a user id, ...) and decide; never raises."""
         if not self.native:
-            return drive(group(((self, key),)))[0]
+            return drive(self.fallback(key))
         op, state_key = self._one(key)
-        return self.policy.decide_one(op if not isinstance(op, Op) else self._run(op), state_key)
-
-    def _run(self, op: Op[Reply]) -> Reply | DomainError:
-        try:
-            return _reply(self.cache.run_operation(op))  # type: ignore[attr-defined]
-        except Exception as exc:
-            return unexpected(exc)
+        done = call((self.cache, op)) if isinstance(op, Op) else Failure(op)
+        return self.policy.decide_one(_reply(done), state_key)
 
 
 class AsyncRateLimiter(_Limiter):
@@ -150,13 +156,7 @@ class AsyncRateLimiter(_Limiter):
     async def hit(self, key: str) -> Decision:
         """Count one request for ``key`` and decide; never raises."""
         if not self.native:
-            return (await adrive(group(((self, key),))))[0]
+            return await adrive(self.fallback(key))
         op, state_key = self._one(key)
-        outcome = op if not isinstance(op, Op) else await self._run(op)
-        return self.policy.decide_one(outcome, state_key)
-
-    async def _run(self, op: Op[Reply]) -> Reply | DomainError:
-        try:
-            return _reply(await self.cache.run_operation(op))  # type: ignore[attr-defined]
-        except Exception as exc:
-            return unexpected(exc)
+        done = await acall((self.cache, op)) if isinstance(op, Op) else Failure(op)
+        return self.policy.decide_one(_reply(done), state_key)

@@ -11,8 +11,7 @@ counted.
 
 from __future__ import annotations
 
-import inspect
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -21,17 +20,16 @@ from django.http import HttpRequest, HttpResponseBase
 from cache_bridge.ratelimit import Decision
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
-    add_headers,
     check_all,
-    denial,
     request_decisions,
 )
-from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitConfig, current_config
+from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
+from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
 __all__ = ["RateLimitMiddleware"]
 
 
-def _covering(request: HttpRequest, config: RateLimitConfig) -> list[LimitSpec]:
+def _covering(request: HttpRequest, config: RateLimitSettings) -> list[LimitSpec]:
     path, method = request.path_info, request.method or "GET"
     return [rule.spec for rule in config.rules if rule.covers(path, method)]
 
@@ -53,34 +51,35 @@ class RateLimitMiddleware:
             markcoroutinefunction(self)
 
     def __call__(self, request: HttpRequest) -> Any:
-        if self.is_async:
-            return self.__acall__(request)
+        return self.__acall__(request) if self.is_async else self._call(request)
+
+    # The two faces of one request's handling: they differ only by ``await`` (and the async
+    # twins of the checks they call).
+
+    def _call(self, request: HttpRequest) -> HttpResponseBase:
         config = current_config()
         decisions = _present(check_all(request, _covering(request, config), config))
         refused = denial(request, decisions, config)
-        if refused is not None:
-            return refused
-        return self._finish(request, self.get_response(request), decisions, config)
+        response = refused if refused is not None else self.get_response(request)
+        return _finish(request, response, decisions if refused is None else [], config)
 
     async def __acall__(self, request: HttpRequest) -> HttpResponseBase:
         config = current_config()
         decisions = _present(await acheck_all(request, _covering(request, config), config))
-        refused: Any = denial(request, decisions, config)
-        if inspect.isawaitable(refused):
-            refused = await refused
-        if refused is not None:
-            return refused  # type: ignore[no-any-return]
-        get_response: Callable[[HttpRequest], Awaitable[HttpResponseBase]] = self.get_response
-        return self._finish(request, await get_response(request), decisions, config)
+        refused = await adenial(request, decisions, config)
+        response = refused if refused is not None else await self.get_response(request)
+        return _finish(request, response, decisions if refused is None else [], config)
 
-    @staticmethod
-    def _finish(
-        request: HttpRequest,
-        response: HttpResponseBase,
-        decisions: list[Decision],
-        config: RateLimitConfig,
-    ) -> HttpResponseBase:
-        if not decisions:
-            return response
-        # A view's own @ratelimit decisions join the rules' in one set of headers.
-        return add_headers(response, request_decisions(request), config, replace=True)
+
+def _finish(
+    request: HttpRequest,
+    response: HttpResponseBase,
+    decisions: list[Decision],
+    config: RateLimitSettings,
+) -> HttpResponseBase:
+    """``response`` with the request's RateLimit headers (none when no rule decided: a refusal
+    carries its own)."""
+    if not decisions:
+        return response
+    # A view's own @ratelimit decisions join the rules' in one set of headers.
+    return add_headers(response, request_decisions(request), config, replace=True)

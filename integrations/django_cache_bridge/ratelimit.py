@@ -1,6 +1,7 @@
 """Rate limiting for Django views: the ``@ratelimit(...)`` decorator, and (re-exported from
-:mod:`django_cache_bridge.ratelimit_checks`) what it shares with the middleware
-(:mod:`django_cache_bridge.middleware`): keys, checks, responses, headers.
+:mod:`django_cache_bridge.ratelimit_checks` and ``ratelimit_responses``) what it shares
+with the middleware (:mod:`django_cache_bridge.middleware`): keys, checks, responses,
+headers.
 
 A limited request gets 429 with ``Retry-After`` and the ``RateLimit-Policy`` / ``RateLimit``
 headers; a limit that fails closed while its cache is down gives 503. Allowed responses carry
@@ -12,7 +13,6 @@ refused request costs no limit. See docs/ratelimit.md.
 from __future__ import annotations
 
 import functools
-import inspect
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -25,22 +25,21 @@ from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import Decision, parse_rate
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
-    add_headers,
     check,
     check_all,
     check_async,
     client_ip,
-    denial,
     request_decisions,
     request_key,
     request_key_async,
 )
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
-    RateLimitConfig,
+    RateLimitSettings,
     current_config,
     make_spec,
 )
+from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
 __all__ = [
     "acheck_all",
@@ -74,7 +73,7 @@ class _Element:
     """One ``@ratelimit`` of a view: its limit (built from the settings), methods, whether it
     refuses, and whether allowed responses carry its headers."""
 
-    spec_for: Callable[[RateLimitConfig], LimitSpec]
+    spec_for: Callable[[RateLimitSettings], LimitSpec]
     methods: frozenset[str] | None
     block: bool
     headers: bool | None
@@ -101,7 +100,7 @@ def _release(request: HttpRequest, taken: list[_Element]) -> None:
 
 
 def _group(
-    elements: list[_Element], config: RateLimitConfig
+    elements: list[_Element], config: RateLimitSettings
 ) -> tuple[list[LimitSpec], list[LimitSpec]]:
     """The refusing limits and the others (``block=False``), decided in two groups."""
     if len(elements) == 1:  # the usual case, without the joins
@@ -112,7 +111,7 @@ def _group(
 
 
 def _shown(
-    elements: list[_Element], decisions: list[Decision | None], config: RateLimitConfig
+    elements: list[_Element], decisions: list[Decision | None], config: RateLimitSettings
 ) -> list[Decision]:
     """The decisions, in the elements' order, of the limits whose headers allowed responses
     carry (refusals carry every one: see :func:`denial`)."""
@@ -129,7 +128,9 @@ def _shown(
 
 
 Decided = tuple[Any, list[Decision], list[_Element]]
-Prepared = tuple[RateLimitConfig, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]]
+Prepared = tuple[
+    RateLimitSettings, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]
+]
 
 
 def _prepare(request: HttpRequest, chain: tuple[_Element, ...]) -> Prepared:
@@ -142,10 +143,6 @@ def _prepare(request: HttpRequest, chain: tuple[_Element, ...]) -> Prepared:
 
 def _present(decisions: list[Decision | None]) -> list[Decision]:
     return [d for d in decisions if d is not None]
-
-
-async def _awaited(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
 
 
 def _decide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
@@ -161,7 +158,7 @@ async def _adecide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided
     """:func:`_decide` on the async adapters."""
     config, pending, taken, hard, soft = _prepare(request, chain)
     decisions = await acheck_all(request, hard, config) if hard else []
-    refused = await _awaited(denial(request, _present(decisions), config))
+    refused = await adenial(request, _present(decisions), config)
     decisions += await acheck_all(request, soft, config, False) if refused is None and soft else []
     return refused, _shown(pending, decisions, config), taken
 
@@ -220,9 +217,9 @@ def ratelimit(
             parse_rate(rate)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
-        built: list[tuple[RateLimitConfig, LimitSpec]] = []
+        built: list[tuple[RateLimitSettings, LimitSpec]] = []
 
-        def spec_for(config: RateLimitConfig) -> LimitSpec:
+        def spec_for(config: RateLimitSettings) -> LimitSpec:
             # Built on first use (settings are not read at import) and again after they change.
             if built and built[0][0] is config:
                 return built[0][1]

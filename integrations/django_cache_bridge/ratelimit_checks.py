@@ -1,5 +1,6 @@
 """What the Django middleware and the ``@ratelimit`` decorator share: request keys, the
-limiters over each alias, deciding a layer's limits together, refusals and headers.
+limiters over each alias, deciding a layer's limits together (refusals and headers:
+:mod:`django_cache_bridge.ratelimit_responses`).
 
 The rule, as in Flask: **a refused request costs no limit**. The limits one layer applies
 (the middleware's rules, or a view's stacked decorators) are one group, decided all or
@@ -14,8 +15,7 @@ from collections.abc import Sequence
 from typing import Any
 
 from asgiref.sync import sync_to_async
-from django.http import HttpRequest, HttpResponse, HttpResponseBase
-from django.template.loader import render_to_string
+from django.http import HttpRequest
 
 from cache_bridge.ratelimit import (
     AsyncRateLimiter,
@@ -24,22 +24,19 @@ from cache_bridge.ratelimit import (
     ahit_all,
     arefund,
     hit_all,
-    rate_limit_headers,
     refund,
-    retry_after_seconds,
 )
-from cache_bridge.ratelimit.keys import DENY, Deny, named_key
+from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
+from cache_bridge.ratelimit.settings import LimiterCache
 from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitConfig, current_config
+from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
 
 __all__ = [
     "acheck_all",
-    "add_headers",
     "check",
     "check_all",
     "check_async",
     "client_ip",
-    "denial",
     "request_decisions",
     "request_key",
     "request_key_async",
@@ -50,7 +47,7 @@ _DECISIONS = "ratelimit_decisions"
 _COUNTED = "_cache_bridge_ratelimit_counted"
 
 
-def client_ip(request: HttpRequest, config: RateLimitConfig | None = None) -> str | None:
+def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> str | None:
     """The client's rate-limit address: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
     ``None`` when the request has no usable address."""
@@ -70,7 +67,7 @@ def _user_id(user: Any) -> str | None:
 
 
 def _named_key(
-    request: HttpRequest, key: str, user: Any, config: RateLimitConfig
+    request: HttpRequest, key: str, user: Any, config: RateLimitSettings
 ) -> str | Deny | None:
     def header(name: str) -> str | None:
         # request.headers copies every header out of META: only for a "header:" key.
@@ -85,39 +82,57 @@ def _named_key(
     )
 
 
+_USER_KEYS = ("user", "user-or-ip")
+
+
+def _text(value: object) -> str | None:
+    return None if value is None else str(value)
+
+
+def _user(request: HttpRequest, key: str) -> Any:
+    """The request's user when ``key`` counts users."""
+    return getattr(request, "user", None) if key in _USER_KEYS else None
+
+
+async def _auser(request: HttpRequest, key: str) -> Any:
+    """:func:`_user` from async code."""
+    return await _load_user(request) if key in _USER_KEYS else None
+
+
+async def _load_user(request: HttpRequest) -> Any:
+    """The request's user, loaded with ``auser`` (Django 4.2 has none: ``user`` in a thread)."""
+    auser = getattr(request, "auser", None)
+    if auser is None and hasattr(request, "user"):
+        return await sync_to_async(lambda: request.user)()
+    return None if auser is None else await auser()
+
+
+async def _awaited(value: Any) -> Any:
+    return await value if inspect.isawaitable(value) else value
+
+
 def request_key(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> str | Deny | None:
     """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
     user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
     refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
     if callable(spec.key):
-        value = spec.key(request)
-        return None if value is None else str(value)
-    user = getattr(request, "user", None) if spec.key in ("user", "user-or-ip") else None
-    return _named_key(request, spec.key, user, config)
+        return _text(spec.key(request))
+    return _named_key(request, spec.key, _user(request, spec.key), config)
 
 
 async def request_key_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> str | Deny | None:
-    """:func:`request_key` from async code (the user is loaded with ``auser``)."""
+    """:func:`request_key` from async code (the user is loaded with ``auser``, a callable's
+    awaitable answer awaited)."""
     if callable(spec.key):
-        value = spec.key(request)
-        if inspect.isawaitable(value):
-            value = await value
-        return None if value is None else str(value)
-    user = None
-    if spec.key in ("user", "user-or-ip"):
-        auser = getattr(request, "auser", None)
-        if auser is not None:
-            user = await auser()
-        elif hasattr(request, "user"):  # Django 4.2: no auser
-            user = await sync_to_async(lambda: request.user)()
-    return _named_key(request, spec.key, user, config)
+        return _text(await _awaited(spec.key(request)))
+    return _named_key(request, spec.key, await _auser(request, spec.key), config)
 
 
-def _limiter_options(spec: LimitSpec, config: RateLimitConfig) -> dict[str, Any]:
+def _limiter_options(spec: LimitSpec, config: RateLimitSettings) -> dict[str, Any]:
     return {
         "algorithm": spec.algorithm,
         "name": spec.name,
@@ -129,14 +144,13 @@ def _limiter_options(spec: LimitSpec, config: RateLimitConfig) -> dict[str, Any]
 
 #: Limiters already built, per limit, namespace prefix and shared adapter: building one per
 #: request (a face, a parsed policy) cost more than the rest of the check.
-_limiters: dict[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = {}
+_limiters: LimiterCache[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = LimiterCache()
 #: One face per adapter and namespace, shared by the limiters over it, so that a request's
-#: limits on one alias are decided by one command.
+#: limits on one alias are decided by one command (forgotten with the limiters).
 _faces: dict[tuple[Any, ...], Any] = {}
-_MAX_LIMITERS = 1024
 
 
-def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
+def _limiter(spec: LimitSpec, config: RateLimitSettings, blocking: bool) -> Any:
     bridge = get_bridge_cache(spec.cache)
     adapters = bridge.adapters()
     adapter = adapters.sync if blocking else adapters.async_
@@ -144,15 +158,14 @@ def _limiter(spec: LimitSpec, config: RateLimitConfig, blocking: bool) -> Any:
     found = (spec, spec.failure_log, config.key_prefix, adapter, bridge.protocol_prefix)
     limiter = _limiters.get(found)
     if limiter is None:
-        if len(_limiters) >= _MAX_LIMITERS:
-            _limiters.clear()
+        if _limiters.full():
             _faces.clear()
         where = (adapter, bridge.protocol_prefix)
         face = _faces.get(where)
         if face is None:
             face = _faces[where] = adapter.with_prefix(bridge.protocol_prefix)
         make = RateLimiter if blocking else AsyncRateLimiter
-        limiter = _limiters[found] = make(face, spec.rate, **_limiter_options(spec, config))
+        limiter = _limiters.put(found, make(face, spec.rate, **_limiter_options(spec, config)))
     return limiter
 
 
@@ -165,7 +178,7 @@ def _record(
     decisions: list[Decision | None],
     *,
     block: bool,
-    config: RateLimitConfig,
+    config: RateLimitSettings,
     blocking: bool,
 ) -> list[tuple[Any, Decision]]:
     """Remember the decisions; when they refuse the request (and ``block``), give what the
@@ -197,7 +210,7 @@ Key = str | Deny | None
 
 
 def _plan(
-    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitConfig, blocking: bool
+    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitSettings, blocking: bool
 ) -> tuple[list[tuple[Any, str]], list[Decision | None] | None]:
     """The checks to run; or, when a limit refuses the request outright (``DENY``), the
     decisions to give instead: its refusal, nothing asked or counted."""
@@ -220,7 +233,7 @@ def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | No
 
 
 def check_all(
-    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitConfig, block: bool = True
+    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
@@ -233,7 +246,7 @@ def check_all(
 
 
 async def acheck_all(
-    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitConfig, block: bool = True
+    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
     keys = [await request_key_async(request, spec, config) for spec in specs]
@@ -243,81 +256,16 @@ async def acheck_all(
     return decisions
 
 
-def check(request: HttpRequest, spec: LimitSpec, config: RateLimitConfig) -> Decision | None:
+def check(request: HttpRequest, spec: LimitSpec, config: RateLimitSettings) -> Decision | None:
     """Count this request against ``spec`` (blocking); ``None`` if the limit does not apply."""
     return check_all(request, [spec], config)[0]
 
 
 async def check_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitConfig
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
 ) -> Decision | None:
     """:func:`check` on the alias's async adapter."""
     return (await acheck_all(request, [spec], config))[0]
-
-
-def denial(
-    request: HttpRequest, decisions: Sequence[Decision], config: RateLimitConfig
-) -> HttpResponseBase | None:
-    """The response refusing the request (429, or 503 for a limit that failed closed), or
-    ``None`` if every decision allowed it. Awaitable when the custom VIEW is async."""
-    refused = [d for d in decisions if not d.allowed]
-    if not refused:
-        return None
-    if all(d.failed for d in refused):
-        response: Any = HttpResponse(
-            "Service Unavailable: rate limit unavailable\n", status=503, content_type="text/plain"
-        )
-        response["Retry-After"] = "1"
-        return response  # type: ignore[no-any-return]
-    if config.view is not None:
-        response = config.view(request, list(decisions))
-        if inspect.isawaitable(response):
-            return _finish_async(response, decisions, config)  # type: ignore[return-value]
-    elif config.template is not None:
-        body = render_to_string(
-            config.template,
-            {"decisions": decisions, "retry_after": retry_after_seconds(decisions)},
-            request,
-        )
-        response = HttpResponse(body, status=429)
-    else:
-        response = HttpResponse("Too Many Requests\n", status=429, content_type="text/plain")
-    return _with_denial_headers(response, decisions, config)
-
-
-async def _finish_async(
-    pending: Any, decisions: Sequence[Decision], config: RateLimitConfig
-) -> HttpResponseBase:
-    return _with_denial_headers(await pending, decisions, config)
-
-
-def _with_denial_headers(
-    response: HttpResponseBase, decisions: Sequence[Decision], config: RateLimitConfig
-) -> HttpResponseBase:
-    if "Retry-After" not in response:
-        response["Retry-After"] = str(retry_after_seconds(decisions))
-    for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-        response.headers.setdefault(name, value)
-    return response
-
-
-def add_headers(
-    response: HttpResponseBase,
-    decisions: Sequence[Decision],
-    config: RateLimitConfig,
-    enabled: bool | None = None,
-    *,
-    replace: bool = False,
-) -> HttpResponseBase:
-    """Put the RateLimit headers of ``decisions`` on an allowed response (unless disabled by
-    ``HEADERS`` or ``enabled``); headers already set win unless ``replace``."""
-    if enabled if enabled is not None else config.headers:
-        for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-            if replace:
-                response.headers[name] = value
-            else:
-                response.headers.setdefault(name, value)
-    return response
 
 
 def request_decisions(request: HttpRequest) -> list[Decision]:

@@ -18,7 +18,6 @@ Mistakes raise ``ImproperlyConfigured`` naming the setting and what to write ins
 
 from __future__ import annotations
 
-import difflib
 import re
 import threading
 from collections.abc import Callable, Mapping
@@ -30,15 +29,16 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
-from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.ratelimit import ClientAddress, Rate, limit_log, parse_rate
+from cache_bridge.ratelimit import ClientAddress, Rate, limit_log
+from cache_bridge.ratelimit import settings as schema
+from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = [
     "SETTING",
     "LimitSpec",
-    "RateLimitConfig",
+    "RateLimitSettings",
     "Rule",
     "check_ratelimit",
     "current_config",
@@ -47,32 +47,29 @@ __all__ = [
 
 SETTING = "CACHE_BRIDGE_RATELIMIT"
 
+#: The keys of the setting and their defaults: the shared schema's, and Django's own.
 _TOP = {
     "CACHE": "default",
-    "KEY_PREFIX": "ratelimit",
-    "ALGORITHM": "fixed-window",
-    "KEY": "ip",
-    "FAIL_OPEN": True,
-    "TRUSTED_PROXIES": (),
-    "UNKNOWN_CLIENT": "shared",
-    "IPV6_PREFIX": 64,
-    "IPV4_PREFIX": 32,
-    "HEADERS": True,
-    "LEGACY_HEADERS": False,
+    **schema.SHARED_DEFAULTS,
     "VIEW": None,
     "TEMPLATE": None,
     "RULES": (),
 }
-_RULE = ("NAME", "PATH", "REGEX", "METHODS", "RATE", "ALGORITHM", "KEY", "CACHE", "FAIL_OPEN")
-_NAMED_KEYS = ("ip", "user", "user-or-ip")
+_RULE = (*schema.LIMIT_KEYS, "PATH", "REGEX", "CACHE")
 
 KeySpec = str | Callable[..., Any]
 
 
-def _unknown(where: str, name: str, known: tuple[str, ...] | list[str]) -> ImproperlyConfigured:
-    close = difflib.get_close_matches(name, known, n=1)
-    hint = f" (did you mean {close[0]!r}?)" if close else f"; known: {', '.join(known)}"
-    return ImproperlyConfigured(f"{where}: unknown setting {name!r}{hint}")
+def _check_names(where: str, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
+    unknown = schema.unknown_name(raw, known)
+    if unknown is not None:
+        name, hint = unknown
+        clause = schema.parenthesised(hint) or f"; known: {', '.join(known)}"
+        raise ImproperlyConfigured(f"{where}: unknown setting {name!r}{clause}")
+
+
+def _improper(where: str, exc: ConfigurationError) -> ImproperlyConfigured:
+    return ImproperlyConfigured(f"{where}: {exc}")
 
 
 def key_spec(where: str, key: object) -> KeySpec:
@@ -82,9 +79,7 @@ def key_spec(where: str, key: object) -> KeySpec:
         return key
     if not isinstance(key, str) or not key:
         raise ImproperlyConfigured(f"{where}: KEY must be a str or a callable, not {key!r}")
-    if key in _NAMED_KEYS:
-        return key
-    if key.startswith("header:") and len(key) > len("header:"):
+    if is_named_key(key):
         return key
     if "." in key:
         try:
@@ -124,19 +119,16 @@ def make_spec(
 ) -> LimitSpec:
     """A checked :class:`LimitSpec`; raises ImproperlyConfigured naming ``where``."""
     try:
-        parsed = parse_rate(rate)  # type: ignore[arg-type]
+        parsed = schema.check_rate(rate)
+        checked = schema.check_algorithm(algorithm, "ALGORITHM")
     except ConfigurationError as exc:
-        raise ImproperlyConfigured(f"{where}: {exc}") from exc
-    if algorithm not in ALGORITHMS:
-        raise ImproperlyConfigured(
-            f"{where}: ALGORITHM {algorithm!r} is not one of {', '.join(ALGORITHMS)}"
-        )
+        raise _improper(where, exc) from exc
     if not isinstance(cache, str) or not cache:
         raise ImproperlyConfigured(f"{where}: CACHE must be the name of a CACHES alias")
-    if not isinstance(fail_open, bool):
+    if not schema.is_flag(fail_open):
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
     return LimitSpec(
-        name, parsed, str(algorithm), key_spec(where, key), cache, fail_open, limit_log(name)
+        name, parsed, checked, key_spec(where, key), cache, bool(fail_open), limit_log(name)
     )
 
 
@@ -158,7 +150,7 @@ class Rule:
 
 
 @dataclass(frozen=True)
-class RateLimitConfig:
+class RateLimitSettings:
     """The whole setting, checked."""
 
     cache: str
@@ -175,24 +167,17 @@ class RateLimitConfig:
 
 
 def _methods(where: str, methods: object) -> frozenset[str] | None:
-    if methods is None:
-        return None
-    if isinstance(methods, str):
-        methods = [methods]
-    if not isinstance(methods, list | tuple | set | frozenset) or not all(
-        isinstance(m, str) for m in methods
-    ):
-        raise ImproperlyConfigured(f"{where}: METHODS must be a list such as ['POST']")
-    return frozenset(m.upper() for m in methods)
+    try:
+        return schema.check_methods(methods, "METHODS")
+    except ConfigurationError as exc:
+        raise _improper(where, exc) from exc
 
 
-def _rule(index: int, raw: object, top: RateLimitConfig) -> Rule:
+def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
     where = f"{SETTING}['RULES'][{index}]"
     if not isinstance(raw, Mapping):
         raise ImproperlyConfigured(f"{where} must be a dict with at least 'RATE'")
-    for name in raw:
-        if name not in _RULE:
-            raise _unknown(where, str(name), _RULE)
+    _check_names(where, raw, _RULE)
     if "RATE" not in raw:
         raise ImproperlyConfigured(f"{where} has no RATE; add one such as 'RATE': '100/m'")
     path, regex = raw.get("PATH"), raw.get("REGEX")
@@ -217,15 +202,13 @@ def _rule(index: int, raw: object, top: RateLimitConfig) -> Rule:
     return Rule(spec, path, compiled, _methods(where, raw.get("METHODS")))
 
 
-def parse_setting(raw: object) -> RateLimitConfig:
+def parse_setting(raw: object) -> RateLimitSettings:
     """The checked form of ``CACHE_BRIDGE_RATELIMIT`` (``None``: defaults, no rules)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ImproperlyConfigured(f"{SETTING} must be a dict")
-    for name in raw:
-        if name not in _TOP:
-            raise _unknown(SETTING, str(name), list(_TOP))
+    _check_names(SETTING, raw, tuple(_TOP))
     values = {**_TOP, **raw}
     view = values["VIEW"]
     if isinstance(view, str):
@@ -233,17 +216,12 @@ def parse_setting(raw: object) -> RateLimitConfig:
     if view is not None and not callable(view):
         raise ImproperlyConfigured(f"{SETTING}['VIEW'] must be a view or its dotted path")
     try:
-        address = ClientAddress(
-            tuple(values["TRUSTED_PROXIES"]),
-            ipv6_prefix=values["IPV6_PREFIX"],
-            ipv4_prefix=values["IPV4_PREFIX"],
-            unknown_client=values["UNKNOWN_CLIENT"],
-        )
-    except (ConfigurationError, TypeError) as exc:
-        raise ImproperlyConfigured(f"{SETTING}: {exc}") from exc
-    if not isinstance(values["KEY_PREFIX"], str) or not values["KEY_PREFIX"]:
+        address = schema.client_address(values)
+    except ConfigurationError as exc:
+        raise _improper(SETTING, exc) from exc
+    if not schema.is_prefix(values["KEY_PREFIX"]):
         raise ImproperlyConfigured(f"{SETTING}['KEY_PREFIX'] must be a non-empty str")
-    top = RateLimitConfig(
+    top = RateLimitSettings(
         cache=values["CACHE"],
         key_prefix=values["KEY_PREFIX"],
         algorithm=values["ALGORITHM"],
@@ -259,16 +237,16 @@ def parse_setting(raw: object) -> RateLimitConfig:
     rules = values["RULES"]
     if not isinstance(rules, list | tuple):
         raise ImproperlyConfigured(f"{SETTING}['RULES'] must be a list of dicts")
-    return RateLimitConfig(
+    return RateLimitSettings(
         **{**top.__dict__, "rules": tuple(_rule(i, r, top) for i, r in enumerate(rules))}
     )
 
 
-_current: dict[str, RateLimitConfig] = {}
+_current: dict[str, RateLimitSettings] = {}
 _lock = threading.Lock()
 
 
-def current_config() -> RateLimitConfig:
+def current_config() -> RateLimitSettings:
     """The checked setting, parsed on first use and again after the setting changes."""
     config = _current.get(SETTING)
     if config is None:

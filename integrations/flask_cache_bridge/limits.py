@@ -10,41 +10,36 @@ customises the response); a limit that fails closed while the cache is down rais
 ``ServiceUnavailable`` (503). An ``after_request`` hook puts the RateLimit headers on the
 response (always on 429, on others unless ``HEADERS`` is ``False``).
 
-Configuration (``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``)::
-
-    CACHE_BRIDGE_RATELIMIT = {
-        "DEFAULT_LIMITS": ["200/m"],        # for every route without @bridge.exempt
-        "KEY": "ip",                        # "ip", "header:NAME", "user", "user-or-ip"
-        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # "unix" for a proxy on a Unix socket
-        "UNKNOWN_CLIENT": "shared",         # requests without an address: one bucket, or "deny"
-    }
+Configuration: ``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``
+(:mod:`flask_cache_bridge.limit_settings`).
 """
 
 from __future__ import annotations
 
-import difflib
-from collections.abc import Callable, Collection, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
-from cache_bridge import ConfigurationError, SyncCacheProtocol
-from cache_bridge.engine.limit_algorithms import ALGORITHMS
+from cache_bridge import SyncCacheProtocol
 from cache_bridge.ratelimit import (
-    ClientAddress,
     Decision,
-    Rate,
     RateLimiter,
     hit_all,
-    limit_log,
-    parse_rate,
     rate_limit_headers,
     retry_after_seconds,
 )
-from cache_bridge.ratelimit.keys import DENY, Deny, named_key
-from cache_bridge.resilience.outage_log import OutageLog
+from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
+from cache_bridge.ratelimit.settings import MAX_LIMITERS
+from flask_cache_bridge.limit_settings import (
+    CONFIG_KEY,
+    FlaskLimit,
+    KeySpec,
+    LimitSettings,
+    make_limit,
+    read_limit_settings,
+)
 
 __all__ = [
     "CONFIG_KEY",
@@ -56,38 +51,17 @@ __all__ = [
     "exempt",
     "install_limits",
     "limit",
+    "make_limit",
     "read_limit_settings",
 ]
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-#: The config key holding the rate-limit settings.
-CONFIG_KEY = "CACHE_BRIDGE_RATELIMIT"
 #: Where an app's checked rate-limit settings live in ``app.extensions``.
 LIMITS_KEY = "cache_bridge_ratelimit"
 _LIMITS_ATTR = "_cache_bridge_limits"
 _EXEMPT_ATTR = "_cache_bridge_exempt"
 _DECISIONS = "cache_bridge_ratelimit_decisions"
-
-_DEFAULTS: dict[str, Any] = {
-    "DEFAULT_LIMITS": (),
-    "KEY": "ip",
-    "ALGORITHM": "fixed-window",
-    "FAIL_OPEN": True,
-    "KEY_PREFIX": "ratelimit",
-    "TRUSTED_PROXIES": (),
-    "UNKNOWN_CLIENT": "shared",
-    "IPV6_PREFIX": 64,
-    "IPV4_PREFIX": 32,
-    "HEADERS": True,
-    "LEGACY_HEADERS": False,
-    "USER_ID": None,
-    "ENABLED": True,
-}
-_LIMIT_KEYS = ("RATE", "KEY", "METHODS", "ALGORITHM", "FAIL_OPEN", "NAME", "PER_ROUTE")
-_NAMED_KEYS = ("ip", "user", "user-or-ip")
-
-KeySpec = str | Callable[[], Any]
 
 
 class RateLimitExceeded(TooManyRequests):
@@ -98,186 +72,6 @@ class RateLimitExceeded(TooManyRequests):
     def __init__(self, decisions: list[Decision]) -> None:
         super().__init__(retry_after=retry_after_seconds(decisions))
         self.decisions = decisions
-
-
-@dataclass(frozen=True)
-class FlaskLimit:
-    """One limit: a rate, what it counts, which methods, how it fails."""
-
-    rate: Rate
-    name: str | None = None
-    key: KeySpec | None = None
-    methods: frozenset[str] | None = None
-    algorithm: str | None = None
-    fail_open: bool | None = None
-    per_route: bool = False
-    failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
-    #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
-    #: the app's current cache: a request reuses one instead of building it again (they hold
-    #: no per-request state).
-    limiters: dict[tuple[Any, ...], RateLimiter] = field(
-        default_factory=dict, compare=False, repr=False
-    )
-
-
-@dataclass(frozen=True)
-class LimitSettings:
-    """One app's checked rate-limit settings."""
-
-    default_limits: tuple[FlaskLimit, ...] = ()
-    key: KeySpec = "ip"
-    algorithm: str = "fixed-window"
-    fail_open: bool = True
-    key_prefix: str = "ratelimit"
-    client_address: ClientAddress = field(default_factory=ClientAddress)
-    headers: bool = True
-    legacy_headers: bool = False
-    user_id: Callable[[], Any] | None = None
-    enabled: bool = True
-
-
-def _bad(name: str, expected: str, value: object) -> ConfigurationError:
-    return ConfigurationError(f"{CONFIG_KEY}[{name!r}] must be {expected}, not {value!r}")
-
-
-def _key_spec(where: str, key: object) -> KeySpec:
-    if callable(key):
-        return key
-    if isinstance(key, str) and (
-        key in _NAMED_KEYS or (key.startswith("header:") and len(key) > len("header:"))
-    ):
-        return key
-    raise ConfigurationError(
-        f"{where}: key {key!r} is not 'ip', 'user', 'user-or-ip', 'header:NAME' or a callable"
-    )
-
-
-def _methods(where: str, methods: object) -> frozenset[str] | None:
-    if methods is None:
-        return None
-    if isinstance(methods, str):
-        methods = [methods]
-    if not isinstance(methods, Collection) or not all(isinstance(m, str) for m in methods):
-        raise ConfigurationError(f"{where}: methods must be a list such as ['POST']")
-    return frozenset(m.upper() for m in methods)
-
-
-def _algorithm(where: str, algorithm: object) -> str | None:
-    if algorithm is not None and algorithm not in ALGORITHMS:
-        raise ConfigurationError(
-            f"{where}: algorithm {algorithm!r} is not one of {', '.join(ALGORITHMS)}"
-        )
-    return algorithm
-
-
-def make_limit(
-    where: str,
-    rate: object,
-    *,
-    name: object = None,
-    key: object = None,
-    methods: object = None,
-    algorithm: object = None,
-    fail_open: object = None,
-    per_route: object = False,
-) -> FlaskLimit:
-    """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
-    try:
-        parsed = parse_rate(rate)  # type: ignore[arg-type]
-    except ConfigurationError as exc:
-        raise ConfigurationError(f"{where}: {exc}") from None
-    if fail_open is not None and not isinstance(fail_open, bool):
-        raise ConfigurationError(f"{where}: fail_open must be True, False or None")
-    if name is not None and (not isinstance(name, str) or not name):
-        raise ConfigurationError(f"{where}: name must be a non-empty str")
-    return FlaskLimit(
-        parsed,
-        name,
-        None if key is None else _key_spec(where, key),
-        _methods(where, methods),
-        _algorithm(where, algorithm),
-        fail_open,
-        bool(per_route),
-        limit_log(name or str(parsed)),
-    )
-
-
-def _default_limit(index: int, raw: object) -> FlaskLimit:
-    where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
-    if isinstance(raw, str | Rate):
-        return make_limit(where, raw, name=f"default{index}", per_route=True)
-    if not isinstance(raw, Mapping):
-        raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")
-    try:
-        raw = {name: raw[name] for name in list(raw)}  # a plain copy: read once, checked below
-    except Exception as exc:
-        raise ConfigurationError(f"{where} could not be read as a dict ({exc!r})") from None
-    for name in raw:
-        if name not in _LIMIT_KEYS:
-            close = difflib.get_close_matches(str(name), _LIMIT_KEYS, n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigurationError(f"{where}: unknown key {name!r}{hint}")
-    if "RATE" not in raw:
-        raise ConfigurationError(f"{where} has no RATE; add one such as 'RATE': '100/m'")
-    return make_limit(
-        where,
-        raw["RATE"],
-        name=raw.get("NAME", f"default{index}"),
-        key=raw.get("KEY"),
-        methods=raw.get("METHODS"),
-        algorithm=raw.get("ALGORITHM"),
-        fail_open=raw.get("FAIL_OPEN"),
-        per_route=raw.get("PER_ROUTE", True),
-    )
-
-
-def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
-    """The checked ``CACHE_BRIDGE_RATELIMIT`` of an app's config; raises
-    ``ConfigurationError``."""
-    raw = config.get(CONFIG_KEY) or {}
-    if not isinstance(raw, Mapping):
-        raise ConfigurationError(f"{CONFIG_KEY} must be a dict")
-    for name in raw:
-        if name not in _DEFAULTS:
-            close = difflib.get_close_matches(str(name), list(_DEFAULTS), n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
-            raise ConfigurationError(
-                f"unknown {CONFIG_KEY} key {name!r}.{hint} Known: {', '.join(_DEFAULTS)}."
-            )
-    values = {**_DEFAULTS, **raw}
-    defaults = values["DEFAULT_LIMITS"]
-    if isinstance(defaults, str):
-        defaults = [defaults]
-    if not isinstance(defaults, list | tuple):
-        raise _bad("DEFAULT_LIMITS", "a list of rates", defaults)
-    for flag in ("FAIL_OPEN", "HEADERS", "LEGACY_HEADERS", "ENABLED"):
-        if not isinstance(values[flag], bool):
-            raise _bad(flag, "True or False", values[flag])
-    if not isinstance(values["KEY_PREFIX"], str) or not values["KEY_PREFIX"]:
-        raise _bad("KEY_PREFIX", "a non-empty str", values["KEY_PREFIX"])
-    if values["USER_ID"] is not None and not callable(values["USER_ID"]):
-        raise _bad("USER_ID", "a callable returning the current user's id", values["USER_ID"])
-    try:
-        address = ClientAddress(
-            tuple(values["TRUSTED_PROXIES"]),
-            ipv6_prefix=values["IPV6_PREFIX"],
-            ipv4_prefix=values["IPV4_PREFIX"],
-            unknown_client=values["UNKNOWN_CLIENT"],
-        )
-    except (TypeError, ConfigurationError) as exc:
-        raise ConfigurationError(f"{CONFIG_KEY}: {exc}") from None
-    return LimitSettings(
-        default_limits=tuple(_default_limit(i, r) for i, r in enumerate(defaults)),
-        key=_key_spec(f"{CONFIG_KEY}['KEY']", values["KEY"]),
-        algorithm=_algorithm(f"{CONFIG_KEY}['ALGORITHM']", values["ALGORITHM"]) or "",
-        fail_open=values["FAIL_OPEN"],
-        key_prefix=values["KEY_PREFIX"],
-        client_address=address,
-        headers=values["HEADERS"],
-        legacy_headers=values["LEGACY_HEADERS"],
-        user_id=values["USER_ID"],
-        enabled=values["ENABLED"],
-    )
 
 
 # -- the decorators --------------------------------------------------------------------------
@@ -383,7 +177,7 @@ def _decide(checks: list[tuple[RateLimiter, str | Deny]]) -> list[Decision]:
 
 #: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
 #: with fewer routes).
-_MAX_LIMITERS = 1024
+_MAX_LIMITERS = MAX_LIMITERS
 
 
 def _limiter(
@@ -395,9 +189,7 @@ def _limiter(
     limiters = flask_limit.limiters
     limiter = limiters.get(index)
     if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
-        if len(limiters) >= _MAX_LIMITERS:
-            limiters.clear()
-        limiter = limiters[index] = RateLimiter(
+        limiter = RateLimiter(
             cache,
             flask_limit.rate,
             algorithm=algorithm,
@@ -406,6 +198,7 @@ def _limiter(
             fail_open=fail_open,
             failure_log=flask_limit.failure_log,
         )
+        limiters.put(index, limiter, _MAX_LIMITERS)
     return limiter
 
 

@@ -16,7 +16,7 @@ from django_cache_bridge.ratelimit import ratelimit
 from django_cache_bridge.ratelimit_config import current_config
 from tests.support.django_helpers import DEAD_OPTIONS, alias, dead_redis_url, fresh_memory
 
-pytestmark = pytest.mark.urls("django_ratelimit_urls")
+pytestmark = pytest.mark.urls("tests.django.django_ratelimit_urls")
 
 START = 1_700_006_400.0  # the start of a minute (and of a day)
 MIDDLEWARE = ["django_cache_bridge.middleware.RateLimitMiddleware"]
@@ -378,7 +378,9 @@ def test_middleware_and_decorator_share_one_set_of_headers(
     response = Client().get("/rl/limited/")
     assert response.status_code == 200
     policy = response["RateLimit-Policy"]
-    assert policy.startswith('"site";q=10;w=60, "django_ratelimit_urls.limited";q=2;w=60')
+    assert policy.startswith(
+        '"site";q=10;w=60, "tests.django.django_ratelimit_urls.limited";q=2;w=60'
+    )
 
 
 def test_method_decorator_on_sync_and_async_handlers(

@@ -16,7 +16,7 @@ from pytest_django import Settings as SettingsWrapper
 from django_cache_bridge.ratelimit_config import current_config
 from tests.support.django_helpers import alias, fresh_memory
 
-pytestmark = pytest.mark.urls("django_ratelimit_urls")
+pytestmark = pytest.mark.urls("tests.django.django_ratelimit_urls")
 
 START = 1_700_006_400.0 + 1800  # mid-hour
 LOGIN = {"NAME": "login", "PATH": "/rl/login/", "RATE": "3/h", "FAIL_OPEN": False}

@@ -10,7 +10,7 @@ from pytest_django import Settings as SettingsWrapper
 
 from tests.support.django_helpers import alias
 
-pytestmark = [pytest.mark.urls("django_ratelimit_urls"), pytest.mark.redis]
+pytestmark = [pytest.mark.urls("tests.django.django_ratelimit_urls"), pytest.mark.redis]
 
 
 @pytest.fixture

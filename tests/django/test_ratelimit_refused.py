@@ -16,7 +16,7 @@ from pytest_django import Settings as SettingsWrapper
 from tests.support.django_helpers import alias, fresh_memory
 from tests.support.ratelimit_clock import inside_one_minute
 
-pytestmark = pytest.mark.urls("django_ratelimit_urls")
+pytestmark = pytest.mark.urls("tests.django.django_ratelimit_urls")
 
 #: The start of an hour.
 HOUR = 1_700_006_400.0

@@ -13,7 +13,7 @@ from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from tests.support.django_helpers import alias
 from tests.support.ratelimit_clock import inside_one_minute
 
-pytestmark = pytest.mark.urls("django_ratelimit_urls")
+pytestmark = pytest.mark.urls("tests.django.django_ratelimit_urls")
 
 #: The start of a minute (and of an hour).
 START = 1_700_006_400.0

@@ -17,7 +17,7 @@ from cache_bridge.testing.proxy import FaultProxy
 from django_cache_bridge.cache import BridgeCache
 from tests.faults.scenario import BOUND, COOLDOWN, FAST
 
-pytestmark = [pytest.mark.urls("faults.django_fault_urls"), pytest.mark.redis]
+pytestmark = [pytest.mark.urls("tests.faults.django_fault_urls"), pytest.mark.redis]
 
 PAGES = ["/page/", "/async-page/"]
 

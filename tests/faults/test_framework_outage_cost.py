@@ -51,7 +51,7 @@ def _check(times: list[float]) -> None:
     assert sum(times) < PROMISED + 0.5, times
 
 
-@pytest.mark.urls("faults.django_outage_urls")
+@pytest.mark.urls("tests.faults.django_outage_urls")
 def test_a_django_alias_pays_one_timeout_per_outage(
     settings: SettingsWrapper, proxy: FaultProxy
 ) -> None:

@@ -232,3 +232,36 @@ def test_the_fallback_takes_back_its_counts_when_the_cache_fails_part_way() -> N
     assert [d.failed for d in decisions] == [True, True]
     assert not decisions[1].allowed  # fail closed
     assert good.hit("k").remaining == 4  # the count the good limit made was taken back
+
+
+def test_the_drivers_run_the_steps_and_a_defect_in_them_is_raised() -> None:
+    from cache_bridge.ratelimit.group import adrive, drive
+    from cache_bridge.ratelimit.steps import Call
+
+    cache = SyncInMemoryCache()
+
+    def steps() -> Any:
+        answer = yield (cache, Call("increment", ("n", 2)))
+        return answer.unwrap()
+
+    assert drive(steps()) == 2
+
+    def broken() -> Any:
+        yield (cache, Call("get", ("n",)))
+        raise ZeroDivisionError("a defect")
+
+    with pytest.raises(ZeroDivisionError, match="a defect"):
+        drive(broken())
+
+    async def run() -> int:
+        acache = InMemoryCache()
+
+        def asteps() -> Any:
+            answer = yield (acache, Call("increment", ("n", 3)))
+            return answer.unwrap()
+
+        return int(await adrive(asteps()))
+
+    import asyncio
+
+    assert asyncio.run(run()) == 3

@@ -6,7 +6,7 @@ than the command's own round trip on a local server. :class:`SyncExecutor` keeps
 connections it has used in a free list in front of the same bounded pool (the pool still
 caps how many exist), checks a connection's socket before each use (so a server restart
 while it sat idle does not fail the next call), and speaks to it directly. Scripts go by
-``EVALSHA`` with an ``EVAL`` fallback (:mod:`cache_bridge.adapters.redis.scripts`).
+``EVALSHA`` with an ``EVAL`` fallback (:mod:`cache_bridge.adapters.redis.sending`).
 
 With ``retries`` > 0 it uses ``execute_command``, whose retry policy then applies.
 """
@@ -25,8 +25,8 @@ from redis.connection import Connection
 from cache_bridge.adapters.redis.bounded import DeadlineSocket
 from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.errors import closes_the_connection
-from cache_bridge.adapters.redis.plan import Args, plan
-from cache_bridge.adapters.redis.scripts import as_evalsha
+from cache_bridge.adapters.redis.plan import Args
+from cache_bridge.adapters.redis.sending import Request, send, send_on_client
 from cache_bridge.engine.commands import Command
 from cache_bridge.errors import CacheClosedError
 
@@ -70,30 +70,13 @@ class SyncExecutor:
         self._waiting = 0
 
     def __call__(self, command: Command) -> Any:
-        args = plan(command)
-        if not self._direct:
-            return self._client_call(args)
-        if isinstance(args, list):
-            return self._transaction(args)
-        if args[0] == "EVAL":
-            try:
-                return self._call(as_evalsha(args))
-            except rx.NoScriptError:
-                return self._call(args)  # EVAL also loads the script for the next EVALSHA
-        return self._call(args)
+        return send(command, self._send if self._direct else self._send_on_client)
 
-    def _client_call(self, args: Args | list[Args]) -> Any:
-        if isinstance(args, list):
-            with self._client.pipeline(transaction=True) as pipe:
-                for one in args:
-                    pipe.execute_command(*one)
-                return pipe.execute()
-        if args[0] == "EVAL":
-            try:
-                return self._client.execute_command(*as_evalsha(args))
-            except rx.NoScriptError:
-                pass
-        return self._client.execute_command(*args)
+    def _send(self, request: Request) -> Any:
+        return self._transaction(request) if isinstance(request, list) else self._call(request)
+
+    def _send_on_client(self, request: Request) -> Any:
+        return send_on_client(self._client, request)
 
     def _call(self, args: Args) -> Any:
         conn = self._acquire()

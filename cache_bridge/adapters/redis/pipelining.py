@@ -40,13 +40,12 @@ from collections.abc import Callable
 from typing import Any
 
 from redis import exceptions as rx
-from redis.asyncio.connection import AbstractConnection, ConnectionPool
+from redis.asyncio.connection import ConnectionPool
 
-from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.errors import closes_the_connection
+from cache_bridge.adapters.redis.pipeline_connection import PipelineConnection
+from cache_bridge.adapters.redis.pipeline_failures import closed, fresh, refused
 from cache_bridge.adapters.redis.plan import Args
-from cache_bridge.errors import CacheClosedError
-from cache_bridge.resilience.guard import mark_incident
 
 __all__ = ["AutoPipeline", "Pending"]
 
@@ -59,32 +58,6 @@ _LARGE = 1 << 20
 # The arguments, the caller's future, and the loop time by which the caller gives up.
 Pending = tuple[Args, "asyncio.Future[Any]", float]
 _NO_DEADLINE = float("inf")
-
-
-async def _can_read(conn: AbstractConnection) -> bool:
-    # redis-py 8 renamed can_read_destructive (which it deprecates) to can_read.
-    check = getattr(conn, "can_read", None) or conn.can_read_destructive
-    return bool(await check())
-
-
-def _closed() -> CacheClosedError:
-    """What calls still queued or in flight get when the adapter is closed under them."""
-    return CacheClosedError("the adapter was closed", operation="")
-
-
-def _fresh(exc: BaseException) -> BaseException:
-    """A copy of ``exc`` per caller, so that no two callers share one traceback. The copies
-    carry ``exc`` as their shared incident, so the circuit breaker counts one failure for a
-    round trip that failed many calls (see :mod:`cache_bridge.resilience.guard`)."""
-    if isinstance(exc, CacheClosedError):
-        return _closed()
-    try:
-        copy = type(exc)(*exc.args)
-    except Exception:
-        copy = rx.ConnectionError(str(exc))
-    copy.__cause__ = exc.__cause__
-    mark_incident(copy, exc)
-    return copy
 
 
 def _size(packed: list[bytes]) -> int:
@@ -105,13 +78,11 @@ class AutoPipeline:
         on_stall: Callable[[list[Pending]], None] | None = None,
         stall_after: float = _NO_DEADLINE,
     ) -> None:
-        self._pool = pool
+        self._link = PipelineConnection(pool, timeout, connect_timeout)
         self._timeout = timeout
         self._connect_timeout = connect_timeout
         self._queue: list[Pending] = []
-        self._conn: AbstractConnection | None = None
         self._task: asyncio.Task[None] | None = None
-        self._socket_timeout: float | None = None
         self._closed = False
         self._leading = False  # a caller is doing a round trip of its own (see _lead)
         self._watch: asyncio.TimerHandle | None = None  # see _expire
@@ -129,7 +100,7 @@ class AutoPipeline:
     async def execute(self, args: Args) -> Any:
         """Send ``args`` in the next round trip and return its reply (or raise its error)."""
         if self._closed:
-            raise _closed()
+            raise closed()
         loop = asyncio.get_running_loop()
         future: asyncio.Future[Any] = loop.create_future()
         if self._task is None and not self._leading:
@@ -143,7 +114,7 @@ class AutoPipeline:
     def adopt(self, pending: list[Pending]) -> None:
         """Queue calls taken from a stalled pipeline (each keeps its bound)."""
         if self._closed:
-            self._fail(pending, _closed())
+            self._fail(pending, closed())
             return
         loop = asyncio.get_running_loop()
         self._queue[:0] = pending  # they waited longer than anything queued here
@@ -195,9 +166,9 @@ class AutoPipeline:
     async def _close_after_leading(self) -> None:
         # aclose() ran while this leader used the connection: release it now (after failing
         # whatever queued since, so that nobody waits even if this await is interrupted).
-        self._fail(self._queue, _closed())
+        self._fail(self._queue, closed())
         self._queue = []
-        await self._release_connection()
+        await self._link.release()
 
     async def _run(self) -> None:
         # Runs while there is work and then ends, so no task outlives its loop's last call.
@@ -212,7 +183,7 @@ class AutoPipeline:
         except BaseException as exc:
             # Cancelled (the loop is closing, or aclose()) or a bug: nobody may wait forever.
             stopped = (
-                _closed() if self._closed else rx.ConnectionError(f"the pipeline stopped ({exc!r})")
+                closed() if self._closed else rx.ConnectionError(f"the pipeline stopped ({exc!r})")
             )
             self._fail(self._queue, stopped)
             self._queue = []
@@ -233,7 +204,7 @@ class AutoPipeline:
 
     async def _exchange(self, batch: list[Pending]) -> None:
         try:
-            conn = await self._connection()
+            conn = await self._link.get()
         except BaseException as exc:
             await self._not_opened(batch, exc)  # (raises again if cancelled)
             return
@@ -267,7 +238,7 @@ class AutoPipeline:
                         if closes_the_connection(error):
                             # The server closed the connection after this reply and ran
                             # nothing sent after it: those calls go in the next round trip.
-                            await self._drop_connection()
+                            await self._link.drop()
                             self._queue[:0] = [p for p in batch[done:] if not p[1].done()]
                             return
                     else:
@@ -297,23 +268,23 @@ class AutoPipeline:
             error = error or rx.TimeoutError(
                 "Redis did not answer within the bound (connect_timeout + timeout)"
             )
-            future.set_exception(_fresh(error))
+            future.set_exception(fresh(error))
         if later < _NO_DEADLINE:
             self._watch = loop.call_at(later, self._expire, batch)
 
     async def _not_opened(self, batch: list[Pending], exc: BaseException) -> None:
         """The connection for ``batch`` could not be opened: ``batch`` fails (and the callers
         queued behind it, unless this round trip was cancelled)."""
-        await self._drop_connection()
+        await self._link.drop()
         if isinstance(exc, asyncio.CancelledError):
-            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
+            stopped = closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
             self._fail(batch, stopped)
             raise exc
         if not isinstance(exc, Exception):
             raise exc
         if isinstance(exc, TimeoutError):
             exc = rx.TimeoutError("Redis did not open a connection within connect_timeout")
-        self._fail([*batch, *self._take_queue()], _closed() if self._closed else exc)
+        self._fail([*batch, *self._take_queue()], closed() if self._closed else exc)
 
     async def _exchange_failed(
         self,
@@ -326,15 +297,15 @@ class AutoPipeline:
     ) -> None:
         """The round trip of ``batch`` ended with ``exc`` after ``done`` replies: drop the
         connection and fail what is left (re-raising a cancellation)."""
-        await self._drop_connection()
+        await self._link.drop()
         if isinstance(exc, asyncio.CancelledError):
-            stopped = _closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
+            stopped = closed() if self._closed else rx.ConnectionError("the pipeline was stopped")
             self._fail(batch[done:], stopped)
             raise exc
         if not isinstance(exc, Exception):
             raise exc
         if self._closed:
-            self._fail([*batch[done:], *self._take_queue()], _closed())
+            self._fail([*batch[done:], *self._take_queue()], closed())
         elif isinstance(exc, TimeoutError):
             # The callers queued behind this round trip fail with it (one incident): the
             # server does not answer, and each would otherwise wait a timeout of its own.
@@ -346,41 +317,10 @@ class AutoPipeline:
             # A server resets the connection while it is still receiving a value it refuses
             # (over its proto-max-bulk-len): the call fails alone, as refused, and the calls
             # queued behind it carry on.
-            self._fail(batch, _refused(_size(packed), exc))
+            self._fail(batch, refused(_size(packed), exc))
         else:
             # A dropped or refused connection (redis-py has closed it), or anything else.
             self._fail([*batch[done:], *self._take_queue()], exc)
-
-    async def _connection(self) -> AbstractConnection:
-        """The pipeline's connection, opened (or opened again) within ``connect_timeout``,
-        and a wait of up to ``timeout`` for the pool the first time."""
-        if self._conn is None:
-            async with asyncio.timeout(self._timeout + self._connect_timeout):
-                conn: AbstractConnection = await connection_getter(self._pool)()
-            # Round trips are bounded as a whole (see _exchange); without a per-read timeout
-            # of its own, redis-py reads and writes without a timer each.
-            self._socket_timeout = conn.socket_timeout
-            conn.socket_timeout = None
-            self._conn = conn
-            return conn
-        conn = self._conn
-        if conn.is_connected:
-            try:
-                # Buffered bytes or EOF: the server closed it (a restart) while it sat idle.
-                stale = await _can_read(conn)
-            except rx.ConnectionError:
-                stale = True
-            if stale:
-                await conn.disconnect(nowait=True)
-        if not conn.is_connected:
-            async with asyncio.timeout(self._connect_timeout):
-                await conn.connect()
-        return conn
-
-    async def _drop_connection(self) -> None:
-        if self._conn is not None:
-            with contextlib.suppress(Exception):
-                await self._conn.disconnect(nowait=True)
 
     def _take_queue(self) -> list[Pending]:
         queued, self._queue = self._queue, []
@@ -390,7 +330,7 @@ class AutoPipeline:
     def _fail(pending: list[Pending], error: BaseException) -> None:
         for _, future, _ in pending:
             if not future.done():
-                future.set_exception(_fresh(error))
+                future.set_exception(fresh(error))
 
     async def aclose(self) -> None:
         """Stop the writer task (failing what is still queued) and release the connection."""
@@ -400,20 +340,7 @@ class AutoPipeline:
             task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
                 await task
-        self._fail(self._queue, _closed())
+        self._fail(self._queue, closed())
         self._queue = []
         if not self._leading:  # else the leader releases it when its round trip ends
-            await self._release_connection()
-
-    async def _release_connection(self) -> None:
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            conn.socket_timeout = self._socket_timeout
-            await self._pool.release(conn)
-
-
-def _refused(size: int, exc: Exception) -> rx.ResponseError:
-    return rx.ResponseError(
-        f"Redis closed the connection while receiving a command of {size} bytes, as it does "
-        f"with a value longer than its proto-max-bulk-len ({exc})"
-    )
+            await self._link.release()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_REFUND_SCRIPT, RATE_LIMIT_SCRIPT
+from cache_bridge.adapters.redis.lua import load
 from cache_bridge.engine.commands import (
     Command,
     Delete,
@@ -37,15 +38,8 @@ def _set_args(key: str, data: bytes, ttl: int | None) -> Args:
 
 
 # One round trip each, atomic on the server: a missing key stays missing.
-_INCR_IF_EXISTS = (
-    "if redis.call('EXISTS', KEYS[1]) == 1 then "
-    "return redis.call('INCRBY', KEYS[1], ARGV[1]) end return false"
-)
-_TOUCH = (
-    "if redis.call('EXISTS', KEYS[1]) == 0 then return 0 end "
-    "if ARGV[1] == '' then redis.call('PERSIST', KEYS[1]) "
-    "else redis.call('PEXPIRE', KEYS[1], ARGV[1]) end return 1"
-)
+_INCR_IF_EXISTS = load("incr_if_exists")
+_TOUCH = load("touch")
 
 
 def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool) -> Args:

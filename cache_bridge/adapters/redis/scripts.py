@@ -3,8 +3,9 @@
 ``NOSCRIPT`` (after a restart, a ``SCRIPT FLUSH`` or a failover), which also loads the script
 again for the next ``EVALSHA``.
 
-Plans (:func:`cache_bridge.adapters.redis.plan.plan`) keep saying ``EVAL``; executors turn
-that into ``EVALSHA`` with :func:`as_evalsha` and retry the plain plan on
+Plans (:func:`cache_bridge.adapters.redis.plan.plan`) keep saying ``EVAL``; the plan sender
+(:mod:`cache_bridge.adapters.redis.sending`, for the Redis and Sentinel adapters) turns that into
+``EVALSHA`` with :func:`as_evalsha` and sends the plain plan on
 ``redis.exceptions.NoScriptError``. A script only reads and writes its own keys and either
 runs whole or not at all, so running it again after ``NOSCRIPT`` (which ran nothing) is safe.
 """

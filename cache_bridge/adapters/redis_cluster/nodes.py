@@ -34,7 +34,7 @@ from cache_bridge.faces import SyncCache
 from cache_bridge.resilience.breaker import CircuitBreaker, breaker_for
 from cache_bridge.resilience.guard import Guard, Prober, mark_counted, shared_guard
 
-__all__ = ["NodeGuards", "NodeProber", "command_slot", "watch", "watch_key"]
+__all__ = ["NodeGuards", "NodeProber", "command_slot", "watch"]
 
 _ANSWERED: Result[bool, DomainError] = Success(True)
 
@@ -181,14 +181,3 @@ def watch(
     if guards is None:
         return contextlib.nullcontext()
     return guards.watch(name, str(args[0]))
-
-
-def watch_key(
-    guards: NodeGuards | None, client: Any, command: Command, args: tuple[Any, ...]
-) -> AbstractContextManager[None]:
-    """:func:`watch` for the node that serves one-slot ``command`` now, by the slot map of
-    ``client`` (a blocking or async redis-py cluster client that has read one)."""
-    slot = None if guards is None else command_slot(command)
-    if guards is None or slot is None:
-        return contextlib.nullcontext()
-    return guards.watch(client.nodes_manager.get_node_from_slot(slot).name, str(args[0]))

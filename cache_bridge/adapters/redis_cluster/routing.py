@@ -19,6 +19,7 @@ from typing import Any
 
 from redis.crc import key_slot
 
+from cache_bridge.adapters.redis.lua import load
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.engine.commands import (
     Command,
@@ -44,11 +45,7 @@ __all__ = [
 
 #: Sets every key of one slot with one expiry in one atomic step. KEYS: the keys; ARGV: their
 #: values, then 'EX' or 'PX', then the expiry.
-SET_ALL_WITH_EXPIRY = (
-    "local unit, ttl = ARGV[#KEYS + 1], ARGV[#KEYS + 2] "
-    "for i = 1, #KEYS do redis.call('SET', KEYS[i], ARGV[i], unit, ttl) end "
-    "return #KEYS"
-)
+SET_ALL_WITH_EXPIRY = load("set_all_with_expiry")
 
 
 def slot_of(key: str | bytes) -> int:

@@ -23,7 +23,12 @@ from cache_bridge.adapters.redis.bounded import BoundedSentinelConnection
 from cache_bridge.adapters.redis.clients import node_kwargs
 from cache_bridge.config import SentinelSettings
 
-__all__ = ["async_primary_client", "sync_primary_client"]
+__all__ = [
+    "aclose_primary_client",
+    "async_primary_client",
+    "close_primary_client",
+    "sync_primary_client",
+]
 
 
 # redis-py's sentinel module is untyped.
@@ -91,3 +96,35 @@ def async_primary_client(settings: SentinelSettings) -> Any:
         connection_pool_class=_AsyncBlockingSentinelPool,
         **_data_kwargs(settings, retry),
     )
+
+
+# The connections to the sentinels belong to the Sentinel manager's clients, not the primary
+# client's pool: they are closed one by one (Sentinel.close() is recent in redis-py).
+
+
+def close_primary_client(client: Any) -> None:
+    """Close a blocking primary client's connections and its manager's to the sentinels."""
+    pool = client.connection_pool
+    try:
+        pool.disconnect()
+    finally:
+        _close_sentinels(pool.sentinel_manager.sentinels)
+
+
+async def aclose_primary_client(client: Any) -> None:
+    """Like :func:`close_primary_client`, for a redis.asyncio primary client."""
+    pool = client.connection_pool
+    try:
+        await pool.disconnect()
+    finally:
+        await _aclose_sentinels(pool.sentinel_manager.sentinels)
+
+
+def _close_sentinels(sentinels: list[Any]) -> None:
+    for sentinel in sentinels:
+        sentinel.close()
+
+
+async def _aclose_sentinels(sentinels: list[Any]) -> None:
+    for sentinel in sentinels:
+        await sentinel.aclose()

@@ -2,10 +2,11 @@
 servers that require it demand (Dragonfly refuses undeclared keys by default; a Redis Cluster
 needs them to route).
 
-Two checks. Statically, every ``redis.call`` in every script of the package names its key as
-``KEYS[...]``. Dynamically, each script runs, on every path it has, as an ACL user allowed
-only the keys that call declares: an undeclared key would be refused with NOPERM. Both run
-on whichever server the suite uses (Redis and, in make test's second pass, Valkey)."""
+Two checks. Statically, every ``redis.call`` in every script of the package (the ``.lua`` files
+the adapters load, and no script left in Python source) names its key as ``KEYS[...]``.
+Dynamically, each script runs, on every path it has, as an ACL user allowed only the keys that
+call declares: an undeclared key would be refused with NOPERM. Both run on whichever server the
+suite uses (Redis and, in make test's second pass, Valkey)."""
 
 from __future__ import annotations
 
@@ -19,6 +20,7 @@ import pytest
 import redis
 
 import cache_bridge
+from cache_bridge.adapters.redis.lua import load
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route
 from cache_bridge.engine.commands import (
@@ -40,7 +42,14 @@ _CALL = re.compile(r"redis\.p?call\(\s*'(\w+)'\s*(?:,\s*([^,)]+))?")
 
 
 def package_scripts() -> dict[str, str]:
-    """Every Lua script in the package's source: string constants calling redis.call."""
+    """Every Lua script in the package, as the adapters send it: the ``.lua`` files."""
+    return {
+        load(path.stem): str(path.relative_to(PACKAGE)) for path in sorted(PACKAGE.rglob("*.lua"))
+    }
+
+
+def python_scripts() -> dict[str, str]:
+    """Lua scripts written as string constants in the package's Python source."""
     found: dict[str, str] = {}
     for path in sorted(PACKAGE.rglob("*.py")):
         for node in ast.walk(ast.parse(path.read_text())):
@@ -55,12 +64,14 @@ def package_scripts() -> dict[str, str]:
 
 def test_the_package_has_the_scripts_this_test_knows() -> None:
     places = sorted(package_scripts().values())
-    assert len(places) == 5, places
-    assert {place.split(":")[0] for place in places} == {
-        "adapters/redis/plan.py",
-        "adapters/redis/limit_script.py",
-        "adapters/redis_cluster/routing.py",
-    }
+    assert places == [
+        "adapters/redis/lua/incr_if_exists.lua",
+        "adapters/redis/lua/rate_limit.lua",
+        "adapters/redis/lua/rate_limit_refund.lua",
+        "adapters/redis/lua/set_all_with_expiry.lua",
+        "adapters/redis/lua/touch.lua",
+    ]
+    assert python_scripts() == {}  # every script is a .lua file, checked here
 
 
 @pytest.mark.parametrize("script", list(package_scripts()), ids=package_scripts().get)

@@ -19,6 +19,8 @@ import redis
 from returns.result import Result, Success
 
 from cache_bridge.adapters.redis_sentinel import RedisSentinelCache, SyncRedisSentinelCache
+from cache_bridge.engine.bytes_operations import touch
+from cache_bridge.engine.keys import KeySpace
 from cache_bridge.testing import Harness, Harnesses, find_redis_server
 from cache_bridge.testing.contract import CacheContract
 from cache_bridge.testing.redis_sentinel import LocalSentinel, SentinelProcess
@@ -47,6 +49,23 @@ def cache(make_cache: MakeCache) -> Harness:
 
 class TestSentinelContract(CacheContract):
     pass
+
+
+def test_scripts_go_by_digest_with_the_script_after_noscript(
+    cache: Harness, sentinel_servers: LocalSentinel
+) -> None:
+    port = sentinel_servers.primary_port()
+    primary = sentinel_servers.primary
+    server = primary if port == primary.port else sentinel_servers.replica
+    with sentinel_servers.client(server) as admin:
+        admin.script_flush()
+        admin.config_resetstat()
+        for _ in range(3):
+            assert cache.run_operation(touch(KeySpace("s"), "k", 1000)) == Success(False)
+        stats = admin.info("commandstats")
+    calls = {name.removeprefix("cmdstat_"): int(v["calls"]) for name, v in stats.items()}
+    # The first EVALSHA is refused (NOSCRIPT), its EVAL loads the script, the rest go by digest.
+    assert (calls.get("eval"), calls.get("evalsha")) == (1, 3)
 
 
 # -- failover ----------------------------------------------------------------------------

@@ -1,12 +1,17 @@
-"""The named request keys both frameworks offer: ``ip``, ``user``, ``user-or-ip`` and
-``header:NAME``. Each framework supplies how to read its request; the rule is written once."""
+"""Request key specs, written once for both frameworks: the named keys ``ip``, ``user``,
+``user-or-ip`` and ``header:NAME`` (which specs are valid, and what each counts for a request).
+Each framework supplies how to read its request; the rule is written once."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["DENY", "Deny", "named_key"]
+__all__ = ["DENY", "NAMED_KEYS", "Deny", "is_named_key", "named_key"]
+
+#: The request keys known by name (besides ``header:NAME``).
+NAMED_KEYS = ("ip", "user", "user-or-ip")
+_HEADER = "header:"
 
 
 class Deny:
@@ -20,6 +25,13 @@ class Deny:
 DENY: Final = Deny()
 
 
+def is_named_key(spec: object) -> bool:
+    """Whether ``spec`` is one of :data:`NAMED_KEYS` or ``header:NAME`` (with a name)."""
+    return isinstance(spec, str) and (
+        spec in NAMED_KEYS or (spec.startswith(_HEADER) and len(spec) > len(_HEADER))
+    )
+
+
 def named_key(
     spec: str,
     *,
@@ -31,8 +43,8 @@ def named_key(
     header, an anonymous user for ``user``), or :data:`DENY`. ``client_ip`` gives what an
     ``"ip"`` limit counts (:meth:`~cache_bridge.ratelimit.ClientAddress.limit_key`): ``None``
     there means refuse."""
-    if spec.startswith("header:"):
-        value = header(spec[len("header:") :])
+    if spec.startswith(_HEADER):
+        value = header(spec[len(_HEADER) :])
         return None if value is None else f"{spec}:{value}"
     if spec in ("user", "user-or-ip"):
         uid = user_id()

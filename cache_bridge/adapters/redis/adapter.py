@@ -1,0 +1,144 @@
+"""The Redis adapter's two faces (``redis://``, ``rediss://``, ``unix://``), on redis-py."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable
+from typing import Any
+
+from cache_bridge import config
+from cache_bridge.adapters.building import FromSettings
+from cache_bridge.adapters.loop_clients import LoopClients
+from cache_bridge.adapters.redis.clients import async_client, sync_client
+from cache_bridge.adapters.redis.errors import translate
+from cache_bridge.adapters.redis.executors import SyncExecutor
+from cache_bridge.adapters.redis.guards import probe_settings, redis_guard
+from cache_bridge.adapters.redis.lanes import Lanes
+from cache_bridge.adapters.redis.sending import Request, send_async, send_on_async_client
+from cache_bridge.engine.commands import Command
+from cache_bridge.engine.drivers import register_translator
+from cache_bridge.errors import CacheClosedError, ConfigurationError
+from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.factory import register
+
+__all__ = ["RedisCache", "SyncRedisCache"]
+
+register_translator(translate)
+
+
+def _settings(url: str, options: dict[str, Any]) -> config.RedisSettings:
+    takes = "RedisCache takes a redis://, rediss:// or unix:// URL (InMemoryCache: memory://)"
+    return config.parse_as(url, options, config.RedisSettings, takes)
+
+
+class SyncRedisCache(FromSettings, SyncCache):
+    """The blocking face of a Redis database; one connection pool, shared by threads.
+
+    Options: ``key_prefix``, ``db``, ``username``, ``password``, ``connect_timeout`` and
+    ``timeout`` (seconds, default 1.0 each), ``max_connections`` (default 50), ``retries``
+    (default 0), ``breaker_threshold`` (the first connection or timeout failure opens the
+    circuit breaker and a background probe closes it when the server answers; after this many
+    failures in a row, default 5, it probes once per cool-down; 0 turns the breaker off),
+    ``breaker_cooldown`` (seconds between two probes then, default 2.0), ``client_name`` and
+    the ``ssl_*`` options for ``rediss://``.
+    """
+
+    def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
+        self._start(_settings(url, options))
+
+    def _start(self, settings: config.RedisSettings) -> None:
+        self.settings = settings
+        self._client = sync_client(settings)
+        self._executor = SyncExecutor(self._client, settings.retries)
+        guard, self._leave_guard = redis_guard(
+            self, settings, lambda: SyncRedisCache.from_settings(probe_settings(settings))
+        )
+        super().__init__(self._execute_on_client, settings.key_prefix, settings.describe(), guard)
+
+    def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when close() came
+            raise CacheClosedError("the adapter was closed", operation="")
+        return self._executor(command)
+
+    def _release(self) -> None:
+        self._executor.close()
+        self._leave_guard()
+
+
+class RedisCache(FromSettings, AsyncCache):
+    """The async face of a Redis database (same options as :class:`SyncRedisCache`).
+
+    redis.asyncio connections belong to the event loop that opened them, so the adapter keeps
+    one pool per running loop: it is safe to use from frameworks that run each request in a
+    fresh loop.
+
+    With ``pipelining=True`` (the default), single commands issued while the loop is busy share
+    one write and one round trip on one connection per loop
+    (:mod:`cache_bridge.adapters.redis.pipelining`), and go on more connections only while a
+    round trip is slow (:mod:`cache_bridge.adapters.redis.lanes`); every call still gets its
+    own result.
+    With ``retries`` > 0 commands are not pipelined, so that each can be retried alone; nor
+    with ``max_connections=1`` (the pipeline keeps a connection, MULTI/EXEC needs another).
+    """
+
+    def __init__(self, url: str = "redis://localhost:6379/0", **options: Any) -> None:
+        pipelining = options.pop("pipelining", True)
+        if not isinstance(pipelining, bool):
+            raise ConfigurationError(f"pipelining must be True or False, not {pipelining!r}")
+        self._start(_settings(url, options), pipelining)
+
+    def _start(self, settings: config.RedisSettings, pipelining: bool = True) -> None:
+        self.settings = settings
+        self.pipelining = pipelining
+        self._transaction_bound = 2 * settings.timeout + settings.connect_timeout
+        # One client per running loop, closed on its loop when that loop ends or at aclose().
+        self._clients = LoopClients(self._new_client, _LoopClient.aclose)
+        guard, self._leave_guard = redis_guard(
+            self, settings, lambda: SyncRedisCache.from_settings(probe_settings(settings))
+        )
+        super().__init__(self._execute_on_client, settings.key_prefix, settings.describe(), guard)
+
+    def _new_client(self) -> _LoopClient:
+        return _LoopClient(self.settings, self.pipelining, self._transaction_bound)
+
+    async def _execute_on_client(self, command: Command) -> Any:
+        if self._closed:  # an operation that was already running when aclose() came
+            raise CacheClosedError("the adapter was closed", operation="")
+        client = await self._clients.current()
+        return await send_async(command, client.send)
+
+    async def _release(self) -> None:
+        self._leave_guard()
+        await self._clients.close_all()
+
+
+class _LoopClient:
+    """One event loop's redis.asyncio client, and its automatic pipeline if it has one."""
+
+    def __init__(
+        self, settings: config.RedisSettings, pipelining: bool, transaction_bound: float
+    ) -> None:
+        self.redis = async_client(settings)
+        self._transaction_bound = transaction_bound
+        # With retries the commands go through redis-py's client, whose retry policy applies.
+        # The pipeline holds one connection for good and MULTI/EXEC needs another: a pool of
+        # one connection is left to redis-py's client too.
+        pool = self.redis.connection_pool
+        self.pipeline = (
+            Lanes(pool, settings.timeout, settings.connect_timeout, settings.max_connections - 1)
+            if pipelining and settings.retries == 0 and settings.max_connections >= 2
+            else None
+        )
+
+    def send(self, request: Request) -> Awaitable[Any]:
+        # (not a coroutine of its own: one frame less on every call)
+        if isinstance(request, list) or self.pipeline is None:
+            return send_on_async_client(self.redis, request, self._transaction_bound)
+        return self.pipeline.execute(request)
+
+    async def aclose(self) -> None:
+        if self.pipeline is not None:
+            await self.pipeline.aclose()
+        await self.redis.connection_pool.disconnect()
+
+
+register(config.RedisSettings, RedisCache.from_settings, SyncRedisCache.from_settings)

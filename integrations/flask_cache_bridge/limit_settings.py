@@ -1,0 +1,209 @@
+"""``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``: the shared rate-limit
+schema (:mod:`cache_bridge.ratelimit.settings`) with Flask's own keys (``DEFAULT_LIMITS``,
+``USER_ID``, ``ENABLED``) and wording.
+
+::
+
+    CACHE_BRIDGE_RATELIMIT = {
+        "DEFAULT_LIMITS": ["200/m"],        # for every route without @bridge.exempt
+        "KEY": "ip",                        # "ip", "header:NAME", "user", "user-or-ip"
+        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # "unix" for a proxy on a Unix socket
+        "UNKNOWN_CLIENT": "shared",         # requests without an address: one bucket, or "deny"
+    }
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+from cache_bridge import ConfigurationError
+from cache_bridge.ratelimit import ClientAddress, Rate, RateLimiter, limit_log
+from cache_bridge.ratelimit import settings as schema
+from cache_bridge.ratelimit.request_keys import is_named_key
+from cache_bridge.resilience.outage_log import OutageLog
+
+__all__ = [
+    "CONFIG_KEY",
+    "FlaskLimit",
+    "KeySpec",
+    "LimitSettings",
+    "make_limit",
+    "read_limit_settings",
+]
+
+#: The config key holding the rate-limit settings.
+CONFIG_KEY = "CACHE_BRIDGE_RATELIMIT"
+
+#: The keys of the setting and their defaults: the shared schema's, and Flask's own.
+_DEFAULTS: dict[str, Any] = {
+    "DEFAULT_LIMITS": (),
+    **schema.SHARED_DEFAULTS,
+    "USER_ID": None,
+    "ENABLED": True,
+}
+_LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE")
+
+KeySpec = str | Callable[[], Any]
+
+
+@dataclass(frozen=True)
+class FlaskLimit:
+    """One limit: a rate, what it counts, which methods, how it fails."""
+
+    rate: Rate
+    name: str | None = None
+    key: KeySpec | None = None
+    methods: frozenset[str] | None = None
+    algorithm: str | None = None
+    fail_open: bool | None = None
+    per_route: bool = False
+    failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
+    #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
+    #: the app's current cache: a request reuses one instead of building it again (they hold
+    #: no per-request state).
+    limiters: schema.LimiterCache[tuple[Any, ...], RateLimiter] = field(
+        default_factory=schema.LimiterCache, compare=False, repr=False
+    )
+
+
+@dataclass(frozen=True)
+class LimitSettings:
+    """One app's checked rate-limit settings."""
+
+    default_limits: tuple[FlaskLimit, ...] = ()
+    key: KeySpec = "ip"
+    algorithm: str = "fixed-window"
+    fail_open: bool = True
+    key_prefix: str = "ratelimit"
+    client_address: ClientAddress = field(default_factory=ClientAddress)
+    headers: bool = True
+    legacy_headers: bool = False
+    user_id: Callable[[], Any] | None = None
+    enabled: bool = True
+
+
+def _bad(name: str, expected: str, value: object) -> ConfigurationError:
+    return ConfigurationError(f"{CONFIG_KEY}[{name!r}] must be {expected}, not {value!r}")
+
+
+def _key_spec(where: str, key: object) -> KeySpec:
+    if callable(key):
+        return key
+    if is_named_key(key):
+        return key  # type: ignore[return-value]
+    raise ConfigurationError(
+        f"{where}: key {key!r} is not 'ip', 'user', 'user-or-ip', 'header:NAME' or a callable"
+    )
+
+
+def _where(where: str, check: Callable[[], Any]) -> Any:
+    """``check()``, its mistake prefixed with ``where``."""
+    try:
+        return check()
+    except ConfigurationError as exc:
+        raise ConfigurationError(f"{where}: {exc}") from None
+
+
+def _algorithm(where: str, algorithm: object) -> str | None:
+    if algorithm is None:
+        return None
+    return _where(where, lambda: schema.check_algorithm(algorithm, "algorithm"))  # type: ignore[no-any-return]
+
+
+def make_limit(
+    where: str,
+    rate: object,
+    *,
+    name: object = None,
+    key: object = None,
+    methods: object = None,
+    algorithm: object = None,
+    fail_open: object = None,
+    per_route: object = False,
+) -> FlaskLimit:
+    """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
+    parsed: Rate = _where(where, lambda: schema.check_rate(rate))
+    if fail_open is not None and not schema.is_flag(fail_open):
+        raise ConfigurationError(f"{where}: fail_open must be True, False or None")
+    if name is not None and (not isinstance(name, str) or not name):
+        raise ConfigurationError(f"{where}: name must be a non-empty str")
+    return FlaskLimit(
+        parsed,
+        name,
+        None if key is None else _key_spec(where, key),
+        _where(where, lambda: schema.check_methods(methods, "methods")),
+        _algorithm(where, algorithm),
+        fail_open,  # type: ignore[arg-type]
+        bool(per_route),
+        limit_log(name or str(parsed)),
+    )
+
+
+def _default_limit(index: int, raw: object) -> FlaskLimit:
+    where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
+    if isinstance(raw, str | Rate):
+        return make_limit(where, raw, name=f"default{index}", per_route=True)
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")
+    try:
+        raw = {name: raw[name] for name in list(raw)}  # a plain copy: read once, checked below
+    except Exception as exc:
+        raise ConfigurationError(f"{where} could not be read as a dict ({exc!r})") from None
+    unknown = schema.unknown_name(raw, _LIMIT_KEYS)
+    if unknown is not None:
+        name, hint = unknown
+        raise ConfigurationError(f"{where}: unknown key {name!r}{schema.parenthesised(hint)}")
+    if "RATE" not in raw:
+        raise ConfigurationError(f"{where} has no RATE; add one such as 'RATE': '100/m'")
+    return make_limit(
+        where,
+        raw["RATE"],
+        name=raw.get("NAME", f"default{index}"),
+        key=raw.get("KEY"),
+        methods=raw.get("METHODS"),
+        algorithm=raw.get("ALGORITHM"),
+        fail_open=raw.get("FAIL_OPEN"),
+        per_route=raw.get("PER_ROUTE", True),
+    )
+
+
+def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
+    """The checked ``CACHE_BRIDGE_RATELIMIT`` of an app's config; raises
+    ``ConfigurationError``."""
+    raw = config.get(CONFIG_KEY) or {}
+    if not isinstance(raw, Mapping):
+        raise ConfigurationError(f"{CONFIG_KEY} must be a dict")
+    unknown = schema.unknown_name(raw, tuple(_DEFAULTS))
+    if unknown is not None:
+        name, hint = unknown
+        raise ConfigurationError(
+            f"unknown {CONFIG_KEY} key {name!r}.{hint} Known: {', '.join(_DEFAULTS)}."
+        )
+    values = {**_DEFAULTS, **raw}
+    defaults = values["DEFAULT_LIMITS"]
+    if isinstance(defaults, str):
+        defaults = [defaults]
+    if not isinstance(defaults, list | tuple):
+        raise _bad("DEFAULT_LIMITS", "a list of rates", defaults)
+    for flag in ("FAIL_OPEN", "HEADERS", "LEGACY_HEADERS", "ENABLED"):
+        if not schema.is_flag(values[flag]):
+            raise _bad(flag, "True or False", values[flag])
+    if not schema.is_prefix(values["KEY_PREFIX"]):
+        raise _bad("KEY_PREFIX", "a non-empty str", values["KEY_PREFIX"])
+    if values["USER_ID"] is not None and not callable(values["USER_ID"]):
+        raise _bad("USER_ID", "a callable returning the current user's id", values["USER_ID"])
+    address = _where(CONFIG_KEY, lambda: schema.client_address(values))
+    return LimitSettings(
+        default_limits=tuple(_default_limit(i, r) for i, r in enumerate(defaults)),
+        key=_key_spec(f"{CONFIG_KEY}['KEY']", values["KEY"]),
+        algorithm=_algorithm(f"{CONFIG_KEY}['ALGORITHM']", values["ALGORITHM"]) or "",
+        fail_open=values["FAIL_OPEN"],
+        key_prefix=values["KEY_PREFIX"],
+        client_address=address,
+        headers=values["HEADERS"],
+        legacy_headers=values["LEGACY_HEADERS"],
+        user_id=values["USER_ID"],
+        enabled=values["ENABLED"],
+    )
