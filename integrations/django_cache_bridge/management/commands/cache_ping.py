@@ -12,7 +12,7 @@ from returns.result import Failure, Success
 
 from django_cache_bridge import admin
 from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.checks import bridge_aliases
+from django_cache_bridge.aliases import bridge_aliases
 
 
 class Command(BaseCommand):
