@@ -32,7 +32,7 @@ from cache_bridge.errors import (
     DomainError,
 )
 from cache_bridge.resilience.outage_log import is_outage
-from django_cache_bridge.options import BridgeConfig, parse_config
+from django_cache_bridge.options import AliasSettings, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
 from django_cache_bridge.sessions import cache_down, creating_session, unwritable_session
 from django_cache_bridge.values import ValueCodec
@@ -67,7 +67,7 @@ class BridgeBase(BaseCache):
     def __init__(self, location: str, params: dict[str, Any]) -> None:
         super().__init__(params)
         self._location = location
-        self._config: BridgeConfig | None = None
+        self._config: AliasSettings | None = None
         self._config_error: ConfigurationError | None = None
         try:
             self._config = parse_config(
@@ -93,7 +93,7 @@ class BridgeBase(BaseCache):
         )
 
     @property
-    def bridge_config(self) -> BridgeConfig:
+    def bridge_config(self) -> AliasSettings:
         """The checked configuration; raises ImproperlyConfigured if LOCATION/OPTIONS are bad."""
         if self._config is None:
             raise ImproperlyConfigured(f"BridgeCache: {self._config_error}")

@@ -12,7 +12,7 @@ from django.core import checks
 
 from cache_bridge.errors import ConfigurationError
 from django_cache_bridge.aliases import bridge_aliases
-from django_cache_bridge.options import BridgeConfig, parse_config
+from django_cache_bridge.options import AliasSettings, parse_config
 
 __all__ = ["bridge_aliases", "check_caches", "check_ratelimit_store", "check_sessions"]
 
@@ -73,7 +73,7 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
     return messages
 
 
-def _store(bridge: BridgeConfig) -> tuple[Any, ...]:
+def _store(bridge: AliasSettings) -> tuple[Any, ...]:
     """What identifies the store an alias writes to (one memory store, one Redis database)."""
     return bridge.settings.store_identity()
 

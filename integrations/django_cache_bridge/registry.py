@@ -23,7 +23,7 @@ from cache_bridge import (
 )
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.resilience.outage_log import OutageLog
-from django_cache_bridge.options import BridgeConfig
+from django_cache_bridge.options import AliasSettings
 
 __all__ = ["SharedAdapters", "logger", "shared_adapters"]
 
@@ -73,7 +73,7 @@ def _memory(settings: config.MemorySettings) -> SharedAdapters:
     return SharedAdapters(sync, InMemoryCache(store=sync.store), log, False)
 
 
-def _redis(bridge: BridgeConfig) -> SharedAdapters:
+def _redis(bridge: AliasSettings) -> SharedAdapters:
     """The adapters of a Redis LOCATION: one server, a cluster or sentinels."""
     try:
         import redis  # noqa: F401
@@ -90,7 +90,7 @@ def _redis(bridge: BridgeConfig) -> SharedAdapters:
     return SharedAdapters(sync, async_, OutageLog(bridge.settings.describe(), log=logger))
 
 
-def shared_adapters(bridge: BridgeConfig) -> SharedAdapters:
+def shared_adapters(bridge: AliasSettings) -> SharedAdapters:
     """The process's adapters for this configuration, made on first use."""
     settings = bridge.settings
     key: tuple[Any, ...] = (
