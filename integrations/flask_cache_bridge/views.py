@@ -194,10 +194,10 @@ def _stored(state: AppCache, done: Result[None, DomainError]) -> None:
         state.failures.recovered()
 
 
-#: What a view-caching generator yields: ``None`` to call the view (it is sent the view's
-#: return value), or a cache method's name and arguments (it is sent the method's Result).
-_Step = tuple[Any, ...] | None
-_Steps = Generator[_Step, Any, Any]
+#: What a view-caching generator yields: ``("view",)`` to call the view (it is sent the
+#: view's return value), a cache method's name and arguments (it is sent the method's
+#: Result), and last ``("done", answer)``.
+_Steps = Generator[tuple[Any, ...], Any, None]
 
 
 def _view_steps(state: AppCache, caching: ViewCaching, view_args: dict[str, Any]) -> _Steps:
@@ -205,38 +205,40 @@ def _view_steps(state: AppCache, caching: ViewCaching, view_args: dict[str, Any]
     from the cache, or the view's (stored when it may be)."""
     key = _request_key(caching, view_args) if state.settings.view_cache else None
     if key is None:
-        return (yield None)
+        yield ("done", (yield ("view",)))
+        return
     hit = _hit(state, caching, (yield ("get_json", key)))
     if hit is not None:
-        return hit
-    response = make_response((yield None))
+        yield ("done", hit)
+        return
+    response = make_response((yield ("view",)))
     entry = _entry(state, caching, response)
     if entry is not None:
         ttl = caching.ttl or state.settings.default_ttl
         _stored(state, (yield ("set_json", key, entry, ttl)))
-    return response
+    yield ("done", response)
+
+
+def _answer(step: tuple[Any, ...], cache: Any, view: Callable[[], Any]) -> Any:
+    """What ``step`` asks for: the view's answer or the cache method's Result (awaitables,
+    for an async view and face)."""
+    return view() if step[0] == "view" else getattr(cache, step[0])(*step[1:])
 
 
 def _drive(steps: _Steps, cache: Any, view: Callable[[], Any]) -> Any:
     """Run :func:`_view_steps` with a blocking cache face and a sync view."""
-    reply = None
-    while True:
-        try:
-            step = steps.send(reply)
-        except StopIteration as done:
-            return done.value
-        reply = view() if step is None else getattr(cache, step[0])(*step[1:])
+    step = next(steps)
+    while step[0] != "done":
+        step = steps.send(_answer(step, cache, view))
+    return step[1]
 
 
 async def _adrive(steps: _Steps, cache: Any, view: Callable[[], Any]) -> Any:
     """Run :func:`_view_steps` with an async cache face and an async view."""
-    reply = None
-    while True:
-        try:
-            step = steps.send(reply)
-        except StopIteration as done:
-            return done.value
-        reply = await (view() if step is None else getattr(cache, step[0])(*step[1:]))
+    step = next(steps)
+    while step[0] != "done":
+        step = steps.send(await _answer(step, cache, view))
+    return step[1]
 
 
 def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) -> F:
