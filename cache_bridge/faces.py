@@ -62,6 +62,12 @@ class _Face:
         return self._ns
 
     @property
+    def guard(self) -> Guard | None:
+        """What stands between this face and its connections (breaker, probe, outage log),
+        shared with every face over them; ``None`` for the in-memory adapter."""
+        return self._guard
+
+    @property
     def closed(self) -> bool:
         """Whether :meth:`close` / :meth:`aclose` was called."""
         return self._closed
@@ -84,28 +90,19 @@ class SyncCache(_Face):
         super().__init__(key_prefix, description, guard)
         self._execute = execute
 
-    def _run(self, op: Op[T]) -> Result[T, DomainError]:
-        if self._closed:
-            return _closed(op)
-        guard = self._guard
-        if guard is None:
-            return drive_sync(op, self._execute)
-        refused = guard.admit(op)
-        if refused is not None:
-            return refused
-        try:
-            result = drive_sync(op, self._execute)
-        except BaseException:  # KeyboardInterrupt and the like: the call tells nothing
-            guard.settle(None)
-            raise
-        guard.settle(result)
-        return result
+    @property
+    def executor(self) -> Callable[[Command], Any]:
+        """What runs one command on this adapter's connections (for a face that shares them,
+        as ``with_prefix`` makes)."""
+        return self._execute
 
     def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
-        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.engine.bytes_operations`) on
-        this
-        adapter's connections; the same guarantees as the protocol methods."""
-        return self._run(op)
+        """Run an operation (one of :mod:`cache_bridge.engine.operations` or
+        :mod:`cache_bridge.engine.bytes_operations`) on this adapter's connections; the same
+        guarantees as the protocol methods, which run theirs here."""
+        if self._closed:
+            return _closed(op)
+        return drive_sync(op, self._execute, self._guard)
 
     def with_prefix(self, key_prefix: str | None) -> SyncCache:
         """A face over this adapter's connections with another namespace. Closing it closes
@@ -136,53 +133,53 @@ class SyncCache(_Face):
         self.close()
 
     def get(self, key: str) -> Result[str | None, DomainError]:
-        return self._run(ops.get(self._ns, key))
+        return self.run_operation(ops.get(self._ns, key))
 
     def get_json(self, key: str) -> Result[dict[str, Any] | None, DomainError]:
-        return self._run(ops.get_json(self._ns, key))
+        return self.run_operation(ops.get_json(self._ns, key))
 
     def set(self, key: str, value: str, ttl: int | None = None) -> Result[None, DomainError]:
-        return self._run(ops.set_(self._ns, key, value, ttl))
+        return self.run_operation(ops.set_(self._ns, key, value, ttl))
 
     def set_json(
         self, key: str, value: dict[str, Any], ttl: int | None = None
     ) -> Result[None, DomainError]:
-        return self._run(ops.set_json(self._ns, key, value, ttl))
+        return self.run_operation(ops.set_json(self._ns, key, value, ttl))
 
     def delete(self, key: str) -> Result[bool, DomainError]:
-        return self._run(ops.delete(self._ns, key))
+        return self.run_operation(ops.delete(self._ns, key))
 
     def exists(self, key: str) -> Result[bool, DomainError]:
-        return self._run(ops.exists(self._ns, key))
+        return self.run_operation(ops.exists(self._ns, key))
 
     def expire(self, key: str, seconds: int) -> Result[bool, DomainError]:
-        return self._run(ops.expire(self._ns, key, seconds))
+        return self.run_operation(ops.expire(self._ns, key, seconds))
 
     def ttl(self, key: str) -> Result[int | None, DomainError]:
-        return self._run(ops.ttl(self._ns, key))
+        return self.run_operation(ops.ttl(self._ns, key))
 
     def increment(self, key: str, amount: int = 1) -> Result[int, DomainError]:
-        return self._run(ops.increment(self._ns, key, amount))
+        return self.run_operation(ops.increment(self._ns, key, amount))
 
     def decrement(self, key: str, amount: int = 1) -> Result[int, DomainError]:
-        return self._run(ops.decrement(self._ns, key, amount))
+        return self.run_operation(ops.decrement(self._ns, key, amount))
 
     def flush(self) -> Result[None, DomainError]:
-        return self._run(ops.flush(self._ns))
+        return self.run_operation(ops.flush(self._ns))
 
     def ping(self) -> Result[bool, DomainError]:
-        return self._run(ops.ping(self._ns))
+        return self.run_operation(ops.ping(self._ns))
 
     def delete_pattern(self, pattern: str) -> Result[int, DomainError]:
-        return self._run(ops.delete_pattern(self._ns, pattern))
+        return self.run_operation(ops.delete_pattern(self._ns, pattern))
 
     def get_many(self, keys: list[str]) -> Result[dict[str, str | None], DomainError]:
-        return self._run(ops.get_many(self._ns, keys))
+        return self.run_operation(ops.get_many(self._ns, keys))
 
     def set_many(
         self, mapping: dict[str, str], ttl: int | None = None
     ) -> Result[None, DomainError]:
-        return self._run(ops.set_many(self._ns, mapping, ttl))
+        return self.run_operation(ops.set_many(self._ns, mapping, ttl))
 
 
 class AsyncCache(_Face):
@@ -198,28 +195,19 @@ class AsyncCache(_Face):
         super().__init__(key_prefix, description, guard)
         self._execute = execute
 
-    async def _run(self, op: Op[T]) -> Result[T, DomainError]:
-        if self._closed:
-            return _closed(op)
-        guard = self._guard
-        if guard is None:
-            return await drive_async(op, self._execute)
-        refused = guard.admit(op)
-        if refused is not None:
-            return refused
-        try:
-            result = await drive_async(op, self._execute)
-        except BaseException:  # cancelled: it frees a probe slot and counts as nothing
-            guard.settle(None)
-            raise
-        guard.settle(result)
-        return result
+    @property
+    def executor(self) -> Callable[[Command], Awaitable[Any]]:
+        """What runs one command on this adapter's connections (for a face that shares them,
+        as ``with_prefix`` makes)."""
+        return self._execute
 
     async def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
-        """Run an operation built elsewhere (e.g. :mod:`cache_bridge.engine.bytes_operations`) on
-        this
-        adapter's connections; the same guarantees as the protocol methods."""
-        return await self._run(op)
+        """Run an operation (one of :mod:`cache_bridge.engine.operations` or
+        :mod:`cache_bridge.engine.bytes_operations`) on this adapter's connections; the same
+        guarantees as the protocol methods, which run theirs here."""
+        if self._closed:
+            return _closed(op)
+        return await drive_async(op, self._execute, self._guard)
 
     def with_prefix(self, key_prefix: str | None) -> AsyncCache:
         """A face over this adapter's connections with another namespace. Closing it closes
@@ -250,53 +238,53 @@ class AsyncCache(_Face):
         await self.aclose()
 
     async def get(self, key: str) -> Result[str | None, DomainError]:
-        return await self._run(ops.get(self._ns, key))
+        return await self.run_operation(ops.get(self._ns, key))
 
     async def get_json(self, key: str) -> Result[dict[str, Any] | None, DomainError]:
-        return await self._run(ops.get_json(self._ns, key))
+        return await self.run_operation(ops.get_json(self._ns, key))
 
     async def set(self, key: str, value: str, ttl: int | None = None) -> Result[None, DomainError]:
-        return await self._run(ops.set_(self._ns, key, value, ttl))
+        return await self.run_operation(ops.set_(self._ns, key, value, ttl))
 
     async def set_json(
         self, key: str, value: dict[str, Any], ttl: int | None = None
     ) -> Result[None, DomainError]:
-        return await self._run(ops.set_json(self._ns, key, value, ttl))
+        return await self.run_operation(ops.set_json(self._ns, key, value, ttl))
 
     async def delete(self, key: str) -> Result[bool, DomainError]:
-        return await self._run(ops.delete(self._ns, key))
+        return await self.run_operation(ops.delete(self._ns, key))
 
     async def exists(self, key: str) -> Result[bool, DomainError]:
-        return await self._run(ops.exists(self._ns, key))
+        return await self.run_operation(ops.exists(self._ns, key))
 
     async def expire(self, key: str, seconds: int) -> Result[bool, DomainError]:
-        return await self._run(ops.expire(self._ns, key, seconds))
+        return await self.run_operation(ops.expire(self._ns, key, seconds))
 
     async def ttl(self, key: str) -> Result[int | None, DomainError]:
-        return await self._run(ops.ttl(self._ns, key))
+        return await self.run_operation(ops.ttl(self._ns, key))
 
     async def increment(self, key: str, amount: int = 1) -> Result[int, DomainError]:
-        return await self._run(ops.increment(self._ns, key, amount))
+        return await self.run_operation(ops.increment(self._ns, key, amount))
 
     async def decrement(self, key: str, amount: int = 1) -> Result[int, DomainError]:
-        return await self._run(ops.decrement(self._ns, key, amount))
+        return await self.run_operation(ops.decrement(self._ns, key, amount))
 
     async def flush(self) -> Result[None, DomainError]:
-        return await self._run(ops.flush(self._ns))
+        return await self.run_operation(ops.flush(self._ns))
 
     async def ping(self) -> Result[bool, DomainError]:
-        return await self._run(ops.ping(self._ns))
+        return await self.run_operation(ops.ping(self._ns))
 
     async def delete_pattern(self, pattern: str) -> Result[int, DomainError]:
-        return await self._run(ops.delete_pattern(self._ns, pattern))
+        return await self.run_operation(ops.delete_pattern(self._ns, pattern))
 
     async def get_many(self, keys: list[str]) -> Result[dict[str, str | None], DomainError]:
-        return await self._run(ops.get_many(self._ns, keys))
+        return await self.run_operation(ops.get_many(self._ns, keys))
 
     async def set_many(
         self, mapping: dict[str, str], ttl: int | None = None
     ) -> Result[None, DomainError]:
-        return await self._run(ops.set_many(self._ns, mapping, ttl))
+        return await self.run_operation(ops.set_many(self._ns, mapping, ttl))
 
 
 class FaceProber:
@@ -308,7 +296,7 @@ class FaceProber:
         self._face = face
 
     def probe(self) -> Result[bool, DomainError]:
-        return drive_sync(ops.ping(self._face.keyspace), self._face._execute)
+        return drive_sync(ops.ping(self._face.keyspace), self._face.executor)
 
     def close(self) -> None:
         self._face.close()

@@ -5,41 +5,100 @@ They are written like :mod:`cache_bridge.engine.operations` (one generator per o
 same drivers on either face through ``run_operation``), never raise, and follow the same key
 rules. Expiries are in milliseconds: ``ttl_ms`` is ``None`` (never expires) or an ``int`` from
 1 to ten years; frameworks turn their own "expire now" into a delete before calling.
+
+The ``*_readable`` operations take a :class:`Decoder` (the framework's value format): a stored
+value it cannot read (tampered, foreign, signed with a retired secret, another format) counts
+as no value and is deleted. Left in place it would block its key: ``add`` would refuse to
+write over it and a "get or set" would recompute forever. A cache may always drop an entry.
+The read and the delete are two commands, so a valid value written by another client in
+between is deleted too: that costs that client a miss, never a wrong value.
 """
 
 from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from typing import Any, Final, Protocol
 
 from cache_bridge.engine.commands import (
     Exists,
     Get,
     IncrByIfExists,
     MGet,
-    Scan,
     SetBytes,
     SetManyBytes,
     Touch,
     Unlink,
 )
-from cache_bridge.engine.keys import MAX_TTL, InvalidArgument, KeySpace, check_amount
-from cache_bridge.engine.operations import SCAN_BATCH, Op, Steps, operation
+from cache_bridge.engine.keys import (
+    MAX_TTL,
+    InvalidArgument,
+    KeySpace,
+    check_amount,
+    escape_glob,
+)
+from cache_bridge.engine.operations import Op, Steps, operation, scan_matching
 
 __all__ = [
     "MAX_TTL_MS",
+    "MISSING",
+    "UNPREFIXED",
+    "Decoder",
+    "InvalidArgument",
+    "KeyFilter",
     "Op",
     "add_bytes",
+    "add_readable",
     "count_pattern",
     "delete_many",
+    "delete_pattern",
+    "escape_glob",
     "get_bytes",
     "get_many_bytes",
+    "get_many_readable",
+    "get_readable",
     "has_key",
+    "has_readable",
     "increment_existing",
     "set_bytes",
     "set_many_bytes",
     "touch",
+    "touch_readable",
 ]
 
 #: Longest expiry accepted, in milliseconds (ten years).
 MAX_TTL_MS = MAX_TTL * 1000
+#: The namespace of a framework that makes the full keys itself (Django's
+#: ``KEY_PREFIX:VERSION:key``): keys are stored as written, after the usual checks.
+UNPREFIXED: Final = KeySpace(None)
+
+
+class _Missing:
+    def __repr__(self) -> str:
+        return "MISSING"
+
+
+#: No readable value: what a ``*_readable`` read returns for a miss, and what a
+#: :class:`Decoder` returns for bytes it cannot read.
+MISSING: Any = _Missing()
+
+#: Whether a stored key (``str`` or ``bytes``, as SCAN replies) is one to count or delete.
+KeyFilter = Callable[[str | bytes], bool]
+
+
+class Decoder(Protocol):
+    """A framework's value format, as the ``*_readable`` operations read it. Keys are the
+    stored keys (namespace included); a decoder may bind values to them."""
+
+    def loads(self, key: str, data: bytes) -> Any:
+        """The value stored as ``data`` at ``key``, or :data:`MISSING` if it is unreadable."""
+        ...
+
+    def loads_many(
+        self, keys: Sequence[str], raws: Sequence[bytes | None]
+    ) -> tuple[dict[str, Any], list[str]]:
+        """The readable values of ``raws`` (``None``: absent) by key, and the keys whose
+        values are unreadable."""
+        ...
 
 
 def _ttl_ms(ttl_ms: object) -> int | None:
@@ -99,16 +158,22 @@ def add_bytes(ns: KeySpace, key: object, data: object, ttl_ms: object = None) ->
 
 
 @operation("set_many", keyed=False)
-def set_many_bytes(ns: KeySpace, mapping: object, ttl_ms: object = None) -> Steps[None]:
-    """Store every key atomically in one round trip, after checking all of them."""
+def set_many_bytes(
+    ns: KeySpace, mapping: object, ttl_ms: object = None, drop: object = ()
+) -> Steps[None]:
+    """Store every key atomically in one round trip, after checking all of them; then delete
+    the keys of ``drop`` (values the caller could not encode: they must not keep old ones)."""
     if not isinstance(mapping, dict):
         raise InvalidArgument(
             f"mapping must be a dict of str to bytes, not {type(mapping).__name__}"
         )
     expiry = _ttl_ms(ttl_ms)
     items = tuple((ns.key(k), _data(v)) for k, v in mapping.items())
+    dropped = ns.keys(drop)
     if items:
         yield SetManyBytes(items, expiry)
+    if dropped:
+        yield Unlink(dropped)
 
 
 @operation("touch")
@@ -141,14 +206,76 @@ def delete_many(ns: KeySpace, keys: object) -> Steps[int]:
     return int((yield Unlink(full)))
 
 
-@operation("count_pattern", keyed=False)
-def count_pattern(ns: KeySpace, pattern: object) -> Steps[int]:
+@operation("count_pattern", keyed=False, unbounded=True)
+def count_pattern(ns: KeySpace, pattern: object, keep: KeyFilter | None = None) -> Steps[int]:
     """How many keys ``delete_pattern`` would remove now (SCAN only, nothing is deleted)."""
-    match = ns.pattern(pattern)
-    counted = 0
-    cursor = 0
-    while True:
-        cursor, found = yield Scan(cursor, match, SCAN_BATCH)
-        counted += len(found)
-        if int(cursor) == 0:
-            return counted
+    return (yield from scan_matching(ns.pattern(pattern), keep=keep))
+
+
+@operation("delete_pattern", keyed=False, unbounded=True)
+def delete_pattern(ns: KeySpace, pattern: object, keep: KeyFilter | None = None) -> Steps[int]:
+    """Delete the keys matching ``pattern`` that ``keep`` accepts (all without it); how many."""
+    return (yield from scan_matching(ns.pattern(pattern), delete=True, keep=keep))
+
+
+# -- reads through a decoder: an unreadable value is no value, and is deleted -----------------
+
+
+def _read(ns: KeySpace, key: object, decoder: Decoder) -> Steps[Any]:
+    """The value at ``key``, or :data:`MISSING`."""
+    full = ns.key(key)
+    data = _as_bytes((yield Get(full)))
+    if data is None:
+        return MISSING
+    value = decoder.loads(full, data)
+    if value is MISSING:
+        yield Unlink((full,))
+    return value
+
+
+get_readable = operation("get")(_read)
+
+
+@operation("get_many", keyed=False)
+def get_many_readable(ns: KeySpace, keys: object, decoder: Decoder) -> Steps[dict[str, Any]]:
+    """The readable values of ``keys`` by key (one MGET); misses are left out."""
+    full = ns.keys(keys)
+    if not full:
+        return {}
+    raws = yield MGet(full)
+    found, unreadable = decoder.loads_many(full, [_as_bytes(raw) for raw in raws])
+    if unreadable:
+        yield Unlink(tuple(unreadable))
+    cut = len(ns.prefix)
+    return {key[cut:]: value for key, value in found.items()} if cut else found
+
+
+@operation("has_key")
+def has_readable(ns: KeySpace, key: object, decoder: Decoder) -> Steps[bool]:
+    """Whether ``key`` holds a value :func:`get_readable` would return."""
+    return (yield from _read(ns, key, decoder)) is not MISSING
+
+
+@operation("add")
+def add_readable(
+    ns: KeySpace, key: object, data: object, ttl_ms: object, decoder: Decoder
+) -> Steps[bool]:
+    """Store ``data`` unless ``key`` holds a readable value; ``True`` if it was stored."""
+    full = ns.key(key)
+    data = _data(data)
+    expiry = _ttl_ms(ttl_ms)
+    if (yield SetBytes(full, data, expiry, only_if_missing=True)):
+        return True
+    if (yield from _read(ns, key, decoder)) is not MISSING:
+        return False
+    # What was there was unreadable (now deleted) or expired meanwhile: add once more.
+    return bool((yield SetBytes(full, data, expiry, only_if_missing=True)))
+
+
+@operation("touch")
+def touch_readable(ns: KeySpace, key: object, ttl_ms: object, decoder: Decoder) -> Steps[bool]:
+    """Give ``key`` a new expiry (``None``: never); ``True`` if it holds a readable value."""
+    full = ns.key(key)
+    if int((yield Touch(full, _ttl_ms(ttl_ms)))) <= 0:
+        return False
+    return (yield from _read(ns, key, decoder)) is not MISSING

@@ -1,5 +1,6 @@
 """Run an operation against an executor, blocking or awaiting: the one place where anything
-an operation or an executor raises becomes a ``Failure``.
+an operation or an executor raises becomes a ``Failure``, and where a :class:`Gate` (a
+network adapter's circuit breaker and outage log) admits an operation and learns how it ended.
 
 Only exceptions that are not :class:`Exception` (``asyncio.CancelledError``,
 ``KeyboardInterrupt``, ``SystemExit``) pass through.
@@ -8,7 +9,7 @@ Only exceptions that are not :class:`Exception` (``asyncio.CancelledError``,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from typing import Any, TypeVar
+from typing import Any, Protocol, TypeVar
 
 from returns.result import Failure, Result, Success
 
@@ -19,7 +20,7 @@ from cache_bridge.engine.keys import InvalidArgument
 from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheError, DomainError
 
-__all__ = ["drive_async", "drive_sync", "to_cache_error"]
+__all__ = ["Gate", "drive_async", "drive_sync", "register_translator", "to_cache_error"]
 
 T = TypeVar("T")
 
@@ -67,29 +68,62 @@ def to_cache_error(exc: Exception, operation: str, key: str | None) -> CacheErro
     )
 
 
-def drive_sync(op: Op[T], execute: SyncExecute) -> Result[T, DomainError]:
-    """Run ``op`` to its end, executing each command as it comes, and wrap its outcome."""
+class Gate(Protocol):
+    """What stands in front of an executor (see :class:`cache_bridge.resilience.guard.Guard`)."""
+
+    def admit(self, op: Op[Any]) -> Failure[DomainError] | None:
+        """``None`` if ``op`` may run now; else the Failure to return at once (``op`` closed)."""
+        ...
+
+    def settle(self, result: Result[Any, DomainError] | None) -> None:
+        """How an admitted operation ended (``None``: it was interrupted, e.g. cancelled)."""
+        ...
+
+
+def drive_sync(op: Op[T], execute: SyncExecute, gate: Gate | None = None) -> Result[T, DomainError]:
+    """Run ``op`` to its end, executing each command as it comes, and wrap its outcome; with a
+    ``gate``, only if it admits ``op``, and tell it the outcome."""
+    if gate is not None and (refused := gate.admit(op)) is not None:
+        return refused
     steps = op.steps
     try:
         command = next(steps)
         while True:
             command = steps.send(execute(command))
     except StopIteration as done:
-        return Success(done.value)
+        result: Result[T, DomainError] = Success(done.value)
     except Exception as exc:
         steps.close()
-        return Failure(to_cache_error(exc, op.name, op.key))
+        result = Failure(to_cache_error(exc, op.name, op.key))
+    except BaseException:  # KeyboardInterrupt and the like: the call tells the gate nothing
+        if gate is not None:
+            gate.settle(None)
+        raise
+    if gate is not None:
+        gate.settle(result)
+    return result
 
 
-async def drive_async(op: Op[T], execute: AsyncExecute) -> Result[T, DomainError]:
+async def drive_async(
+    op: Op[T], execute: AsyncExecute, gate: Gate | None = None
+) -> Result[T, DomainError]:
     """Like :func:`drive_sync`, awaiting each command."""
+    if gate is not None and (refused := gate.admit(op)) is not None:
+        return refused
     steps = op.steps
     try:
         command = next(steps)
         while True:
             command = steps.send(await execute(command))
     except StopIteration as done:
-        return Success(done.value)
+        result: Result[T, DomainError] = Success(done.value)
     except Exception as exc:
         steps.close()
-        return Failure(to_cache_error(exc, op.name, op.key))
+        result = Failure(to_cache_error(exc, op.name, op.key))
+    except BaseException:  # cancelled: it frees a probe slot and counts as nothing
+        if gate is not None:
+            gate.settle(None)
+        raise
+    if gate is not None:
+        gate.settle(result)
+    return result

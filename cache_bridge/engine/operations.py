@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Generator
 from dataclasses import dataclass
-from typing import Any, Generic, ParamSpec, TypeVar
+from typing import Any, ClassVar, Generic, ParamSpec, TypeVar, cast
 
 from cache_bridge.engine import codec
 from cache_bridge.engine.commands import (
@@ -38,12 +38,12 @@ from cache_bridge.engine.keys import (
     check_text,
 )
 
-__all__ = ["SCAN_BATCH", "Op", "Steps", "operation"]
+__all__ = ["SCAN_BATCH", "Op", "Steps", "operation", "scan_matching"]
 
 T = TypeVar("T")
 P = ParamSpec("P")
 
-#: Keys asked for per SCAN call by ``delete_pattern`` and ``flush``; each batch is one UNLINK.
+#: Keys asked for per SCAN call by :func:`scan_matching`; each batch is at most one UNLINK.
 SCAN_BATCH = 1000
 
 Steps = Generator[Command, Any, T]
@@ -51,28 +51,64 @@ Steps = Generator[Command, Any, T]
 
 @dataclass(frozen=True, slots=True)
 class Op(Generic[T]):
-    """One call of an operation, ready for a driver: its name, its key and its steps."""
+    """One call of an operation, ready for a driver: its name, its key and its steps, and
+    what those who run it must know about it (class-level flags, so that a call costs no
+    more to make for them; :func:`operation` makes the flagged kinds).
+
+    ``unbounded``: it takes as many round trips as there are keys to visit (a SCAN), so no
+    per-call time limit applies to it. ``health_check``: it asks whether the server answers
+    (``ping``), so an open circuit breaker lets it through.
+    """
 
     name: str
     key: str | None
     steps: Steps[T]
+    unbounded: ClassVar[bool] = False
+    health_check: ClassVar[bool] = False
+
+
+def _op_kind(unbounded: bool, health_check: bool) -> type[Op[Any]]:
+    """:class:`Op`, or a subclass of it with these flags."""
+    if not (unbounded or health_check):
+        return Op
+    flags = {"__slots__": (), "unbounded": unbounded, "health_check": health_check}
+    return cast("type[Op[Any]]", type("Op", (Op,), flags))
 
 
 def operation(
-    name: str, *, keyed: bool = True
+    name: str, *, keyed: bool = True, unbounded: bool = False, health_check: bool = False
 ) -> Callable[[Callable[P, Steps[T]]], Callable[P, Op[T]]]:
-    """Make a generator function return an :class:`Op`; ``keyed`` ones take ``(ns, key, ...)``."""
+    """Make a generator function return an :class:`Op`; ``keyed`` ones take ``(ns, key, ...)``.
+    ``unbounded`` and ``health_check`` are the flags of the :class:`Op` it returns."""
+    kind = _op_kind(unbounded, health_check)
 
     def wrap(fn: Callable[P, Steps[T]]) -> Callable[P, Op[T]]:
         def call(*args: P.args, **kwargs: P.kwargs) -> Op[T]:
             key = args[1] if keyed else None
-            return Op(name, key if isinstance(key, str) else None, fn(*args, **kwargs))
+            return kind(name, key if isinstance(key, str) else None, fn(*args, **kwargs))
 
         call.__name__ = name
         call.__doc__ = fn.__doc__
         return call
 
     return wrap
+
+
+def scan_matching(
+    match: str, *, delete: bool = False, keep: Callable[[str | bytes], bool] | None = None
+) -> Steps[int]:
+    """Visit every stored key matching the Redis glob ``match`` (SCAN, :data:`SCAN_BATCH`
+    keys a call), keeping those ``keep`` accepts (all without it): how many there are, or
+    with ``delete`` how many were deleted (one UNLINK per batch)."""
+    total = 0
+    cursor = 0
+    while True:
+        cursor, found = yield Scan(cursor, match, SCAN_BATCH)
+        keys = tuple(found if keep is None else (k for k in found if keep(k)))
+        if keys:
+            total += int((yield Unlink(keys))) if delete else len(keys)
+        if int(cursor) == 0:
+            return total
 
 
 def _value_data(value: object) -> tuple[str, bytes]:
@@ -150,31 +186,20 @@ def decrement(ns: KeySpace, key: object, amount: object = 1) -> Steps[int]:
     return int((yield IncrBy(full, -check_amount(amount))))
 
 
-def _delete_matching(match: str) -> Steps[int]:
-    deleted = 0
-    cursor = 0
-    while True:
-        cursor, found = yield Scan(cursor, match, SCAN_BATCH)
-        if found:
-            deleted += int((yield Unlink(tuple(found))))
-        if int(cursor) == 0:
-            return deleted
-
-
-@operation("delete_pattern", keyed=False)
+@operation("delete_pattern", keyed=False, unbounded=True)
 def delete_pattern(ns: KeySpace, pattern: object) -> Steps[int]:
-    return (yield from _delete_matching(ns.pattern(pattern)))
+    return (yield from scan_matching(ns.pattern(pattern), delete=True))
 
 
-@operation("flush", keyed=False)
+@operation("flush", keyed=False, unbounded=True)
 def flush(ns: KeySpace) -> Steps[None]:
     if ns.prefix:
-        yield from _delete_matching(ns.everything())
+        yield from scan_matching(ns.everything(), delete=True)
     else:
         yield FlushDb()
 
 
-@operation("ping", keyed=False)
+@operation("ping", keyed=False, health_check=True)
 def ping(ns: KeySpace) -> Steps[bool]:
     answered = yield Ping()
     if not answered:

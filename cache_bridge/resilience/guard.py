@@ -127,7 +127,7 @@ class Guard:
         """``None`` if ``op`` may run now; else the Failure to return at once (the operation
         is closed: it never reaches a socket). Health checks (``ping``) always run."""
         breaker = self.breaker
-        if breaker is None or breaker.allow(force=op.name == "ping"):
+        if breaker is None or breaker.allow(force=op.health_check):
             return None
         if not self._refuses():
             return None  # the first call after a quiet time is the probe

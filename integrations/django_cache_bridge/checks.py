@@ -9,33 +9,12 @@ from typing import Any
 
 from django.conf import settings
 from django.core import checks
-from django.utils.module_loading import import_string
 
 from cache_bridge.errors import ConfigurationError
-from django_cache_bridge.options import BridgeConfig, parse_config
+from django_cache_bridge.aliases import bridge_aliases
+from django_cache_bridge.options import AliasSettings, parse_config
 
 __all__ = ["bridge_aliases", "check_caches", "check_ratelimit_store", "check_sessions"]
-
-_BACKEND = "django_cache_bridge.cache.BridgeCache"
-
-
-def _is_bridge(backend: object) -> bool:
-    if backend == _BACKEND:
-        return True
-    if not isinstance(backend, str):
-        return False
-    try:
-        from django_cache_bridge.cache import BridgeCache
-
-        cls = import_string(backend)
-        return isinstance(cls, type) and issubclass(cls, BridgeCache)
-    except ImportError:
-        return False
-
-
-def bridge_aliases() -> list[str]:
-    """The names of the CACHES aliases whose BACKEND is BridgeCache (or a subclass)."""
-    return [alias for alias, conf in settings.CACHES.items() if _is_bridge(conf.get("BACKEND"))]
 
 
 def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
@@ -94,7 +73,7 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
     return messages
 
 
-def _store(bridge: BridgeConfig) -> tuple[Any, ...]:
+def _store(bridge: AliasSettings) -> tuple[Any, ...]:
     """What identifies the store an alias writes to (one memory store, one Redis database)."""
     return bridge.settings.store_identity()
 

@@ -7,7 +7,6 @@ messages through ``manage.py check``.
 
 from __future__ import annotations
 
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -15,7 +14,7 @@ from typing import Any
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
 
-__all__ = ["BRIDGE_OPTIONS", "BridgeConfig", "parse_config"]
+__all__ = ["BRIDGE_OPTIONS", "AliasSettings", "parse_config"]
 
 #: Options the backend itself reads (the rest go to the cache_bridge adapter).
 BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
@@ -30,7 +29,7 @@ _CORE_NETWORK = config.NETWORK_OPTIONS
 
 
 @dataclass(frozen=True)
-class BridgeConfig:
+class AliasSettings:
     """A checked alias configuration: the adapter settings and the value encoding."""
 
     # Neither the raw LOCATION nor the options are in the repr: either may hold a password
@@ -58,7 +57,7 @@ def _flag(name: str, value: object) -> bool:
 
 def parse_config(
     location: object, options: Mapping[str, Any] | None, key_prefix: object = ""
-) -> BridgeConfig:
+) -> AliasSettings:
     """Check an alias's LOCATION, OPTIONS and KEY_PREFIX; raise ConfigurationError on any
     mistake. A ``?key_prefix=`` in LOCATION is the alias's KEY_PREFIX; a KEY_PREFIX that
     says otherwise is a mistake."""
@@ -81,8 +80,7 @@ def parse_config(
     known = (*BRIDGE_OPTIONS, *DJANGO_OPTIONS, *core_names)
     for name in given:
         if name not in known:
-            close = difflib.get_close_matches(name, known, n=1)
-            hint = f" Did you mean {close[0]!r}?" if close else ""
+            hint = config.did_you_mean(name, known)
             raise ConfigurationError(
                 # Not the LOCATION itself: it may hold a password.
                 f"unknown option {name!r} in OPTIONS for a {scheme}:// LOCATION.{hint} "
@@ -103,7 +101,7 @@ def parse_config(
     # Django formats KEY_PREFIX with %s, whatever its type.
     given_prefix = "" if key_prefix is None else str(key_prefix)
     prefix = config.resolve_key_prefix(location, given_prefix, "KEY_PREFIX")
-    return BridgeConfig(
+    return AliasSettings(
         location=location,
         settings=settings,
         core_options=tuple(sorted(given.items())),

@@ -277,7 +277,7 @@ def check_ratelimit(app_configs: Any = None, **kwargs: Any) -> list[Any]:
                 id="django_cache_bridge.E010",
             )
         ]
-    from django_cache_bridge.checks import bridge_aliases
+    from django_cache_bridge.aliases import bridge_aliases
 
     bridges = set(bridge_aliases())
     used = {config.cache, *(rule.spec.cache for rule in config.rules)}

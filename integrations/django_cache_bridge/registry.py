@@ -11,14 +11,19 @@ import logging
 import threading
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import quote
 
-from cache_bridge import config, create_cache, create_sync_cache
-from cache_bridge.adapters.memory import InMemoryCache, SyncInMemoryCache
-from cache_bridge.adapters.memory.store import named_store
-from cache_bridge.errors import ConfigurationError
+from cache_bridge import (
+    ConfigurationError,
+    InMemoryCache,
+    SyncInMemoryCache,
+    config,
+    create_cache,
+    create_sync_cache,
+)
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.resilience.outage_log import OutageLog
-from django_cache_bridge.options import BridgeConfig
+from django_cache_bridge.options import AliasSettings
 
 __all__ = ["SharedAdapters", "logger", "shared_adapters"]
 
@@ -50,13 +55,25 @@ _shared: dict[tuple[Any, ...], SharedAdapters] = {}
 _lock = threading.Lock()
 
 
+# The store behind every ``memory://`` alias (made on first use), under DEFAULT_MEMORY_STORE.
+_default_memory: dict[str, SyncInMemoryCache] = {}
+
+
 def _memory(settings: config.MemorySettings) -> SharedAdapters:
-    store = named_store(settings.name or DEFAULT_MEMORY_STORE, settings.max_entries, settings.clock)
+    """The faces of a ``memory://NAME`` store (the process-wide store called NAME), or of the
+    store every ``memory://`` alias shares, made with the first alias's settings."""
+    sizing: dict[str, Any] = {"max_entries": settings.max_entries, "clock": settings.clock}
+    if settings.name:
+        sync = SyncInMemoryCache("memory://" + quote(settings.name, safe=""), **sizing)
+    else:
+        if DEFAULT_MEMORY_STORE not in _default_memory:
+            _default_memory[DEFAULT_MEMORY_STORE] = SyncInMemoryCache(**sizing)
+        sync = SyncInMemoryCache(store=_default_memory[DEFAULT_MEMORY_STORE].store)
     log = OutageLog(settings.describe(), log=logger)
-    return SharedAdapters(SyncInMemoryCache(store=store), InMemoryCache(store=store), log, False)
+    return SharedAdapters(sync, InMemoryCache(store=sync.store), log, False)
 
 
-def _redis(bridge: BridgeConfig) -> SharedAdapters:
+def _redis(bridge: AliasSettings) -> SharedAdapters:
     """The adapters of a Redis LOCATION: one server, a cluster or sentinels."""
     try:
         import redis  # noqa: F401
@@ -73,7 +90,7 @@ def _redis(bridge: BridgeConfig) -> SharedAdapters:
     return SharedAdapters(sync, async_, OutageLog(bridge.settings.describe(), log=logger))
 
 
-def shared_adapters(bridge: BridgeConfig) -> SharedAdapters:
+def shared_adapters(bridge: AliasSettings) -> SharedAdapters:
     """The process's adapters for this configuration, made on first use."""
     settings = bridge.settings
     key: tuple[Any, ...] = (

@@ -8,9 +8,9 @@
   key is derived from ``SECRET_KEY``, bound to the format and the stored key: a value whose
   signature does not verify under ``SECRET_KEY`` or one of ``SECRET_KEY_FALLBACKS``, or whose
   format this alias does not read, is never unpickled (nor parsed); it is a miss and a logged
-  warning, and the backend drops it (see :mod:`django_cache_bridge.cache`). Values written
-  before the switch to BLAKE2b (markers ``cb:s2:`` and ``cb:js1:``, HMAC-SHA256) still verify
-  and are read; new writes use ``cb:s3:`` and ``cb:js2:``.
+  warning, and the backend drops it (see :mod:`cache_bridge.engine.bytes_operations`).
+  Values written before the switch to BLAKE2b (markers ``cb:s2:`` and ``cb:js1:``,
+  HMAC-SHA256) still verify and are read; new writes use ``cb:s3:`` and ``cb:js2:``.
 """
 
 from __future__ import annotations
@@ -26,6 +26,8 @@ from typing import Any
 
 from django.conf import settings
 from django.utils.encoding import force_bytes
+
+from cache_bridge.engine import bytes_operations
 
 __all__ = ["MISSING", "ValueCodec"]
 
@@ -49,8 +51,9 @@ _SALT = "django_cache_bridge.values"
 #: The BLAKE2b keys' salt: not _SALT, so no BLAKE2b key equals an HMAC key.
 _BLAKE_SALT = "django_cache_bridge.values.blake2b"
 
-#: Returned by :meth:`ValueCodec.loads` for a value that must be treated as a miss.
-MISSING: Any = object()
+#: Returned by :meth:`ValueCodec.loads` for a value that must be treated as a miss (the
+#: engine's: a ValueCodec is the decoder of the backend's ``*_readable`` operations).
+MISSING: Any = bytes_operations.MISSING
 
 
 class _HmacKey:

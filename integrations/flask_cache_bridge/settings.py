@@ -8,13 +8,12 @@ first request.
 from __future__ import annotations
 
 import copy
-import difflib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
 from cache_bridge import MAX_TTL, ConfigurationError
-from cache_bridge.config import resolve_key_prefix
+from cache_bridge.config import did_you_mean, resolve_key_prefix
 
 __all__ = [
     "DEFAULTS",
@@ -100,10 +99,9 @@ def _int(key: str, value: object, low: int, high: int) -> int:
 def _check_unknown(config: Mapping[str, Any]) -> None:
     for name in config:
         if name.startswith("CACHE_BRIDGE_") and name not in DEFAULTS:
-            close = difflib.get_close_matches(name, list(DEFAULTS), n=1)
-            hint = f" Did you mean {close[0]}?" if close else ""
             raise ConfigurationError(
-                f"unknown config key {name}.{hint} Known keys: {', '.join(DEFAULTS)}."
+                f"unknown config key {name}.{did_you_mean(name, list(DEFAULTS))} "
+                f"Known keys: {', '.join(DEFAULTS)}."
             )
 
 

@@ -29,9 +29,6 @@ __all__ = ["SharedAsyncCache", "SharedSyncCache"]
 
 T = TypeVar("T")
 
-#: Operations made of an unbounded number of round trips (SCAN batches): their hand-off is
-#: only abandoned when the background loop dies, not after the per-call time limit.
-_UNBOUNDED = frozenset({"flush", "delete_pattern"})
 #: Seconds between two checks that the background loop is still alive.
 _POLL = 0.25
 
@@ -40,7 +37,7 @@ class SharedSyncCache(SyncCache):
     """The blocking face of an app's cache, over the app's blocking adapter."""
 
     def __init__(self, adapter: SyncCache, description: str) -> None:
-        super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
+        super().__init__(adapter.executor, adapter.key_prefix, description, adapter.guard)
         self._adapter = adapter
 
     def close(self) -> None:
@@ -73,7 +70,7 @@ class SharedAsyncCache(AsyncCache):
         wait: float = 0.0,
         log: OutageLog | None = None,
     ) -> None:
-        super().__init__(adapter._execute, adapter.key_prefix, description, adapter._guard)
+        super().__init__(adapter.executor, adapter.key_prefix, description, adapter.guard)
         self._loop_thread = loop_thread
         self._wait = wait
         self._log = log
@@ -86,10 +83,11 @@ class SharedAsyncCache(AsyncCache):
         the adapter itself on its loop."""
         self._closed = True
 
-    async def _run(self, op: Op[T]) -> Result[T, DomainError]:
+    async def run_operation(self, op: Op[T]) -> Result[T, DomainError]:
+        """Run ``op`` on the background loop (see the class) and wait for its result here."""
         if self._loop_thread is None or self._closed:
-            return await super()._run(op)
-        future = self._loop_thread.submit(super()._run(op))
+            return await super().run_operation(op)
+        future = self._loop_thread.submit(super().run_operation(op))
         if future is None:
             return _failure(op, CacheClosedError, "the adapter is closed")
         return await self._result(op, future, self._loop_thread)
@@ -101,7 +99,9 @@ class SharedAsyncCache(AsyncCache):
         loop_thread: LoopThread,
     ) -> Result[T, DomainError]:
         waiting = asyncio.wrap_future(future)
-        deadline = None if op.name in _UNBOUNDED else time.monotonic() + self._wait
+        # An operation of an unbounded number of round trips (SCAN batches) is only abandoned
+        # when the background loop dies, not after the per-call time limit.
+        deadline = None if op.unbounded else time.monotonic() + self._wait
         try:
             while True:
                 done, _ = await asyncio.wait({waiting}, timeout=_POLL)

@@ -1,4 +1,5 @@
-"""The ``@bridge.cached`` view decorator: cache keys, and the sync and async wrappers.
+"""The ``@bridge.cached`` view decorator: cache keys, and one request's steps (run for sync and
+async views alike).
 
 Keys live under ``view:`` inside the app's namespace:
 
@@ -16,7 +17,7 @@ import functools
 import hashlib
 import inspect
 import json
-from collections.abc import Callable, Collection
+from collections.abc import Callable, Collection, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
 from urllib.parse import quote, unquote, urlsplit
@@ -193,6 +194,53 @@ def _stored(state: AppCache, done: Result[None, DomainError]) -> None:
         state.failures.recovered()
 
 
+#: What a view-caching generator yields: ``("view",)`` to call the view (it is sent the
+#: view's return value), a cache method's name and arguments (it is sent the method's
+#: Result), and last ``("done", answer)``.
+_Steps = Generator[tuple[Any, ...], Any, None]
+
+
+def _view_steps(state: AppCache, caching: ViewCaching, view_args: dict[str, Any]) -> _Steps:
+    """One request through the view cache, for a sync or an async view alike: the answer
+    from the cache, or the view's (stored when it may be)."""
+    key = _request_key(caching, view_args) if state.settings.view_cache else None
+    if key is None:
+        yield ("done", (yield ("view",)))
+        return
+    hit = _hit(state, caching, (yield ("get_json", key)))
+    if hit is not None:
+        yield ("done", hit)
+        return
+    response = make_response((yield ("view",)))
+    entry = _entry(state, caching, response)
+    if entry is not None:
+        ttl = caching.ttl or state.settings.default_ttl
+        _stored(state, (yield ("set_json", key, entry, ttl)))
+    yield ("done", response)
+
+
+def _answer(step: tuple[Any, ...], cache: Any, view: Callable[[], Any]) -> Any:
+    """What ``step`` asks for: the view's answer or the cache method's Result (awaitables,
+    for an async view and face)."""
+    return view() if step[0] == "view" else getattr(cache, step[0])(*step[1:])
+
+
+def _drive(steps: _Steps, cache: Any, view: Callable[[], Any]) -> Any:
+    """Run :func:`_view_steps` with a blocking cache face and a sync view."""
+    step = next(steps)
+    while step[0] != "done":
+        step = steps.send(_answer(step, cache, view))
+    return step[1]
+
+
+async def _adrive(steps: _Steps, cache: Any, view: Callable[[], Any]) -> Any:
+    """Run :func:`_view_steps` with an async cache face and an async view."""
+    step = next(steps)
+    while step[0] != "done":
+        step = steps.send(await _answer(step, cache, view))
+    return step[1]
+
+
 def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) -> F:
     """Wrap ``view`` (sync or ``async def``) so its responses are cached per ``caching``."""
     if inspect.iscoroutinefunction(view):
@@ -200,35 +248,15 @@ def cached_view(view: F, caching: ViewCaching, current: Callable[[], AppCache]) 
         @functools.wraps(view)
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             state = current()
-            key = _request_key(caching, kwargs) if state.settings.view_cache else None
-            if key is None:
-                return await view(*args, **kwargs)
-            hit = _hit(state, caching, await state.async_cache.get_json(key))
-            if hit is not None:
-                return hit
-            response = make_response(await view(*args, **kwargs))
-            entry = _entry(state, caching, response)
-            if entry is not None:
-                ttl = caching.ttl or state.settings.default_ttl
-                _stored(state, await state.async_cache.set_json(key, entry, ttl))
-            return response
+            steps = _view_steps(state, caching, kwargs)
+            return await _adrive(steps, state.async_cache, lambda: view(*args, **kwargs))
 
         return async_wrapper  # type: ignore[return-value]
 
     @functools.wraps(view)
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         state = current()
-        key = _request_key(caching, kwargs) if state.settings.view_cache else None
-        if key is None:
-            return view(*args, **kwargs)
-        hit = _hit(state, caching, state.cache.get_json(key))
-        if hit is not None:
-            return hit
-        response = make_response(view(*args, **kwargs))
-        entry = _entry(state, caching, response)
-        if entry is not None:
-            ttl = caching.ttl or state.settings.default_ttl
-            _stored(state, state.cache.set_json(key, entry, ttl))
-        return response
+        steps = _view_steps(state, caching, kwargs)
+        return _drive(steps, state.cache, lambda: view(*args, **kwargs))
 
     return wrapper  # type: ignore[return-value]

@@ -13,7 +13,7 @@ from returns.result import Failure
 
 from cache_bridge import CacheConnectionError, CacheInvalidArgumentError
 from cache_bridge.adapters.memory.store import MemoryStore
-from django_cache_bridge import get_sync_cache
+from django_cache_bridge import admin, get_sync_cache
 from django_cache_bridge.cache import BridgeCache
 from tests.support.django_helpers import DEAD_OPTIONS, alias, bridge, dead_redis_url, fresh_memory
 
@@ -87,7 +87,11 @@ def test_fail_open_false_raises_the_error_value(dead: Any) -> None:
 
 def test_the_result_methods_report_a_dead_cache(dead: Any) -> None:
     dj = dead()
-    for result in (dj.ping(), dj.count_keys(dj.key_glob()), dj.delete_keys(dj.key_glob("a*"))):
+    for result in (
+        admin.ping(dj),
+        admin.count_keys(dj, admin.key_glob(dj)),
+        admin.delete_keys(dj, admin.key_glob(dj, "a*")),
+    ):
         assert isinstance(result, Failure)
         assert isinstance(result.failure(), CacheConnectionError)
     assert isinstance(get_sync_cache().get("k").failure(), CacheConnectionError)
@@ -96,11 +100,11 @@ def test_the_result_methods_report_a_dead_cache(dead: Any) -> None:
 def test_the_result_methods_refuse_bad_patterns(settings: SettingsWrapper) -> None:
     settings.CACHES = {"default": alias(fresh_memory(), KEY_PREFIX="p")}
     dj = bridge()
-    assert dj.key_glob() == "p:*"
-    assert dj.key_glob("user:*") == "p:1:user:*"
-    assert isinstance(dj.count_keys("").failure(), CacheInvalidArgumentError)
-    assert isinstance(dj.delete_keys("x" * 5000).failure(), CacheInvalidArgumentError)
-    assert isinstance(dj.count_keys(123).failure(), CacheInvalidArgumentError)  # type: ignore[arg-type]
+    assert admin.key_glob(dj) == "p:*"
+    assert admin.key_glob(dj, "user:*") == "p:1:user:*"
+    assert isinstance(admin.count_keys(dj, "").failure(), CacheInvalidArgumentError)
+    assert isinstance(admin.delete_keys(dj, "x" * 5000).failure(), CacheInvalidArgumentError)
+    assert isinstance(admin.count_keys(dj, 123).failure(), CacheInvalidArgumentError)  # type: ignore[arg-type]
 
 
 def test_the_prefix_with_glob_characters_is_escaped(settings: SettingsWrapper) -> None:
@@ -113,7 +117,7 @@ def test_the_prefix_with_glob_characters_is_escaped(settings: SettingsWrapper) -
     bridge("sibling").set("k", 2)
     bridge().clear()
     assert bridge("sibling").get("k") == 2
-    assert bridge().key_glob() == "a\\*:*"
+    assert admin.key_glob(bridge()) == "a\\*:*"
 
 
 @pytest.mark.parametrize(
@@ -139,7 +143,7 @@ def test_bad_configuration_raises_at_first_use_not_construction(
     with pytest.raises(ImproperlyConfigured, match=message):
         dj.get("k")
     with pytest.raises(ImproperlyConfigured, match=message):
-        dj.ping()
+        admin.ping(dj)
 
 
 def test_invalid_keys_raise_even_when_failing_open(dead: Any) -> None:

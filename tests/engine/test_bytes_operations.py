@@ -1,11 +1,10 @@
-"""The bytes-level operations (cache_bridge.engine.bytes_operations) behave alike on every adapter
-and
-face, refuse bad input before any I/O, and return Failures from a dead server."""
+"""The bytes-level operations (cache_bridge.engine.bytes_operations) behave alike on every
+adapter and face, refuse bad input before any I/O, and return Failures from a dead server."""
 
 from __future__ import annotations
 
 import socket
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 import pytest
@@ -20,8 +19,10 @@ from cache_bridge import (
 from cache_bridge.adapters.memory import SyncInMemoryCache
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
 from cache_bridge.engine import bytes_operations as raw
+from cache_bridge.engine.commands import Get, MGet, Scan, SetBytes, SetManyBytes, Touch, Unlink
 from cache_bridge.engine.keys import KeySpace
 from cache_bridge.testing import Harness
+from tests.engine.scripted import run
 
 NS = KeySpace("ns")
 MakeCache = Callable[..., Harness]
@@ -183,3 +184,82 @@ def test_memory_incr_reads_bytes_as_redis_does() -> None:
             assert isinstance(_failure(result), CacheValueError)
         else:
             assert result == expected
+
+
+# -- reads through a decoder, on scripted replies (no server) ----------------------------------
+
+
+class _Decoder:
+    """Reads b"ok:..." as the text after the marker; anything else is unreadable."""
+
+    def loads(self, key: str, data: bytes) -> Any:
+        return data[3:].decode() if data.startswith(b"ok:") else raw.MISSING
+
+    def loads_many(
+        self, keys: Sequence[str], raws: Sequence[bytes | None]
+    ) -> tuple[dict[str, Any], list[str]]:
+        found: dict[str, Any] = {}
+        unreadable: list[str] = []
+        for key, data in zip(keys, raws, strict=True):
+            if data is not None:
+                value = self.loads(key, data)
+                if value is raw.MISSING:
+                    unreadable.append(key)
+                else:
+                    found[key] = value
+        return found, unreadable
+
+
+DECODER = _Decoder()
+
+
+def test_a_readable_value_is_read_and_an_unreadable_one_deleted() -> None:
+    assert run(raw.get_readable(NS, "k", DECODER), b"ok:v") == (Success("v"), [Get("ns:k")])
+    assert run(raw.get_readable(NS, "k", DECODER), "ok:text")[0] == Success("text")
+    assert run(raw.get_readable(NS, "k", DECODER), None)[0] == Success(raw.MISSING)
+    result, sent = run(raw.get_readable(NS, "k", DECODER), b"tampered", 1)
+    assert (result, sent) == (Success(raw.MISSING), [Get("ns:k"), Unlink(("ns:k",))])
+    assert run(raw.has_readable(NS, "k", DECODER), b"tampered", 1)[0] == Success(False)
+    assert run(raw.has_readable(NS, "k", DECODER), b"ok:")[0] == Success(True)
+
+
+def test_many_readable_values_come_back_by_caller_key() -> None:
+    op = raw.get_many_readable(NS, ["a", "b", "c"], DECODER)
+    result, sent = run(op, [b"ok:1", None, b"bad"], 1)
+    assert result == Success({"a": "1"})
+    assert sent == [MGet(("ns:a", "ns:b", "ns:c")), Unlink(("ns:c",))]
+    unprefixed = raw.get_many_readable(raw.UNPREFIXED, ["x:a"], DECODER)
+    assert run(unprefixed, [b"ok:2"]) == (Success({"x:a": "2"}), [MGet(("x:a",))])
+    assert run(raw.get_many_readable(NS, [], DECODER)) == (Success({}), [])
+
+
+def test_add_writes_over_an_unreadable_value_once() -> None:
+    add = SetBytes("ns:k", b"ok:new", 5000, only_if_missing=True)
+    assert run(raw.add_readable(NS, "k", b"ok:new", 5000, DECODER), 1) == (Success(True), [add])
+    result, sent = run(raw.add_readable(NS, "k", b"ok:new", 5000, DECODER), 0, b"ok:old")
+    assert (result, sent) == (Success(False), [add, Get("ns:k")])
+    result, sent = run(raw.add_readable(NS, "k", b"ok:new", 5000, DECODER), 0, b"bad", 1, 1)
+    assert (result, sent) == (Success(True), [add, Get("ns:k"), Unlink(("ns:k",)), add])
+
+
+def test_touch_counts_only_a_readable_value() -> None:
+    result, sent = run(raw.touch_readable(NS, "k", None, DECODER), 0)
+    assert (result, sent) == (Success(False), [Touch("ns:k", None)])
+    assert run(raw.touch_readable(NS, "k", 10, DECODER), 1, b"ok:v")[0] == Success(True)
+    assert run(raw.touch_readable(NS, "k", 10, DECODER), 1, b"bad", 1)[0] == Success(False)
+
+
+def test_set_many_deletes_what_could_not_be_written() -> None:
+    op = raw.set_many_bytes(NS, {"a": b"1"}, 1000, ["b"])
+    result, sent = run(op, True, 1)
+    assert result == Success(None)
+    assert sent == [SetManyBytes((("ns:a", b"1"),), 1000), Unlink(("ns:b",))]
+    assert run(raw.set_many_bytes(NS, {}, None, ["b"]), 0)[1] == [Unlink(("ns:b",))]
+
+
+def test_pattern_walks_take_a_key_filter() -> None:
+    op = raw.count_pattern(raw.UNPREFIXED, "p:*", lambda key: key != "p:x")
+    assert run(op, (0, ["p:a", "p:x"]))[0] == Success(1)
+    op = raw.delete_pattern(raw.UNPREFIXED, "p:*")
+    assert op.unbounded
+    assert run(op, (0, ["p:a"]), 1) == (Success(1), [Scan(0, "p:*", 1000), Unlink(("p:a",))])

@@ -106,7 +106,7 @@ def test_init_app_twice_on_one_app_is_refused(make_app: MakeApp, bridge: CacheBr
         ({"CACHE_BRIDGE_LOG_INTERVAL": 0}, "CACHE_BRIDGE_LOG_INTERVAL must be a number"),
         ({"CACHE_BRIDGE_MAX_RESPONSE_BYTES": -1}, "CACHE_BRIDGE_MAX_RESPONSE_BYTES must be"),
         ({"CACHE_BRIDGE_TTL": 60}, "unknown config key CACHE_BRIDGE_TTL"),
-        ({"CACHE_BRIDGE_KEYPREFIX": "x"}, "Did you mean CACHE_BRIDGE_KEY_PREFIX"),
+        ({"CACHE_BRIDGE_KEYPREFIX": "x"}, "Did you mean 'CACHE_BRIDGE_KEY_PREFIX'"),
     ],
 )
 def test_bad_configuration_fails_at_init_app_with_a_clear_message(

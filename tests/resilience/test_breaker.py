@@ -317,7 +317,7 @@ def _probe_threads(url: str = "") -> list[threading.Thread]:
 
 def test_the_probe_thread_runs_only_while_needed(dead_url: str) -> None:
     cache = SyncRedisCache(dead_url, breaker_threshold=1, breaker_cooldown=0.1)
-    guard: Any = cache._guard  # the thread's owner, to shorten its idle stop for the test
+    guard: Any = cache.guard  # the thread's owner, to shorten its idle stop for the test
     guard.idle_stop = 0.3
     try:
         assert not _probe_threads(dead_url)

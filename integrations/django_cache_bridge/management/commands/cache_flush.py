@@ -8,6 +8,7 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from returns.result import Failure, Success
 
+from django_cache_bridge import admin
 from django_cache_bridge.access import get_bridge_cache
 
 
@@ -52,12 +53,12 @@ class Command(BaseCommand):
         if pattern is None:
             # Every VERSION's keys, but only those in the default key function's layout
             # (KEY_PREFIX:<int>:...): an alias prefixed KEY_PREFIX:x on the server keeps its own.
-            what = f"keys matching {cache.alias_keys_description()!r} in cache {alias!r}"
-            count_result = cache.count_alias_keys()
+            what = f"keys matching {admin.alias_keys_description(cache)!r} in cache {alias!r}"
+            count_result = admin.count_alias_keys(cache)
         else:
-            glob = cache.key_glob(pattern)
+            glob = admin.key_glob(cache, pattern)
             what = f"keys matching {glob!r} in cache {alias!r}"
-            count_result = cache.count_keys(glob)
+            count_result = admin.count_keys(cache, glob)
         match count_result:
             case Success(int() as count):
                 pass
@@ -71,7 +72,9 @@ class Command(BaseCommand):
             if answer.strip().lower() != "yes":
                 self.stdout.write("Cancelled; nothing was removed.")
                 return
-        removed_result = cache.delete_alias_keys() if pattern is None else cache.delete_keys(glob)
+        removed_result = (
+            admin.delete_alias_keys(cache) if pattern is None else admin.delete_keys(cache, glob)
+        )
         match removed_result:
             case Success(int() as removed):
                 self.stdout.write(f"Removed {removed} {what}.")

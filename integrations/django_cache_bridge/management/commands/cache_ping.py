@@ -10,8 +10,9 @@ from django.core.exceptions import ImproperlyConfigured
 from django.core.management.base import BaseCommand, CommandError, CommandParser
 from returns.result import Failure, Success
 
+from django_cache_bridge import admin
 from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.checks import bridge_aliases
+from django_cache_bridge.aliases import bridge_aliases
 
 
 class Command(BaseCommand):
@@ -49,7 +50,7 @@ class Command(BaseCommand):
         try:
             cache = get_bridge_cache(alias)
             started = time.perf_counter()
-            result = cache.ping()
+            result = admin.ping(cache)
         except ImproperlyConfigured as exc:
             self.stderr.write(f"{alias}: not usable: {exc}")
             return False
