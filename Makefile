@@ -43,9 +43,13 @@ serve-flask: $(STAMP)
 	@echo "Flask example app on http://$(HOST):$(PORT)/ (cache: $${CACHE_URL:-memory://})"
 	$(BIN)/flask --app example_projects/flask_app run --host $(HOST) --port $(PORT)
 
+# ruff, then DESIGN.md's rules: the import rules (.importlinter) and the rest
+# (tests/architecture/test_rules.py).
 lint: $(STAMP)
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/pytest -q -p no:cacheprovider tests/architecture
 
 typecheck: $(STAMP)
 	$(BIN)/mypy
