@@ -12,6 +12,7 @@ from returns.result import Result, Success
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
 from flask_cache_bridge.cli import cache_cli
 from flask_cache_bridge.failures import logger
+from flask_cache_bridge.function_cache import FunctionCache, signing_keys
 from flask_cache_bridge.limits import exempt, install_limits, limit, make_limit
 from flask_cache_bridge.settings import (
     FOREIGN_KEYS,
@@ -35,7 +36,7 @@ __all__ = ["CacheBridge"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class CacheBridge:
+class CacheBridge(FunctionCache):
     """cache_bridge for Flask: ``CacheBridge(app)``, or ``CacheBridge()`` then ``init_app``.
 
     One object can serve several apps; each app's adapters and settings live in
@@ -60,7 +61,7 @@ class CacheBridge:
                 f"CacheBridge is already initialised for app {app.name!r}; call init_app "
                 "once per app"
             )
-        state = AppCache(read_settings(app.config), app.name)
+        state = AppCache(read_settings(app.config), app.name, signing_keys(app))
         app.extensions[EXTENSION_KEY] = state
         unasked = unasked_memory_store(app.config, app.name)
         if unasked is not None:

@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache_bridge import MAX_TTL, ConfigurationError
+from cache_bridge import MAX_TTL, ConfigurationError, values
 from cache_bridge.config import did_you_mean, resolve_key_prefix
 
 __all__ = [
@@ -34,6 +34,10 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_BRIDGE_VIEW_CACHE": True,
     "CACHE_BRIDGE_MAX_RESPONSE_BYTES": 1024 * 1024,
     "CACHE_BRIDGE_LOG_INTERVAL": 60.0,
+    # The value codec of memoize, cached functions and fragments (docs/values.md).
+    "CACHE_BRIDGE_SERIALIZER": "pickle",
+    "CACHE_BRIDGE_COMPRESSOR": None,
+    "CACHE_BRIDGE_COMPRESS_MIN_BYTES": values.DEFAULT_COMPRESS_MIN_BYTES,
     # Read and checked by flask_cache_bridge.limits (see docs/ratelimit.md).
     "CACHE_BRIDGE_RATELIMIT": None,
 }
@@ -72,6 +76,9 @@ class BridgeSettings:
     view_cache: bool = True
     max_response_bytes: int = 1024 * 1024
     log_interval: float = 60.0
+    serializer: str = "pickle"
+    compressor: str | None = None
+    compress_min_bytes: int = values.DEFAULT_COMPRESS_MIN_BYTES
 
     def adapter_options(self) -> dict[str, Any]:
         """Keyword arguments for ``create_sync_cache`` / ``create_cache``."""
@@ -79,6 +86,10 @@ class BridgeSettings:
         if self.key_prefix is not None:
             options["key_prefix"] = self.key_prefix
         return options
+
+
+_CODEC_KEYS = ("SERIALIZER", "COMPRESSOR", "COMPRESS_MIN_BYTES")
+_CODEC_OPTIONS = ("serializer", "compressor", "compress_min_bytes")
 
 
 def _bad(key: str, expected: str, value: object) -> ConfigurationError:
@@ -132,7 +143,18 @@ def read_settings(config: Mapping[str, Any]) -> BridgeSettings:
     interval = get["CACHE_BRIDGE_LOG_INTERVAL"]
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
         raise _bad("CACHE_BRIDGE_LOG_INTERVAL", "a number of seconds above 0", interval)
+    codec = [get[f"CACHE_BRIDGE_{name}"] for name in _CODEC_KEYS]
+    try:
+        values.check_codec_options(*codec)
+    except ConfigurationError as exc:
+        message = str(exc)
+        for option, name in zip(_CODEC_OPTIONS, _CODEC_KEYS, strict=True):
+            message = message.replace(option, f"CACHE_BRIDGE_{name}", 1)
+        raise ConfigurationError(message) from None
     return BridgeSettings(
+        serializer=codec[0],
+        compressor=None if codec[1] in (None, "none") else codec[1],
+        compress_min_bytes=codec[2],
         url=url,
         key_prefix=prefix,
         default_ttl=_int("CACHE_BRIDGE_DEFAULT_TTL", get["CACHE_BRIDGE_DEFAULT_TTL"], 1, MAX_TTL),
