@@ -94,7 +94,7 @@ class FunctionCache:
         self,
         ttl: int | None = None,
         *,
-        key: Callable[..., str] | None = None,
+        key: Callable[..., str] | str | None = None,
         key_self: bool = False,
         ignore: Collection[str] = (),
         cache_none: bool = False,
