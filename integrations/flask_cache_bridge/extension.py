@@ -12,6 +12,7 @@ from returns.result import Result, Success
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
 from flask_cache_bridge.cli import cache_cli
 from flask_cache_bridge.failures import logger
+from flask_cache_bridge.fragments import install as install_fragments
 from flask_cache_bridge.function_cache import FunctionCache, cached_either, signing_keys
 from flask_cache_bridge.limits import exempt, install_limits, limit, make_limit
 from flask_cache_bridge.settings import (
@@ -71,6 +72,7 @@ class CacheBridge(FunctionCache):
         # Never per request: the pools are shared by every request of the app.
         weakref.finalize(app, state.close)
         install_limits(app, lambda: state.cache)
+        install_fragments(app)
         if "cache" not in app.cli.commands:
             app.cli.add_command(cache_cli)
 

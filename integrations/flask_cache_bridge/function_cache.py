@@ -14,6 +14,7 @@ from returns.result import Failure, Result
 
 from cache_bridge import ConfigurationError, DomainError
 from cache_bridge.values import KeyRing, SigningKeys
+from flask_cache_bridge.fragments import fragment_key, fragment_pattern
 from flask_cache_bridge.memoize import (
     FunctionCaching,
     function_name,
@@ -145,3 +146,11 @@ class FunctionCache:
         if policy.first_parameter == "self" and not bound and not policy.key_self:
             bound = (None,)
         return cache.delete(policy.entry_key((*bound, *args), kwargs)).map(int)
+
+    def invalidate_fragment(self, name: str, *vary: Any) -> Result[int, DomainError]:
+        """Delete the ``{% cache ttl, name, *vary %}`` fragment of these vary values, or, with
+        none, every variant of the fragment ``name``; the count deleted."""
+        cache = self._state().cache
+        if vary:
+            return cache.delete(fragment_key(name, vary)).map(int)
+        return cache.delete_pattern(fragment_pattern(name))
