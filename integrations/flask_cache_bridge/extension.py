@@ -19,6 +19,7 @@ from flask_cache_bridge.settings import (
     FOREIGN_KEYS,
     BridgeSettings,
     changed_keys,
+    foreign_keys_left,
     read_settings,
     snapshot,
     unasked_memory_store,
@@ -67,6 +68,9 @@ class CacheBridge(FunctionCache):
         unasked = unasked_memory_store(app.config, app.name)
         if unasked is not None:
             logger.warning("cache_bridge: %s", unasked)
+        left = foreign_keys_left(app.config, app.name)
+        if left is not None:
+            logger.warning("cache_bridge: %s", left)
         app.before_request(_config_watch(app, state))
         # Release the pools when the app is garbage-collected or, at the latest, at exit.
         # Never per request: the pools are shared by every request of the app.

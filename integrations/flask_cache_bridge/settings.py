@@ -20,6 +20,7 @@ __all__ = [
     "FOREIGN_KEYS",
     "BridgeSettings",
     "changed_keys",
+    "foreign_keys_left",
     "read_settings",
     "snapshot",
     "unasked_memory_store",
@@ -194,6 +195,36 @@ def unasked_memory_store(config: Mapping[str, Any], app_name: str) -> str | None
         message + " Set CACHE_BRIDGE_URL = 'redis://HOST:6379/0' for a shared store, or "
         "CACHE_BRIDGE_URL = 'memory://' to keep this one without this warning; set it before "
         "CacheBridge(app) or init_app(app) runs."
+    )
+
+
+def _has_counterpart(config: Mapping[str, Any], ours: str) -> bool:
+    name, _, entry = ours.partition("[")
+    if name not in config:
+        return False
+    if not entry:
+        return True
+    found = config[name]
+    return isinstance(found, Mapping) and entry.strip('"]') in found
+
+
+def foreign_keys_left(config: Mapping[str, Any], app_name: str) -> str | None:
+    """Why an app that set ``CACHE_BRIDGE_URL`` still holds Flask-Caching or flask-limiter
+    keys whose ``CACHE_BRIDGE_*`` counterpart it did not set (they are never read), naming
+    both; None if there are none (or no ``CACHE_BRIDGE_URL``: :func:`unasked_memory_store`
+    names them then). Names keys only, never values."""
+    if "CACHE_BRIDGE_URL" not in config:
+        return None
+    left = [
+        f"{ours} instead of {name}"
+        for name, ours in FOREIGN_KEYS.items()
+        if name in config and not _has_counterpart(config, ours)
+    ]
+    if not left:
+        return None
+    return (
+        f"app {app_name!r} sets keys of Flask-Caching or flask-limiter that cache_bridge "
+        f"never reads: set {'; '.join(left)} (see docs/migrations/flask-caching.md)."
     )
 
 
