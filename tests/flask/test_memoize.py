@@ -240,3 +240,23 @@ def test_values_are_signed_with_the_secret_key(app: Flask, bridge: CacheBridge) 
     app.config["SECRET_KEY"] = None
     with app.app_context(), pytest.raises(ValueError, match="SECRET_KEY"):
         add(1)
+
+
+def test_a_computation_overtaken_by_delete_memoized_is_not_served(
+    app: Flask, bridge: CacheBridge
+) -> None:
+    runs: list[int] = []
+
+    @bridge.memoize(60, name=f"slow-{uuid.uuid4().hex}")
+    def slow(n: int) -> int:
+        runs.append(n)
+        if len(runs) == 1:
+            # Another worker invalidates while this computation runs: its value is stale.
+            assert isinstance(bridge.delete_memoized(slow), Success)
+        return len(runs)
+
+    with app.app_context():
+        assert slow(1) == 1  # answered, but stored under the old generation
+        assert slow(1) == 2  # so not served: computed again
+        assert slow(1) == 2
+    assert runs == [1, 1]
