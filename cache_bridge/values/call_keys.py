@@ -68,15 +68,17 @@ def _sort_key(form: Any) -> str:
 
 
 def bound_arguments(
-    function: Callable[..., Any],
+    function: Callable[..., Any] | inspect.Signature,
     args: tuple[Any, ...],
     kwargs: dict[str, Any],
     drop_first: bool = False,
     ignore: Collection[str] = (),
 ) -> dict[str, Any]:
-    """The call's arguments by parameter name, defaults filled in (``TypeError`` when they do
-    not bind); the first parameter (``self``/``cls``) and the ``ignore`` names left out."""
-    bound = inspect.signature(function).bind(*args, **kwargs)
+    """The call's arguments by parameter name (``function`` or its signature), defaults
+    filled in (``TypeError`` when they do not bind); the first parameter (``self``/``cls``)
+    and the ``ignore`` names left out."""
+    signature = function if isinstance(function, inspect.Signature) else inspect.signature(function)
+    bound = signature.bind(*args, **kwargs)
     bound.apply_defaults()
     named = dict(bound.arguments)
     if drop_first and named:

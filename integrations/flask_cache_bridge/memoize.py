@@ -85,11 +85,21 @@ class FunctionCaching:
             if value is not None and not callable(value):
                 raise TypeError(f"{option}=... must be a callable, not {value!r}")
 
-    @property
+    @functools.cached_property
+    def signature(self) -> inspect.Signature:
+        """The function's signature, computed once (calls bind their arguments to it)."""
+        return inspect.signature(self.function)
+
+    @functools.cached_property
     def first_parameter(self) -> str | None:
         """``"self"`` or ``"cls"`` for a method, else None."""
-        names = list(inspect.signature(self.function).parameters)
+        names = list(self.signature.parameters)
         return names[0] if names and names[0] in ("self", "cls") else None
+
+    @functools.cached_property
+    def unless_takes_call(self) -> bool:
+        """Whether ``unless`` takes ``(function, *args, **kwargs)`` (else no arguments)."""
+        return self.unless is not None and bool(inspect.signature(self.unless).parameters)
 
     def entry_key(self, args: tuple[Any, ...], kwargs: dict[str, Any]) -> str:
         """The key of this call's entry (``Unkeyable`` or ``TypeError`` when it has none)."""
@@ -102,7 +112,7 @@ class FunctionCaching:
             return f"{MEMO_NAMESPACE}{self.name_part}:={call_digest({'key': made})}"
         first = self.first_parameter
         named = bound_arguments(
-            self.function, args, kwargs, drop_first=first is not None, ignore=self.ignore
+            self.signature, args, kwargs, drop_first=first is not None, ignore=self.ignore
         )
         if first == "cls" and args:
             named["cls"] = f"{args[0].__module__}.{args[0].__qualname__}"
@@ -127,7 +137,7 @@ class FunctionCaching:
         """Whether ``unless`` says to bypass the cache for this call."""
         if self.unless is None:
             return False
-        if inspect.signature(self.unless).parameters:
+        if self.unless_takes_call:
             return bool(self.unless(self.function, *args, **kwargs))
         return bool(self.unless())
 
