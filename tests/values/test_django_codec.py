@@ -86,3 +86,10 @@ def test_option_mistakes_raise_on_use(configure: Any, options: Any, text: str) -
     with pytest.raises(ImproperlyConfigured, match=text.replace("[", r"\[").replace("(", r"\(")):
         configure(**options).get("k")
     configure()  # a valid alias again, for the fixture's clear()
+
+
+def test_a_value_msgpack_cannot_write_raises_as_an_unpicklable_one_does(configure: Any) -> None:
+    dj = configure(serializer="msgpack")
+    with pytest.raises(TypeError):
+        dj.set("k", object())
+    assert dj.get("k") is None
