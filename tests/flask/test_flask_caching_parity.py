@@ -16,7 +16,12 @@ from flask_cache_bridge import CacheBridge
 
 flask_caching = pytest.importorskip("flask_caching")
 
-LIBRARIES = ["flask-caching", "cache_bridge"]
+LIBRARIES = [
+    ("flask-caching", "memory"),
+    ("cache_bridge", "memory"),
+    pytest.param(("flask-caching", "redis"), marks=pytest.mark.redis),
+    pytest.param(("cache_bridge", "redis"), marks=pytest.mark.redis),
+]
 
 
 Decorator = Callable[[Callable[..., Any]], Callable[..., Any]]
@@ -30,12 +35,21 @@ class Peer:
     cached: Callable[..., Decorator]
 
 
-@pytest.fixture(params=LIBRARIES)
+@pytest.fixture(params=LIBRARIES, ids="-".join)
 def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
+    library, store = request.param
+    url = ""
+    if store == "redis":
+        request.getfixturevalue("redis_client")  # the session's server, emptied
+        url = str(request.getfixturevalue("redis_url"))
     app = Flask(f"parity_{uuid.uuid4().hex[:8]}")
     app.config.update(TESTING=True, SECRET_KEY="parity")
-    if request.param == "flask-caching":
-        app.config.update(CACHE_TYPE="SimpleCache", CACHE_DEFAULT_TIMEOUT=60)
+    if library == "flask-caching":
+        if url:
+            app.config.update(CACHE_TYPE="RedisCache", CACHE_REDIS_URL=url)
+        else:
+            app.config.update(CACHE_TYPE="SimpleCache")
+        app.config.update(CACHE_DEFAULT_TIMEOUT=60, CACHE_KEY_PREFIX="peer_")
         cache = flask_caching.Cache(app)
 
         def memoize(**options: Any) -> Any:
@@ -44,7 +58,10 @@ def peer(request: pytest.FixtureRequest) -> Iterator[Peer]:
 
         yield Peer(app, memoize, cache.delete_memoized, lambda **o: cache.cached(timeout=60, **o))
         return
-    app.config.update(CACHE_BRIDGE_URL=f"memory://parity-{uuid.uuid4().hex}")
+    app.config.update(
+        CACHE_BRIDGE_URL=url or f"memory://parity-{uuid.uuid4().hex}",
+        CACHE_BRIDGE_KEY_PREFIX="ours",
+    )
     bridge = CacheBridge(app)
 
     def ours(**options: Any) -> Any:
