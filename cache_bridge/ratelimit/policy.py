@@ -75,6 +75,7 @@ class LimitPolicy:
             )
         if not isinstance(name, str) or not name:
             raise ConfigurationError("a rate limit's name must be a non-empty str")
+        self.rate.check_algorithm(algorithm)
         self.algorithm = algorithm
         self.name = name
         self.prefix = prefix

@@ -31,7 +31,7 @@ __all__ = ["RateLimitMiddleware"]
 
 def _covering(request: HttpRequest, config: RateLimitSettings) -> list[LimitSpec]:
     path, method = request.path_info, request.method or "GET"
-    return [rule.spec for rule in config.rules if rule.covers(path, method)]
+    return [spec for rule in config.rules if rule.covers(path, method) for spec in rule.specs]
 
 
 def _present(decisions: list[Decision | None]) -> list[Decision]:

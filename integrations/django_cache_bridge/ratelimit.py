@@ -22,7 +22,8 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.ratelimit import Decision, parse_rate
+from cache_bridge.ratelimit import Decision
+from cache_bridge.ratelimit.settings import check_rates
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
     check,
@@ -37,7 +38,7 @@ from django_cache_bridge.ratelimit_config import (
     LimitSpec,
     RateLimitSettings,
     current_config,
-    make_spec,
+    make_specs,
 )
 from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
@@ -73,7 +74,7 @@ class _Element:
     """One ``@ratelimit`` of a view: its limit (built from the settings), methods, whether it
     refuses, and whether allowed responses carry its headers."""
 
-    spec_for: Callable[[RateLimitSettings], LimitSpec]
+    spec_for: Callable[[RateLimitSettings], tuple[LimitSpec, ...]]
     methods: frozenset[str] | None
     block: bool
     headers: bool | None
@@ -104,10 +105,10 @@ def _group(
 ) -> tuple[list[LimitSpec], list[LimitSpec]]:
     """The refusing limits and the others (``block=False``), decided in two groups."""
     if len(elements) == 1:  # the usual case, without the joins
-        spec = elements[0].spec_for(config)
-        return ([spec], []) if elements[0].block else ([], [spec])
-    hard = [e.spec_for(config) for e in elements if e.block]
-    return hard, [e.spec_for(config) for e in elements if not e.block]
+        specs = list(elements[0].spec_for(config))
+        return (specs, []) if elements[0].block else ([], specs)
+    hard = [s for e in elements if e.block for s in e.spec_for(config)]
+    return hard, [s for e in elements if not e.block for s in e.spec_for(config)]
 
 
 def _shown(
@@ -120,11 +121,12 @@ def _shown(
         shown = config.headers if headers is None else headers
         return [d for d in decisions if d is not None] if shown else []
     ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
-    return [
-        d
-        for e, d in zip(ordered, decisions, strict=False)
-        if d is not None and (config.headers if e.headers is None else e.headers)
+    flags = [
+        config.headers if e.headers is None else e.headers
+        for e in ordered
+        for _ in e.spec_for(config)
     ]
+    return [d for flag, d in zip(flags, decisions, strict=False) if d is not None and flag]
 
 
 Decided = tuple[Any, list[Decision], list[_Element]]
@@ -184,7 +186,7 @@ async def _alimited(
 
 
 def ratelimit(
-    rate: str,
+    rate: Any,
     *,
     key: Any = None,
     methods: Sequence[str] | None = None,
@@ -197,6 +199,9 @@ def ratelimit(
 ) -> Callable[[V], V]:
     """Limit a view: a function view (sync or async) or a class-based view (decorate the
     class; its ``dispatch`` is wrapped, sync or async as the view is).
+
+    ``rate``: ``"100/m"``, several at once (``"200/d; 50/h"`` or a list: each its own limit,
+    all of one name), a :class:`~cache_bridge.ratelimit.Rate` or a ``(count, seconds)`` pair.
 
     ``key``: ``"ip"`` (default from the setting's ``KEY``), ``"user"``, ``"user-or-ip"``,
     ``"header:NAME"`` or a callable ``(request) -> str | None``. ``methods``: only these HTTP
@@ -214,16 +219,16 @@ def ratelimit(
     def decorate(view: V) -> V:
         label = name or f"{view.__module__}.{view.__qualname__}"
         try:  # the rate reads no setting: a bad one fails at import, not at the first request
-            parse_rate(rate)
+            check_rates(rate, algorithm)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
-        built: list[tuple[RateLimitSettings, LimitSpec]] = []
+        built: list[tuple[RateLimitSettings, tuple[LimitSpec, ...]]] = []
 
-        def spec_for(config: RateLimitSettings) -> LimitSpec:
+        def spec_for(config: RateLimitSettings) -> tuple[LimitSpec, ...]:
             # Built on first use (settings are not read at import) and again after they change.
             if built and built[0][0] is config:
                 return built[0][1]
-            spec = make_spec(
+            spec = make_specs(
                 f"@ratelimit on {label}",
                 name=label,
                 rate=rate,

@@ -107,7 +107,7 @@ class LimitSpec:
     failure_log: OutageLog = field(compare=False)
 
 
-def make_spec(
+def make_specs(
     where: str,
     *,
     name: str,
@@ -116,30 +116,46 @@ def make_spec(
     key: object,
     cache: object,
     fail_open: object,
-) -> LimitSpec:
-    """A checked :class:`LimitSpec`; raises ImproperlyConfigured naming ``where``."""
+) -> tuple[LimitSpec, ...]:
+    """Checked limit specs, one per rate of ``rate`` (``"100/m"``, ``"200/d; 50/h"``,
+    a list, a ``(count, seconds)`` pair), sharing ``name``; raises ImproperlyConfigured
+    naming ``where``."""
     try:
-        parsed = schema.check_rate(rate)
         checked = schema.check_algorithm(algorithm, "ALGORITHM")
+        parsed = schema.check_rates(rate, checked)
     except ConfigurationError as exc:
         raise _improper(where, exc) from exc
     if not isinstance(cache, str) or not cache:
         raise ImproperlyConfigured(f"{where}: CACHE must be the name of a CACHES alias")
     if not schema.is_flag(fail_open):
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
-    return LimitSpec(
-        name, parsed, checked, key_spec(where, key), cache, bool(fail_open), limit_log(name)
+    spec_key, log = key_spec(where, key), limit_log(name)
+    return tuple(
+        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log) for one in parsed
     )
+
+
+def make_spec(where: str, **options: Any) -> LimitSpec:
+    """The one :class:`LimitSpec` of a single-rate limit (:func:`make_specs`)."""
+    specs = make_specs(where, **options)
+    if len(specs) != 1:
+        raise ImproperlyConfigured(f"{where}: expected one rate, got {len(specs)}")
+    return specs[0]
 
 
 @dataclass(frozen=True)
 class Rule:
     """A middleware rule: which requests it covers, and the limit it applies."""
 
-    spec: LimitSpec
+    specs: tuple[LimitSpec, ...]
     path: str | None
     regex: re.Pattern[str] | None
     methods: frozenset[str] | None
+
+    @property
+    def spec(self) -> LimitSpec:
+        """The rule's first limit (every limit of a rule shares its name, key and cache)."""
+        return self.specs[0]
 
     def covers(self, path: str, method: str) -> bool:
         if self.methods is not None and method.upper() not in self.methods:
@@ -190,7 +206,7 @@ def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
         except (re.error, TypeError) as exc:
             raise ImproperlyConfigured(f"{where}: REGEX {regex!r} does not compile: {exc}") from exc
     name = raw.get("NAME") or f"rule{index}"
-    spec = make_spec(
+    specs = make_specs(
         where,
         name=str(name),
         rate=raw["RATE"],
@@ -199,7 +215,7 @@ def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
         cache=raw.get("CACHE", top.cache),
         fail_open=raw.get("FAIL_OPEN", top.fail_open),
     )
-    return Rule(spec, path, compiled, _methods(where, raw.get("METHODS")))
+    return Rule(specs, path, compiled, _methods(where, raw.get("METHODS")))
 
 
 def parse_setting(raw: object) -> RateLimitSettings:

@@ -50,9 +50,10 @@ KeySpec = str | Callable[[], Any]
 
 @dataclass(frozen=True)
 class FlaskLimit:
-    """One limit: a rate, what it counts, which methods, how it fails."""
+    """One limit: its rates (each counted apart, all under one name), what it counts, which
+    methods, how it fails."""
 
-    rate: Rate
+    rates: tuple[Rate, ...]
     name: str | None = None
     key: KeySpec | None = None
     methods: frozenset[str] | None = None
@@ -66,6 +67,11 @@ class FlaskLimit:
     limiters: schema.LimiterCache[tuple[Any, ...], RateLimiter] = field(
         default_factory=schema.LimiterCache, compare=False, repr=False
     )
+
+    @property
+    def rate(self) -> Rate:
+        """The first rate."""
+        return self.rates[0]
 
 
 @dataclass(frozen=True)
@@ -124,7 +130,8 @@ def make_limit(
     per_route: object = False,
 ) -> FlaskLimit:
     """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
-    parsed: Rate = _where(where, lambda: schema.check_rate(rate))
+    checked = None if algorithm is None else _algorithm(where, algorithm)
+    parsed: tuple[Rate, ...] = _where(where, lambda: schema.check_rates(rate, checked))
     if fail_open is not None and not schema.is_flag(fail_open):
         raise ConfigurationError(f"{where}: fail_open must be True, False or None")
     if name is not None and (not isinstance(name, str) or not name):
@@ -137,13 +144,13 @@ def make_limit(
         _algorithm(where, algorithm),
         fail_open,  # type: ignore[arg-type]
         bool(per_route),
-        limit_log(name or str(parsed)),
+        limit_log(name or str(parsed[0])),
     )
 
 
 def _default_limit(index: int, raw: object) -> FlaskLimit:
     where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
-    if isinstance(raw, str | Rate):
+    if isinstance(raw, str | Rate | list | tuple):
         return make_limit(where, raw, name=f"default{index}", per_route=True)
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")
@@ -195,8 +202,13 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
     if values["USER_ID"] is not None and not callable(values["USER_ID"]):
         raise _bad("USER_ID", "a callable returning the current user's id", values["USER_ID"])
     address = _where(CONFIG_KEY, lambda: schema.client_address(values))
+    default_limits = tuple(_default_limit(i, r) for i, r in enumerate(defaults))
+    for index, default in enumerate(default_limits):  # the product rule, now the algorithm is known
+        algorithm = default.algorithm or values["ALGORITHM"]
+        where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
+        _where(where, lambda: schema.check_rates(default.rates, algorithm))  # noqa: B023
     return LimitSettings(
-        default_limits=tuple(_default_limit(i, r) for i, r in enumerate(defaults)),
+        default_limits=default_limits,
         key=_key_spec(f"{CONFIG_KEY}['KEY']", values["KEY"]),
         algorithm=_algorithm(f"{CONFIG_KEY}['ALGORITHM']", values["ALGORITHM"]) or "",
         fail_open=values["FAIL_OPEN"],

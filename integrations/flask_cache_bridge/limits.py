@@ -25,6 +25,7 @@ from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 from cache_bridge import SyncCacheProtocol
 from cache_bridge.ratelimit import (
     Decision,
+    Rate,
     RateLimiter,
     hit_all,
     rate_limit_headers,
@@ -152,18 +153,18 @@ def _check(
     cache: SyncCacheProtocol,
     settings: LimitSettings,
     flask_limit: FlaskLimit,
-) -> tuple[RateLimiter, str | Deny] | None:
-    """The limiter and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
-    it without asking), or ``None`` when it does not apply."""
+) -> list[tuple[RateLimiter, str | Deny]]:
+    """The limiters and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
+    it without asking), one per rate; none when it does not apply."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
-        return None
+        return []
     key = _request_key(req, flask_limit.key or settings.key, settings)
     if key is None:
-        return None
+        return []
     name = flask_limit.name or endpoint or "view"
     if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
-    return _limiter(cache, settings, flask_limit, name), key
+    return [(_limiter(cache, settings, flask_limit, name, rate), key) for rate in flask_limit.rates]
 
 
 def _decide(checks: list[tuple[RateLimiter, str | Deny]]) -> list[Decision]:
@@ -181,17 +182,21 @@ _MAX_LIMITERS = MAX_LIMITERS
 
 
 def _limiter(
-    cache: SyncCacheProtocol, settings: LimitSettings, flask_limit: FlaskLimit, name: str
+    cache: SyncCacheProtocol,
+    settings: LimitSettings,
+    flask_limit: FlaskLimit,
+    name: str,
+    rate: Rate,
 ) -> RateLimiter:
     algorithm = flask_limit.algorithm or settings.algorithm
     fail_open = settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open
-    index = (name, algorithm, settings.key_prefix, fail_open)
+    index = (name, rate, algorithm, settings.key_prefix, fail_open)
     limiters = flask_limit.limiters
     limiter = limiters.get(index)
     if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
         limiter = RateLimiter(
             cache,
-            flask_limit.rate,
+            rate,
             algorithm=algorithm,
             name=name,
             prefix=settings.key_prefix,
@@ -223,7 +228,7 @@ def _before_request() -> None:
     checks = [
         check
         for flask_limit in limits
-        if (check := _check(req, endpoint, cache, settings, flask_limit)) is not None
+        for check in _check(req, endpoint, cache, settings, flask_limit)
     ]
     decisions = _decide(checks) if checks else []
     setattr(g, _DECISIONS, decisions)
