@@ -53,7 +53,16 @@ SHARED_DEFAULTS: Final[Mapping[str, Any]] = {
 }
 
 #: The keys of one limit (a Django rule, a Flask default limit) both frameworks accept.
-LIMIT_KEYS: Final = ("NAME", "RATE", "METHODS", "ALGORITHM", "KEY", "FAIL_OPEN")
+LIMIT_KEYS: Final = (
+    "NAME",
+    "RATE",
+    "METHODS",
+    "ALGORITHM",
+    "KEY",
+    "FAIL_OPEN",
+    "COST",
+    "DEDUCT_WHEN",
+)
 
 #: How many limiters an integration keeps per store before it forgets them all (a bound,
 #: never reached by an app with fewer limits and routes).

@@ -20,8 +20,10 @@ from django.http import HttpRequest, HttpResponseBase
 from cache_bridge.ratelimit import Decision
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
+    asettle,
     check_all,
     request_decisions,
+    settle,
 )
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
 from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
@@ -60,14 +62,25 @@ class RateLimitMiddleware:
         config = current_config()
         decisions = _present(check_all(request, _covering(request, config), config))
         refused = denial(request, decisions, config)
-        response = refused if refused is not None else self.get_response(request)
+        response = refused if refused is not None else self._respond(request)
         return _finish(request, response, decisions if refused is None else [], config)
+
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        """The view's response, after which the ``deduct_when`` limits are counted."""
+        response: HttpResponseBase = self.get_response(request)
+        settle(request, response)
+        return response
+
+    async def _arespond(self, request: HttpRequest) -> HttpResponseBase:
+        response: HttpResponseBase = await self.get_response(request)
+        await asettle(request, response)
+        return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         config = current_config()
         decisions = _present(await acheck_all(request, _covering(request, config), config))
         refused = await adenial(request, decisions, config)
-        response = refused if refused is not None else await self.get_response(request)
+        response = refused if refused is not None else await self._arespond(request)
         return _finish(request, response, decisions if refused is None else [], config)
 
 

@@ -23,9 +23,11 @@ from django.http import HttpRequest
 
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import Decision
+from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
 from cache_bridge.ratelimit.settings import check_rates
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
+    asettle,
     check,
     check_all,
     check_async,
@@ -33,6 +35,7 @@ from django_cache_bridge.ratelimit_checks import (
     request_decisions,
     request_key,
     request_key_async,
+    settle,
 )
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
@@ -169,7 +172,7 @@ def _limited(chain: tuple[_Element, ...], request: HttpRequest, view: Callable[[
     """Call ``view()`` unless the chain's limits refuse the request."""
     refused, decisions, taken = _decide(request, chain)
     try:
-        return refused if refused is not None else _after(view(), decisions)
+        return refused if refused is not None else _after(request, view(), decisions)
     finally:
         _release(request, taken)
 
@@ -180,7 +183,7 @@ async def _alimited(
     """:func:`_limited` for async views."""
     refused, decisions, taken = await _adecide(request, chain)
     try:
-        return refused if refused is not None else _after(await view(), decisions)
+        return refused if refused is not None else await _aafter(request, await view(), decisions)
     finally:
         _release(request, taken)
 
@@ -196,6 +199,8 @@ def ratelimit(
     name: str | None = None,
     headers: bool | None = None,
     block: bool = True,
+    cost: Any = 1,
+    deduct_when: Callable[[Any], Any] | None = None,
 ) -> Callable[[V], V]:
     """Limit a view: a function view (sync or async) or a class-based view (decorate the
     class; its ``dispatch`` is wrapped, sync or async as the view is).
@@ -209,7 +214,11 @@ def ratelimit(
     ``CACHE_BRIDGE_RATELIMIT``. ``name`` (default: the view's dotted name) identifies the
     counters and the header policy. ``headers``: RateLimit headers on allowed responses
     (default: the setting's ``HEADERS``). With ``block=False`` nothing is refused; the view
-    reads ``request.ratelimit_decisions``.
+    reads ``request.ratelimit_decisions``. ``cost``: the units a request counts, an int or a
+    callable ``(request) -> int`` (a static cost above the limit fails at decoration).
+    ``deduct_when``: count a request only when ``deduct_when(response)`` holds (for instance
+    ``when_status(400, 499)`` for failed logins); the limit is checked before the view
+    without counting, and counted after the response by one more command only when it holds.
 
     Stacked decorators are decided together by the outermost one, all or nothing (one
     command per alias); a refusal takes back what the middleware counted for the request.
@@ -219,7 +228,8 @@ def ratelimit(
     def decorate(view: V) -> V:
         label = name or f"{view.__module__}.{view.__qualname__}"
         try:  # the rate reads no setting: a bad one fails at import, not at the first request
-            check_rates(rate, algorithm)
+            check_cost(cost, check_rates(rate, algorithm))
+            check_deduct_when(deduct_when)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
         built: list[tuple[RateLimitSettings, tuple[LimitSpec, ...]]] = []
@@ -236,6 +246,8 @@ def ratelimit(
                 key=config.key if key is None else key,
                 cache=cache or config.cache,
                 fail_open=config.fail_open if fail_open is None else fail_open,
+                cost=cost,
+                deduct_when=deduct_when,
             )
             built[:] = [(config, spec)]
             return spec
@@ -263,7 +275,13 @@ def ratelimit(
     return decorate
 
 
-def _after(response: Any, decisions: list[Decision]) -> Any:
+def _after(request: HttpRequest, response: Any, decisions: list[Decision]) -> Any:
+    settle(request, response)  # the deduct_when limits, counted only if they match
+    return add_headers(response, decisions, current_config(), bool(decisions))
+
+
+async def _aafter(request: HttpRequest, response: Any, decisions: list[Decision]) -> Any:
+    await asettle(request, response)
     return add_headers(response, decisions, current_config(), bool(decisions))
 
 

@@ -26,6 +26,8 @@ from cache_bridge.ratelimit import (
     hit_all,
     refund,
 )
+from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
+from cache_bridge.ratelimit.group import Check
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import LimiterCache
 from django_cache_bridge.access import get_bridge_cache
@@ -33,6 +35,7 @@ from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, c
 
 __all__ = [
     "acheck_all",
+    "asettle",
     "check",
     "check_all",
     "check_async",
@@ -40,11 +43,14 @@ __all__ = [
     "request_decisions",
     "request_key",
     "request_key_async",
+    "settle",
 ]
 
 _DECISIONS = "ratelimit_decisions"
 #: What the request's earlier layers counted: taken back if a later layer refuses it.
 _COUNTED = "_cache_bridge_ratelimit_counted"
+#: The peeked ``deduct_when`` limits, counted after the response if their predicate holds.
+_DEFERRED = "_cache_bridge_ratelimit_deferred"
 
 
 def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> str | None:
@@ -193,6 +199,7 @@ def _record(
     layers: list[tuple[Sequence[LimitSpec], list[Decision | None]]] | None = state.get(_COUNTED)
     if block and any(d is not None and not d.allowed for d in decisions):
         state[_COUNTED] = []
+        state.pop(_DEFERRED, None)  # a refused request is not counted after its response
         return [
             (_limiter(spec, config, blocking), d)
             for specs_then, decided in layers or ()
@@ -209,19 +216,61 @@ def _record(
 Key = str | Deny | None
 
 
+def _check(request: HttpRequest, spec: LimitSpec, key: str, limiter: Any) -> Check:
+    """One limit's check: ``(limiter, key)``, with its cost, peeked when it counts only after
+    the response (``deduct_when``)."""
+    if spec.cost == 1 and spec.deduct_when is None:
+        return limiter, key
+    cost = request_cost(spec.cost, request)
+    return limiter, key, cost, "hit" if spec.deduct_when is None else "peek"
+
+
 def _plan(
-    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitSettings, blocking: bool
-) -> tuple[list[tuple[Any, str]], list[Decision | None] | None]:
+    request: HttpRequest,
+    specs: Sequence[LimitSpec],
+    keys: Sequence[Key],
+    config: RateLimitSettings,
+    blocking: bool,
+) -> tuple[list[Check], list[Decision | None] | None]:
     """The checks to run; or, when a limit refuses the request outright (``DENY``), the
     decisions to give instead: its refusal, nothing asked or counted."""
     if len(keys) == 1 and isinstance(keys[0], str):  # the usual case, without the joins
-        return [(_limiter(specs[0], config, blocking), keys[0])], None
+        return [_check(request, specs[0], keys[0], _limiter(specs[0], config, blocking))], None
     pairs = list(zip(specs, keys, strict=True))
     if any(key is DENY for key in keys):
         return [], [
             _limiter(s, config, blocking).policy.denied() if k is DENY else None for s, k in pairs
         ]
-    return [(_limiter(s, config, blocking), k) for s, k in pairs if isinstance(k, str)], None
+    return [
+        _check(request, s, k, _limiter(s, config, blocking)) for s, k in pairs if isinstance(k, str)
+    ], None
+
+
+def _defer(
+    request: HttpRequest, checks: list[Check], specs: Sequence[LimitSpec], keys: Sequence[Key]
+) -> None:
+    """Remember the peeked limits (``deduct_when``) of an allowed group, to count after the
+    response (:func:`settle`)."""
+    live = [spec for spec, key in zip(specs, keys, strict=True) if isinstance(key, str)]
+    for spec, check in zip(live, checks, strict=True):
+        if spec.deduct_when is not None and len(check) == 4:
+            deferred = request.__dict__.setdefault(_DEFERRED, [])
+            deferred.append(Deferred(check[0], check[1], check[2], spec.deduct_when))
+
+
+def settle(request: HttpRequest, response: Any) -> None:
+    """Count the request's deferred limits whose ``deduct_when`` holds for ``response`` (one
+    command, only when one does)."""
+    checks = deductions(request.__dict__.pop(_DEFERRED, ()), response)
+    if checks:
+        hit_all(checks)
+
+
+async def asettle(request: HttpRequest, response: Any) -> None:
+    """:func:`settle` on the async adapters."""
+    checks = deductions(request.__dict__.pop(_DEFERRED, ()), response)
+    if checks:
+        await ahit_all(checks)
 
 
 def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | None]:
@@ -239,9 +288,11 @@ def check_all(
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
     ``block``), what earlier layers counted for it is taken back."""
     keys = [request_key(request, spec, config) for spec in specs]
-    checks, denied = _plan(specs, keys, config, True)
+    checks, denied = _plan(request, specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
     refund(_record(request, specs, decisions, block=block, config=config, blocking=True))
+    if denied is None and all(d is None or d.allowed for d in decisions):
+        _defer(request, checks, specs, keys)
     return decisions
 
 
@@ -250,9 +301,11 @@ async def acheck_all(
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
     keys = [await request_key_async(request, spec, config) for spec in specs]
-    checks, denied = _plan(specs, keys, config, False)
+    checks, denied = _plan(request, specs, keys, config, False)
     decisions = denied or _aligned(keys, await ahit_all(checks))
     await arefund(_record(request, specs, decisions, block=block, config=config, blocking=False))
+    if denied is None and all(d is None or d.allowed for d in decisions):
+        _defer(request, checks, specs, keys)
     return decisions
 
 

@@ -32,6 +32,7 @@ from django.utils.module_loading import import_string
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress, Rate, limit_log
 from cache_bridge.ratelimit import settings as schema
+from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -105,6 +106,10 @@ class LimitSpec:
     cache: str
     fail_open: bool
     failure_log: OutageLog = field(compare=False)
+    #: Units per request: an int, or a callable ``(request) -> int``.
+    cost: Any = 1
+    #: Count only when ``deduct_when(response)`` holds (``None``: count every request).
+    deduct_when: Callable[[Any], Any] | None = None
 
 
 def make_specs(
@@ -116,6 +121,8 @@ def make_specs(
     key: object,
     cache: object,
     fail_open: object,
+    cost: object = 1,
+    deduct_when: object = None,
 ) -> tuple[LimitSpec, ...]:
     """Checked limit specs, one per rate of ``rate`` (``"100/m"``, ``"200/d; 50/h"``,
     a list, a ``(count, seconds)`` pair), sharing ``name``; raises ImproperlyConfigured
@@ -123,6 +130,8 @@ def make_specs(
     try:
         checked = schema.check_algorithm(algorithm, "ALGORITHM")
         parsed = schema.check_rates(rate, checked)
+        costs = check_cost(_imported(where, "COST", cost), parsed)
+        predicate = check_deduct_when(_imported(where, "DEDUCT_WHEN", deduct_when))
     except ConfigurationError as exc:
         raise _improper(where, exc) from exc
     if not isinstance(cache, str) or not cache:
@@ -131,8 +140,19 @@ def make_specs(
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
     spec_key, log = key_spec(where, key), limit_log(name)
     return tuple(
-        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log) for one in parsed
+        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log, costs, predicate)
+        for one in parsed
     )
+
+
+def _imported(where: str, label: str, value: object) -> object:
+    """``value``, or what its dotted path names."""
+    if not isinstance(value, str):
+        return value
+    try:
+        return import_string(value)
+    except ImportError as exc:
+        raise ImproperlyConfigured(f"{where}: {label} {value!r} cannot be imported: {exc}") from exc
 
 
 def make_spec(where: str, **options: Any) -> LimitSpec:
@@ -214,6 +234,8 @@ def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
         key=raw.get("KEY", top.key),
         cache=raw.get("CACHE", top.cache),
         fail_open=raw.get("FAIL_OPEN", top.fail_open),
+        cost=raw.get("COST", 1),
+        deduct_when=raw.get("DEDUCT_WHEN"),
     )
     return Rule(specs, path, compiled, _methods(where, raw.get("METHODS")))
 

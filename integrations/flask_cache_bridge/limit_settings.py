@@ -21,6 +21,7 @@ from typing import Any
 from cache_bridge import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress, Rate, RateLimiter, limit_log
 from cache_bridge.ratelimit import settings as schema
+from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -60,6 +61,10 @@ class FlaskLimit:
     algorithm: str | None = None
     fail_open: bool | None = None
     per_route: bool = False
+    #: Units per request: an int, or a callable ``() -> int`` (called in the request context).
+    cost: Any = 1
+    #: Count only when ``deduct_when(response)`` holds (``None``: every request).
+    deduct_when: Callable[[Any], Any] | None = None
     failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
@@ -128,6 +133,8 @@ def make_limit(
     algorithm: object = None,
     fail_open: object = None,
     per_route: object = False,
+    cost: object = 1,
+    deduct_when: object = None,
 ) -> FlaskLimit:
     """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
     checked = None if algorithm is None else _algorithm(where, algorithm)
@@ -144,6 +151,8 @@ def make_limit(
         _algorithm(where, algorithm),
         fail_open,  # type: ignore[arg-type]
         bool(per_route),
+        _where(where, lambda: check_cost(cost, parsed)),
+        _where(where, lambda: check_deduct_when(deduct_when)),
         limit_log(name or str(parsed[0])),
     )
 
@@ -173,6 +182,8 @@ def _default_limit(index: int, raw: object) -> FlaskLimit:
         algorithm=raw.get("ALGORITHM"),
         fail_open=raw.get("FAIL_OPEN"),
         per_route=raw.get("PER_ROUTE", True),
+        cost=raw.get("COST", 1),
+        deduct_when=raw.get("DEDUCT_WHEN"),
     )
 
 

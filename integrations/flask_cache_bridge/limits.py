@@ -31,6 +31,7 @@ from cache_bridge.ratelimit import (
     rate_limit_headers,
     retry_after_seconds,
 )
+from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import MAX_LIMITERS
 from flask_cache_bridge.limit_settings import (
@@ -63,6 +64,7 @@ LIMITS_KEY = "cache_bridge_ratelimit"
 _LIMITS_ATTR = "_cache_bridge_limits"
 _EXEMPT_ATTR = "_cache_bridge_exempt"
 _DECISIONS = "cache_bridge_ratelimit_decisions"
+_DEFERRED = "cache_bridge_ratelimit_deferred"
 
 
 class RateLimitExceeded(TooManyRequests):
@@ -153,7 +155,7 @@ def _check(
     cache: SyncCacheProtocol,
     settings: LimitSettings,
     flask_limit: FlaskLimit,
-) -> list[tuple[RateLimiter, str | Deny]]:
+) -> list[Any]:
     """The limiters and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
     it without asking), one per rate; none when it does not apply."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
@@ -164,16 +166,23 @@ def _check(
     name = flask_limit.name or endpoint or "view"
     if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
-    return [(_limiter(cache, settings, flask_limit, name, rate), key) for rate in flask_limit.rates]
+    if flask_limit.cost == 1 and flask_limit.deduct_when is None:
+        return [(_limiter(cache, settings, flask_limit, name, r), key) for r in flask_limit.rates]
+    cost = request_cost(flask_limit.cost)
+    mode = "hit" if flask_limit.deduct_when is None else "peek"
+    return [
+        (_limiter(cache, settings, flask_limit, name, rate), key, cost, mode)
+        for rate in flask_limit.rates
+    ]
 
 
-def _decide(checks: list[tuple[RateLimiter, str | Deny]]) -> list[Decision]:
+def _decide(checks: list[Any]) -> list[Decision]:
     """All of the request's limits at once, all or nothing: a refused request costs none. A
     limit that denies the request outright refuses it before any is counted."""
-    denied = [limiter.policy.denied() for limiter, key in checks if key is DENY]
+    denied = [check[0].policy.denied() for check in checks if check[1] is DENY]
     if denied:
         return denied
-    return hit_all([(limiter, key) for limiter, key in checks if isinstance(key, str)])
+    return hit_all([check for check in checks if isinstance(check[1], str)])
 
 
 #: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
@@ -225,15 +234,23 @@ def _before_request() -> None:
     if not limits:
         return
     cache = cache_of()
-    checks = [
-        check
-        for flask_limit in limits
-        for check in _check(req, endpoint, cache, settings, flask_limit)
-    ]
+    checks: list[Any] = []
+    deferred: list[Deferred] = []
+    for flask_limit in limits:
+        found = _check(req, endpoint, cache, settings, flask_limit)
+        checks += found
+        if flask_limit.deduct_when is not None:
+            deferred += [
+                Deferred(c[0], c[1], c[2], flask_limit.deduct_when)
+                for c in found
+                if isinstance(c[1], str)
+            ]
     decisions = _decide(checks) if checks else []
     setattr(g, _DECISIONS, decisions)
     refused = [d for d in decisions if not d.allowed]
     if not refused:
+        if deferred:
+            setattr(g, _DEFERRED, deferred)
         return
     if all(d.failed for d in refused):
         raise ServiceUnavailable("rate limit unavailable", retry_after=1)
@@ -244,6 +261,11 @@ def _after_request(response: Response) -> Response:
     decisions: list[Decision] | None = g.get(_DECISIONS)
     if not decisions:
         return response
+    deferred = g.pop(_DEFERRED, None)
+    if deferred:  # the deduct_when limits, counted only when they match the response
+        checks = deductions(deferred, response)
+        if checks:
+            hit_all(checks)
     settings = _settings()
     refused = response.status_code == 429
     if refused or settings.headers:
