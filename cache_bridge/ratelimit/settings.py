@@ -50,6 +50,8 @@ SHARED_DEFAULTS: Final[Mapping[str, Any]] = {
     "IPV4_PREFIX": 32,
     "HEADERS": True,
     "LEGACY_HEADERS": False,
+    "EXEMPT": (),
+    "EXEMPT_WHEN": None,
 }
 
 #: The keys of one limit (a Django rule, a Flask default limit) both frameworks accept.
@@ -62,6 +64,7 @@ LIMIT_KEYS: Final = (
     "FAIL_OPEN",
     "COST",
     "DEDUCT_WHEN",
+    "EXEMPT_WHEN",
 )
 
 #: How many limiters an integration keeps per store before it forgets them all (a bound,

@@ -24,6 +24,7 @@ from django.http import HttpRequest
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import Decision
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.exemptions import check_exempt_when
 from cache_bridge.ratelimit.settings import check_rates
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
@@ -201,6 +202,7 @@ def ratelimit(
     block: bool = True,
     cost: Any = 1,
     deduct_when: Callable[[Any], Any] | None = None,
+    exempt_when: Callable[[Any], Any] | None = None,
 ) -> Callable[[V], V]:
     """Limit a view: a function view (sync or async) or a class-based view (decorate the
     class; its ``dispatch`` is wrapped, sync or async as the view is).
@@ -219,6 +221,8 @@ def ratelimit(
     ``deduct_when``: count a request only when ``deduct_when(response)`` holds (for instance
     ``when_status(400, 499)`` for failed logins); the limit is checked before the view
     without counting, and counted after the response by one more command only when it holds.
+    ``exempt_when``: a callable ``(request) -> bool``; when true this limit does not count
+    the request.
 
     Stacked decorators are decided together by the outermost one, all or nothing (one
     command per alias); a refusal takes back what the middleware counted for the request.
@@ -230,6 +234,7 @@ def ratelimit(
         try:  # the rate reads no setting: a bad one fails at import, not at the first request
             check_cost(cost, check_rates(rate, algorithm))
             check_deduct_when(deduct_when)
+            check_exempt_when(exempt_when)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
         built: list[tuple[RateLimitSettings, tuple[LimitSpec, ...]]] = []
@@ -248,6 +253,7 @@ def ratelimit(
                 fail_open=config.fail_open if fail_open is None else fail_open,
                 cost=cost,
                 deduct_when=deduct_when,
+                exempt_when=exempt_when,
             )
             built[:] = [(config, spec)]
             return spec

@@ -14,7 +14,6 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 
 from cache_bridge.ratelimit import (
@@ -27,11 +26,13 @@ from cache_bridge.ratelimit import (
     refund,
 )
 from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
+from cache_bridge.ratelimit.exemptions import holds
 from cache_bridge.ratelimit.group import Check
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import LimiterCache
 from django_cache_bridge.access import get_bridge_cache
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
+from django_cache_bridge.ratelimit_exempt import is_exempt, is_exempt_async, load_user, peer
 
 __all__ = [
     "acheck_all",
@@ -58,12 +59,7 @@ def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> 
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
     ``None`` when the request has no usable address."""
     config = config or current_config()
-    return config.client_address.key(*_peer(request))
-
-
-def _peer(request: HttpRequest) -> tuple[str | None, list[str]]:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    return request.META.get("REMOTE_ADDR"), [forwarded] if forwarded else []
+    return config.client_address.key(*peer(request))
 
 
 def _user_id(user: Any) -> str | None:
@@ -84,7 +80,7 @@ def _named_key(
         header=header,
         user_id=lambda: _user_id(user),
         # What an "ip" limit counts: the address, or UNKNOWN_CLIENT's answer without one.
-        client_ip=lambda: config.client_address.limit_key(*_peer(request)),
+        client_ip=lambda: config.client_address.limit_key(*peer(request)),
     )
 
 
@@ -102,15 +98,7 @@ def _user(request: HttpRequest, key: str) -> Any:
 
 async def _auser(request: HttpRequest, key: str) -> Any:
     """:func:`_user` from async code."""
-    return await _load_user(request) if key in _USER_KEYS else None
-
-
-async def _load_user(request: HttpRequest) -> Any:
-    """The request's user, loaded with ``auser`` (Django 4.2 has none: ``user`` in a thread)."""
-    auser = getattr(request, "auser", None)
-    if auser is None and hasattr(request, "user"):
-        return await sync_to_async(lambda: request.user)()
-    return None if auser is None else await auser()
+    return await load_user(request) if key in _USER_KEYS else None
 
 
 async def _awaited(value: Any) -> Any:
@@ -123,6 +111,8 @@ def request_key(
     """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
     user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
     refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
+    if holds(spec.exempt_when, request):
+        return None
     if callable(spec.key):
         return _text(spec.key(request))
     return _named_key(request, spec.key, _user(request, spec.key), config)
@@ -133,6 +123,8 @@ async def request_key_async(
 ) -> str | Deny | None:
     """:func:`request_key` from async code (the user is loaded with ``auser``, a callable's
     awaitable answer awaited)."""
+    if holds(spec.exempt_when, request):
+        return None
     if callable(spec.key):
         return _text(await _awaited(spec.key(request)))
     return _named_key(request, spec.key, await _auser(request, spec.key), config)
@@ -287,6 +279,8 @@ def check_all(
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
     ``block``), what earlier layers counted for it is taken back."""
+    if is_exempt(request, config):
+        return [None] * len(specs)
     keys = [request_key(request, spec, config) for spec in specs]
     checks, denied = _plan(request, specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
@@ -300,6 +294,8 @@ async def acheck_all(
     request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
+    if await is_exempt_async(request, config):
+        return [None] * len(specs)
     keys = [await request_key_async(request, spec, config) for spec in specs]
     checks, denied = _plan(request, specs, keys, config, False)
     decisions = denied or _aligned(keys, await ahit_all(checks))

@@ -1,19 +1,6 @@
-"""``settings.CACHE_BRIDGE_RATELIMIT``, checked once per settings change.
-
-::
-
-    CACHE_BRIDGE_RATELIMIT = {
-        "CACHE": "default",                 # the BridgeCache alias holding the counters
-        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # CIDRs (or "unix") whose X-Forwarded-For is believed
-        "UNKNOWN_CLIENT": "shared",         # requests without an address: one bucket, or "deny"
-        "RULES": [
-            {"PATH": "/api/", "RATE": "100/m", "KEY": "user-or-ip"},
-            {"REGEX": r"^/login/$", "METHODS": ["POST"], "RATE": "5/m",
-             "ALGORITHM": "sliding-window", "FAIL_OPEN": False},
-        ],
-    }
-
-Mistakes raise ``ImproperlyConfigured`` naming the setting and what to write instead.
+"""``settings.CACHE_BRIDGE_RATELIMIT``, checked once per settings change (the keys:
+docs/settings.md). Mistakes raise ``ImproperlyConfigured`` naming the setting and what to
+write instead.
 """
 
 from __future__ import annotations
@@ -33,6 +20,7 @@ from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress, Rate, limit_log
 from cache_bridge.ratelimit import settings as schema
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -55,6 +43,7 @@ _TOP = {
     "VIEW": None,
     "TEMPLATE": None,
     "RULES": (),
+    "EXEMPT_STAFF": False,
 }
 _RULE = (*schema.LIMIT_KEYS, "PATH", "REGEX", "CACHE")
 
@@ -110,6 +99,8 @@ class LimitSpec:
     cost: Any = 1
     #: Count only when ``deduct_when(response)`` holds (``None``: count every request).
     deduct_when: Callable[[Any], Any] | None = None
+    #: Skip this limit for a request when ``exempt_when(request)`` holds.
+    exempt_when: Callable[[Any], Any] | None = None
 
 
 def make_specs(
@@ -123,6 +114,7 @@ def make_specs(
     fail_open: object,
     cost: object = 1,
     deduct_when: object = None,
+    exempt_when: object = None,
 ) -> tuple[LimitSpec, ...]:
     """Checked limit specs, one per rate of ``rate`` (``"100/m"``, ``"200/d; 50/h"``,
     a list, a ``(count, seconds)`` pair), sharing ``name``; raises ImproperlyConfigured
@@ -132,6 +124,7 @@ def make_specs(
         parsed = schema.check_rates(rate, checked)
         costs = check_cost(_imported(where, "COST", cost), parsed)
         predicate = check_deduct_when(_imported(where, "DEDUCT_WHEN", deduct_when))
+        skip = check_exempt_when(_imported(where, "EXEMPT_WHEN", exempt_when))
     except ConfigurationError as exc:
         raise _improper(where, exc) from exc
     if not isinstance(cache, str) or not cache:
@@ -140,7 +133,7 @@ def make_specs(
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
     spec_key, log = key_spec(where, key), limit_log(name)
     return tuple(
-        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log, costs, predicate)
+        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log, costs, predicate, skip)
         for one in parsed
     )
 
@@ -200,6 +193,10 @@ class RateLimitSettings:
     view: Callable[..., Any] | None
     template: str | None
     rules: tuple[Rule, ...]
+    #: Requests never limited: client addresses, a predicate of the request, staff users.
+    exempt: ExemptAddresses = field(default_factory=ExemptAddresses)
+    exempt_when: Callable[[Any], Any] | None = None
+    exempt_staff: bool = False
 
 
 def _methods(where: str, methods: object) -> frozenset[str] | None:
@@ -236,6 +233,7 @@ def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
         fail_open=raw.get("FAIL_OPEN", top.fail_open),
         cost=raw.get("COST", 1),
         deduct_when=raw.get("DEDUCT_WHEN"),
+        exempt_when=raw.get("EXEMPT_WHEN"),
     )
     return Rule(specs, path, compiled, _methods(where, raw.get("METHODS")))
 
@@ -259,6 +257,14 @@ def parse_setting(raw: object) -> RateLimitSettings:
         raise _improper(SETTING, exc) from exc
     if not schema.is_prefix(values["KEY_PREFIX"]):
         raise ImproperlyConfigured(f"{SETTING}['KEY_PREFIX'] must be a non-empty str")
+    if not schema.is_flag(values["EXEMPT_STAFF"]):
+        raise ImproperlyConfigured(f"{SETTING}['EXEMPT_STAFF'] must be True or False")
+    try:
+        exempt = ExemptAddresses.parse(values["EXEMPT"])
+        when = _imported(SETTING, "EXEMPT_WHEN", values["EXEMPT_WHEN"])
+        exempt_when = check_exempt_when(when, "EXEMPT_WHEN")
+    except ConfigurationError as exc:
+        raise _improper(SETTING, exc) from exc
     top = RateLimitSettings(
         cache=values["CACHE"],
         key_prefix=values["KEY_PREFIX"],
@@ -271,6 +277,9 @@ def parse_setting(raw: object) -> RateLimitSettings:
         view=view,
         template=values["TEMPLATE"],
         rules=(),
+        exempt=exempt,
+        exempt_when=exempt_when,
+        exempt_staff=values["EXEMPT_STAFF"],
     )
     rules = values["RULES"]
     if not isinstance(rules, list | tuple):

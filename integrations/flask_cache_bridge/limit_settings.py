@@ -22,6 +22,7 @@ from cache_bridge import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress, Rate, RateLimiter, limit_log
 from cache_bridge.ratelimit import settings as schema
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -43,6 +44,7 @@ _DEFAULTS: dict[str, Any] = {
     **schema.SHARED_DEFAULTS,
     "USER_ID": None,
     "ENABLED": True,
+    "EXEMPT_STATIC": True,
 }
 _LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE")
 
@@ -65,6 +67,8 @@ class FlaskLimit:
     cost: Any = 1
     #: Count only when ``deduct_when(response)`` holds (``None``: every request).
     deduct_when: Callable[[Any], Any] | None = None
+    #: Skip this limit for a request when ``exempt_when()`` holds.
+    exempt_when: Callable[[], Any] | None = None
     failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
@@ -93,6 +97,10 @@ class LimitSettings:
     legacy_headers: bool = False
     user_id: Callable[[], Any] | None = None
     enabled: bool = True
+    #: Requests never limited: client addresses, a predicate (``() -> bool``), static files.
+    exempt: ExemptAddresses = field(default_factory=ExemptAddresses)
+    exempt_when: Callable[[], Any] | None = None
+    exempt_static: bool = True
 
 
 def _bad(name: str, expected: str, value: object) -> ConfigurationError:
@@ -135,6 +143,7 @@ def make_limit(
     per_route: object = False,
     cost: object = 1,
     deduct_when: object = None,
+    exempt_when: object = None,
 ) -> FlaskLimit:
     """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
     checked = None if algorithm is None else _algorithm(where, algorithm)
@@ -153,6 +162,7 @@ def make_limit(
         bool(per_route),
         _where(where, lambda: check_cost(cost, parsed)),
         _where(where, lambda: check_deduct_when(deduct_when)),
+        _where(where, lambda: check_exempt_when(exempt_when)),
         limit_log(name or str(parsed[0])),
     )
 
@@ -184,6 +194,7 @@ def _default_limit(index: int, raw: object) -> FlaskLimit:
         per_route=raw.get("PER_ROUTE", True),
         cost=raw.get("COST", 1),
         deduct_when=raw.get("DEDUCT_WHEN"),
+        exempt_when=raw.get("EXEMPT_WHEN"),
     )
 
 
@@ -205,7 +216,7 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
         defaults = [defaults]
     if not isinstance(defaults, list | tuple):
         raise _bad("DEFAULT_LIMITS", "a list of rates", defaults)
-    for flag in ("FAIL_OPEN", "HEADERS", "LEGACY_HEADERS", "ENABLED"):
+    for flag in ("FAIL_OPEN", "HEADERS", "LEGACY_HEADERS", "ENABLED", "EXEMPT_STATIC"):
         if not schema.is_flag(values[flag]):
             raise _bad(flag, "True or False", values[flag])
     if not schema.is_prefix(values["KEY_PREFIX"]):
@@ -229,4 +240,9 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
         legacy_headers=values["LEGACY_HEADERS"],
         user_id=values["USER_ID"],
         enabled=values["ENABLED"],
+        exempt=_where(CONFIG_KEY, lambda: ExemptAddresses.parse(values["EXEMPT"])),
+        exempt_when=_where(
+            CONFIG_KEY, lambda: check_exempt_when(values["EXEMPT_WHEN"], "EXEMPT_WHEN")
+        ),
+        exempt_static=values["EXEMPT_STATIC"],
     )

@@ -32,6 +32,7 @@ from cache_bridge.ratelimit import (
     retry_after_seconds,
 )
 from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
+from cache_bridge.ratelimit.exemptions import holds
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import MAX_LIMITERS
 from flask_cache_bridge.limit_settings import (
@@ -160,6 +161,8 @@ def _check(
     it without asking), one per rate; none when it does not apply."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
         return []
+    if flask_limit.exempt_when is not None and holds(flask_limit.exempt_when):
+        return []
     key = _request_key(req, flask_limit.key or settings.key, settings)
     if key is None:
         return []
@@ -216,6 +219,19 @@ def _limiter(
     return limiter
 
 
+def _exempt(req: Request, endpoint: str, settings: LimitSettings) -> bool:
+    """Whether no limit counts this request: a static file (``EXEMPT_STATIC``), an ``EXEMPT``
+    client address (after trusted proxies), or ``EXEMPT_WHEN()``."""
+    if settings.exempt_static and (endpoint == "static" or endpoint.endswith(".static")):
+        return True
+    address = (
+        settings.client_address.client(*_peer(settings, req)) if settings.exempt.networks else None
+    )
+    if settings.exempt.covers(address):
+        return True
+    return settings.exempt_when is not None and holds(settings.exempt_when)
+
+
 def _before_request() -> None:
     # The request and the app behind their proxies, looked up once per request.
     req: Request = request._get_current_object()  # type: ignore[attr-defined]
@@ -225,7 +241,7 @@ def _before_request() -> None:
     if not isinstance(found, tuple) or endpoint is None:
         return
     settings, cache_of = found
-    if not settings.enabled:
+    if not settings.enabled or _exempt(req, endpoint, settings):
         return
     view = app.view_functions.get(endpoint)
     if view is None:
