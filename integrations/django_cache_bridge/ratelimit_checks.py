@@ -52,6 +52,8 @@ _DECISIONS = "ratelimit_decisions"
 _COUNTED = "_cache_bridge_ratelimit_counted"
 #: The peeked ``deduct_when`` limits, counted after the response if their predicate holds.
 _DEFERRED = "_cache_bridge_ratelimit_deferred"
+#: The peeked limits of the group being decided (deferred only if the group allows).
+_PLANNED = "_cache_bridge_ratelimit_planned"
 
 
 def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> str | None:
@@ -189,6 +191,9 @@ def _record(
     remembered += [d for d in decisions if d is not None]
     # The layers' decisions as they came, sorted out only when a later layer refuses.
     layers: list[tuple[Sequence[LimitSpec], list[Decision | None]]] | None = state.get(_COUNTED)
+    planned = state.pop(_PLANNED, None)
+    if planned and all(d is None or d.allowed for d in decisions):
+        state.setdefault(_DEFERRED, []).extend(planned)
     if block and any(d is not None and not d.allowed for d in decisions):
         state[_COUNTED] = []
         state.pop(_DEFERRED, None)  # a refused request is not counted after its response
@@ -227,27 +232,34 @@ def _plan(
     """The checks to run; or, when a limit refuses the request outright (``DENY``), the
     decisions to give instead: its refusal, nothing asked or counted."""
     if len(keys) == 1 and isinstance(keys[0], str):  # the usual case, without the joins
-        return [_check(request, specs[0], keys[0], _limiter(specs[0], config, blocking))], None
-    pairs = list(zip(specs, keys, strict=True))
-    if any(key is DENY for key in keys):
-        return [], [
-            _limiter(s, config, blocking).policy.denied() if k is DENY else None for s, k in pairs
+        checks = [_check(request, specs[0], keys[0], _limiter(specs[0], config, blocking))]
+    else:
+        pairs = list(zip(specs, keys, strict=True))
+        if any(key is DENY for key in keys):
+            return [], [
+                _limiter(s, config, blocking).policy.denied() if k is DENY else None
+                for s, k in pairs
+            ]
+        checks = [
+            _check(request, s, k, _limiter(s, config, blocking))
+            for s, k in pairs
+            if isinstance(k, str)
         ]
-    return [
-        _check(request, s, k, _limiter(s, config, blocking)) for s, k in pairs if isinstance(k, str)
-    ], None
+    if any(spec.deduct_when is not None for spec in specs):
+        _defer(request, checks, specs, keys)
+    return checks, None
 
 
 def _defer(
     request: HttpRequest, checks: list[Check], specs: Sequence[LimitSpec], keys: Sequence[Key]
 ) -> None:
-    """Remember the peeked limits (``deduct_when``) of an allowed group, to count after the
-    response (:func:`settle`)."""
+    """Plan the peeked limits (``deduct_when``) of a group, to count after the response
+    (:func:`settle`) if the group allows the request (:func:`_record` decides)."""
     live = [spec for spec, key in zip(specs, keys, strict=True) if isinstance(key, str)]
     for spec, check in zip(live, checks, strict=True):
         if spec.deduct_when is not None and len(check) == 4:
-            deferred = request.__dict__.setdefault(_DEFERRED, [])
-            deferred.append(Deferred(check[0], check[1], check[2], spec.deduct_when))
+            planned = request.__dict__.setdefault(_PLANNED, [])
+            planned.append(Deferred(check[0], check[1], check[2], spec.deduct_when))
 
 
 def settle(request: HttpRequest, response: Any) -> None:
@@ -265,6 +277,21 @@ async def asettle(request: HttpRequest, response: Any) -> None:
         await ahit_all(checks)
 
 
+def _keys(request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings) -> list[Key]:
+    """What each limit counts this request under (all ``None`` for an exempt request)."""
+    if is_exempt(request, config):
+        return [None] * len(specs)
+    return [request_key(request, spec, config) for spec in specs]
+
+
+async def _akeys(
+    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings
+) -> list[Key]:
+    if await is_exempt_async(request, config):
+        return [None] * len(specs)
+    return [await request_key_async(request, spec, config) for spec in specs]
+
+
 def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | None]:
     """One entry per limit: its decision, or ``None`` where its key said it does not apply."""
     if len(decided) == len(keys):
@@ -279,14 +306,10 @@ def check_all(
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
     ``block``), what earlier layers counted for it is taken back."""
-    if is_exempt(request, config):
-        return [None] * len(specs)
-    keys = [request_key(request, spec, config) for spec in specs]
+    keys = _keys(request, specs, config)
     checks, denied = _plan(request, specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
     refund(_record(request, specs, decisions, block=block, config=config, blocking=True))
-    if denied is None and all(d is None or d.allowed for d in decisions):
-        _defer(request, checks, specs, keys)
     return decisions
 
 
@@ -294,14 +317,10 @@ async def acheck_all(
     request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
-    if await is_exempt_async(request, config):
-        return [None] * len(specs)
-    keys = [await request_key_async(request, spec, config) for spec in specs]
+    keys = await _akeys(request, specs, config)
     checks, denied = _plan(request, specs, keys, config, False)
     decisions = denied or _aligned(keys, await ahit_all(checks))
     await arefund(_record(request, specs, decisions, block=block, config=config, blocking=False))
-    if denied is None and all(d is None or d.allowed for d in decisions):
-        _defer(request, checks, specs, keys)
     return decisions
 
 
