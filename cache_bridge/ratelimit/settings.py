@@ -52,6 +52,7 @@ SHARED_DEFAULTS: Final[Mapping[str, Any]] = {
     "LEGACY_HEADERS": False,
     "EXEMPT": (),
     "EXEMPT_WHEN": None,
+    "APPLICATION_LIMITS": (),
 }
 
 #: The keys of one limit (a Django rule, a Flask default limit) both frameworks accept.

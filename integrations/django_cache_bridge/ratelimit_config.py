@@ -5,7 +5,6 @@ write instead.
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -17,24 +16,35 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.ratelimit import ClientAddress, Rate, limit_log
+from cache_bridge.ratelimit import ClientAddress
 from cache_bridge.ratelimit import settings as schema
-from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
 from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
-from cache_bridge.ratelimit.request_keys import is_named_key
-from cache_bridge.resilience.outage_log import OutageLog
+from django_cache_bridge.ratelimit_rules import (
+    SETTING,
+    KeySpec,
+    LimitSpec,
+    Rule,
+    check_names,
+    imported,
+    improper,
+    key_spec,
+    make_spec,
+    make_specs,
+    parse_rule,
+)
 
 __all__ = [
     "SETTING",
+    "KeySpec",
     "LimitSpec",
     "RateLimitSettings",
     "Rule",
     "check_ratelimit",
     "current_config",
     "key_spec",
+    "make_spec",
+    "make_specs",
 ]
-
-SETTING = "CACHE_BRIDGE_RATELIMIT"
 
 #: The keys of the setting and their defaults: the shared schema's, and Django's own.
 _TOP = {
@@ -45,137 +55,6 @@ _TOP = {
     "RULES": (),
     "EXEMPT_STAFF": False,
 }
-_RULE = (*schema.LIMIT_KEYS, "PATH", "REGEX", "CACHE")
-
-KeySpec = str | Callable[..., Any]
-
-
-def _check_names(where: str, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
-    unknown = schema.unknown_name(raw, known)
-    if unknown is not None:
-        name, hint = unknown
-        clause = schema.parenthesised(hint) or f"; known: {', '.join(known)}"
-        raise ImproperlyConfigured(f"{where}: unknown setting {name!r}{clause}")
-
-
-def _improper(where: str, exc: ConfigurationError) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"{where}: {exc}")
-
-
-def key_spec(where: str, key: object) -> KeySpec:
-    """A checked KEY: ``"ip"``, ``"user"``, ``"user-or-ip"``, ``"header:NAME"``, a callable
-    ``(request) -> str | None`` or the dotted path of one."""
-    if callable(key):
-        return key
-    if not isinstance(key, str) or not key:
-        raise ImproperlyConfigured(f"{where}: KEY must be a str or a callable, not {key!r}")
-    if is_named_key(key):
-        return key
-    if "." in key:
-        try:
-            found = import_string(key)
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"{where}: KEY {key!r} cannot be imported: {exc}") from exc
-        if callable(found):
-            return found  # type: ignore[no-any-return]
-    raise ImproperlyConfigured(
-        f"{where}: KEY {key!r} is not one of 'ip', 'user', 'user-or-ip', 'header:NAME', a "
-        "callable or a dotted path to one"
-    )
-
-
-@dataclass(frozen=True)
-class LimitSpec:
-    """One limit as the integrations apply it: what to count, where, and how."""
-
-    name: str
-    rate: Rate
-    algorithm: str
-    key: KeySpec
-    cache: str
-    fail_open: bool
-    failure_log: OutageLog = field(compare=False)
-    #: Units per request: an int, or a callable ``(request) -> int``.
-    cost: Any = 1
-    #: Count only when ``deduct_when(response)`` holds (``None``: count every request).
-    deduct_when: Callable[[Any], Any] | None = None
-    #: Skip this limit for a request when ``exempt_when(request)`` holds.
-    exempt_when: Callable[[Any], Any] | None = None
-
-
-def make_specs(
-    where: str,
-    *,
-    name: str,
-    rate: object,
-    algorithm: object,
-    key: object,
-    cache: object,
-    fail_open: object,
-    cost: object = 1,
-    deduct_when: object = None,
-    exempt_when: object = None,
-) -> tuple[LimitSpec, ...]:
-    """Checked limit specs, one per rate of ``rate`` (``"100/m"``, ``"200/d; 50/h"``,
-    a list, a ``(count, seconds)`` pair), sharing ``name``; raises ImproperlyConfigured
-    naming ``where``."""
-    try:
-        checked = schema.check_algorithm(algorithm, "ALGORITHM")
-        parsed = schema.check_rates(rate, checked)
-        costs = check_cost(_imported(where, "COST", cost), parsed)
-        predicate = check_deduct_when(_imported(where, "DEDUCT_WHEN", deduct_when))
-        skip = check_exempt_when(_imported(where, "EXEMPT_WHEN", exempt_when))
-    except ConfigurationError as exc:
-        raise _improper(where, exc) from exc
-    if not isinstance(cache, str) or not cache:
-        raise ImproperlyConfigured(f"{where}: CACHE must be the name of a CACHES alias")
-    if not schema.is_flag(fail_open):
-        raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
-    spec_key, log = key_spec(where, key), limit_log(name)
-    return tuple(
-        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log, costs, predicate, skip)
-        for one in parsed
-    )
-
-
-def _imported(where: str, label: str, value: object) -> object:
-    """``value``, or what its dotted path names."""
-    if not isinstance(value, str):
-        return value
-    try:
-        return import_string(value)
-    except ImportError as exc:
-        raise ImproperlyConfigured(f"{where}: {label} {value!r} cannot be imported: {exc}") from exc
-
-
-def make_spec(where: str, **options: Any) -> LimitSpec:
-    """The one :class:`LimitSpec` of a single-rate limit (:func:`make_specs`)."""
-    specs = make_specs(where, **options)
-    if len(specs) != 1:
-        raise ImproperlyConfigured(f"{where}: expected one rate, got {len(specs)}")
-    return specs[0]
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A middleware rule: which requests it covers, and the limit it applies."""
-
-    specs: tuple[LimitSpec, ...]
-    path: str | None
-    regex: re.Pattern[str] | None
-    methods: frozenset[str] | None
-
-    @property
-    def spec(self) -> LimitSpec:
-        """The rule's first limit (every limit of a rule shares its name, key and cache)."""
-        return self.specs[0]
-
-    def covers(self, path: str, method: str) -> bool:
-        if self.methods is not None and method.upper() not in self.methods:
-            return False
-        if self.path is not None and not path.startswith(self.path):
-            return False
-        return self.regex is None or self.regex.search(path) is not None
 
 
 @dataclass(frozen=True)
@@ -199,52 +78,13 @@ class RateLimitSettings:
     exempt_staff: bool = False
 
 
-def _methods(where: str, methods: object) -> frozenset[str] | None:
-    try:
-        return schema.check_methods(methods, "METHODS")
-    except ConfigurationError as exc:
-        raise _improper(where, exc) from exc
-
-
-def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
-    where = f"{SETTING}['RULES'][{index}]"
-    if not isinstance(raw, Mapping):
-        raise ImproperlyConfigured(f"{where} must be a dict with at least 'RATE'")
-    _check_names(where, raw, _RULE)
-    if "RATE" not in raw:
-        raise ImproperlyConfigured(f"{where} has no RATE; add one such as 'RATE': '100/m'")
-    path, regex = raw.get("PATH"), raw.get("REGEX")
-    if path is not None and not isinstance(path, str):
-        raise ImproperlyConfigured(f"{where}: PATH must be a str prefix such as '/api/'")
-    compiled = None
-    if regex is not None:
-        try:
-            compiled = re.compile(regex)
-        except (re.error, TypeError) as exc:
-            raise ImproperlyConfigured(f"{where}: REGEX {regex!r} does not compile: {exc}") from exc
-    name = raw.get("NAME") or f"rule{index}"
-    specs = make_specs(
-        where,
-        name=str(name),
-        rate=raw["RATE"],
-        algorithm=raw.get("ALGORITHM", top.algorithm),
-        key=raw.get("KEY", top.key),
-        cache=raw.get("CACHE", top.cache),
-        fail_open=raw.get("FAIL_OPEN", top.fail_open),
-        cost=raw.get("COST", 1),
-        deduct_when=raw.get("DEDUCT_WHEN"),
-        exempt_when=raw.get("EXEMPT_WHEN"),
-    )
-    return Rule(specs, path, compiled, _methods(where, raw.get("METHODS")))
-
-
 def parse_setting(raw: object) -> RateLimitSettings:
     """The checked form of ``CACHE_BRIDGE_RATELIMIT`` (``None``: defaults, no rules)."""
     if raw is None:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ImproperlyConfigured(f"{SETTING} must be a dict")
-    _check_names(SETTING, raw, tuple(_TOP))
+    check_names(SETTING, raw, tuple(_TOP))
     values = {**_TOP, **raw}
     view = values["VIEW"]
     if isinstance(view, str):
@@ -254,17 +94,17 @@ def parse_setting(raw: object) -> RateLimitSettings:
     try:
         address = schema.client_address(values)
     except ConfigurationError as exc:
-        raise _improper(SETTING, exc) from exc
+        raise improper(SETTING, exc) from exc
     if not schema.is_prefix(values["KEY_PREFIX"]):
         raise ImproperlyConfigured(f"{SETTING}['KEY_PREFIX'] must be a non-empty str")
     if not schema.is_flag(values["EXEMPT_STAFF"]):
         raise ImproperlyConfigured(f"{SETTING}['EXEMPT_STAFF'] must be True or False")
     try:
         exempt = ExemptAddresses.parse(values["EXEMPT"])
-        when = _imported(SETTING, "EXEMPT_WHEN", values["EXEMPT_WHEN"])
+        when = imported(SETTING, "EXEMPT_WHEN", values["EXEMPT_WHEN"])
         exempt_when = check_exempt_when(when, "EXEMPT_WHEN")
     except ConfigurationError as exc:
-        raise _improper(SETTING, exc) from exc
+        raise improper(SETTING, exc) from exc
     top = RateLimitSettings(
         cache=values["CACHE"],
         key_prefix=values["KEY_PREFIX"],
@@ -285,7 +125,7 @@ def parse_setting(raw: object) -> RateLimitSettings:
     if not isinstance(rules, list | tuple):
         raise ImproperlyConfigured(f"{SETTING}['RULES'] must be a list of dicts")
     return RateLimitSettings(
-        **{**top.__dict__, "rules": tuple(_rule(i, r, top) for i, r in enumerate(rules))}
+        **{**top.__dict__, "rules": tuple(parse_rule(i, r, top) for i, r in enumerate(rules))}
     )
 
 

@@ -45,6 +45,7 @@ _DEFAULTS: dict[str, Any] = {
     "USER_ID": None,
     "ENABLED": True,
     "EXEMPT_STATIC": True,
+    "OVERRIDE_DEFAULTS": False,
 }
 _LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE")
 
@@ -69,6 +70,11 @@ class FlaskLimit:
     deduct_when: Callable[[Any], Any] | None = None
     #: Skip this limit for a request when ``exempt_when()`` holds.
     exempt_when: Callable[[], Any] | None = None
+    #: Whether this limit replaces the default limits on its views (``None``: the setting's
+    #: ``OVERRIDE_DEFAULTS``).
+    override_defaults: bool | None = None
+    #: A callable ``(endpoint) -> str`` naming the counter per request (a shared limit's scope).
+    scope: Callable[[str], Any] | None = None
     failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
@@ -101,6 +107,9 @@ class LimitSettings:
     exempt: ExemptAddresses = field(default_factory=ExemptAddresses)
     exempt_when: Callable[[], Any] | None = None
     exempt_static: bool = True
+    #: One counter per client across every route (``APPLICATION_LIMITS``).
+    application_limits: tuple[FlaskLimit, ...] = ()
+    override_defaults: bool = False
 
 
 def _bad(name: str, expected: str, value: object) -> ConfigurationError:
@@ -144,8 +153,18 @@ def make_limit(
     cost: object = 1,
     deduct_when: object = None,
     exempt_when: object = None,
+    override_defaults: object = None,
+    scope: object = None,
 ) -> FlaskLimit:
-    """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
+    """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``.
+    ``scope``: a str (the counter's name, shared by every view the limit is on) or a callable
+    ``(endpoint) -> str``."""
+    if isinstance(scope, str) and scope and name is None:
+        name, scope = scope, None
+    if scope is not None and not callable(scope):
+        raise ConfigurationError(f"{where}: scope must be a non-empty str or a callable")
+    if override_defaults is not None and not schema.is_flag(override_defaults):
+        raise ConfigurationError(f"{where}: override_defaults must be True, False or None")
     checked = None if algorithm is None else _algorithm(where, algorithm)
     parsed: tuple[Rate, ...] = _where(where, lambda: schema.check_rates(rate, checked))
     if fail_open is not None and not schema.is_flag(fail_open):
@@ -163,14 +182,17 @@ def make_limit(
         _where(where, lambda: check_cost(cost, parsed)),
         _where(where, lambda: check_deduct_when(deduct_when)),
         _where(where, lambda: check_exempt_when(exempt_when)),
+        override_defaults,  # type: ignore[arg-type]
+        scope,
         limit_log(name or str(parsed[0])),
     )
 
 
-def _default_limit(index: int, raw: object) -> FlaskLimit:
-    where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
+def _default_limit(index: int, raw: object, group: str = "DEFAULT_LIMITS") -> FlaskLimit:
+    where = f"{CONFIG_KEY}[{group!r}][{index}]"
+    per_route, label = (True, "default") if group == "DEFAULT_LIMITS" else (False, "application")
     if isinstance(raw, str | Rate | list | tuple):
-        return make_limit(where, raw, name=f"default{index}", per_route=True)
+        return make_limit(where, raw, name=f"{label}{index}", per_route=per_route)
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")
     try:
@@ -186,12 +208,12 @@ def _default_limit(index: int, raw: object) -> FlaskLimit:
     return make_limit(
         where,
         raw["RATE"],
-        name=raw.get("NAME", f"default{index}"),
+        name=raw.get("NAME", f"{label}{index}"),
         key=raw.get("KEY"),
         methods=raw.get("METHODS"),
         algorithm=raw.get("ALGORITHM"),
         fail_open=raw.get("FAIL_OPEN"),
-        per_route=raw.get("PER_ROUTE", True),
+        per_route=raw.get("PER_ROUTE", per_route),
         cost=raw.get("COST", 1),
         deduct_when=raw.get("DEDUCT_WHEN"),
         exempt_when=raw.get("EXEMPT_WHEN"),
@@ -211,12 +233,14 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
             f"unknown {CONFIG_KEY} key {name!r}.{hint} Known: {', '.join(_DEFAULTS)}."
         )
     values = {**_DEFAULTS, **raw}
-    defaults = values["DEFAULT_LIMITS"]
-    if isinstance(defaults, str):
-        defaults = [defaults]
-    if not isinstance(defaults, list | tuple):
-        raise _bad("DEFAULT_LIMITS", "a list of rates", defaults)
-    for flag in ("FAIL_OPEN", "HEADERS", "LEGACY_HEADERS", "ENABLED", "EXEMPT_STATIC"):
+    for flag in (
+        "FAIL_OPEN",
+        "HEADERS",
+        "LEGACY_HEADERS",
+        "ENABLED",
+        "EXEMPT_STATIC",
+        "OVERRIDE_DEFAULTS",
+    ):
         if not schema.is_flag(values[flag]):
             raise _bad(flag, "True or False", values[flag])
     if not schema.is_prefix(values["KEY_PREFIX"]):
@@ -224,11 +248,8 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
     if values["USER_ID"] is not None and not callable(values["USER_ID"]):
         raise _bad("USER_ID", "a callable returning the current user's id", values["USER_ID"])
     address = _where(CONFIG_KEY, lambda: schema.client_address(values))
-    default_limits = tuple(_default_limit(i, r) for i, r in enumerate(defaults))
-    for index, default in enumerate(default_limits):  # the product rule, now the algorithm is known
-        algorithm = default.algorithm or values["ALGORITHM"]
-        where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
-        _where(where, lambda: schema.check_rates(default.rates, algorithm))  # noqa: B023
+    default_limits = _limit_list(values, "DEFAULT_LIMITS")
+    application_limits = _limit_list(values, "APPLICATION_LIMITS")
     return LimitSettings(
         default_limits=default_limits,
         key=_key_spec(f"{CONFIG_KEY}['KEY']", values["KEY"]),
@@ -245,4 +266,21 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
             CONFIG_KEY, lambda: check_exempt_when(values["EXEMPT_WHEN"], "EXEMPT_WHEN")
         ),
         exempt_static=values["EXEMPT_STATIC"],
+        application_limits=application_limits,
+        override_defaults=values["OVERRIDE_DEFAULTS"],
     )
+
+
+def _limit_list(values: Mapping[str, Any], group: str) -> tuple[FlaskLimit, ...]:
+    """The checked limits of ``DEFAULT_LIMITS`` or ``APPLICATION_LIMITS``."""
+    raw = values[group]
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        raise _bad(group, "a list of rates", raw)
+    limits = tuple(_default_limit(i, r, group) for i, r in enumerate(raw))
+    for index, one in enumerate(limits):  # the product rule, now the algorithm is known
+        algorithm = one.algorithm or values["ALGORITHM"]
+        where = f"{CONFIG_KEY}[{group!r}][{index}]"
+        _where(where, lambda: schema.check_rates(one.rates, algorithm))  # noqa: B023
+    return limits

@@ -16,10 +16,11 @@ Configuration: ``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Blueprint, Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from cache_bridge import SyncCacheProtocol
@@ -83,7 +84,11 @@ class RateLimitExceeded(TooManyRequests):
 
 def limit(view: F, flask_limit: FlaskLimit) -> F:
     """Attach ``flask_limit`` to ``view`` (the same function is returned, so the decorator
-    works above or below ``@app.route``)."""
+    works above or below ``@app.route``), or to a blueprint: then every route of the
+    blueprint and of the blueprints nested in it counts into one counter named after the
+    blueprint (unless the limit has a name or scope)."""
+    if isinstance(view, Blueprint) and flask_limit.name is None and flask_limit.scope is None:
+        flask_limit = dataclasses.replace(flask_limit, name=view.name)
     limits: list[FlaskLimit] = list(getattr(view, _LIMITS_ATTR, ()))
     limits.append(flask_limit)
     setattr(view, _LIMITS_ATTR, limits)
@@ -91,7 +96,8 @@ def limit(view: F, flask_limit: FlaskLimit) -> F:
 
 
 def exempt(view: F) -> F:
-    """Exempt ``view`` from the default limits (its own ``@bridge.limit`` ones still apply)."""
+    """Exempt ``view`` (or every route of a blueprint) from the default and application limits
+    (its own ``@bridge.limit`` ones, and its blueprints', still apply)."""
     setattr(view, _EXEMPT_ATTR, True)
     return view
 
@@ -143,11 +149,31 @@ def _request_key(req: Request, spec: KeySpec, settings: LimitSettings) -> str | 
     )
 
 
-def _limits_for(view: Any, settings: LimitSettings) -> list[FlaskLimit]:
+def _limits_for(app: Flask, req: Request, view: Any, settings: LimitSettings) -> list[FlaskLimit]:
+    """The request's limits: application, default (unless exempt or overridden), its
+    blueprints' (outermost first) and the view's own."""
     own: list[FlaskLimit] = list(getattr(view, _LIMITS_ATTR, ()))
-    if getattr(view, _EXEMPT_ATTR, False):
+    exempt = getattr(view, _EXEMPT_ATTR, False)
+    names = req.blueprints
+    if names:
+        found = [app.blueprints[n] for n in reversed(names) if n in app.blueprints]
+        own = [lim for bp in found for lim in getattr(bp, _LIMITS_ATTR, ())] + own
+        exempt = exempt or any(getattr(bp, _EXEMPT_ATTR, False) for bp in found)
+    if exempt:
         return own
-    return [*settings.default_limits, *own]
+    if own and _overridden(own, req.method, settings.override_defaults):
+        return [*settings.application_limits, *own]
+    return [*settings.application_limits, *settings.default_limits, *own]
+
+
+def _overridden(limits: list[FlaskLimit], method: str, default: bool) -> bool:
+    """Whether a limit that applies to ``method`` replaces the default limits (flask-limiter's
+    ``override_defaults``): the defaults come back when every such limit is method-exempt."""
+    return any(
+        (default if lim.override_defaults is None else lim.override_defaults)
+        and (lim.methods is None or method in lim.methods)
+        for lim in limits
+    )
 
 
 def _check(
@@ -166,7 +192,8 @@ def _check(
     key = _request_key(req, flask_limit.key or settings.key, settings)
     if key is None:
         return []
-    name = flask_limit.name or endpoint or "view"
+    scope = flask_limit.scope
+    name = (str(scope(endpoint)) if scope else flask_limit.name) or endpoint or "view"
     if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
     if flask_limit.cost == 1 and flask_limit.deduct_when is None:
@@ -246,7 +273,7 @@ def _before_request() -> None:
     view = app.view_functions.get(endpoint)
     if view is None:
         return
-    limits = _limits_for(view, settings)
+    limits = _limits_for(app, req, view, settings)
     if not limits:
         return
     cache = cache_of()
