@@ -16,6 +16,7 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from cache_bridge.ratelimit import Decision
 from django_cache_bridge.ratelimit_checks import (
@@ -33,7 +34,19 @@ __all__ = ["RateLimitMiddleware"]
 
 def _covering(request: HttpRequest, config: RateLimitSettings) -> list[LimitSpec]:
     path, method = request.path_info, request.method or "GET"
-    return [spec for rule in config.rules if rule.covers(path, method) for spec in rule.specs]
+    match = _resolved(request) if config.resolves else None
+    return [
+        spec for rule in config.rules if rule.covers(path, method, match) for spec in rule.specs
+    ]
+
+
+def _resolved(request: HttpRequest) -> ResolverMatch | None:
+    """The request's URL resolved (the middleware runs before Django resolves it): only when a
+    rule matches by URL_NAME or VIEW; ``None`` for a URL that resolves to nothing."""
+    try:
+        return resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return None
 
 
 def _present(decisions: list[Decision | None]) -> list[Decision]:

@@ -76,6 +76,8 @@ class RateLimitSettings:
     exempt: ExemptAddresses = field(default_factory=ExemptAddresses)
     exempt_when: Callable[[Any], Any] | None = None
     exempt_staff: bool = False
+    #: Whether a rule needs the request's resolved URL (URL_NAME, VIEW).
+    resolves: bool = False
 
 
 def parse_setting(raw: object) -> RateLimitSettings:
@@ -124,9 +126,24 @@ def parse_setting(raw: object) -> RateLimitSettings:
     rules = values["RULES"]
     if not isinstance(rules, list | tuple):
         raise ImproperlyConfigured(f"{SETTING}['RULES'] must be a list of dicts")
-    return RateLimitSettings(
-        **{**top.__dict__, "rules": tuple(parse_rule(i, r, top) for i, r in enumerate(rules))}
-    )
+    application = values["APPLICATION_LIMITS"]
+    if isinstance(application, str):
+        application = [application]
+    if not isinstance(application, list | tuple):
+        raise ImproperlyConfigured(f"{SETTING}['APPLICATION_LIMITS'] must be a list of rates")
+    parsed = tuple(
+        parse_rule(i, _application(i, r), top, "APPLICATION_LIMITS")
+        for i, r in enumerate(application)
+    ) + tuple(parse_rule(i, r, top) for i, r in enumerate(rules))
+    resolves = any(rule.resolves for rule in parsed)
+    return RateLimitSettings(**{**top.__dict__, "rules": parsed, "resolves": resolves})
+
+
+def _application(index: int, raw: object) -> object:
+    """An ``APPLICATION_LIMITS`` entry as a rule covering every request."""
+    if isinstance(raw, Mapping):
+        return {"NAME": f"application{index}", **raw}
+    return {"NAME": f"application{index}", "RATE": raw}
 
 
 _current: dict[str, RateLimitSettings] = {}

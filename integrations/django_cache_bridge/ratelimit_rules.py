@@ -35,7 +35,7 @@ __all__ = [
 ]
 
 SETTING = "CACHE_BRIDGE_RATELIMIT"
-_RULE = (*schema.LIMIT_KEYS, "PATH", "REGEX", "CACHE")
+_RULE = (*schema.LIMIT_KEYS, "PATH", "REGEX", "URL_NAME", "VIEW", "CACHE")
 
 KeySpec = str | Callable[..., Any]
 
@@ -154,18 +154,47 @@ class Rule:
     path: str | None
     regex: re.Pattern[str] | None
     methods: frozenset[str] | None
+    #: URL names (``"ns:name"``) and views it covers (``None``: any), matched on the resolved
+    #: URL: a request that resolves to nothing (a 404) is covered by PATH/REGEX rules only.
+    url_names: frozenset[str] | None = None
+    views: tuple[Callable[..., Any], ...] | None = None
+
+    @property
+    def resolves(self) -> bool:
+        """Whether the rule needs the request's resolved URL."""
+        return self.url_names is not None or self.views is not None
 
     @property
     def spec(self) -> LimitSpec:
         """The rule's first limit (every limit of a rule shares its name, key and cache)."""
         return self.specs[0]
 
-    def covers(self, path: str, method: str) -> bool:
+    def covers(self, path: str, method: str, match: Any = None) -> bool:
+        """Whether the rule covers a request (``match``: its ``ResolverMatch``, if resolved)."""
         if self.methods is not None and method.upper() not in self.methods:
             return False
         if self.path is not None and not path.startswith(self.path):
             return False
-        return self.regex is None or self.regex.search(path) is not None
+        if self.regex is not None and self.regex.search(path) is None:
+            return False
+        if self.url_names is not None and getattr(match, "view_name", None) not in self.url_names:
+            return False
+        return self.views is None or (match is not None and _is_view(match.func, self.views))
+
+
+def _is_view(func: Any, views: tuple[Callable[..., Any], ...]) -> bool:
+    # A class-based view resolves to the function as_view() made; it knows its class.
+    found = getattr(func, "view_class", None)
+    return any(func is view or (found is not None and found is view) for view in views)
+
+
+def _names(where: str, value: object, label: str) -> list[Any] | None:
+    if value is None:
+        return None
+    items = [value] if isinstance(value, str) or callable(value) else value
+    if not isinstance(items, list | tuple) or not items:
+        raise ImproperlyConfigured(f"{where}: {label} must be one or a list of them")
+    return list(items)
 
 
 def _methods(where: str, methods: object) -> frozenset[str] | None:
@@ -175,10 +204,10 @@ def _methods(where: str, methods: object) -> frozenset[str] | None:
         raise improper(where, exc) from exc
 
 
-def parse_rule(index: int, raw: object, top: Any) -> Rule:
-    """``RULES[index]`` checked; ``top``: the setting's defaults (``algorithm``, ``key``,
-    ``cache``, ``fail_open``)."""
-    where = f"{SETTING}['RULES'][{index}]"
+def parse_rule(index: int, raw: object, top: Any, group: str = "RULES") -> Rule:
+    """``RULES[index]`` (or ``APPLICATION_LIMITS[index]``) checked; ``top``: the setting's
+    defaults (``algorithm``, ``key``, ``cache``, ``fail_open``)."""
+    where = f"{SETTING}[{group!r}][{index}]"
     if not isinstance(raw, Mapping):
         raise ImproperlyConfigured(f"{where} must be a dict with at least 'RATE'")
     check_names(where, raw, _RULE)
@@ -206,4 +235,18 @@ def parse_rule(index: int, raw: object, top: Any) -> Rule:
         deduct_when=raw.get("DEDUCT_WHEN"),
         exempt_when=raw.get("EXEMPT_WHEN"),
     )
-    return Rule(specs, path, compiled, _methods(where, raw.get("METHODS")))
+    url_names = _names(where, raw.get("URL_NAME"), "URL_NAME")
+    if url_names is not None and not all(isinstance(n, str) and n for n in url_names):
+        raise ImproperlyConfigured(f"{where}: URL_NAME must be a URL name such as 'shop:cart'")
+    views = _names(where, raw.get("VIEW"), "VIEW")
+    found = None if views is None else tuple(imported(where, "VIEW", v) for v in views)
+    if found is not None and not all(callable(v) for v in found):
+        raise ImproperlyConfigured(f"{where}: VIEW must be a view or its dotted path")
+    return Rule(
+        specs,
+        path,
+        compiled,
+        _methods(where, raw.get("METHODS")),
+        None if url_names is None else frozenset(url_names),
+        found,  # type: ignore[arg-type]
+    )
