@@ -208,7 +208,9 @@ def ratelimit(
     class; its ``dispatch`` is wrapped, sync or async as the view is).
 
     ``rate``: ``"100/m"``, several at once (``"200/d; 50/h"`` or a list: each its own limit,
-    all of one name), a :class:`~cache_bridge.ratelimit.Rate` or a ``(count, seconds)`` pair.
+    all of one name), a :class:`~cache_bridge.ratelimit.Rate`, a ``(count, seconds)`` pair,
+    or a callable ``(request)`` (or django-ratelimit's ``(group, request)``) returning any of
+    these per request, or ``None``: not limited.
 
     ``key``: ``"ip"`` (default from the setting's ``KEY``), ``"user"``, ``"user-or-ip"``,
     ``"header:NAME"`` or a callable ``(request) -> str | None``. ``methods``: only these HTTP
@@ -232,7 +234,7 @@ def ratelimit(
     def decorate(view: V) -> V:
         label = name or f"{view.__module__}.{view.__qualname__}"
         try:  # the rate reads no setting: a bad one fails at import, not at the first request
-            check_cost(cost, check_rates(rate, algorithm))
+            check_cost(cost, () if callable(rate) else check_rates(rate, algorithm))
             check_deduct_when(deduct_when)
             check_exempt_when(exempt_when)
         except ConfigurationError as exc:

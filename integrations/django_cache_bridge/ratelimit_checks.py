@@ -33,6 +33,7 @@ from cache_bridge.ratelimit.settings import LimiterCache
 from django_cache_bridge.access import get_bridge_cache
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
 from django_cache_bridge.ratelimit_exempt import is_exempt, is_exempt_async, load_user, peer
+from django_cache_bridge.ratelimit_rules import resolve_dynamic
 
 __all__ = [
     "acheck_all",
@@ -277,19 +278,25 @@ async def asettle(request: HttpRequest, response: Any) -> None:
         await ahit_all(checks)
 
 
-def _keys(request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings) -> list[Key]:
-    """What each limit counts this request under (all ``None`` for an exempt request)."""
+Keyed = tuple[Sequence[LimitSpec], list[Key]]
+
+
+def _keys(request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings) -> Keyed:
+    """The limits that apply (dynamic ones resolved) and what each counts this request under
+    (all ``None`` for an exempt request)."""
     if is_exempt(request, config):
-        return [None] * len(specs)
-    return [request_key(request, spec, config) for spec in specs]
+        return specs, [None] * len(specs)
+    specs = resolve_dynamic(request, specs)
+    return specs, [request_key(request, spec, config) for spec in specs]
 
 
 async def _akeys(
     request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings
-) -> list[Key]:
+) -> Keyed:
     if await is_exempt_async(request, config):
-        return [None] * len(specs)
-    return [await request_key_async(request, spec, config) for spec in specs]
+        return specs, [None] * len(specs)
+    specs = resolve_dynamic(request, specs)
+    return specs, [await request_key_async(request, spec, config) for spec in specs]
 
 
 def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | None]:
@@ -306,7 +313,7 @@ def check_all(
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
     ``block``), what earlier layers counted for it is taken back."""
-    keys = _keys(request, specs, config)
+    specs, keys = _keys(request, specs, config)
     checks, denied = _plan(request, specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
     refund(_record(request, specs, decisions, block=block, config=config, blocking=True))
@@ -317,7 +324,7 @@ async def acheck_all(
     request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
-    keys = await _akeys(request, specs, config)
+    specs, keys = await _akeys(request, specs, config)
     checks, denied = _plan(request, specs, keys, config, False)
     decisions = denied or _aligned(keys, await ahit_all(checks))
     await arefund(_record(request, specs, decisions, block=block, config=config, blocking=False))

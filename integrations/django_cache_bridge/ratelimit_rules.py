@@ -4,8 +4,9 @@ middleware's rules (:class:`Rule`: PATH, REGEX, URL_NAME, VIEW, METHODS)."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -16,6 +17,7 @@ from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import Rate, limit_log
 from cache_bridge.ratelimit import settings as schema
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.dynamic import DynamicRate, takes_arguments
 from cache_bridge.ratelimit.exemptions import check_exempt_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
@@ -32,6 +34,7 @@ __all__ = [
     "make_spec",
     "make_specs",
     "parse_rule",
+    "resolve_dynamic",
 ]
 
 SETTING = "CACHE_BRIDGE_RATELIMIT"
@@ -91,6 +94,25 @@ class LimitSpec:
     deduct_when: Callable[[Any], Any] | None = None
     #: Skip this limit for a request when ``exempt_when(request)`` holds.
     exempt_when: Callable[[Any], Any] | None = None
+    #: A dynamic limit: the rates come from a callable of the request (``rate`` is unused).
+    dynamic: DynamicRate | None = None
+
+
+#: The rate of a dynamic limit's spec before its callable says which rates apply.
+_UNRESOLVED = Rate(1, 1)
+
+
+def _rate_callable(where: str, name: str, rate: object) -> DynamicRate | None:
+    """A dynamic rate: a callable ``(request)`` or django-ratelimit's ``(group, request)``, or
+    the dotted path of one; ``None`` for a static rate."""
+    if isinstance(rate, str) and "." in rate and "/" not in rate and " per " not in rate:
+        rate = imported(where, "rate", rate)
+    if not callable(rate):
+        return None
+    func: Callable[..., Any] = rate
+    if takes_arguments(func) >= 2:
+        return DynamicRate(lambda request: func(name, request), where)
+    return DynamicRate(func, where)
 
 
 def make_specs(
@@ -109,10 +131,11 @@ def make_specs(
     """Checked limit specs, one per rate of ``rate`` (``"100/m"``, ``"200/d; 50/h"``,
     a list, a ``(count, seconds)`` pair), sharing ``name``; raises ImproperlyConfigured
     naming ``where``."""
+    dynamic = _rate_callable(where, name, rate)
     try:
         checked = schema.check_algorithm(algorithm, "ALGORITHM")
-        parsed = schema.check_rates(rate, checked)
-        costs = check_cost(imported(where, "COST", cost), parsed)
+        parsed = (_UNRESOLVED,) if dynamic else schema.check_rates(rate, checked)
+        costs = check_cost(imported(where, "COST", cost), () if dynamic else parsed)
         predicate = check_deduct_when(imported(where, "DEDUCT_WHEN", deduct_when))
         skip = check_exempt_when(imported(where, "EXEMPT_WHEN", exempt_when))
     except ConfigurationError as exc:
@@ -122,10 +145,23 @@ def make_specs(
     if not schema.is_flag(fail_open):
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
     spec_key, log = key_spec(where, key), limit_log(name)
-    return tuple(
-        LimitSpec(name, one, checked, spec_key, cache, bool(fail_open), log, costs, predicate, skip)
-        for one in parsed
-    )
+    flags = (bool(fail_open), log, costs, predicate, skip, dynamic)
+    return tuple(LimitSpec(name, one, checked, spec_key, cache, *flags) for one in parsed)
+
+
+def resolve_dynamic(request: Any, specs: Sequence[LimitSpec]) -> Sequence[LimitSpec]:
+    """``specs`` with each dynamic limit replaced by the limits its callable gives for
+    ``request`` (none: not limited)."""
+    if all(spec.dynamic is None for spec in specs):
+        return specs
+    found: list[LimitSpec] = []
+    for spec in specs:
+        if spec.dynamic is None:
+            found.append(spec)
+        else:
+            rates = spec.dynamic.rates(request)
+            found += [dataclasses.replace(spec, rate=rate, dynamic=None) for rate in rates]
+    return found
 
 
 def imported(where: str, label: str, value: object) -> object:

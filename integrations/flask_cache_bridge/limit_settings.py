@@ -18,10 +18,13 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import request
+
 from cache_bridge import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress, Rate, RateLimiter, limit_log
 from cache_bridge.ratelimit import settings as schema
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.dynamic import DynamicRate, takes_arguments
 from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
@@ -50,6 +53,8 @@ _DEFAULTS: dict[str, Any] = {
 _LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE")
 
 KeySpec = str | Callable[[], Any]
+#: The rate of a dynamic limit before its callable says which rates apply.
+_UNRESOLVED = Rate(1, 1)
 
 
 @dataclass(frozen=True)
@@ -75,6 +80,8 @@ class FlaskLimit:
     override_defaults: bool | None = None
     #: A callable ``(endpoint) -> str`` naming the counter per request (a shared limit's scope).
     scope: Callable[[str], Any] | None = None
+    #: A dynamic limit: its rates come from a callable per request (``rates`` is unused).
+    dynamic: DynamicRate | None = None
     failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
@@ -166,7 +173,13 @@ def make_limit(
     if override_defaults is not None and not schema.is_flag(override_defaults):
         raise ConfigurationError(f"{where}: override_defaults must be True, False or None")
     checked = None if algorithm is None else _algorithm(where, algorithm)
-    parsed: tuple[Rate, ...] = _where(where, lambda: schema.check_rates(rate, checked))
+    dynamic = None
+    if callable(rate):  # flask-limiter's callable: no argument; or one, the request
+        func = rate
+        dynamic = DynamicRate(func if takes_arguments(func) == 0 else lambda: func(request), where)
+    parsed: tuple[Rate, ...] = (
+        (_UNRESOLVED,) if dynamic else _where(where, lambda: schema.check_rates(rate, checked))
+    )
     if fail_open is not None and not schema.is_flag(fail_open):
         raise ConfigurationError(f"{where}: fail_open must be True, False or None")
     if name is not None and (not isinstance(name, str) or not name):
@@ -179,11 +192,12 @@ def make_limit(
         _algorithm(where, algorithm),
         fail_open,  # type: ignore[arg-type]
         bool(per_route),
-        _where(where, lambda: check_cost(cost, parsed)),
+        _where(where, lambda: check_cost(cost, () if dynamic else parsed)),
         _where(where, lambda: check_deduct_when(deduct_when)),
         _where(where, lambda: check_exempt_when(exempt_when)),
         override_defaults,  # type: ignore[arg-type]
         scope,
+        dynamic,
         limit_log(name or str(parsed[0])),
     )
 
@@ -191,7 +205,7 @@ def make_limit(
 def _default_limit(index: int, raw: object, group: str = "DEFAULT_LIMITS") -> FlaskLimit:
     where = f"{CONFIG_KEY}[{group!r}][{index}]"
     per_route, label = (True, "default") if group == "DEFAULT_LIMITS" else (False, "application")
-    if isinstance(raw, str | Rate | list | tuple):
+    if isinstance(raw, str | Rate | list | tuple) or callable(raw):
         return make_limit(where, raw, name=f"{label}{index}", per_route=per_route)
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")

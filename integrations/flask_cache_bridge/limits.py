@@ -196,14 +196,12 @@ def _check(
     name = (str(scope(endpoint)) if scope else flask_limit.name) or endpoint or "view"
     if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
+    rates = flask_limit.rates if flask_limit.dynamic is None else flask_limit.dynamic.rates()
     if flask_limit.cost == 1 and flask_limit.deduct_when is None:
-        return [(_limiter(cache, settings, flask_limit, name, r), key) for r in flask_limit.rates]
+        return [(_limiter(cache, settings, flask_limit, name, r), key) for r in rates]
     cost = request_cost(flask_limit.cost)
     mode = "hit" if flask_limit.deduct_when is None else "peek"
-    return [
-        (_limiter(cache, settings, flask_limit, name, rate), key, cost, mode)
-        for rate in flask_limit.rates
-    ]
+    return [(_limiter(cache, settings, flask_limit, name, rate), key, cost, mode) for rate in rates]
 
 
 def _decide(checks: list[Any]) -> list[Decision]:
