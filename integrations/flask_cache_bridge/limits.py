@@ -154,14 +154,14 @@ def _limits_for(app: Flask, req: Request, view: Any, settings: LimitSettings) ->
     blueprints' (outermost first) and the view's own."""
     own: list[FlaskLimit] = list(getattr(view, _LIMITS_ATTR, ()))
     exempt = getattr(view, _EXEMPT_ATTR, False)
-    names = req.blueprints
+    names = req.blueprints if app.blueprints else None
     if names:
         found = [app.blueprints[n] for n in reversed(names) if n in app.blueprints]
         own = [lim for bp in found for lim in getattr(bp, _LIMITS_ATTR, ())] + own
         exempt = exempt or any(getattr(bp, _EXEMPT_ATTR, False) for bp in found)
     if exempt:
         return own
-    if own and _overridden(own, req.method, settings.override_defaults):
+    if own and settings.default_limits and _overridden(own, req.method, settings.override_defaults):
         return [*settings.application_limits, *own]
     return [*settings.application_limits, *settings.default_limits, *own]
 
@@ -227,7 +227,8 @@ def _limiter(
 ) -> RateLimiter:
     algorithm = flask_limit.algorithm or settings.algorithm
     fail_open = settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open
-    index = (name, rate, algorithm, settings.key_prefix, fail_open)
+    # The rate's numbers, not the Rate: hashing a tuple of ints is cheaper than a dataclass.
+    index = (name, rate.limit, rate.period, algorithm, settings.key_prefix, fail_open)
     limiters = flask_limit.limiters
     limiter = limiters.get(index)
     if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
@@ -249,10 +250,8 @@ def _exempt(req: Request, endpoint: str, settings: LimitSettings) -> bool:
     client address (after trusted proxies), or ``EXEMPT_WHEN()``."""
     if settings.exempt_static and (endpoint == "static" or endpoint.endswith(".static")):
         return True
-    address = (
-        settings.client_address.client(*_peer(settings, req)) if settings.exempt.networks else None
-    )
-    if settings.exempt.covers(address):
+    exempt = settings.exempt
+    if exempt.networks and exempt.covers(settings.client_address.client(*_peer(settings, req))):
         return True
     return settings.exempt_when is not None and holds(settings.exempt_when)
 
@@ -299,10 +298,11 @@ def _before_request() -> None:
 
 
 def _after_request(response: Response) -> Response:
-    decisions: list[Decision] | None = g.get(_DECISIONS)
+    store = g._get_current_object()  # the proxy resolved once
+    decisions: list[Decision] | None = store.get(_DECISIONS)
     if not decisions:
         return response
-    deferred = g.pop(_DEFERRED, None)
+    deferred = store.pop(_DEFERRED, None)
     if deferred:  # the deduct_when limits, counted only when they match the response
         checks = deductions(deferred, response)
         if checks:
