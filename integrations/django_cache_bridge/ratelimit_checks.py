@@ -114,7 +114,7 @@ def request_key(
     """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
     user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
     refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
-    if holds(spec.exempt_when, request):
+    if spec.exempt_when is not None and holds(spec.exempt_when, request):
         return None
     if callable(spec.key):
         return _text(spec.key(request))
@@ -126,7 +126,7 @@ async def request_key_async(
 ) -> str | Deny | None:
     """:func:`request_key` from async code (the user is loaded with ``auser``, a callable's
     awaitable answer awaited)."""
-    if holds(spec.exempt_when, request):
+    if spec.exempt_when is not None and holds(spec.exempt_when, request):
         return None
     if callable(spec.key):
         return _text(await _awaited(spec.key(request)))
@@ -266,15 +266,15 @@ def _defer(
 def settle(request: HttpRequest, response: Any) -> None:
     """Count the request's deferred limits whose ``deduct_when`` holds for ``response`` (one
     command, only when one does)."""
-    checks = deductions(request.__dict__.pop(_DEFERRED, ()), response)
-    if checks:
+    deferred = request.__dict__.pop(_DEFERRED, None)
+    if deferred and (checks := deductions(deferred, response)):
         hit_all(checks)
 
 
 async def asettle(request: HttpRequest, response: Any) -> None:
     """:func:`settle` on the async adapters."""
-    checks = deductions(request.__dict__.pop(_DEFERRED, ()), response)
-    if checks:
+    deferred = request.__dict__.pop(_DEFERRED, None)
+    if deferred and (checks := deductions(deferred, response)):
         await ahit_all(checks)
 
 

@@ -39,7 +39,7 @@ def _exempt(request: HttpRequest, config: RateLimitSettings, user: Any) -> bool:
         config.client_address.client(*peer(request))
     ):
         return True
-    return holds(config.exempt_when, request)
+    return config.exempt_when is not None and holds(config.exempt_when, request)
 
 
 def is_exempt(request: HttpRequest, config: RateLimitSettings) -> bool:

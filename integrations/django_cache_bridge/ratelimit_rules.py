@@ -152,6 +152,8 @@ def make_specs(
 def resolve_dynamic(request: Any, specs: Sequence[LimitSpec]) -> Sequence[LimitSpec]:
     """``specs`` with each dynamic limit replaced by the limits its callable gives for
     ``request`` (none: not limited)."""
+    if len(specs) == 1 and specs[0].dynamic is None:  # the usual case
+        return specs
     if all(spec.dynamic is None for spec in specs):
         return specs
     found: list[LimitSpec] = []
