@@ -203,6 +203,7 @@ def ratelimit(
     cost: Any = 1,
     deduct_when: Callable[[Any], Any] | None = None,
     exempt_when: Callable[[Any], Any] | None = None,
+    group: str | None = None,
 ) -> Callable[[V], V]:
     """Limit a view: a function view (sync or async) or a class-based view (decorate the
     class; its ``dispatch`` is wrapped, sync or async as the view is).
@@ -224,7 +225,7 @@ def ratelimit(
     ``when_status(400, 499)`` for failed logins); the limit is checked before the view
     without counting, and counted after the response by one more command only when it holds.
     ``exempt_when``: a callable ``(request) -> bool``; when true this limit does not count
-    the request.
+    the request. ``group``: django-ratelimit's name for ``name`` (either may be given).
 
     Stacked decorators are decided together by the outermost one, all or nothing (one
     command per alias); a refusal takes back what the middleware counted for the request.
@@ -232,7 +233,7 @@ def ratelimit(
     allowed_methods = None if methods is None else frozenset(m.upper() for m in methods)
 
     def decorate(view: V) -> V:
-        label = name or f"{view.__module__}.{view.__qualname__}"
+        label = name or group or f"{view.__module__}.{view.__qualname__}"
         try:  # the rate reads no setting: a bad one fails at import, not at the first request
             check_cost(cost, () if callable(rate) else check_rates(rate, algorithm))
             check_deduct_when(deduct_when)

@@ -23,7 +23,7 @@ def api(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
-@ratelimit(per_group, name="reports")
+@ratelimit(per_group, group="reports")  # django-ratelimit's spelling of name=
 async def reports(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
