@@ -3,8 +3,14 @@
     python bench/ratelimit_cost.py                  # memory:// and a throw-away redis-server
     python bench/ratelimit_cost.py redis://host:6379/15   # a server of your choosing (its
                                                           # keys under bench-rl: are used)
+    python bench/ratelimit_cost.py --frameworks [--before TREE]   # per-request cost in Flask
+                                                          # and Django, this tree and TREE
 
 Prints microseconds per call (median of 5 runs of N calls each), one thread, blocking faces.
+``--frameworks`` adds the cost of one limit to a Flask and a Django request (test clients, a
+throw-away redis-server) next to a hand-written hook doing one EVALSHA, with and without the
+RateLimit headers; ``--before TREE`` measures another checkout (e.g. a ``git worktree`` of the
+previous commit) in the same run, round by round, and prints both with their ratio.
 Not a test: nothing here asserts a time.
 """
 
@@ -54,6 +60,11 @@ def _table(name: str, cache: Any, n: int) -> None:
 
 
 def main() -> None:
+    if "--frameworks" in sys.argv:
+        from bench.ratelimit_frameworks import main as frameworks
+
+        frameworks(sys.argv)
+        return
     _table("memory://", SyncInMemoryCache(), 20_000)
     from cache_bridge.adapters.redis import SyncRedisCache
 

@@ -177,13 +177,17 @@ class LimitEntry:
     ``key``, ``algorithm`` (``"fixed-window"``, ``"sliding-window"`` or ``"token-bucket"``),
     ``limit`` requests per ``period_ms`` milliseconds, and a time in Unix milliseconds: for a
     hit the caller's clock or ``None`` for the executor's own (Redis: the server's ``TIME``),
-    for a refund the time the request was counted at."""
+    for a refund the time the request was counted at. ``cost``: the units the request counts
+    (or a refund takes back); ``mode``: ``"hit"`` (count if allowed), ``"peek"`` (decide,
+    write nothing) or ``"force"`` (count, never refuse)."""
 
     key: str
     algorithm: str
     limit: int
     period_ms: int
     now_ms: int | None
+    cost: int = 1
+    mode: str = "hit"
 
 
 @dataclass(frozen=True, slots=True)

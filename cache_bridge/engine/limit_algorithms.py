@@ -64,33 +64,48 @@ def _ceil_div(a: int, b: int) -> int:
     return -(-a // b)
 
 
-def hit(algorithm: str, state: str | None, limit: int, period_ms: int, now_ms: int) -> Outcome:
-    """Count one request at ``now_ms`` against ``state``; see the module docstring."""
+def hit(
+    algorithm: str,
+    state: str | None,
+    limit: int,
+    period_ms: int,
+    now_ms: int,
+    *,
+    cost: int = 1,
+    force: bool = False,
+) -> Outcome:
+    """Count a request of ``cost`` units at ``now_ms`` against ``state``; see the module
+    docstring. ``force``: count it even past the limit (allowed, never refused)."""
     if algorithm == "fixed-window":
-        return _fixed(state, limit, period_ms, now_ms)
+        return _fixed(state, limit, period_ms, now_ms, cost=cost, force=force)
     if algorithm == "sliding-window":
-        return _sliding(state, limit, period_ms, now_ms)
+        return _sliding(state, limit, period_ms, now_ms, cost=cost, force=force)
     if algorithm == "token-bucket":
-        return _bucket(state, limit, period_ms, now_ms)
+        return _bucket(state, limit, period_ms, now_ms, cost=cost, force=force)
     raise ValueError(f"unknown rate-limit algorithm {algorithm!r}; use one of {ALGORITHMS}")
 
 
-def _fixed(state: str | None, limit: int, period: int, now: int) -> Outcome:
+def _fixed(
+    state: str | None, limit: int, period: int, now: int, *, cost: int, force: bool
+) -> Outcome:
     window = now // period
     count = 0
     found = _TWO.fullmatch(state) if state else None
     if found and int(found[1]) == window:
         count = int(found[2])
     reset = (window + 1) * period - now
-    if count >= limit:
-        return Outcome(False, 0, reset, reset, None, 0, 0, reset)
-    count += 1
+    if count + cost > limit and not force:
+        return Outcome(False, max(0, limit - count), reset, reset, None, 0, 0, reset)
+    count += cost
+    remaining = max(0, limit - count)
     return Outcome(
-        True, limit - count, reset, 0, f"{window} {count}", reset, limit - count + 1, reset
+        True, remaining, reset, 0, f"{window} {count}", reset, max(0, limit - count + cost), reset
     )
 
 
-def _sliding(state: str | None, limit: int, period: int, now: int) -> Outcome:
+def _sliding(
+    state: str | None, limit: int, period: int, now: int, *, cost: int, force: bool
+) -> Outcome:
     window = now // period
     current = previous = 0
     found = _THREE.fullmatch(state) if state else None
@@ -104,18 +119,21 @@ def _sliding(state: str | None, limit: int, period: int, now: int) -> Outcome:
     left = period - elapsed
     # The estimate is previous * left / period + current; compare it scaled by period.
     weighted = previous * left
-    if weighted + (current + 1) * period > limit * period:
-        if current >= limit:
+    if weighted + (current + cost) * period > limit * period and not force:
+        if current + cost > limit:
             # Wait for the next window, then until this window's count has slid out enough.
-            retry = left + max(0, _ceil_div(period * (current - limit + 1), current))
+            slide = _ceil_div(period * (current - limit + cost), current) if current else 0
+            retry = left + max(0, slide)
         else:
-            retry = _ceil_div(weighted - (limit - 1 - current) * period, previous)
+            retry = _ceil_div(weighted - (limit - cost - current) * period, previous)
         reset = left + period if current > 0 else left
-        return Outcome(False, 0, reset, max(1, retry), None, 0, 0, reset)
+        now_left = max(0, (limit * period - weighted - current * period) // period)
+        return Outcome(False, now_left, reset, max(1, retry), None, 0, 0, reset)
     # Without this request the quota is fully back when the counts so far have slid out.
     idle_reset = left + period if current > 0 else (left if previous > 0 else 0)
-    current += 1
-    remaining = (limit * period - weighted - current * period) // period
+    current += cost
+    remaining = max(0, (limit * period - weighted - current * period) // period)
+    idle_remaining = max(0, (limit * period - weighted - (current - cost) * period) // period)
     return Outcome(
         True,
         remaining,
@@ -123,13 +141,15 @@ def _sliding(state: str | None, limit: int, period: int, now: int) -> Outcome:
         0,
         f"{window} {current} {previous}",
         left + period,
-        remaining + 1,
+        idle_remaining,
         idle_reset,
     )
 
 
-def _bucket(state: str | None, limit: int, period: int, now: int) -> Outcome:
-    # GCRA with a burst of ``limit``: one request costs ``period / limit`` ms of the bucket.
+def _bucket(
+    state: str | None, limit: int, period: int, now: int, *, cost: int, force: bool
+) -> Outcome:
+    # GCRA with a burst of ``limit``: one unit costs ``period / limit`` ms of the bucket.
     # Times are kept as ``a + b / limit`` ms so that the arithmetic stays in integers.
     a, b = now, 0
     found = _TWO.fullmatch(state) if state else None
@@ -138,23 +158,31 @@ def _bucket(state: str | None, limit: int, period: int, now: int) -> Outcome:
         if (stored_a - now) * limit + stored_b > 0:
             a, b = stored_a, stored_b
     ahead_before = (a - now) * limit + b  # theoretical arrival time - now, times limit
-    b += period
+    b += period * cost
     a += b // limit
     b %= limit
     ahead = (a - now) * limit + b
     capacity = period * limit
     idle_reset = _ceil_div(ahead_before, limit)
-    if ahead > capacity:
+    idle_remaining = max(0, (capacity - ahead_before) // period)
+    if ahead > capacity and not force:
         retry = max(1, _ceil_div(ahead - capacity, limit))
-        return Outcome(False, 0, idle_reset, retry, None, 0, 0, idle_reset)
+        return Outcome(False, idle_remaining, idle_reset, retry, None, 0, 0, idle_reset)
     ttl = max(1, _ceil_div(ahead, limit))
-    remaining = (capacity - ahead) // period
-    return Outcome(True, remaining, ttl, 0, f"{a} {b}", ttl, remaining + 1, idle_reset)
+    remaining = max(0, (capacity - ahead) // period)
+    return Outcome(True, remaining, ttl, 0, f"{a} {b}", ttl, idle_remaining, idle_reset)
 
 
 #: One limit's part of a group's reply: allowed, remaining, reset_ms, retry_ms, counted (1 when
 #: the group wrote its state), now_ms (the time it was decided at).
 Reply = tuple[int, int, int, int, int, int]
+
+
+def _outcome(entry: LimitEntry, state: str | None, now: int) -> Outcome:
+    force = entry.mode == "force"
+    return hit(
+        entry.algorithm, state, entry.limit, entry.period_ms, now, cost=entry.cost, force=force
+    )
 
 
 def hit_all(
@@ -163,15 +191,19 @@ def hit_all(
     """Count one request against every limit of a group, all or nothing.
 
     ``states`` are the stored states of the limits' keys; a limit without its own time
-    (``now_ms`` of ``None``) is decided at ``now_ms``. Returns one :data:`Reply` per limit and
-    the writes to make, ``(key, state, ttl_ms)`` in order: none unless every limit allowed.
+    (``now_ms`` of ``None``) is decided at ``now_ms``. Each limit counts the entry's ``cost``;
+    a ``"peek"`` limit decides without writing (it refuses the group when it would refuse),
+    a ``"force"`` one counts and never refuses. Returns one :data:`Reply` per limit and the
+    writes to make, ``(key, state, ttl_ms)`` in order: none unless every limit allowed.
     """
     if len(limits) == 1:  # the usual case, without the bookkeeping (the same rules)
         (entry,), (stored,) = limits, states
         now = now_ms if entry.now_ms is None else entry.now_ms
-        o = hit(entry.algorithm, stored, entry.limit, entry.period_ms, now)
+        o = _outcome(entry, stored, now)
         if not o.allowed:
-            return [(0, 0, o.reset_ms, o.retry_ms, 0, now)], []
+            return [(0, o.remaining, o.reset_ms, o.retry_ms, 0, now)], []
+        if entry.mode == "peek":
+            return [(1, o.idle_remaining, o.idle_reset_ms, 0, 0, now)], []
         writes = [] if o.state is None else [(entry.key, o.state, o.ttl_ms)]
         return [(1, o.remaining, o.reset_ms, 0, 1, now)], writes
     pending: dict[str, str] = {}
@@ -179,36 +211,42 @@ def hit_all(
     for entry, stored in zip(limits, states, strict=True):
         state = pending.get(entry.key, stored)
         now = now_ms if entry.now_ms is None else entry.now_ms
-        outcome = hit(entry.algorithm, state, entry.limit, entry.period_ms, now)
-        if outcome.state is not None:
+        outcome = _outcome(entry, state, now)
+        if outcome.state is not None and entry.mode != "peek":
             pending[entry.key] = outcome.state
         decided.append((outcome, now))
     if all(outcome.allowed for outcome, _ in decided):
-        replies = [(1, o.remaining, o.reset_ms, 0, 1, now) for o, now in decided]
+        replies: list[Reply] = [
+            (1, o.idle_remaining, o.idle_reset_ms, 0, 0, now)
+            if entry.mode == "peek"
+            else (1, o.remaining, o.reset_ms, 0, 1, now)
+            for entry, (o, now) in zip(limits, decided, strict=True)
+        ]
         writes = [
             (entry.key, o.state, o.ttl_ms)
             for entry, (o, _) in zip(limits, decided, strict=True)
-            if o.state is not None
+            if o.state is not None and entry.mode != "peek"
         ]
         return replies, writes
     replies = [
         (1, o.idle_remaining, o.idle_reset_ms, 0, 0, now)
         if o.allowed
-        else (0, 0, o.reset_ms, o.retry_ms, 0, now)
+        else (0, o.remaining, o.reset_ms, o.retry_ms, 0, now)
         for o, now in decided
     ]
     return replies, []
 
 
 def refund(
-    algorithm: str, state: str | None, limit: int, period_ms: int, hit_ms: int
+    algorithm: str, state: str | None, limit: int, period_ms: int, hit_ms: int, *, cost: int = 1
 ) -> str | None:
-    """``state`` with one request, counted at ``hit_ms``, taken back; ``None`` when there is
-    nothing to take back (no state, or its window has moved past that request)."""
+    """``state`` with a request of ``cost`` units, counted at ``hit_ms``, taken back; ``None``
+    when there is nothing to take back (no state, or its window has moved past that
+    request)."""
     found = _TWO.fullmatch(state) if state and algorithm != "sliding-window" else None
     if algorithm == "fixed-window":
         if found and int(found[1]) == hit_ms // period_ms and int(found[2]) > 0:
-            return f"{found[1]} {int(found[2]) - 1}"
+            return f"{found[1]} {max(0, int(found[2]) - cost)}"
         return None
     if algorithm == "sliding-window":
         three = _THREE.fullmatch(state) if state else None
@@ -216,13 +254,13 @@ def refund(
             return None
         window, current, previous = int(three[1]), int(three[2]), int(three[3])
         if window == hit_ms // period_ms and current > 0:
-            return f"{window} {current - 1} {previous}"
+            return f"{window} {max(0, current - cost)} {previous}"
         if window == hit_ms // period_ms + 1 and previous > 0:
-            return f"{window} {current} {previous - 1}"
+            return f"{window} {current} {max(0, previous - cost)}"
         return None
     if algorithm == "token-bucket":
         if found is None:
             return None
-        b = int(found[2]) - period_ms  # one request's worth of the theoretical arrival time
+        b = int(found[2]) - period_ms * cost  # the request's share of the theoretical arrival
         return f"{int(found[1]) + b // limit} {b % limit}"
     raise ValueError(f"unknown rate-limit algorithm {algorithm!r}; use one of {ALGORITHMS}")

@@ -26,6 +26,7 @@ from __future__ import annotations
 from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.ratelimit.clientip import UNKNOWN, ClientAddress, parse_ip
 from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.deduct import when_status
 from cache_bridge.ratelimit.group import ahit_all, arefund, hit_all, refund
 from cache_bridge.ratelimit.headers import rate_limit_headers, retry_after_seconds
 from cache_bridge.ratelimit.limiter import AsyncRateLimiter, RateLimiter, limit_log
@@ -49,4 +50,5 @@ __all__ = [
     "rate_limit_headers",
     "refund",
     "retry_after_seconds",
+    "when_status",
 ]

@@ -24,7 +24,7 @@ from dataclasses import dataclass, field
 
 from cache_bridge.errors import ConfigurationError
 
-__all__ = ["UNKNOWN", "UNKNOWN_CLIENT_POLICIES", "ClientAddress", "parse_ip"]
+__all__ = ["UNKNOWN", "UNKNOWN_CLIENT_POLICIES", "ClientAddress", "parse_ip", "parse_networks"]
 
 logger = logging.getLogger("cache_bridge.ratelimit")
 
@@ -75,6 +75,15 @@ def _unix_peer(remote_addr: str | None) -> bool:
 
 
 def _networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
+    return parse_networks(cidrs, "trusted proxy", f" (or {UNIX!r} for a proxy on a Unix socket)")
+
+
+def parse_networks(
+    cidrs: Iterable[str] | str, label: str = "address", hint: str = ""
+) -> tuple[Network, ...]:
+    """The networks of ``cidrs`` (CIDRs or single addresses; IPv4-mapped IPv6 as IPv4;
+    ``"unix"`` skipped); raises :class:`~cache_bridge.errors.ConfigurationError` naming
+    ``label`` for an entry that is neither."""
     if isinstance(cidrs, str):
         cidrs = [cidrs]
     found: list[Network] = []
@@ -82,12 +91,15 @@ def _networks(cidrs: Iterable[str]) -> tuple[Network, ...]:
         if str(cidr).strip() == UNIX:
             continue
         try:
-            found.append(ipaddress.ip_network(str(cidr).strip(), strict=False))
+            network = ipaddress.ip_network(str(cidr).strip(), strict=False)
         except ValueError:
             raise ConfigurationError(
-                f"trusted proxy {cidr!r} is not an IP address or CIDR such as '10.0.0.0/8' "
-                f"(or {UNIX!r} for a proxy on a Unix socket)"
+                f"{label} {cidr!r} is not an IP address or CIDR such as '10.0.0.0/8'{hint}"
             ) from None
+        mapped = getattr(network.network_address, "ipv4_mapped", None)
+        if mapped is not None and network.prefixlen >= 96:
+            network = ipaddress.ip_network(f"{mapped}/{network.prefixlen - 96}")
+        found.append(network)
     return tuple(found)
 
 

@@ -22,7 +22,13 @@ class Decision:
     numbers mean nothing. ``receipt`` says what this decision counted: ``(state key, time it
     was counted at in Unix ms)``, or ``None`` for nothing (a refusal, a failure, an allowed
     limit of a group that another limit refused); it is what
-    :func:`~cache_bridge.ratelimit.refund` takes back.
+    :func:`~cache_bridge.ratelimit.refund` takes back. ``cost`` is the units this request
+    counts (``remaining`` is in units too). ``reason`` says why a request was refused:
+    ``"limit"`` (the quota is spent), ``"cost-exceeds-limit"`` (the request costs more than the
+    whole quota: waiting never helps; nothing was counted and the cache was not asked),
+    ``"bad-cost"`` (a cost callable gave something that is not an int of 0 or more),
+    ``"unavailable"`` (the cache could not be asked and the limit fails closed); ``None`` when
+    allowed.
     """
 
     allowed: bool
@@ -34,6 +40,8 @@ class Decision:
     rate: Rate
     error: CacheError | None = None
     receipt: tuple[str, int] | None = field(default=None, compare=False, repr=False)
+    cost: int = 1
+    reason: str | None = None
 
     @property
     def counted(self) -> bool:

@@ -126,9 +126,29 @@ def _run_part(part: _Part) -> Group[list[Reply]]:
     return replies
 
 
-def _entry(limiter: Limited, key: object) -> LimitEntry | DomainError:
+#: One check of a group: ``(limiter, key)``, ``(limiter, key, cost)`` or ``(limiter, key, cost,
+#: mode)`` (``mode``: ``"hit"``, ``"peek"`` or ``"force"``, as
+#: :class:`~cache_bridge.engine.commands.LimitEntry`).
+Check = tuple[Limited, str] | tuple[Limited, str, int] | tuple[Limited, str, int, str]
+
+
+def _unpack(check: Check) -> tuple[Limited, str, Any, str]:
+    if len(check) == 2:
+        return check[0], check[1], 1, "hit"
+    if len(check) == 3:
+        return check[0], check[1], check[2], "hit"
+    return check[0], check[1], check[2], check[3]
+
+
+def _entry(
+    limiter: Limited, key: object, cost: Any, mode: str
+) -> LimitEntry | DomainError | Decision:
     try:
-        entry = limiter.policy.entry(key, limiter.native)
+        if type(cost) is not int or cost != 1:
+            refused = limiter.policy.refused_cost(cost)
+            if refused is not None:
+                return refused
+        entry = limiter.policy.entry(key, limiter.native, cost, mode)
         if isinstance(entry, LimitEntry) and limiter.native:
             # Checked here so that a bad key fails its own limit, not the whole command.
             keyspace(limiter.cache).key(entry.key)
@@ -139,17 +159,18 @@ def _entry(limiter: Limited, key: object) -> LimitEntry | DomainError:
     return entry
 
 
-def group(checks: Sequence[tuple[Limited, str]]) -> Group[list[Decision]]:
+def group(checks: Sequence[Check]) -> Group[list[Decision]]:
     """The steps of :func:`hit_all`."""
-    limiters = [limiter for limiter, _ in checks]
-    outcomes: list[Reply | DomainError] = []
+    unpacked = [_unpack(check) for check in checks]
+    limiters = [limiter for limiter, _, _, _ in unpacked]
+    outcomes: list[Reply | DomainError | Decision] = []
     entries: list[LimitEntry | None] = []
-    for limiter, key in checks:
-        entry = _entry(limiter, key)
+    for limiter, key, cost, mode in unpacked:
+        entry = _entry(limiter, key, cost, mode)
         if isinstance(entry, LimitEntry):
             outcomes.append(_NOT_RUN)
             entries.append(entry)
-        else:  # decided already: a bad key, a hostile clock
+        else:  # decided already: a bad key or cost, a hostile clock
             outcomes.append(entry)
             entries.append(None)
     for part in _parts(limiters, entries):
@@ -162,7 +183,7 @@ def group(checks: Sequence[tuple[Limited, str]]) -> Group[list[Decision]]:
         for position, reply in zip(part.positions, replies, strict=True):
             outcomes[position] = reply
     decisions = [
-        limiter.policy.decide(outcome, entry)
+        outcome if isinstance(outcome, Decision) else limiter.policy.decide(outcome, entry)
         for limiter, outcome, entry in zip(limiters, outcomes, entries, strict=True)
     ]
     if all(d.allowed for d in decisions) or not any(d.counted for d in decisions):
@@ -173,14 +194,15 @@ def group(checks: Sequence[tuple[Limited, str]]) -> Group[list[Decision]]:
 
 
 def _uncounted(decision: Decision) -> Decision:
-    return dataclasses.replace(decision, remaining=decision.remaining + 1, receipt=None)
+    return dataclasses.replace(decision, remaining=decision.remaining + decision.cost, receipt=None)
 
 
 def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
     """The steps of :func:`refund`: best effort, a failure leaves the count in place."""
     limiters = [limiter for limiter, _ in pairs]
     receipts = [
-        None if d.receipt is None else limiter.policy.counted(d.receipt) for limiter, d in pairs
+        None if d.receipt is None else limiter.policy.counted(d.receipt, d.cost)
+        for limiter, d in pairs
     ]
     for part in _parts(limiters, receipts):
         try:
@@ -247,23 +269,22 @@ async def adrive(steps: Group[T]) -> T:
     return _value(await drive_async(_op(steps), acall))  # type: ignore[arg-type]
 
 
-def hit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
-    """Count one request against every ``(limiter, key)`` of blocking limiters, all or
-    nothing: one decision per check, in order; if any refuses, none counted the request.
-    Limiters over one bundled adapter are decided in one round trip. Never raises."""
+def hit_all(checks: Iterable[Check]) -> list[Decision]:
+    """Count one request against every ``(limiter, key)`` (or ``(limiter, key, cost)``) of
+    blocking limiters, all or nothing: one decision per check, in order; if any refuses, none
+    counted the request. Limiters over one bundled adapter are decided in one round trip.
+    Never raises."""
     checks = checks if isinstance(checks, list) else list(checks)
-    if len(checks) == 1:  # the usual case: one operation, without the group's generator
-        limiter, key = checks[0]
-        return [limiter.hit(key)]
+    if len(checks) == 1 and len(checks[0]) == 2:  # the usual case, without the generator
+        return [checks[0][0].hit(checks[0][1])]
     return drive(group(checks)) if checks else []
 
 
-async def ahit_all(checks: Iterable[tuple[Limited, str]]) -> list[Decision]:
+async def ahit_all(checks: Iterable[Check]) -> list[Decision]:
     """:func:`hit_all` for :class:`~cache_bridge.ratelimit.AsyncRateLimiter`\\ s."""
     checks = checks if isinstance(checks, list) else list(checks)
-    if len(checks) == 1:
-        limiter, key = checks[0]
-        return [await limiter.hit(key)]
+    if len(checks) == 1 and len(checks[0]) == 2:
+        return [await checks[0][0].hit(checks[0][1])]
     return await adrive(group(checks)) if checks else []
 
 

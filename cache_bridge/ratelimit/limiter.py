@@ -79,11 +79,16 @@ class _Limiter:
     def rate(self) -> Rate:
         return self.policy.rate
 
-    def _one(self, key: str) -> tuple[Op[Reply] | DomainError, str]:
-        """The one-limit native check for ``key``: its operation (or why there is none) and
-        the state key it checks."""
+    def _one(self, key: str, cost: int) -> tuple[Op[Reply] | DomainError | Decision, str]:
+        """The one-limit native check for ``key``: its operation (or why there is none, or
+        the decision already taken for a cost the limit cannot count) and the state key it
+        checks."""
         try:
             policy = self.policy
+            if type(cost) is not int or cost != 1:
+                refused = policy.refused_cost(cost)
+                if refused is not None:
+                    return refused, ""
             if type(key) is not str:
                 entry = policy.entry(key, True)  # checks it, or a plain copy of a str subclass
                 if not isinstance(entry, LimitEntry):
@@ -101,14 +106,27 @@ class _Limiter:
                 limit=rate.limit,
                 period_ms=rate.period_ms,
                 now_ms=now,
+                cost=cost,
             )
         except Exception as exc:  # a hostile key or clock: a decision all the same
             return unexpected(exc), ""
         return op, key
 
-    def fallback(self, key: str) -> Group[Decision]:
+    def fallback(self, key: str, cost: int = 1) -> Group[Decision]:
         """The protocol fallback's steps for one check of ``key`` (a group of one)."""
-        return _first(group(((cast(Limited, self), key),)))
+        return _first(group(((cast(Limited, self), key, cost),)))
+
+    def decided(
+        self, op: Op[Reply] | DomainError | Decision, done: object, key: str, cost: int
+    ) -> Decision:
+        """The decision of a one-limit native check: ``op`` already decided, or its Result."""
+        if isinstance(op, Decision):
+            return op
+        return self.policy.decide_one(_reply(done), key, cost)
+
+
+def _failed(outcome: DomainError | Decision) -> object:
+    return outcome if isinstance(outcome, Decision) else Failure(outcome)
 
 
 def _first(steps: Group[list[Decision]]) -> Group[Decision]:
@@ -137,13 +155,14 @@ class RateLimiter(_Limiter):
     _face = SyncCache
     cache: SyncCacheProtocol
 
-    def hit(self, key: str) -> Decision:
-        """Count one request for ``key`` (a client IP, a user id, ...) and decide; never raises."""
+    def hit(self, key: str, cost: int = 1) -> Decision:
+        """Count one request of ``cost`` units (default 1) for ``key`` (a client IP, a user id,
+        ...) and decide; never raises. A cost above the limit is refused without asking."""
         if not self.native:
-            return drive(self.fallback(key))
-        op, state_key = self._one(key)
-        done = call((self.cache, op)) if isinstance(op, Op) else Failure(op)
-        return self.policy.decide_one(_reply(done), state_key)
+            return drive(self.fallback(key, cost))
+        op, state_key = self._one(key, cost)
+        done = call((self.cache, op)) if isinstance(op, Op) else _failed(op)
+        return self.decided(op, done, state_key, cost)
 
 
 class AsyncRateLimiter(_Limiter):
@@ -153,10 +172,10 @@ class AsyncRateLimiter(_Limiter):
     _face = AsyncCache
     cache: CacheProtocol
 
-    async def hit(self, key: str) -> Decision:
-        """Count one request for ``key`` and decide; never raises."""
+    async def hit(self, key: str, cost: int = 1) -> Decision:
+        """Count one request of ``cost`` units for ``key`` and decide; never raises."""
         if not self.native:
-            return await adrive(self.fallback(key))
-        op, state_key = self._one(key)
-        done = await acall((self.cache, op)) if isinstance(op, Op) else Failure(op)
-        return self.policy.decide_one(_reply(done), state_key)
+            return await adrive(self.fallback(key, cost))
+        op, state_key = self._one(key, cost)
+        done = await acall((self.cache, op)) if isinstance(op, Op) else _failed(op)
+        return self.decided(op, done, state_key, cost)

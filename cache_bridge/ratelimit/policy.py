@@ -75,6 +75,7 @@ class LimitPolicy:
             )
         if not isinstance(name, str) or not name:
             raise ConfigurationError("a rate limit's name must be a non-empty str")
+        self.rate.check_algorithm(algorithm)
         self.algorithm = algorithm
         self.name = name
         self.prefix = prefix
@@ -98,7 +99,9 @@ class LimitPolicy:
         clock = self.clock if self.clock is not None or native else time.time
         return None if clock is None else math.floor(clock() * 1000)
 
-    def entry(self, key: object, native: bool) -> LimitEntry | CacheInvalidArgumentError:
+    def entry(
+        self, key: object, native: bool, cost: int = 1, mode: str = "hit"
+    ) -> LimitEntry | CacheInvalidArgumentError:
         """This limit's part of a check for ``key`` (its state key not yet namespaced)."""
         if type(key) is not str:
             if not isinstance(key, str):
@@ -108,28 +111,45 @@ class LimitPolicy:
                 )
             key = str.__str__(key)  # a plain copy, whatever a str subclass overrides
         rate = self.rate
+        now = self.now_ms(native)
         return LimitEntry(
-            self.storage_key(key), self.algorithm, rate.limit, rate.period_ms, self.now_ms(native)
+            self.storage_key(key), self.algorithm, rate.limit, rate.period_ms, now, cost, mode
         )
 
-    def counted(self, receipt: tuple[str, int]) -> LimitEntry:
-        """What a decision's ``receipt`` counted, as a refund takes it back."""
+    def counted(self, receipt: tuple[str, int], cost: int = 1) -> LimitEntry:
+        """What a decision's ``receipt`` (of ``cost`` units) counted, as a refund takes it
+        back."""
         rate = self.rate
-        return LimitEntry(receipt[0], self.algorithm, rate.limit, rate.period_ms, receipt[1])
+        return LimitEntry(receipt[0], self.algorithm, rate.limit, rate.period_ms, receipt[1], cost)
+
+    def refused_cost(self, cost: object) -> Decision | None:
+        """The refusal of a request whose ``cost`` cannot be counted (not an int of 0 or more:
+        ``"bad-cost"``; more than the limit: ``"cost-exceeds-limit"``), decided without the
+        cache; ``None`` for a cost the limit can count."""
+        if type(cost) is int and 0 <= cost <= self.rate.limit:
+            return None
+        rate = self.rate
+        bad = type(cost) is not int or cost < 0
+        reason = "bad-cost" if bad else "cost-exceeds-limit"
+        shown = cost if type(cost) is int else 1
+        return Decision(False, rate.limit, 0, 0.0, 0.0, self.name, rate, cost=shown, reason=reason)
 
     def denied(self) -> Decision:
         """A refusal decided without asking the cache (a request the limit cannot tell
         apart: no usable client address under ``UNKNOWN_CLIENT = "deny"``)."""
         rate = self.rate
         period = float(rate.period)
-        return Decision(False, rate.limit, 0, period, period, self.name, rate)
+        return Decision(False, rate.limit, 0, period, period, self.name, rate, reason="limit")
 
     def decide(self, outcome: Reply | DomainError, entry: LimitEntry | None) -> Decision:
         """The decision for one limit's reply (``entry``: what was checked) or its error."""
-        return self.decide_one(outcome, "" if entry is None else entry.key)
+        if entry is None:
+            return self.decide_one(outcome, "")
+        return self.decide_one(outcome, entry.key, entry.cost)
 
-    def decide_one(self, outcome: Reply | DomainError, state_key: str) -> Decision:
-        """The decision for one limit's reply on the state at ``state_key``, or its error."""
+    def decide_one(self, outcome: Reply | DomainError, state_key: str, cost: int = 1) -> Decision:
+        """The decision for one limit's reply on the state at ``state_key`` (a request of
+        ``cost`` units), or its error."""
         if isinstance(outcome, tuple):
             self.failure_log.recovered()
             allowed, remaining, reset_ms, retry_ms, counted, now_ms = outcome
@@ -144,6 +164,8 @@ class LimitPolicy:
                 rate,
                 None,
                 (state_key, now_ms) if counted and state_key else None,
+                cost,
+                None if allowed else "limit",
             )
         if not isinstance(outcome, CacheInvalidArgumentError):
             # A bad key is the caller's mistake, not the cache failing: nothing to log.
@@ -162,4 +184,6 @@ class LimitPolicy:
             name=self.name,
             rate=self.rate,
             error=error,
+            cost=cost,
+            reason=None if self.fail_open else "unavailable",
         )

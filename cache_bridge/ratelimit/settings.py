@@ -20,7 +20,7 @@ from cache_bridge.config import did_you_mean
 from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit.clientip import ClientAddress
-from cache_bridge.ratelimit.rate import Rate, parse_rate
+from cache_bridge.ratelimit.rate import Rate, parse_rate, parse_rates
 
 __all__ = [
     "LIMIT_KEYS",
@@ -30,6 +30,7 @@ __all__ = [
     "check_algorithm",
     "check_methods",
     "check_rate",
+    "check_rates",
     "client_address",
     "is_flag",
     "is_prefix",
@@ -49,10 +50,23 @@ SHARED_DEFAULTS: Final[Mapping[str, Any]] = {
     "IPV4_PREFIX": 32,
     "HEADERS": True,
     "LEGACY_HEADERS": False,
+    "EXEMPT": (),
+    "EXEMPT_WHEN": None,
+    "APPLICATION_LIMITS": (),
 }
 
 #: The keys of one limit (a Django rule, a Flask default limit) both frameworks accept.
-LIMIT_KEYS: Final = ("NAME", "RATE", "METHODS", "ALGORITHM", "KEY", "FAIL_OPEN")
+LIMIT_KEYS: Final = (
+    "NAME",
+    "RATE",
+    "METHODS",
+    "ALGORITHM",
+    "KEY",
+    "FAIL_OPEN",
+    "COST",
+    "DEDUCT_WHEN",
+    "EXEMPT_WHEN",
+)
 
 #: How many limiters an integration keeps per store before it forgets them all (a bound,
 #: never reached by an app with fewer limits and routes).
@@ -78,6 +92,17 @@ def parenthesised(hint: str) -> str:
 def check_rate(rate: object) -> Rate:
     """``rate`` parsed (a str such as ``"100/m"`` or a :class:`Rate`)."""
     return parse_rate(rate)  # type: ignore[arg-type]
+
+
+def check_rates(rates: object, algorithm: str | None = None) -> tuple[Rate, ...]:
+    """Every rate of ``rates`` (one rate, ``"200 per day; 50 per hour"``, a list, a
+    ``(count, seconds)`` pair), each checked against ``algorithm`` when it is known (the
+    product rule of :meth:`Rate.check_algorithm`)."""
+    parsed = parse_rates(rates)  # type: ignore[arg-type]
+    if algorithm is not None:
+        for rate in parsed:
+            rate.check_algorithm(algorithm)
+    return parsed
 
 
 def check_algorithm(algorithm: object, label: str) -> str:

@@ -19,6 +19,7 @@ group logic (:mod:`cache_bridge.ratelimit.group`) and the drivers run them.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import math
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
@@ -80,9 +81,9 @@ def step_value(result: Result[Any, DomainError]) -> Any:
     raise StepFailed(CacheError(f"not a Result: {result!r}", operation="rate_limit"))
 
 
-def uncounted(reply: Reply) -> Reply:
-    """``reply`` of an allowed limit whose count was taken back: one more request remains."""
-    return (reply[0], reply[1] + 1, reply[2], 0, 0, reply[5])
+def uncounted(reply: Reply, cost: int = 1) -> Reply:
+    """``reply`` of an allowed limit whose count (``cost`` units) was taken back."""
+    return (reply[0], reply[1] + cost, reply[2], 0, 0, reply[5])
 
 
 def _replies(reply: Sequence[Any], count: int) -> list[Reply]:
@@ -97,10 +98,20 @@ def _replies(reply: Sequence[Any], count: int) -> list[Reply]:
 
 @operation("rate_limit")
 def rate_limit_hit(
-    ns: KeySpace, key: object, *, algorithm: str, limit: int, period_ms: int, now_ms: int | None
+    ns: KeySpace,
+    key: object,
+    *,
+    algorithm: str,
+    limit: int,
+    period_ms: int,
+    now_ms: int | None,
+    cost: int = 1,
+    mode: str = "hit",
 ) -> Steps[Reply]:
-    """Count one request against the one limit at ``key`` (one atomic command)."""
-    reply = yield RateLimitHit((LimitEntry(ns.key(key), algorithm, limit, period_ms, now_ms),))
+    """Count one request of ``cost`` units against the one limit at ``key`` (one atomic
+    command; ``mode`` as :class:`~cache_bridge.engine.commands.LimitEntry`)."""
+    entry = LimitEntry(ns.key(key), algorithm, limit, period_ms, now_ms, cost, mode)
+    reply = yield RateLimitHit((entry,))
     if len(reply) != _PER_LIMIT:
         raise CacheError(f"a rate-limit reply of {len(reply)} numbers", operation="rate_limit")
     allowed, remaining, reset_ms, retry_ms, counted, now = reply
@@ -110,33 +121,30 @@ def rate_limit_hit(
 @operation("rate_limit", keyed=False)
 def rate_limit_hits(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[list[Reply]]:
     """Count one request against every limit of ``limits`` (keys in ``ns``), all or nothing."""
-    stored = tuple(
-        LimitEntry(ns.key(lim.key), lim.algorithm, lim.limit, lim.period_ms, lim.now_ms)
-        for lim in limits
-    )
+    stored = tuple(dataclasses.replace(lim, key=ns.key(lim.key)) for lim in limits)
     replies = _replies((yield RateLimitHit(stored)), len(stored))
     counted = [i for i, reply in enumerate(replies) if reply[4]]
     if counted and len(counted) < len(replies) and not all(reply[0] for reply in replies):
         # An executor that splits the group (one script per Cluster slot) counted some parts
         # while another refused: take those counts back, so the refused request costs none.
         yield RateLimitRefund(tuple(_at(stored[i], replies[i][5]) for i in counted))
-        replies = [uncounted(reply) if reply[4] else reply for reply in replies]
+        replies = [
+            uncounted(reply, entry.cost) if reply[4] else reply
+            for entry, reply in zip(stored, replies, strict=True)
+        ]
     return replies
 
 
 @operation("rate_limit", keyed=False)
 def rate_limit_refund(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[int]:
     """Take back one request from each limit (``now_ms``: when it was counted)."""
-    stored = tuple(
-        LimitEntry(ns.key(lim.key), lim.algorithm, lim.limit, lim.period_ms, lim.now_ms)
-        for lim in limits
-    )
+    stored = tuple(dataclasses.replace(lim, key=ns.key(lim.key)) for lim in limits)
     changed = yield RateLimitRefund(stored)
     return int(changed)
 
 
 def _at(limit: LimitEntry, now_ms: int) -> LimitEntry:
-    return LimitEntry(limit.key, limit.algorithm, limit.limit, limit.period_ms, now_ms)
+    return dataclasses.replace(limit, now_ms=now_ms, mode="hit")
 
 
 # -- the protocol-only fallback ------------------------------------------------------------
@@ -175,25 +183,44 @@ def _int_or_zero(raw: object) -> int:
         return 0
 
 
+def _fallback_peek(limit: LimitEntry, now_ms: int) -> Generator[Call, Any, Reply]:
+    """Decide ``limit`` (its cost) on the counters as they are, writing nothing."""
+    window = now_ms // limit.period_ms
+    current = _int_or_zero(step_value((yield Call("get", (f"{limit.key}:{window}",)))))
+    state = f"{window} {current}"
+    if limit.algorithm != "fixed-window":
+        previous = _int_or_zero(step_value((yield Call("get", (f"{limit.key}:{window - 1}",)))))
+        state += f" {previous}"
+    o = hit(limit.algorithm, state, limit.limit, limit.period_ms, now_ms, cost=limit.cost)
+    if o.allowed:
+        return (1, o.idle_remaining, o.idle_reset_ms, 0, 0, now_ms)
+    return (0, o.remaining, o.reset_ms, o.retry_ms, 0, now_ms)
+
+
 def _fallback_hit(limit: LimitEntry, now_ms: int) -> Generator[Call, Any, Reply]:
-    key, algorithm, period_ms = limit.key, limit.algorithm, limit.period_ms
+    key, algorithm, period_ms, cost = limit.key, limit.algorithm, limit.period_ms, limit.cost
     check_fallback_algorithm(algorithm)
+    if limit.mode == "peek":
+        return (yield from _fallback_peek(limit, now_ms))
+    force = limit.mode == "force"
     window = now_ms // period_ms
     left = period_ms - (now_ms - window * period_ms)
+    current_key = f"{key}:{window}"
     if algorithm == "fixed-window":
-        count = yield from _count(f"{key}:{window}", 1, _seconds(left))
-        outcome = hit(algorithm, f"{window} {count - 1}", limit.limit, period_ms, now_ms)
+        count = yield from _count(current_key, cost, _seconds(left))
+        state = f"{window} {count - cost}"
     else:
         previous = _int_or_zero(step_value((yield Call("get", (f"{key}:{window - 1}",)))))
-        current_key = f"{key}:{window}"
-        count = yield from _count(current_key, 1, _seconds(left + period_ms))
-        state = f"{window} {count - 1} {previous}"
-        outcome = hit(algorithm, state, limit.limit, period_ms, now_ms)
-        if not outcome.allowed:  # a refusal is not counted: take the increment back
-            step_value((yield Call("decrement", (current_key, 1))))
+        count = yield from _count(current_key, cost, _seconds(left + period_ms))
+        state = f"{window} {count - cost} {previous}"
+    outcome = hit(algorithm, state, limit.limit, period_ms, now_ms, cost=cost, force=force)
+    if not outcome.allowed and (cost > 1 or algorithm != "fixed-window"):
+        # A refusal is not counted: take the increment back (a fixed window's single hit on
+        # a full window may stay: it only counts past a limit already reached).
+        step_value((yield Call("decrement", (current_key, cost))))
     if outcome.allowed:
         return (1, outcome.remaining, outcome.reset_ms, 0, 1, now_ms)
-    return (0, 0, outcome.reset_ms, outcome.retry_ms, 0, now_ms)
+    return (0, outcome.remaining, outcome.reset_ms, outcome.retry_ms, 0, now_ms)
 
 
 def fallback_hits(limits: Sequence[LimitEntry]) -> Fallback:
@@ -214,7 +241,10 @@ def fallback_hits(limits: Sequence[LimitEntry]) -> Fallback:
     counted = [i for i, reply in enumerate(replies) if reply[4]]
     if counted and len(counted) < len(replies):
         yield from fallback_refund([_at(limits[i], replies[i][5]) for i in counted])
-        replies = [uncounted(reply) if reply[4] else reply for reply in replies]
+        replies = [
+            uncounted(reply, limit.cost) if reply[4] else reply
+            for limit, reply in zip(limits, replies, strict=True)
+        ]
     return replies
 
 
@@ -224,6 +254,6 @@ def fallback_refund(limits: Sequence[LimitEntry]) -> Fallback:
         check_fallback_algorithm(limit.algorithm)
         assert limit.now_ms is not None, "a refund says when the request was counted"
         key = f"{limit.key}:{limit.now_ms // limit.period_ms}"
-        if int(step_value((yield Call("decrement", (key, 1))))) < 0:
+        if int(step_value((yield Call("decrement", (key, limit.cost))))) < 0:
             # The counter had expired: the decrement made a new one; let it go at once.
             step_value((yield Call("expire", (key, 1))))

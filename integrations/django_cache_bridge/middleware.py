@@ -16,12 +16,15 @@ from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
 from django.http import HttpRequest, HttpResponseBase
+from django.urls import Resolver404, ResolverMatch, resolve
 
 from cache_bridge.ratelimit import Decision
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
+    asettle,
     check_all,
     request_decisions,
+    settle,
 )
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
 from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
@@ -31,7 +34,19 @@ __all__ = ["RateLimitMiddleware"]
 
 def _covering(request: HttpRequest, config: RateLimitSettings) -> list[LimitSpec]:
     path, method = request.path_info, request.method or "GET"
-    return [rule.spec for rule in config.rules if rule.covers(path, method)]
+    match = _resolved(request) if config.resolves else None
+    return [
+        spec for rule in config.rules if rule.covers(path, method, match) for spec in rule.specs
+    ]
+
+
+def _resolved(request: HttpRequest) -> ResolverMatch | None:
+    """The request's URL resolved (the middleware runs before Django resolves it): only when a
+    rule matches by URL_NAME or VIEW; ``None`` for a URL that resolves to nothing."""
+    try:
+        return resolve(request.path_info, getattr(request, "urlconf", None))
+    except Resolver404:
+        return None
 
 
 def _present(decisions: list[Decision | None]) -> list[Decision]:
@@ -60,14 +75,25 @@ class RateLimitMiddleware:
         config = current_config()
         decisions = _present(check_all(request, _covering(request, config), config))
         refused = denial(request, decisions, config)
-        response = refused if refused is not None else self.get_response(request)
+        response = refused if refused is not None else self._respond(request)
         return _finish(request, response, decisions if refused is None else [], config)
+
+    def _respond(self, request: HttpRequest) -> HttpResponseBase:
+        """The view's response, after which the ``deduct_when`` limits are counted."""
+        response: HttpResponseBase = self.get_response(request)
+        settle(request, response)
+        return response
+
+    async def _arespond(self, request: HttpRequest) -> HttpResponseBase:
+        response: HttpResponseBase = await self.get_response(request)
+        await asettle(request, response)
+        return response
 
     async def _acall(self, request: HttpRequest) -> HttpResponseBase:
         config = current_config()
         decisions = _present(await acheck_all(request, _covering(request, config), config))
         refused = await adenial(request, decisions, config)
-        response = refused if refused is not None else await self.get_response(request)
+        response = refused if refused is not None else await self._arespond(request)
         return _finish(request, response, decisions if refused is None else [], config)
 
 

@@ -22,9 +22,13 @@ from django.core.exceptions import ImproperlyConfigured
 from django.http import HttpRequest
 
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.ratelimit import Decision, parse_rate
+from cache_bridge.ratelimit import Decision
+from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.exemptions import check_exempt_when
+from cache_bridge.ratelimit.settings import check_rates
 from django_cache_bridge.ratelimit_checks import (
     acheck_all,
+    asettle,
     check,
     check_all,
     check_async,
@@ -32,12 +36,13 @@ from django_cache_bridge.ratelimit_checks import (
     request_decisions,
     request_key,
     request_key_async,
+    settle,
 )
 from django_cache_bridge.ratelimit_config import (
     LimitSpec,
     RateLimitSettings,
     current_config,
-    make_spec,
+    make_specs,
 )
 from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
@@ -73,7 +78,7 @@ class _Element:
     """One ``@ratelimit`` of a view: its limit (built from the settings), methods, whether it
     refuses, and whether allowed responses carry its headers."""
 
-    spec_for: Callable[[RateLimitSettings], LimitSpec]
+    spec_for: Callable[[RateLimitSettings], tuple[LimitSpec, ...]]
     methods: frozenset[str] | None
     block: bool
     headers: bool | None
@@ -104,10 +109,10 @@ def _group(
 ) -> tuple[list[LimitSpec], list[LimitSpec]]:
     """The refusing limits and the others (``block=False``), decided in two groups."""
     if len(elements) == 1:  # the usual case, without the joins
-        spec = elements[0].spec_for(config)
-        return ([spec], []) if elements[0].block else ([], [spec])
-    hard = [e.spec_for(config) for e in elements if e.block]
-    return hard, [e.spec_for(config) for e in elements if not e.block]
+        specs = list(elements[0].spec_for(config))
+        return (specs, []) if elements[0].block else ([], specs)
+    hard = [s for e in elements if e.block for s in e.spec_for(config)]
+    return hard, [s for e in elements if not e.block for s in e.spec_for(config)]
 
 
 def _shown(
@@ -120,11 +125,12 @@ def _shown(
         shown = config.headers if headers is None else headers
         return [d for d in decisions if d is not None] if shown else []
     ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
-    return [
-        d
-        for e, d in zip(ordered, decisions, strict=False)
-        if d is not None and (config.headers if e.headers is None else e.headers)
+    flags = [
+        config.headers if e.headers is None else e.headers
+        for e in ordered
+        for _ in e.spec_for(config)
     ]
+    return [d for flag, d in zip(flags, decisions, strict=False) if d is not None and flag]
 
 
 Decided = tuple[Any, list[Decision], list[_Element]]
@@ -167,7 +173,7 @@ def _limited(chain: tuple[_Element, ...], request: HttpRequest, view: Callable[[
     """Call ``view()`` unless the chain's limits refuse the request."""
     refused, decisions, taken = _decide(request, chain)
     try:
-        return refused if refused is not None else _after(view(), decisions)
+        return refused if refused is not None else _after(request, view(), decisions)
     finally:
         _release(request, taken)
 
@@ -178,13 +184,13 @@ async def _alimited(
     """:func:`_limited` for async views."""
     refused, decisions, taken = await _adecide(request, chain)
     try:
-        return refused if refused is not None else _after(await view(), decisions)
+        return refused if refused is not None else await _aafter(request, await view(), decisions)
     finally:
         _release(request, taken)
 
 
 def ratelimit(
-    rate: str,
+    rate: Any,
     *,
     key: Any = None,
     methods: Sequence[str] | None = None,
@@ -194,9 +200,18 @@ def ratelimit(
     name: str | None = None,
     headers: bool | None = None,
     block: bool = True,
+    cost: Any = 1,
+    deduct_when: Callable[[Any], Any] | None = None,
+    exempt_when: Callable[[Any], Any] | None = None,
+    group: str | None = None,
 ) -> Callable[[V], V]:
     """Limit a view: a function view (sync or async) or a class-based view (decorate the
     class; its ``dispatch`` is wrapped, sync or async as the view is).
+
+    ``rate``: ``"100/m"``, several at once (``"200/d; 50/h"`` or a list: each its own limit,
+    all of one name), a :class:`~cache_bridge.ratelimit.Rate`, a ``(count, seconds)`` pair,
+    or a callable ``(request)`` (or django-ratelimit's ``(group, request)``) returning any of
+    these per request, or ``None``: not limited.
 
     ``key``: ``"ip"`` (default from the setting's ``KEY``), ``"user"``, ``"user-or-ip"``,
     ``"header:NAME"`` or a callable ``(request) -> str | None``. ``methods``: only these HTTP
@@ -204,7 +219,13 @@ def ratelimit(
     ``CACHE_BRIDGE_RATELIMIT``. ``name`` (default: the view's dotted name) identifies the
     counters and the header policy. ``headers``: RateLimit headers on allowed responses
     (default: the setting's ``HEADERS``). With ``block=False`` nothing is refused; the view
-    reads ``request.ratelimit_decisions``.
+    reads ``request.ratelimit_decisions``. ``cost``: the units a request counts, an int or a
+    callable ``(request) -> int`` (a static cost above the limit fails at decoration).
+    ``deduct_when``: count a request only when ``deduct_when(response)`` holds (for instance
+    ``when_status(400, 499)`` for failed logins); the limit is checked before the view
+    without counting, and counted after the response by one more command only when it holds.
+    ``exempt_when``: a callable ``(request) -> bool``; when true this limit does not count
+    the request. ``group``: django-ratelimit's name for ``name`` (either may be given).
 
     Stacked decorators are decided together by the outermost one, all or nothing (one
     command per alias); a refusal takes back what the middleware counted for the request.
@@ -212,18 +233,20 @@ def ratelimit(
     allowed_methods = None if methods is None else frozenset(m.upper() for m in methods)
 
     def decorate(view: V) -> V:
-        label = name or f"{view.__module__}.{view.__qualname__}"
+        label = name or group or f"{view.__module__}.{view.__qualname__}"
         try:  # the rate reads no setting: a bad one fails at import, not at the first request
-            parse_rate(rate)
+            check_cost(cost, () if callable(rate) else check_rates(rate, algorithm))
+            check_deduct_when(deduct_when)
+            check_exempt_when(exempt_when)
         except ConfigurationError as exc:
             raise ImproperlyConfigured(f"@ratelimit on {label}: {exc}") from exc
-        built: list[tuple[RateLimitSettings, LimitSpec]] = []
+        built: list[tuple[RateLimitSettings, tuple[LimitSpec, ...]]] = []
 
-        def spec_for(config: RateLimitSettings) -> LimitSpec:
+        def spec_for(config: RateLimitSettings) -> tuple[LimitSpec, ...]:
             # Built on first use (settings are not read at import) and again after they change.
             if built and built[0][0] is config:
                 return built[0][1]
-            spec = make_spec(
+            spec = make_specs(
                 f"@ratelimit on {label}",
                 name=label,
                 rate=rate,
@@ -231,6 +254,9 @@ def ratelimit(
                 key=config.key if key is None else key,
                 cache=cache or config.cache,
                 fail_open=config.fail_open if fail_open is None else fail_open,
+                cost=cost,
+                deduct_when=deduct_when,
+                exempt_when=exempt_when,
             )
             built[:] = [(config, spec)]
             return spec
@@ -258,7 +284,13 @@ def ratelimit(
     return decorate
 
 
-def _after(response: Any, decisions: list[Decision]) -> Any:
+def _after(request: HttpRequest, response: Any, decisions: list[Decision]) -> Any:
+    settle(request, response)  # the deduct_when limits, counted only if they match
+    return add_headers(response, decisions, current_config(), bool(decisions))
+
+
+async def _aafter(request: HttpRequest, response: Any, decisions: list[Decision]) -> Any:
+    await asettle(request, response)
     return add_headers(response, decisions, current_config(), bool(decisions))
 
 

@@ -14,7 +14,6 @@ import inspect
 from collections.abc import Sequence
 from typing import Any
 
-from asgiref.sync import sync_to_async
 from django.http import HttpRequest
 
 from cache_bridge.ratelimit import (
@@ -26,13 +25,19 @@ from cache_bridge.ratelimit import (
     hit_all,
     refund,
 )
+from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
+from cache_bridge.ratelimit.exemptions import holds
+from cache_bridge.ratelimit.group import Check
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import LimiterCache
 from django_cache_bridge.access import get_bridge_cache
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
+from django_cache_bridge.ratelimit_exempt import is_exempt, is_exempt_async, load_user, peer
+from django_cache_bridge.ratelimit_rules import resolve_dynamic
 
 __all__ = [
     "acheck_all",
+    "asettle",
     "check",
     "check_all",
     "check_async",
@@ -40,11 +45,16 @@ __all__ = [
     "request_decisions",
     "request_key",
     "request_key_async",
+    "settle",
 ]
 
 _DECISIONS = "ratelimit_decisions"
 #: What the request's earlier layers counted: taken back if a later layer refuses it.
 _COUNTED = "_cache_bridge_ratelimit_counted"
+#: The peeked ``deduct_when`` limits, counted after the response if their predicate holds.
+_DEFERRED = "_cache_bridge_ratelimit_deferred"
+#: The peeked limits of the group being decided (deferred only if the group allows).
+_PLANNED = "_cache_bridge_ratelimit_planned"
 
 
 def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> str | None:
@@ -52,12 +62,7 @@ def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> 
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
     ``None`` when the request has no usable address."""
     config = config or current_config()
-    return config.client_address.key(*_peer(request))
-
-
-def _peer(request: HttpRequest) -> tuple[str | None, list[str]]:
-    forwarded = request.META.get("HTTP_X_FORWARDED_FOR")
-    return request.META.get("REMOTE_ADDR"), [forwarded] if forwarded else []
+    return config.client_address.key(*peer(request))
 
 
 def _user_id(user: Any) -> str | None:
@@ -78,7 +83,7 @@ def _named_key(
         header=header,
         user_id=lambda: _user_id(user),
         # What an "ip" limit counts: the address, or UNKNOWN_CLIENT's answer without one.
-        client_ip=lambda: config.client_address.limit_key(*_peer(request)),
+        client_ip=lambda: config.client_address.limit_key(*peer(request)),
     )
 
 
@@ -96,15 +101,7 @@ def _user(request: HttpRequest, key: str) -> Any:
 
 async def _auser(request: HttpRequest, key: str) -> Any:
     """:func:`_user` from async code."""
-    return await _load_user(request) if key in _USER_KEYS else None
-
-
-async def _load_user(request: HttpRequest) -> Any:
-    """The request's user, loaded with ``auser`` (Django 4.2 has none: ``user`` in a thread)."""
-    auser = getattr(request, "auser", None)
-    if auser is None and hasattr(request, "user"):
-        return await sync_to_async(lambda: request.user)()
-    return None if auser is None else await auser()
+    return await load_user(request) if key in _USER_KEYS else None
 
 
 async def _awaited(value: Any) -> Any:
@@ -117,6 +114,8 @@ def request_key(
     """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
     user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
     refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
+    if spec.exempt_when is not None and holds(spec.exempt_when, request):
+        return None
     if callable(spec.key):
         return _text(spec.key(request))
     return _named_key(request, spec.key, _user(request, spec.key), config)
@@ -127,6 +126,8 @@ async def request_key_async(
 ) -> str | Deny | None:
     """:func:`request_key` from async code (the user is loaded with ``auser``, a callable's
     awaitable answer awaited)."""
+    if spec.exempt_when is not None and holds(spec.exempt_when, request):
+        return None
     if callable(spec.key):
         return _text(await _awaited(spec.key(request)))
     return _named_key(request, spec.key, await _auser(request, spec.key), config)
@@ -191,8 +192,12 @@ def _record(
     remembered += [d for d in decisions if d is not None]
     # The layers' decisions as they came, sorted out only when a later layer refuses.
     layers: list[tuple[Sequence[LimitSpec], list[Decision | None]]] | None = state.get(_COUNTED)
+    planned = state.pop(_PLANNED, None)
+    if planned and all(d is None or d.allowed for d in decisions):
+        state.setdefault(_DEFERRED, []).extend(planned)
     if block and any(d is not None and not d.allowed for d in decisions):
         state[_COUNTED] = []
+        state.pop(_DEFERRED, None)  # a refused request is not counted after its response
         return [
             (_limiter(spec, config, blocking), d)
             for specs_then, decided in layers or ()
@@ -209,19 +214,89 @@ def _record(
 Key = str | Deny | None
 
 
+def _check(request: HttpRequest, spec: LimitSpec, key: str, limiter: Any) -> Check:
+    """One limit's check: ``(limiter, key)``, with its cost, peeked when it counts only after
+    the response (``deduct_when``)."""
+    if spec.cost == 1 and spec.deduct_when is None:
+        return limiter, key
+    cost = request_cost(spec.cost, request)
+    return limiter, key, cost, "hit" if spec.deduct_when is None else "peek"
+
+
 def _plan(
-    specs: Sequence[LimitSpec], keys: Sequence[Key], config: RateLimitSettings, blocking: bool
-) -> tuple[list[tuple[Any, str]], list[Decision | None] | None]:
+    request: HttpRequest,
+    specs: Sequence[LimitSpec],
+    keys: Sequence[Key],
+    config: RateLimitSettings,
+    blocking: bool,
+) -> tuple[list[Check], list[Decision | None] | None]:
     """The checks to run; or, when a limit refuses the request outright (``DENY``), the
     decisions to give instead: its refusal, nothing asked or counted."""
     if len(keys) == 1 and isinstance(keys[0], str):  # the usual case, without the joins
-        return [(_limiter(specs[0], config, blocking), keys[0])], None
-    pairs = list(zip(specs, keys, strict=True))
-    if any(key is DENY for key in keys):
-        return [], [
-            _limiter(s, config, blocking).policy.denied() if k is DENY else None for s, k in pairs
+        checks = [_check(request, specs[0], keys[0], _limiter(specs[0], config, blocking))]
+    else:
+        pairs = list(zip(specs, keys, strict=True))
+        if any(key is DENY for key in keys):
+            return [], [
+                _limiter(s, config, blocking).policy.denied() if k is DENY else None
+                for s, k in pairs
+            ]
+        checks = [
+            _check(request, s, k, _limiter(s, config, blocking))
+            for s, k in pairs
+            if isinstance(k, str)
         ]
-    return [(_limiter(s, config, blocking), k) for s, k in pairs if isinstance(k, str)], None
+    if any(spec.deduct_when is not None for spec in specs):
+        _defer(request, checks, specs, keys)
+    return checks, None
+
+
+def _defer(
+    request: HttpRequest, checks: list[Check], specs: Sequence[LimitSpec], keys: Sequence[Key]
+) -> None:
+    """Plan the peeked limits (``deduct_when``) of a group, to count after the response
+    (:func:`settle`) if the group allows the request (:func:`_record` decides)."""
+    live = [spec for spec, key in zip(specs, keys, strict=True) if isinstance(key, str)]
+    for spec, check in zip(live, checks, strict=True):
+        if spec.deduct_when is not None and len(check) == 4:
+            planned = request.__dict__.setdefault(_PLANNED, [])
+            planned.append(Deferred(check[0], check[1], check[2], spec.deduct_when))
+
+
+def settle(request: HttpRequest, response: Any) -> None:
+    """Count the request's deferred limits whose ``deduct_when`` holds for ``response`` (one
+    command, only when one does)."""
+    deferred = request.__dict__.pop(_DEFERRED, None)
+    if deferred and (checks := deductions(deferred, response)):
+        hit_all(checks)
+
+
+async def asettle(request: HttpRequest, response: Any) -> None:
+    """:func:`settle` on the async adapters."""
+    deferred = request.__dict__.pop(_DEFERRED, None)
+    if deferred and (checks := deductions(deferred, response)):
+        await ahit_all(checks)
+
+
+Keyed = tuple[Sequence[LimitSpec], list[Key]]
+
+
+def _keys(request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings) -> Keyed:
+    """The limits that apply (dynamic ones resolved) and what each counts this request under
+    (all ``None`` for an exempt request)."""
+    if is_exempt(request, config):
+        return specs, [None] * len(specs)
+    specs = resolve_dynamic(request, specs)
+    return specs, [request_key(request, spec, config) for spec in specs]
+
+
+async def _akeys(
+    request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings
+) -> Keyed:
+    if await is_exempt_async(request, config):
+        return specs, [None] * len(specs)
+    specs = resolve_dynamic(request, specs)
+    return specs, [await request_key_async(request, spec, config) for spec in specs]
 
 
 def _aligned(keys: Sequence[Key], decided: list[Decision]) -> list[Decision | None]:
@@ -238,8 +313,8 @@ def check_all(
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
     ``block``), what earlier layers counted for it is taken back."""
-    keys = [request_key(request, spec, config) for spec in specs]
-    checks, denied = _plan(specs, keys, config, True)
+    specs, keys = _keys(request, specs, config)
+    checks, denied = _plan(request, specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
     refund(_record(request, specs, decisions, block=block, config=config, blocking=True))
     return decisions
@@ -249,8 +324,8 @@ async def acheck_all(
     request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings, block: bool = True
 ) -> list[Decision | None]:
     """:func:`check_all` on the aliases' async adapters."""
-    keys = [await request_key_async(request, spec, config) for spec in specs]
-    checks, denied = _plan(specs, keys, config, False)
+    specs, keys = await _akeys(request, specs, config)
+    checks, denied = _plan(request, specs, keys, config, False)
     decisions = denied or _aligned(keys, await ahit_all(checks))
     await arefund(_record(request, specs, decisions, block=block, config=config, blocking=False))
     return decisions

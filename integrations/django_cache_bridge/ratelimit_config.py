@@ -1,24 +1,10 @@
-"""``settings.CACHE_BRIDGE_RATELIMIT``, checked once per settings change.
-
-::
-
-    CACHE_BRIDGE_RATELIMIT = {
-        "CACHE": "default",                 # the BridgeCache alias holding the counters
-        "TRUSTED_PROXIES": ["10.0.0.0/8"],  # CIDRs (or "unix") whose X-Forwarded-For is believed
-        "UNKNOWN_CLIENT": "shared",         # requests without an address: one bucket, or "deny"
-        "RULES": [
-            {"PATH": "/api/", "RATE": "100/m", "KEY": "user-or-ip"},
-            {"REGEX": r"^/login/$", "METHODS": ["POST"], "RATE": "5/m",
-             "ALGORITHM": "sliding-window", "FAIL_OPEN": False},
-        ],
-    }
-
-Mistakes raise ``ImproperlyConfigured`` naming the setting and what to write instead.
+"""``settings.CACHE_BRIDGE_RATELIMIT``, checked once per settings change (the keys:
+docs/settings.md). Mistakes raise ``ImproperlyConfigured`` naming the setting and what to
+write instead.
 """
 
 from __future__ import annotations
 
-import re
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
@@ -30,22 +16,35 @@ from django.core.signals import setting_changed
 from django.utils.module_loading import import_string
 
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.ratelimit import ClientAddress, Rate, limit_log
+from cache_bridge.ratelimit import ClientAddress
 from cache_bridge.ratelimit import settings as schema
-from cache_bridge.ratelimit.request_keys import is_named_key
-from cache_bridge.resilience.outage_log import OutageLog
+from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
+from django_cache_bridge.ratelimit_rules import (
+    SETTING,
+    KeySpec,
+    LimitSpec,
+    Rule,
+    check_names,
+    imported,
+    improper,
+    key_spec,
+    make_spec,
+    make_specs,
+    parse_rule,
+)
 
 __all__ = [
     "SETTING",
+    "KeySpec",
     "LimitSpec",
     "RateLimitSettings",
     "Rule",
     "check_ratelimit",
     "current_config",
     "key_spec",
+    "make_spec",
+    "make_specs",
 ]
-
-SETTING = "CACHE_BRIDGE_RATELIMIT"
 
 #: The keys of the setting and their defaults: the shared schema's, and Django's own.
 _TOP = {
@@ -54,99 +53,8 @@ _TOP = {
     "VIEW": None,
     "TEMPLATE": None,
     "RULES": (),
+    "EXEMPT_STAFF": False,
 }
-_RULE = (*schema.LIMIT_KEYS, "PATH", "REGEX", "CACHE")
-
-KeySpec = str | Callable[..., Any]
-
-
-def _check_names(where: str, raw: Mapping[Any, Any], known: tuple[str, ...]) -> None:
-    unknown = schema.unknown_name(raw, known)
-    if unknown is not None:
-        name, hint = unknown
-        clause = schema.parenthesised(hint) or f"; known: {', '.join(known)}"
-        raise ImproperlyConfigured(f"{where}: unknown setting {name!r}{clause}")
-
-
-def _improper(where: str, exc: ConfigurationError) -> ImproperlyConfigured:
-    return ImproperlyConfigured(f"{where}: {exc}")
-
-
-def key_spec(where: str, key: object) -> KeySpec:
-    """A checked KEY: ``"ip"``, ``"user"``, ``"user-or-ip"``, ``"header:NAME"``, a callable
-    ``(request) -> str | None`` or the dotted path of one."""
-    if callable(key):
-        return key
-    if not isinstance(key, str) or not key:
-        raise ImproperlyConfigured(f"{where}: KEY must be a str or a callable, not {key!r}")
-    if is_named_key(key):
-        return key
-    if "." in key:
-        try:
-            found = import_string(key)
-        except ImportError as exc:
-            raise ImproperlyConfigured(f"{where}: KEY {key!r} cannot be imported: {exc}") from exc
-        if callable(found):
-            return found  # type: ignore[no-any-return]
-    raise ImproperlyConfigured(
-        f"{where}: KEY {key!r} is not one of 'ip', 'user', 'user-or-ip', 'header:NAME', a "
-        "callable or a dotted path to one"
-    )
-
-
-@dataclass(frozen=True)
-class LimitSpec:
-    """One limit as the integrations apply it: what to count, where, and how."""
-
-    name: str
-    rate: Rate
-    algorithm: str
-    key: KeySpec
-    cache: str
-    fail_open: bool
-    failure_log: OutageLog = field(compare=False)
-
-
-def make_spec(
-    where: str,
-    *,
-    name: str,
-    rate: object,
-    algorithm: object,
-    key: object,
-    cache: object,
-    fail_open: object,
-) -> LimitSpec:
-    """A checked :class:`LimitSpec`; raises ImproperlyConfigured naming ``where``."""
-    try:
-        parsed = schema.check_rate(rate)
-        checked = schema.check_algorithm(algorithm, "ALGORITHM")
-    except ConfigurationError as exc:
-        raise _improper(where, exc) from exc
-    if not isinstance(cache, str) or not cache:
-        raise ImproperlyConfigured(f"{where}: CACHE must be the name of a CACHES alias")
-    if not schema.is_flag(fail_open):
-        raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
-    return LimitSpec(
-        name, parsed, checked, key_spec(where, key), cache, bool(fail_open), limit_log(name)
-    )
-
-
-@dataclass(frozen=True)
-class Rule:
-    """A middleware rule: which requests it covers, and the limit it applies."""
-
-    spec: LimitSpec
-    path: str | None
-    regex: re.Pattern[str] | None
-    methods: frozenset[str] | None
-
-    def covers(self, path: str, method: str) -> bool:
-        if self.methods is not None and method.upper() not in self.methods:
-            return False
-        if self.path is not None and not path.startswith(self.path):
-            return False
-        return self.regex is None or self.regex.search(path) is not None
 
 
 @dataclass(frozen=True)
@@ -164,42 +72,12 @@ class RateLimitSettings:
     view: Callable[..., Any] | None
     template: str | None
     rules: tuple[Rule, ...]
-
-
-def _methods(where: str, methods: object) -> frozenset[str] | None:
-    try:
-        return schema.check_methods(methods, "METHODS")
-    except ConfigurationError as exc:
-        raise _improper(where, exc) from exc
-
-
-def _rule(index: int, raw: object, top: RateLimitSettings) -> Rule:
-    where = f"{SETTING}['RULES'][{index}]"
-    if not isinstance(raw, Mapping):
-        raise ImproperlyConfigured(f"{where} must be a dict with at least 'RATE'")
-    _check_names(where, raw, _RULE)
-    if "RATE" not in raw:
-        raise ImproperlyConfigured(f"{where} has no RATE; add one such as 'RATE': '100/m'")
-    path, regex = raw.get("PATH"), raw.get("REGEX")
-    if path is not None and not isinstance(path, str):
-        raise ImproperlyConfigured(f"{where}: PATH must be a str prefix such as '/api/'")
-    compiled = None
-    if regex is not None:
-        try:
-            compiled = re.compile(regex)
-        except (re.error, TypeError) as exc:
-            raise ImproperlyConfigured(f"{where}: REGEX {regex!r} does not compile: {exc}") from exc
-    name = raw.get("NAME") or f"rule{index}"
-    spec = make_spec(
-        where,
-        name=str(name),
-        rate=raw["RATE"],
-        algorithm=raw.get("ALGORITHM", top.algorithm),
-        key=raw.get("KEY", top.key),
-        cache=raw.get("CACHE", top.cache),
-        fail_open=raw.get("FAIL_OPEN", top.fail_open),
-    )
-    return Rule(spec, path, compiled, _methods(where, raw.get("METHODS")))
+    #: Requests never limited: client addresses, a predicate of the request, staff users.
+    exempt: ExemptAddresses = field(default_factory=ExemptAddresses)
+    exempt_when: Callable[[Any], Any] | None = None
+    exempt_staff: bool = False
+    #: Whether a rule needs the request's resolved URL (URL_NAME, VIEW).
+    resolves: bool = False
 
 
 def parse_setting(raw: object) -> RateLimitSettings:
@@ -208,7 +86,7 @@ def parse_setting(raw: object) -> RateLimitSettings:
         raw = {}
     if not isinstance(raw, Mapping):
         raise ImproperlyConfigured(f"{SETTING} must be a dict")
-    _check_names(SETTING, raw, tuple(_TOP))
+    check_names(SETTING, raw, tuple(_TOP))
     values = {**_TOP, **raw}
     view = values["VIEW"]
     if isinstance(view, str):
@@ -218,9 +96,17 @@ def parse_setting(raw: object) -> RateLimitSettings:
     try:
         address = schema.client_address(values)
     except ConfigurationError as exc:
-        raise _improper(SETTING, exc) from exc
+        raise improper(SETTING, exc) from exc
     if not schema.is_prefix(values["KEY_PREFIX"]):
         raise ImproperlyConfigured(f"{SETTING}['KEY_PREFIX'] must be a non-empty str")
+    if not schema.is_flag(values["EXEMPT_STAFF"]):
+        raise ImproperlyConfigured(f"{SETTING}['EXEMPT_STAFF'] must be True or False")
+    try:
+        exempt = ExemptAddresses.parse(values["EXEMPT"])
+        when = imported(SETTING, "EXEMPT_WHEN", values["EXEMPT_WHEN"])
+        exempt_when = check_exempt_when(when, "EXEMPT_WHEN")
+    except ConfigurationError as exc:
+        raise improper(SETTING, exc) from exc
     top = RateLimitSettings(
         cache=values["CACHE"],
         key_prefix=values["KEY_PREFIX"],
@@ -233,13 +119,31 @@ def parse_setting(raw: object) -> RateLimitSettings:
         view=view,
         template=values["TEMPLATE"],
         rules=(),
+        exempt=exempt,
+        exempt_when=exempt_when,
+        exempt_staff=values["EXEMPT_STAFF"],
     )
     rules = values["RULES"]
     if not isinstance(rules, list | tuple):
         raise ImproperlyConfigured(f"{SETTING}['RULES'] must be a list of dicts")
-    return RateLimitSettings(
-        **{**top.__dict__, "rules": tuple(_rule(i, r, top) for i, r in enumerate(rules))}
-    )
+    application = values["APPLICATION_LIMITS"]
+    if isinstance(application, str):
+        application = [application]
+    if not isinstance(application, list | tuple):
+        raise ImproperlyConfigured(f"{SETTING}['APPLICATION_LIMITS'] must be a list of rates")
+    parsed = tuple(
+        parse_rule(i, _application(i, r), top, "APPLICATION_LIMITS")
+        for i, r in enumerate(application)
+    ) + tuple(parse_rule(i, r, top) for i, r in enumerate(rules))
+    resolves = any(rule.resolves for rule in parsed)
+    return RateLimitSettings(**{**top.__dict__, "rules": parsed, "resolves": resolves})
+
+
+def _application(index: int, raw: object) -> object:
+    """An ``APPLICATION_LIMITS`` entry as a rule covering every request."""
+    if isinstance(raw, Mapping):
+        return {"NAME": f"application{index}", **raw}
+    return {"NAME": f"application{index}", "RATE": raw}
 
 
 _current: dict[str, RateLimitSettings] = {}

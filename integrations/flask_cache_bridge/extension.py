@@ -193,13 +193,14 @@ class CacheBridge(FunctionCache):
 
     def limit(
         self,
-        rate: str,
+        rate: Any,
         *,
         key: str | Callable[[], Any] | None = None,
         methods: Collection[str] | None = None,
         algorithm: str | None = None,
         fail_open: bool | None = None,
         name: str | None = None,
+        **options: Any,
     ) -> Callable[[F], F]:
         """Rate-limit a view (sync or async): ``@bridge.limit("10/minute", key="ip")``.
 
@@ -215,6 +216,7 @@ class CacheBridge(FunctionCache):
             methods=methods,
             algorithm=algorithm,
             fail_open=fail_open,
+            **options,  # the rest of flask_cache_bridge.limit_settings.make_limit's options
         )
 
         def decorate(view: F) -> F:

@@ -18,9 +18,14 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import request
+
 from cache_bridge import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress, Rate, RateLimiter, limit_log
 from cache_bridge.ratelimit import settings as schema
+from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
+from cache_bridge.ratelimit.dynamic import DynamicRate, takes_arguments
+from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -42,23 +47,41 @@ _DEFAULTS: dict[str, Any] = {
     **schema.SHARED_DEFAULTS,
     "USER_ID": None,
     "ENABLED": True,
+    "EXEMPT_STATIC": True,
+    "OVERRIDE_DEFAULTS": False,
 }
 _LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE")
 
 KeySpec = str | Callable[[], Any]
+#: The rate of a dynamic limit before its callable says which rates apply.
+_UNRESOLVED = Rate(1, 1)
 
 
 @dataclass(frozen=True)
 class FlaskLimit:
-    """One limit: a rate, what it counts, which methods, how it fails."""
+    """One limit: its rates (each counted apart, all under one name), what it counts, which
+    methods, how it fails."""
 
-    rate: Rate
+    rates: tuple[Rate, ...]
     name: str | None = None
     key: KeySpec | None = None
     methods: frozenset[str] | None = None
     algorithm: str | None = None
     fail_open: bool | None = None
     per_route: bool = False
+    #: Units per request: an int, or a callable ``() -> int`` (called in the request context).
+    cost: Any = 1
+    #: Count only when ``deduct_when(response)`` holds (``None``: every request).
+    deduct_when: Callable[[Any], Any] | None = None
+    #: Skip this limit for a request when ``exempt_when()`` holds.
+    exempt_when: Callable[[], Any] | None = None
+    #: Whether this limit replaces the default limits on its views (``None``: the setting's
+    #: ``OVERRIDE_DEFAULTS``).
+    override_defaults: bool | None = None
+    #: A callable ``(endpoint) -> str`` naming the counter per request (a shared limit's scope).
+    scope: Callable[[str], Any] | None = None
+    #: A dynamic limit: its rates come from a callable per request (``rates`` is unused).
+    dynamic: DynamicRate | None = None
     failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
@@ -66,6 +89,11 @@ class FlaskLimit:
     limiters: schema.LimiterCache[tuple[Any, ...], RateLimiter] = field(
         default_factory=schema.LimiterCache, compare=False, repr=False
     )
+
+    @property
+    def rate(self) -> Rate:
+        """The first rate."""
+        return self.rates[0]
 
 
 @dataclass(frozen=True)
@@ -82,6 +110,13 @@ class LimitSettings:
     legacy_headers: bool = False
     user_id: Callable[[], Any] | None = None
     enabled: bool = True
+    #: Requests never limited: client addresses, a predicate (``() -> bool``), static files.
+    exempt: ExemptAddresses = field(default_factory=ExemptAddresses)
+    exempt_when: Callable[[], Any] | None = None
+    exempt_static: bool = True
+    #: One counter per client across every route (``APPLICATION_LIMITS``).
+    application_limits: tuple[FlaskLimit, ...] = ()
+    override_defaults: bool = False
 
 
 def _bad(name: str, expected: str, value: object) -> ConfigurationError:
@@ -122,9 +157,29 @@ def make_limit(
     algorithm: object = None,
     fail_open: object = None,
     per_route: object = False,
+    cost: object = 1,
+    deduct_when: object = None,
+    exempt_when: object = None,
+    override_defaults: object = None,
+    scope: object = None,
 ) -> FlaskLimit:
-    """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``."""
-    parsed: Rate = _where(where, lambda: schema.check_rate(rate))
+    """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``.
+    ``scope``: a str (the counter's name, shared by every view the limit is on) or a callable
+    ``(endpoint) -> str``."""
+    if isinstance(scope, str) and scope and name is None:
+        name, scope = scope, None
+    if scope is not None and not callable(scope):
+        raise ConfigurationError(f"{where}: scope must be a non-empty str or a callable")
+    if override_defaults is not None and not schema.is_flag(override_defaults):
+        raise ConfigurationError(f"{where}: override_defaults must be True, False or None")
+    checked = None if algorithm is None else _algorithm(where, algorithm)
+    dynamic = None
+    if callable(rate):  # flask-limiter's callable: no argument; or one, the request
+        func = rate
+        dynamic = DynamicRate(func if takes_arguments(func) == 0 else lambda: func(request), where)
+    parsed: tuple[Rate, ...] = (
+        (_UNRESOLVED,) if dynamic else _where(where, lambda: schema.check_rates(rate, checked))
+    )
     if fail_open is not None and not schema.is_flag(fail_open):
         raise ConfigurationError(f"{where}: fail_open must be True, False or None")
     if name is not None and (not isinstance(name, str) or not name):
@@ -137,14 +192,21 @@ def make_limit(
         _algorithm(where, algorithm),
         fail_open,  # type: ignore[arg-type]
         bool(per_route),
-        limit_log(name or str(parsed)),
+        _where(where, lambda: check_cost(cost, () if dynamic else parsed)),
+        _where(where, lambda: check_deduct_when(deduct_when)),
+        _where(where, lambda: check_exempt_when(exempt_when)),
+        override_defaults,  # type: ignore[arg-type]
+        scope,
+        dynamic,
+        limit_log(name or str(parsed[0])),
     )
 
 
-def _default_limit(index: int, raw: object) -> FlaskLimit:
-    where = f"{CONFIG_KEY}['DEFAULT_LIMITS'][{index}]"
-    if isinstance(raw, str | Rate):
-        return make_limit(where, raw, name=f"default{index}", per_route=True)
+def _default_limit(index: int, raw: object, group: str = "DEFAULT_LIMITS") -> FlaskLimit:
+    where = f"{CONFIG_KEY}[{group!r}][{index}]"
+    per_route, label = (True, "default") if group == "DEFAULT_LIMITS" else (False, "application")
+    if isinstance(raw, str | Rate | list | tuple) or callable(raw):
+        return make_limit(where, raw, name=f"{label}{index}", per_route=per_route)
     if not isinstance(raw, Mapping):
         raise ConfigurationError(f"{where} must be a rate such as '100/m' or a dict with 'RATE'")
     try:
@@ -160,12 +222,15 @@ def _default_limit(index: int, raw: object) -> FlaskLimit:
     return make_limit(
         where,
         raw["RATE"],
-        name=raw.get("NAME", f"default{index}"),
+        name=raw.get("NAME", f"{label}{index}"),
         key=raw.get("KEY"),
         methods=raw.get("METHODS"),
         algorithm=raw.get("ALGORITHM"),
         fail_open=raw.get("FAIL_OPEN"),
-        per_route=raw.get("PER_ROUTE", True),
+        per_route=raw.get("PER_ROUTE", per_route),
+        cost=raw.get("COST", 1),
+        deduct_when=raw.get("DEDUCT_WHEN"),
+        exempt_when=raw.get("EXEMPT_WHEN"),
     )
 
 
@@ -182,12 +247,14 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
             f"unknown {CONFIG_KEY} key {name!r}.{hint} Known: {', '.join(_DEFAULTS)}."
         )
     values = {**_DEFAULTS, **raw}
-    defaults = values["DEFAULT_LIMITS"]
-    if isinstance(defaults, str):
-        defaults = [defaults]
-    if not isinstance(defaults, list | tuple):
-        raise _bad("DEFAULT_LIMITS", "a list of rates", defaults)
-    for flag in ("FAIL_OPEN", "HEADERS", "LEGACY_HEADERS", "ENABLED"):
+    for flag in (
+        "FAIL_OPEN",
+        "HEADERS",
+        "LEGACY_HEADERS",
+        "ENABLED",
+        "EXEMPT_STATIC",
+        "OVERRIDE_DEFAULTS",
+    ):
         if not schema.is_flag(values[flag]):
             raise _bad(flag, "True or False", values[flag])
     if not schema.is_prefix(values["KEY_PREFIX"]):
@@ -195,8 +262,10 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
     if values["USER_ID"] is not None and not callable(values["USER_ID"]):
         raise _bad("USER_ID", "a callable returning the current user's id", values["USER_ID"])
     address = _where(CONFIG_KEY, lambda: schema.client_address(values))
+    default_limits = _limit_list(values, "DEFAULT_LIMITS")
+    application_limits = _limit_list(values, "APPLICATION_LIMITS")
     return LimitSettings(
-        default_limits=tuple(_default_limit(i, r) for i, r in enumerate(defaults)),
+        default_limits=default_limits,
         key=_key_spec(f"{CONFIG_KEY}['KEY']", values["KEY"]),
         algorithm=_algorithm(f"{CONFIG_KEY}['ALGORITHM']", values["ALGORITHM"]) or "",
         fail_open=values["FAIL_OPEN"],
@@ -206,4 +275,26 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
         legacy_headers=values["LEGACY_HEADERS"],
         user_id=values["USER_ID"],
         enabled=values["ENABLED"],
+        exempt=_where(CONFIG_KEY, lambda: ExemptAddresses.parse(values["EXEMPT"])),
+        exempt_when=_where(
+            CONFIG_KEY, lambda: check_exempt_when(values["EXEMPT_WHEN"], "EXEMPT_WHEN")
+        ),
+        exempt_static=values["EXEMPT_STATIC"],
+        application_limits=application_limits,
+        override_defaults=values["OVERRIDE_DEFAULTS"],
     )
+
+
+def _limit_list(values: Mapping[str, Any], group: str) -> tuple[FlaskLimit, ...]:
+    """The checked limits of ``DEFAULT_LIMITS`` or ``APPLICATION_LIMITS``."""
+    raw = values[group]
+    if isinstance(raw, str):
+        raw = [raw]
+    if not isinstance(raw, list | tuple):
+        raise _bad(group, "a list of rates", raw)
+    limits = tuple(_default_limit(i, r, group) for i, r in enumerate(raw))
+    for index, one in enumerate(limits):  # the product rule, now the algorithm is known
+        algorithm = one.algorithm or values["ALGORITHM"]
+        where = f"{CONFIG_KEY}[{group!r}][{index}]"
+        _where(where, lambda: schema.check_rates(one.rates, algorithm))  # noqa: B023
+    return limits

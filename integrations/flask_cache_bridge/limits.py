@@ -16,20 +16,24 @@ Configuration: ``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable
 from typing import Any, TypeVar
 
-from flask import Flask, Request, Response, current_app, g, request
+from flask import Blueprint, Flask, Request, Response, current_app, g, request
 from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
 
 from cache_bridge import SyncCacheProtocol
 from cache_bridge.ratelimit import (
     Decision,
+    Rate,
     RateLimiter,
     hit_all,
     rate_limit_headers,
     retry_after_seconds,
 )
+from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
+from cache_bridge.ratelimit.exemptions import holds
 from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
 from cache_bridge.ratelimit.settings import MAX_LIMITERS
 from flask_cache_bridge.limit_settings import (
@@ -62,6 +66,7 @@ LIMITS_KEY = "cache_bridge_ratelimit"
 _LIMITS_ATTR = "_cache_bridge_limits"
 _EXEMPT_ATTR = "_cache_bridge_exempt"
 _DECISIONS = "cache_bridge_ratelimit_decisions"
+_DEFERRED = "cache_bridge_ratelimit_deferred"
 
 
 class RateLimitExceeded(TooManyRequests):
@@ -79,7 +84,11 @@ class RateLimitExceeded(TooManyRequests):
 
 def limit(view: F, flask_limit: FlaskLimit) -> F:
     """Attach ``flask_limit`` to ``view`` (the same function is returned, so the decorator
-    works above or below ``@app.route``)."""
+    works above or below ``@app.route``), or to a blueprint: then every route of the
+    blueprint and of the blueprints nested in it counts into one counter named after the
+    blueprint (unless the limit has a name or scope)."""
+    if isinstance(view, Blueprint) and flask_limit.name is None and flask_limit.scope is None:
+        flask_limit = dataclasses.replace(flask_limit, name=view.name)
     limits: list[FlaskLimit] = list(getattr(view, _LIMITS_ATTR, ()))
     limits.append(flask_limit)
     setattr(view, _LIMITS_ATTR, limits)
@@ -87,7 +96,8 @@ def limit(view: F, flask_limit: FlaskLimit) -> F:
 
 
 def exempt(view: F) -> F:
-    """Exempt ``view`` from the default limits (its own ``@bridge.limit`` ones still apply)."""
+    """Exempt ``view`` (or every route of a blueprint) from the default and application limits
+    (its own ``@bridge.limit`` ones, and its blueprints', still apply)."""
     setattr(view, _EXEMPT_ATTR, True)
     return view
 
@@ -139,11 +149,31 @@ def _request_key(req: Request, spec: KeySpec, settings: LimitSettings) -> str | 
     )
 
 
-def _limits_for(view: Any, settings: LimitSettings) -> list[FlaskLimit]:
+def _limits_for(app: Flask, req: Request, view: Any, settings: LimitSettings) -> list[FlaskLimit]:
+    """The request's limits: application, default (unless exempt or overridden), its
+    blueprints' (outermost first) and the view's own."""
     own: list[FlaskLimit] = list(getattr(view, _LIMITS_ATTR, ()))
-    if getattr(view, _EXEMPT_ATTR, False):
+    exempt = getattr(view, _EXEMPT_ATTR, False)
+    names = req.blueprints if app.blueprints else None
+    if names:
+        found = [app.blueprints[n] for n in reversed(names) if n in app.blueprints]
+        own = [lim for bp in found for lim in getattr(bp, _LIMITS_ATTR, ())] + own
+        exempt = exempt or any(getattr(bp, _EXEMPT_ATTR, False) for bp in found)
+    if exempt:
         return own
-    return [*settings.default_limits, *own]
+    if own and settings.default_limits and _overridden(own, req.method, settings.override_defaults):
+        return [*settings.application_limits, *own]
+    return [*settings.application_limits, *settings.default_limits, *own]
+
+
+def _overridden(limits: list[FlaskLimit], method: str, default: bool) -> bool:
+    """Whether a limit that applies to ``method`` replaces the default limits (flask-limiter's
+    ``override_defaults``): the defaults come back when every such limit is method-exempt."""
+    return any(
+        (default if lim.override_defaults is None else lim.override_defaults)
+        and (lim.methods is None or method in lim.methods)
+        for lim in limits
+    )
 
 
 def _check(
@@ -152,27 +182,35 @@ def _check(
     cache: SyncCacheProtocol,
     settings: LimitSettings,
     flask_limit: FlaskLimit,
-) -> tuple[RateLimiter, str | Deny] | None:
-    """The limiter and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
-    it without asking), or ``None`` when it does not apply."""
+) -> list[Any]:
+    """The limiters and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
+    it without asking), one per rate; none when it does not apply."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
-        return None
+        return []
+    if flask_limit.exempt_when is not None and holds(flask_limit.exempt_when):
+        return []
     key = _request_key(req, flask_limit.key or settings.key, settings)
     if key is None:
-        return None
-    name = flask_limit.name or endpoint or "view"
+        return []
+    scope = flask_limit.scope
+    name = (str(scope(endpoint)) if scope else flask_limit.name) or endpoint or "view"
     if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
         key = f"{endpoint}|{key}"
-    return _limiter(cache, settings, flask_limit, name), key
+    rates = flask_limit.rates if flask_limit.dynamic is None else flask_limit.dynamic.rates()
+    if flask_limit.cost == 1 and flask_limit.deduct_when is None:
+        return [(_limiter(cache, settings, flask_limit, name, r), key) for r in rates]
+    cost = request_cost(flask_limit.cost)
+    mode = "hit" if flask_limit.deduct_when is None else "peek"
+    return [(_limiter(cache, settings, flask_limit, name, rate), key, cost, mode) for rate in rates]
 
 
-def _decide(checks: list[tuple[RateLimiter, str | Deny]]) -> list[Decision]:
+def _decide(checks: list[Any]) -> list[Decision]:
     """All of the request's limits at once, all or nothing: a refused request costs none. A
     limit that denies the request outright refuses it before any is counted."""
-    denied = [limiter.policy.denied() for limiter, key in checks if key is DENY]
+    denied = [check[0].policy.denied() for check in checks if check[1] is DENY]
     if denied:
         return denied
-    return hit_all([(limiter, key) for limiter, key in checks if isinstance(key, str)])
+    return hit_all([check for check in checks if isinstance(check[1], str)])
 
 
 #: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
@@ -181,17 +219,22 @@ _MAX_LIMITERS = MAX_LIMITERS
 
 
 def _limiter(
-    cache: SyncCacheProtocol, settings: LimitSettings, flask_limit: FlaskLimit, name: str
+    cache: SyncCacheProtocol,
+    settings: LimitSettings,
+    flask_limit: FlaskLimit,
+    name: str,
+    rate: Rate,
 ) -> RateLimiter:
     algorithm = flask_limit.algorithm or settings.algorithm
     fail_open = settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open
-    index = (name, algorithm, settings.key_prefix, fail_open)
+    # The rate's numbers, not the Rate: hashing a tuple of ints is cheaper than a dataclass.
+    index = (name, rate.limit, rate.period, algorithm, settings.key_prefix, fail_open)
     limiters = flask_limit.limiters
     limiter = limiters.get(index)
     if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
         limiter = RateLimiter(
             cache,
-            flask_limit.rate,
+            rate,
             algorithm=algorithm,
             name=name,
             prefix=settings.key_prefix,
@@ -200,6 +243,17 @@ def _limiter(
         )
         limiters.put(index, limiter, _MAX_LIMITERS)
     return limiter
+
+
+def _exempt(req: Request, endpoint: str, settings: LimitSettings) -> bool:
+    """Whether no limit counts this request: a static file (``EXEMPT_STATIC``), an ``EXEMPT``
+    client address (after trusted proxies), or ``EXEMPT_WHEN()``."""
+    if settings.exempt_static and (endpoint == "static" or endpoint.endswith(".static")):
+        return True
+    exempt = settings.exempt
+    if exempt.networks and exempt.covers(settings.client_address.client(*_peer(settings, req))):
+        return True
+    return settings.exempt_when is not None and holds(settings.exempt_when)
 
 
 def _before_request() -> None:
@@ -211,24 +265,32 @@ def _before_request() -> None:
     if not isinstance(found, tuple) or endpoint is None:
         return
     settings, cache_of = found
-    if not settings.enabled:
+    if not settings.enabled or _exempt(req, endpoint, settings):
         return
     view = app.view_functions.get(endpoint)
     if view is None:
         return
-    limits = _limits_for(view, settings)
+    limits = _limits_for(app, req, view, settings)
     if not limits:
         return
     cache = cache_of()
-    checks = [
-        check
-        for flask_limit in limits
-        if (check := _check(req, endpoint, cache, settings, flask_limit)) is not None
-    ]
+    checks: list[Any] = []
+    deferred: list[Deferred] = []
+    for flask_limit in limits:
+        found = _check(req, endpoint, cache, settings, flask_limit)
+        checks += found
+        if flask_limit.deduct_when is not None:
+            deferred += [
+                Deferred(c[0], c[1], c[2], flask_limit.deduct_when)
+                for c in found
+                if isinstance(c[1], str)
+            ]
     decisions = _decide(checks) if checks else []
     setattr(g, _DECISIONS, decisions)
     refused = [d for d in decisions if not d.allowed]
     if not refused:
+        if deferred:
+            setattr(g, _DEFERRED, deferred)
         return
     if all(d.failed for d in refused):
         raise ServiceUnavailable("rate limit unavailable", retry_after=1)
@@ -236,9 +298,15 @@ def _before_request() -> None:
 
 
 def _after_request(response: Response) -> Response:
-    decisions: list[Decision] | None = g.get(_DECISIONS)
+    store = g._get_current_object()  # the proxy resolved once
+    decisions: list[Decision] | None = store.get(_DECISIONS)
     if not decisions:
         return response
+    deferred = store.pop(_DEFERRED, None)
+    if deferred:  # the deduct_when limits, counted only when they match the response
+        checks = deductions(deferred, response)
+        if checks:
+            hit_all(checks)
     settings = _settings()
     refused = response.status_code == 429
     if refused or settings.headers:

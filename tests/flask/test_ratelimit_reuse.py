@@ -57,9 +57,7 @@ def test_limiters_are_reused_and_rebuilt_for_a_new_cache() -> None:
     app = _app(caches)
     client = app.test_client()
     assert [client.get("/counted").status_code for _ in range(3)] == [200, 200, 429]
-    built = limits_module._limits_for(app.view_functions["counted"], limits_module.LimitSettings())[
-        0
-    ]
+    built = getattr(app.view_functions["counted"], limits_module._LIMITS_ATTR)[0]
     assert len(built.limiters) == 1
     (limiter,) = built.limiters.values()
     assert limiter.cache is caches[0]

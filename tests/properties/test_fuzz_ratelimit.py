@@ -34,6 +34,7 @@ from cache_bridge.ratelimit import (
     RateLimiter,
     parse_rate,
 )
+from cache_bridge.ratelimit.rate import parse_rates
 from django_cache_bridge.ratelimit import ratelimit
 from flask_cache_bridge import CacheBridge
 from tests.support.fuzz_values import anything, hostile_text, huge_text
@@ -215,7 +216,7 @@ hostile_rates = (rate_like | hostile_text | anything.filter(_printable)).filter(
 
 def _is_rate(value: object) -> bool:
     try:
-        parse_rate(value)  # type: ignore[arg-type]
+        parse_rates(value)  # type: ignore[arg-type]
     except ConfigurationError:
         return False
     return True
@@ -226,10 +227,10 @@ def _is_rate(value: object) -> bool:
 def test_flask_refuses_a_bad_rate_when_the_view_is_decorated(rate: object) -> None:
     bridge = CacheBridge()
     if _is_rate(rate):
-        bridge.limit(rate)  # type: ignore[arg-type]
+        bridge.limit(rate)
         return
     with pytest.raises(ConfigurationError, match=r"bridge\.limit: .*rate"):
-        bridge.limit(rate)  # type: ignore[arg-type]
+        bridge.limit(rate)
 
 
 @FEW
@@ -264,7 +265,7 @@ def test_django_refuses_a_bad_rate_with_a_clear_message(
     @given(rate=hostile_rates.filter(lambda r: not _is_rate(r)))
     def run(rate: object) -> None:
         with pytest.raises(ImproperlyConfigured, match=r"@ratelimit on fuzzed: .*rate"):
-            ratelimit(rate, name="fuzzed")(ok_view)  # type: ignore[arg-type]
+            ratelimit(rate, name="fuzzed")(ok_view)
 
     run()
 

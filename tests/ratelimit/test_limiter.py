@@ -100,8 +100,11 @@ def test_rates_print_short_and_refuse_what_lua_cannot_count_exactly() -> None:
         "7/2h",
     ]
     assert parse_rate(Rate(3, 4)) == Rate(3, 4)
-    with pytest.raises(ConfigurationError, match="too fine-grained"):
-        Rate(1_000_000, 10 * 365 * 86400)
+    # Issue 15: the product rule binds only the algorithms that multiply (not fixed-window).
+    huge = Rate(1_000_000, 10 * 365 * 86400)
+    RateLimiter(SyncInMemoryCache(), huge, algorithm="fixed-window")
+    with pytest.raises(ConfigurationError, match="too fine-grained for sliding-window"):
+        RateLimiter(SyncInMemoryCache(), huge, algorithm="sliding-window")
     with pytest.raises(ConfigurationError, match="must be an int"):
         Rate(True, 1)
 

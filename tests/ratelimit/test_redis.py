@@ -46,6 +46,8 @@ _limit_entries = st.tuples(
     st.sampled_from(ALGORITHMS),
     st.integers(1, 7),
     st.sampled_from([1000, 7000, 10_000, 60_000]),
+    st.integers(1, 4) | st.just(1),  # cost (issue 15), at times above the limit
+    st.sampled_from(["hit", "hit", "peek", "force"]),
 )
 #: Requests: a time step, the group's limits (keys may repeat), and whether to take the
 #: counted ones back afterwards.
@@ -66,7 +68,7 @@ def test_scripts_match_the_python_state_transitions(
     redis_client: redis.Redis,
     *,
     start: int,
-    requests: list[tuple[int, list[tuple[str, str, int, int]], bool]],
+    requests: list[tuple[int, list[tuple[str, str, int, int, int, str]], bool]],
 ) -> None:
     # State keys carry the limit, as the limiters name them: a key's state is read by one rule
     # only (a group may name one limit twice).
@@ -76,8 +78,16 @@ def test_scripts_match_the_python_state_transitions(
     for step, group, take_back in requests:
         now += step
         limits = tuple(
-            LimitEntry(f"d:{key}:{algorithm}:{limit}/{period_ms}", algorithm, limit, period_ms, now)
-            for key, algorithm, limit, period_ms in group
+            LimitEntry(
+                f"d:{key}:{algorithm}:{limit}/{period_ms}",
+                algorithm,
+                limit,
+                period_ms,
+                now,
+                cost,
+                mode,
+            )
+            for key, algorithm, limit, period_ms, cost, mode in group
         )
         command = RateLimitHit(limits)
         expected = store.execute(command)

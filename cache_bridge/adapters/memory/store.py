@@ -230,7 +230,9 @@ class MemoryStore:
                 continue  # as the Redis script: only a state with its expiry is changed
             state = entry["value"]
             text = state.decode("latin-1") if isinstance(state, bytes) else state
-            new = refund(limit.algorithm, text, limit.limit, limit.period_ms, limit.now_ms)
+            new = refund(
+                limit.algorithm, text, limit.limit, limit.period_ms, limit.now_ms, cost=limit.cost
+            )
             if new is not None:
                 entry["value"] = new
                 changed += 1

@@ -51,10 +51,14 @@ def _limits_args(script: str, limits: tuple[LimitEntry, ...]) -> Args:
     if len(limits) == 1:  # the usual case, without the joins
         (one,) = limits
         now = _or_empty(one.now_ms)
-        return ("EVAL", script, 1, one.key, one.algorithm, one.limit, one.period_ms, now)
+        return (
+            "EVAL", script, 1, one.key, one.algorithm, one.limit, one.period_ms, now, one.cost,
+            one.mode,
+        )  # fmt: skip
     args: list[str | int] = []
     for limit in limits:
-        args += (limit.algorithm, limit.limit, limit.period_ms, _or_empty(limit.now_ms))
+        now = _or_empty(limit.now_ms)
+        args += (limit.algorithm, limit.limit, limit.period_ms, now, limit.cost, limit.mode)
     return ("EVAL", script, len(limits), *(limit.key for limit in limits), *args)
 
 

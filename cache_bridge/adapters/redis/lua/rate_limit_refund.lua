@@ -1,31 +1,33 @@
 -- RateLimitRefund (see cache_bridge/adapters/redis/limit_script.py): KEYS the state keys;
--- ARGV four per limit: algorithm, limit, period_ms, hit_ms. Reply: how many states changed.
+-- ARGV six per limit: algorithm, limit, period_ms, hit_ms, cost, mode (unused). Reply: how
+-- many states changed.
 local changed = 0
 for i = 1, #KEYS do
-  local algorithm = ARGV[4 * i - 3]
-  local limit, period = tonumber(ARGV[4 * i - 2]), tonumber(ARGV[4 * i - 1])
-  local hit_window = math.floor(tonumber(ARGV[4 * i]) / period)
+  local algorithm = ARGV[6 * i - 5]
+  local limit, period = tonumber(ARGV[6 * i - 4]), tonumber(ARGV[6 * i - 3])
+  local hit_window = math.floor(tonumber(ARGV[6 * i - 2]) / period)
+  local cost = tonumber(ARGV[6 * i - 1])
   local state = redis.call('GET', KEYS[i]) or ''
   local new
   if algorithm == 'fixed-window' then
     local w, c = string.match(state, '^(%-?%d+) (%d+)$')
     if w and tonumber(w) == hit_window and tonumber(c) > 0 then
-      new = string.format('%.0f %.0f', tonumber(w), tonumber(c) - 1)
+      new = string.format('%.0f %.0f', tonumber(w), math.max(0, tonumber(c) - cost))
     end
   elseif algorithm == 'sliding-window' then
     local w, c, p = string.match(state, '^(%-?%d+) (%d+) (%d+)$')
     if w then
       w, c, p = tonumber(w), tonumber(c), tonumber(p)
       if w == hit_window and c > 0 then
-        new = string.format('%.0f %.0f %.0f', w, c - 1, p)
+        new = string.format('%.0f %.0f %.0f', w, math.max(0, c - cost), p)
       elseif w == hit_window + 1 and p > 0 then
-        new = string.format('%.0f %.0f %.0f', w, c, p - 1)
+        new = string.format('%.0f %.0f %.0f', w, c, math.max(0, p - cost))
       end
     end
   elseif algorithm == 'token-bucket' then
     local a, b = string.match(state, '^(%-?%d+) (%d+)$')
     if a then
-      b = tonumber(b) - period
+      b = tonumber(b) - period * cost
       new = string.format('%.0f %.0f', tonumber(a) + math.floor(b / limit), b % limit)
     end
   else

@@ -1,0 +1,48 @@
+"""Views for the dynamic-limit and stacked-headers tests (issue 15 items 6 and 7)."""
+
+from __future__ import annotations
+
+from django.http import HttpRequest, HttpResponse
+from django.urls import path
+
+from django_cache_bridge.ratelimit import ratelimit
+
+
+def per_plan(request: HttpRequest) -> str | None:
+    plan = request.headers.get("X-Plan")
+    return {"free": "2/h", "pro": "5/h; 100/d"}.get(plan or "")
+
+
+def per_group(group: str, request: HttpRequest) -> tuple[int, int] | None:
+    # django-ratelimit's signature: (group, request); None: unlimited.
+    return None if request.headers.get("X-Staff") else (1, 3600)
+
+
+@ratelimit(per_plan, name="api", key="header:X-User")
+def api(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit(per_group, group="reports")  # django-ratelimit's spelling of name=
+async def reports(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("10/minute", name="outer")
+@ratelimit("100/hour", name="inner")
+def stacked(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("10/minute", name="outer")
+@ratelimit("100/hour", name="inner")
+async def astacked(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+urlpatterns = [
+    path("api/", api),
+    path("reports/", reports),
+    path("stacked/", stacked),
+    path("astacked/", astacked),
+]
