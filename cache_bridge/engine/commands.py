@@ -137,12 +137,14 @@ class Ping:
 class SetBytes:
     """Store ``data`` as it is, expiring after ``ttl_ms`` milliseconds (``None``: never, and any
     expiry is cleared). With ``only_if_missing`` nothing is written over a live key (Redis
-    ``SET NX``). Reply: truthy if the value was stored."""
+    ``SET NX``); with ``only_if_present`` nothing is written unless the key is live (``SET
+    XX``). Reply: truthy if the value was stored."""
 
     key: str
     data: bytes
     ttl_ms: int | None
     only_if_missing: bool = False
+    only_if_present: bool = False
 
 
 @dataclass(frozen=True, slots=True)

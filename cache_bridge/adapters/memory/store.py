@@ -99,8 +99,9 @@ class MemoryStore:
                     return True
                 case Ping():
                     return True
-                case SetBytes(key, data, ttl_ms, only_if_missing):
-                    if only_if_missing and self._live(key, now) is not None:
+                case SetBytes(key, data, ttl_ms, only_if_missing, only_if_present):
+                    live = self._live(key, now) is not None
+                    if (only_if_missing and live) or (only_if_present and not live):
                         return None
                     self._store_ms(key, data, ttl_ms, now)
                     return True

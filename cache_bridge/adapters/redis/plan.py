@@ -42,9 +42,9 @@ _INCR_IF_EXISTS = load("incr_if_exists")
 _TOUCH = load("touch")
 
 
-def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool) -> Args:
+def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool, xx: bool) -> Args:
     expiry: Args = () if ttl_ms is None else ("PX", ttl_ms)
-    return ("SET", key, data, *expiry, *(("NX",) if nx else ()))
+    return ("SET", key, data, *expiry, *(("NX",) if nx else ()), *(("XX",) if xx else ()))
 
 
 def _limits_args(script: str, limits: tuple[LimitEntry, ...]) -> Args:
@@ -93,12 +93,12 @@ def plan(command: Command) -> Args | list[Args]:
             return ("FLUSHDB",)
         case Ping():
             return ("PING",)
-        case SetBytes(key, data, ttl_ms, only_if_missing):
-            return _set_bytes_args(key, data, ttl_ms, only_if_missing)
+        case SetBytes(key, data, ttl_ms, only_if_missing, only_if_present):
+            return _set_bytes_args(key, data, ttl_ms, only_if_missing, only_if_present)
         case SetManyBytes(items, None):
             return ("MSET", *(part for key, data in items for part in (key, data)))
         case SetManyBytes(items, ttl_ms):
-            return [_set_bytes_args(key, data, ttl_ms, False) for key, data in items]
+            return [_set_bytes_args(key, data, ttl_ms, False, False) for key, data in items]
         case Touch(key, ttl_ms):
             return ("EVAL", _TOUCH, 1, key, "" if ttl_ms is None else ttl_ms)
         case IncrByIfExists(key, amount):
