@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "COLLECTION_COMMANDS",
+    "Collection",
     "Command",
     "CommandRefused",
     "Delete",
@@ -217,8 +219,38 @@ class RateLimitRefund:
     limits: tuple[LimitEntry, ...]
 
 
+#: The Redis set and hash commands a :class:`Collection` may name.
+COLLECTION_COMMANDS = frozenset(
+    {
+        "SADD", "SREM", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SPOP", "SRANDMEMBER",
+        "SMOVE", "SDIFF", "SINTER", "SUNION", "SDIFFSTORE", "SINTERSTORE", "SUNIONSTORE",
+        "SSCAN", "HSET", "HGET", "HDEL", "HEXISTS", "HKEYS", "HLEN",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One Redis set or hash command (``name``, one of :data:`COLLECTION_COMMANDS`) on
+    ``keys`` with ``args`` after them, as Redis writes it (``SMOVE src dst member``,
+    ``SDIFFSTORE dest key...``, ``SSCAN key cursor COUNT n``, ``HSET key field value``).
+    Reply: Redis's (members as bytes; a set's members as a list or a set; booleans as 0/1 or
+    bools). A key holding another type is refused (:class:`CommandRefused`, ``wrong_type``),
+    and an emptied set or hash is deleted, as Redis does."""
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[bytes | int | str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The first key (a cluster routes by it; the others must share its slot)."""
+        return self.keys[0]
+
+
 Command = (
-    Get
+    Collection
+    | Get
     | MGet
     | Set
     | SetMany

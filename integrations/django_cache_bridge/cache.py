@@ -17,12 +17,12 @@ from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
-from django_cache_bridge.redis_api import RedisApi
+from django_cache_bridge.collection_api import CollectionApi
 
 __all__ = ["BridgeCache"]
 
 
-class BridgeCache(RedisApi):
+class BridgeCache(CollectionApi):
     """A Django cache backend on a cache_bridge URL (``memory://[NAME]``, ``redis://``, ...).
 
     Construction does no I/O and never raises for a bad LOCATION or OPTIONS: the system checks

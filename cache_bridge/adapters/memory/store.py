@@ -14,8 +14,10 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from cache_bridge.adapters.memory import collections_store
 from cache_bridge.adapters.memory.redis_glob import glob_match
 from cache_bridge.engine.commands import (
+    Collection,
     Command,
     CommandRefused,
     Delete,
@@ -69,10 +71,17 @@ class MemoryStore:
             now = self.clock()
             match command:
                 case Get(key):
-                    entry = self._live(key, now)
-                    return None if entry is None else entry["value"]
+                    value = self._value(key, now)
+                    if collections_store.is_collection(value):
+                        raise CommandRefused(
+                            "wrong_type", "WRONGTYPE the key holds a set or a hash"
+                        )
+                    return value
                 case MGet(keys):
-                    return [self._value(k, now) for k in keys]
+                    values = [self._value(k, now) for k in keys]
+                    return [None if collections_store.is_collection(v) else v for v in values]
+                case Collection():
+                    return collections_store.run(_Entries(self, now), command)
                 case Set(key, value, _, ttl):
                     self._store(key, value, ttl, now)
                     return True
@@ -197,6 +206,8 @@ class MemoryStore:
             self._store(key, str(amount), None, now)
             return amount
         current = entry["value"]
+        if collections_store.is_collection(current):
+            raise CommandRefused("not_integer", "the key holds a set or a hash")
         if isinstance(current, bytes):
             # Bytes written by the bytes-level operations count as Redis counts them.
             current = current.decode("latin-1")
@@ -246,6 +257,27 @@ class MemoryStore:
             elif glob_match(pattern, key.encode("utf-8")):
                 found.append(key)
         return found
+
+
+class _Entries:
+    """The store's entries as :mod:`collections_store` sees them, at one instant."""
+
+    def __init__(self, store: MemoryStore, now: float) -> None:
+        self.store = store
+        self.now = now
+
+    def live_value(self, key: str) -> Any:
+        return self.store._value(key, self.now)
+
+    def put_value(self, key: str, value: Any) -> None:
+        if value:
+            self.store._store(key, value, None, self.now)
+        else:
+            self.store._unlink((key,), self.now)
+
+    def keep_value(self, key: str, value: Any) -> None:
+        if not value:
+            self.store._unlink((key,), self.now)
 
 
 _named: dict[str, MemoryStore] = {}

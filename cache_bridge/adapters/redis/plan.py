@@ -5,6 +5,7 @@ from __future__ import annotations
 from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_REFUND_SCRIPT, RATE_LIMIT_SCRIPT
 from cache_bridge.adapters.redis.lua import load
 from cache_bridge.engine.commands import (
+    Collection,
     Command,
     Delete,
     Exists,
@@ -67,6 +68,8 @@ def plan(command: Command) -> Args | list[Args]:
     match command:
         case Get(key):
             return ("GET", key)
+        case Collection(name, keys, args):
+            return (name, *keys, *args)
         case MGet(keys):
             return ("MGET", *keys)
         case Set(key, _, data, ttl):
