@@ -20,6 +20,7 @@ from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from returns.result import Success
 
 from django_cache_bridge.plans import Plan
+from django_cache_bridge.raw_client import raw_client
 from django_cache_bridge.redis_plans import RedisPlans
 
 __all__ = ["RedisApi"]
@@ -37,6 +38,14 @@ class RedisApi(RedisPlans):
         return finish(
             Success(None) if op is None else await self.adapters().async_.run_operation(op)
         )
+
+    def get_client(self, key: Any = None, write: bool = True) -> Any:
+        """The raw blocking redis-py client on this alias's Redis (its own pool, made once per
+        process): an escape hatch **outside every guarantee** of BridgeCache. Keys are not
+        prefixed or versioned (use ``make_key``), values are not encoded or signed, and
+        failures raise redis-py's exceptions (no fail-open, no circuit breaker). memory://
+        raises ``NotImplementedError``."""
+        return raw_client(self.bridge_config)
 
     def ttl(self, key: Any, version: Any = None) -> int | None:
         """Seconds left (rounded up), ``None`` without expiry, ``0`` for a missing key."""

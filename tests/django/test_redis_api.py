@@ -165,3 +165,17 @@ def test_fail_open_answers_when_redis_is_down(settings: SettingsWrapper) -> None
     assert dj.delete_many(["k"]) == 0
     assert dj.delete_pattern("*") == 0
     assert dj.keys("*") == []
+
+
+def test_get_client_is_a_raw_redis_client(dj: BridgeCache, where: tuple[str, Any]) -> None:
+    if where[0].startswith("memory"):
+        with pytest.raises(NotImplementedError, match="needs a Redis LOCATION"):
+            dj.get_client()
+        return
+    client = dj.get_client()
+    assert dj.get_client(write=False) is client  # one client per alias configuration
+    dj.set("n", 41)
+    made = dj.make_key("n")
+    assert client.get(made) == b"41"  # ints are stored as decimal text
+    assert client.incr(made) == 42
+    assert dj.get("n") == 42
