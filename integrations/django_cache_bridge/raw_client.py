@@ -55,7 +55,7 @@ def _build(settings: Any) -> Any:
                 return redis.Redis(unix_socket_path=settings.path, db=settings.db, **kwargs)
             return redis.Redis(host=settings.host, port=settings.port, db=settings.db, **kwargs)
         case config.ClusterSettings():
-            nodes = [ClusterNode(host, port) for host, port in settings.nodes]
+            nodes = [ClusterNode(host, port) for host, port in settings.nodes]  # type: ignore[no-untyped-call]
             return RedisCluster(startup_nodes=nodes, **_node_kwargs(settings.node))
         case config.SentinelSettings():
             sentinel_kwargs = {
