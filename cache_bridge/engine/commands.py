@@ -15,6 +15,8 @@ __all__ = [
     "Collection",
     "Command",
     "CommandRefused",
+    "CompareAndDelete",
+    "CompareAndExpire",
     "Delete",
     "Exists",
     "Expire",
@@ -219,6 +221,27 @@ class RateLimitRefund:
     limits: tuple[LimitEntry, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CompareAndDelete:
+    """Delete ``key`` only if it holds exactly ``expected`` (a lock's owner token), in one
+    atomic step. Reply: 1 if it was deleted, else 0."""
+
+    key: str
+    expected: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CompareAndExpire:
+    """Only if ``key`` holds exactly ``expected``, atomically: with ``add``, add ``ttl_ms``
+    to its time left (refused for a key without expiry), else make it expire in ``ttl_ms``.
+    Reply: 1 if done, 0 if the key does not hold ``expected``, -1 if refused (no expiry)."""
+
+    key: str
+    expected: bytes
+    ttl_ms: int
+    add: bool = False
+
+
 #: The Redis set and hash commands a :class:`Collection` may name.
 COLLECTION_COMMANDS = frozenset(
     {
@@ -250,6 +273,8 @@ class Collection:
 
 Command = (
     Collection
+    | CompareAndDelete
+    | CompareAndExpire
     | Get
     | MGet
     | Set

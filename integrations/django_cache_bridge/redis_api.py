@@ -19,6 +19,8 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from returns.result import Success
 
+from cache_bridge.engine.bytes_operations import UNPREFIXED
+from cache_bridge.locks import AsyncCacheLock, CacheLock
 from django_cache_bridge.plans import Plan
 from django_cache_bridge.raw_client import raw_client
 from django_cache_bridge.redis_plans import RedisPlans
@@ -46,6 +48,46 @@ class RedisApi(RedisPlans):
         failures raise redis-py's exceptions (no fail-open, no circuit breaker). memory://
         raises ``NotImplementedError``."""
         return raw_client(self.bridge_config)
+
+    def lock(  # noqa: PLR0917 (django-redis's signature)
+        self,
+        key: Any,
+        version: Any = None,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking_timeout: float | None = None,
+        client: Any = None,
+        thread_local: bool = True,
+        *,
+        blocking: bool = True,
+    ) -> CacheLock:
+        """A lock at this alias's key ``key`` (django-redis's and redis-py's ``Lock``): ``with
+        cache.lock("report", timeout=30): ...``. It expires after ``timeout`` seconds
+        (``None``: never). Not fail-open: a cache that cannot be reached raises."""
+        made = self._key(key, version)
+        return CacheLock(
+            self.adapters().sync, UNPREFIXED, made, timeout=timeout, sleep=sleep,
+            blocking=blocking, blocking_timeout=blocking_timeout, thread_local=thread_local,
+        )  # fmt: skip
+
+    def alock(  # noqa: PLR0917 (django-redis's signature)
+        self,
+        key: Any,
+        version: Any = None,
+        timeout: float | None = None,
+        sleep: float = 0.1,
+        blocking_timeout: float | None = None,
+        client: Any = None,
+        thread_local: bool = True,
+        *,
+        blocking: bool = True,
+    ) -> AsyncCacheLock:
+        """:meth:`lock` for async code: ``async with cache.alock("report", timeout=30): ...``."""
+        made = self._key(key, version)
+        return AsyncCacheLock(
+            self.adapters().async_, UNPREFIXED, made, timeout=timeout, sleep=sleep,
+            blocking=blocking, blocking_timeout=blocking_timeout, thread_local=thread_local,
+        )  # fmt: skip
 
     def ttl(self, key: Any, version: Any = None) -> int | None:
         """Seconds left (rounded up), ``None`` without expiry, ``0`` for a missing key."""

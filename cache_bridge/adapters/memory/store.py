@@ -20,6 +20,8 @@ from cache_bridge.engine.commands import (
     Collection,
     Command,
     CommandRefused,
+    CompareAndDelete,
+    CompareAndExpire,
     Delete,
     Exists,
     Expire,
@@ -82,6 +84,12 @@ class MemoryStore:
                     return [None if collections_store.is_collection(v) else v for v in values]
                 case Collection():
                     return collections_store.run(_Entries(self, now), command)
+                case CompareAndDelete(key, expected):
+                    if self._value(key, now) != expected:
+                        return 0
+                    return self._unlink((key,), now)
+                case CompareAndExpire(key, expected, ttl_ms, add):
+                    return self._compare_and_expire(key, expected, ttl_ms, add, now)
                 case Set(key, value, _, ttl):
                     self._store(key, value, ttl, now)
                     return True
@@ -173,6 +181,16 @@ class MemoryStore:
         entry["ttl"] = None if ttl_ms is None else -(-ttl_ms // 1000)
         entry["expires_at"] = None if ttl_ms is None else now + ttl_ms / 1000
         return 1
+
+    def _compare_and_expire(
+        self, key: str, expected: bytes, ttl_ms: int, add: bool, now: float
+    ) -> int:
+        if self._value(key, now) != expected:
+            return 0
+        left = self._pttl(key, now)
+        if add and left < 0:
+            return -1
+        return self._touch(key, ttl_ms + (left if add else 0), now)
 
     def _unlink(self, keys: tuple[str | bytes, ...], now: float) -> int:
         removed = 0

@@ -7,6 +7,8 @@ from cache_bridge.adapters.redis.lua import load
 from cache_bridge.engine.commands import (
     Collection,
     Command,
+    CompareAndDelete,
+    CompareAndExpire,
     Delete,
     Exists,
     Expire,
@@ -41,6 +43,8 @@ def _set_args(key: str, data: bytes, ttl: int | None) -> Args:
 # One round trip each, atomic on the server: a missing key stays missing.
 _INCR_IF_EXISTS = load("incr_if_exists")
 _TOUCH = load("touch")
+_LOCK_RELEASE = load("lock_release")
+_LOCK_EXTEND = load("lock_extend")
 
 
 def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool, xx: bool) -> Args:
@@ -70,6 +74,10 @@ def plan(command: Command) -> Args | list[Args]:
             return ("GET", key)
         case Collection(name, keys, args):
             return (name, *keys, *args)
+        case CompareAndDelete(key, expected):
+            return ("EVAL", _LOCK_RELEASE, 1, key, expected)
+        case CompareAndExpire(key, expected, ttl_ms, add):
+            return ("EVAL", _LOCK_EXTEND, 1, key, expected, ttl_ms, "1" if add else "0")
         case MGet(keys):
             return ("MGET", *keys)
         case Set(key, _, data, ttl):
