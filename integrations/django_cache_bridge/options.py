@@ -13,6 +13,7 @@ from typing import Any
 
 from cache_bridge import config
 from cache_bridge.errors import ConfigurationError
+from django_cache_bridge.django_redis_options import translate
 
 __all__ = ["BRIDGE_OPTIONS", "AliasSettings", "parse_config"]
 
@@ -42,6 +43,8 @@ class AliasSettings:
     fail_open: bool = True
     #: The alias's namespace: KEY_PREFIX, or the LOCATION's ``?key_prefix=`` ("" for none).
     key_prefix: str = ""
+    #: django-redis options read under new names: (old name, new spelling), for the checks.
+    django_redis: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def is_redis(self) -> bool:
@@ -70,7 +73,7 @@ def parse_config(
         )
     if options is not None and not isinstance(options, Mapping):
         raise ConfigurationError(f"OPTIONS must be a dict, not {type(options).__name__}")
-    given = dict(options or {})
+    given, django_redis = translate(dict(options or {}))
     if "key_prefix" in given:
         raise ConfigurationError(
             "OPTIONS['key_prefix'] is not used by BridgeCache; set KEY_PREFIX next to LOCATION"
@@ -109,4 +112,5 @@ def parse_config(
         sign=sign,
         fail_open=fail_open,
         key_prefix=prefix or "",
+        django_redis=django_redis,
     )
