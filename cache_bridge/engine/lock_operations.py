@@ -2,13 +2,14 @@
 and both faces: take it (``SET NX PX`` with an owner token), give it back (compare-and-delete
 in one step), extend or renew its expiry (owner only), and ask who holds it.
 
-A lock's key holds its owner's token: :data:`LOCK_MARKER` followed by random hex, so that a
-framework's value decoder can tell a held lock from an unreadable value (and must neither
-return it as a value nor drop it).
+A lock's key holds its owner's token: :data:`LOCK_MARKER` followed by 32 random hex digits, so
+that the readable-value operations can tell a held lock from an unreadable value (a lock is
+a key but no value, and is never dropped; anything else unreadable is).
 """
 
 from __future__ import annotations
 
+import re
 import secrets
 
 from cache_bridge.engine.commands import (
@@ -34,6 +35,7 @@ __all__ = [
 
 #: How every lock token starts.
 LOCK_MARKER = b"cb:lock:"
+_TOKEN = re.compile(re.escape(LOCK_MARKER) + rb"[0-9a-f]{32}")
 
 
 def new_token() -> bytes:
@@ -42,8 +44,9 @@ def new_token() -> bytes:
 
 
 def is_lock_token(data: bytes) -> bool:
-    """Whether stored bytes are a lock's token."""
-    return data.startswith(LOCK_MARKER)
+    """Whether stored bytes are a lock's token: :data:`LOCK_MARKER` and exactly 32 lowercase
+    hex digits, nothing else (so a value that merely starts like one is a value)."""
+    return len(data) == len(LOCK_MARKER) + 32 and _TOKEN.fullmatch(data) is not None
 
 
 def _token(token: object) -> bytes:

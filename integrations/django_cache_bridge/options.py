@@ -19,8 +19,8 @@ __all__ = ["BRIDGE_OPTIONS", "AliasSettings", "parse_config"]
 
 #: Options the backend itself reads (the rest go to the cache_bridge adapter).
 BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
-#: Options Django's BaseCache reads; MAX_ENTRIES sizes a memory:// store, CULL_FREQUENCY is
-#: accepted and ignored (the in-memory store evicts the least recently used entry).
+#: Options Django's BaseCache reads; MAX_ENTRIES sizes a memory:// store and CULL_FREQUENCY
+#: says how it culls when full (as LocMemCache; ignored on Redis).
 DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
 _SERIALIZERS = ("pickle", "json")
 # A memory:// LOCATION takes the network options too (and ignores them), so OPTIONS can stay
@@ -43,6 +43,8 @@ class AliasSettings:
     fail_open: bool = True
     #: The alias's namespace: KEY_PREFIX, or the LOCATION's ``?key_prefix=`` ("" for none).
     key_prefix: str = ""
+    #: A full memory:// store evicts 1/CULL_FREQUENCY of its entries (0: all), as LocMemCache.
+    cull_frequency: int = 3
     #: django-redis options read under new names: (old name, new spelling), for the checks.
     django_redis: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
@@ -97,7 +99,15 @@ def parse_config(
     sign = _flag("sign", given.pop("sign", True))
     fail_open = _flag("fail_open", given.pop("fail_open", True))
     max_entries = given.pop("MAX_ENTRIES", None)
-    given.pop("CULL_FREQUENCY", None)
+    cull_frequency = given.pop("CULL_FREQUENCY", 3)
+    if (
+        isinstance(cull_frequency, bool)
+        or not isinstance(cull_frequency, int)
+        or cull_frequency < 0
+    ):
+        raise ConfigurationError(
+            f"OPTIONS['CULL_FREQUENCY'] must be an int from 0 up, not {cull_frequency!r}"
+        )
     if max_entries is not None and scheme == "memory":
         given.setdefault("max_entries", max_entries)
     settings = config.parse(location, given)
@@ -112,5 +122,6 @@ def parse_config(
         sign=sign,
         fail_open=fail_open,
         key_prefix=prefix or "",
+        cull_frequency=cull_frequency,
         django_redis=django_redis,
     )

@@ -56,11 +56,18 @@ Clock = Callable[[], float]
 
 
 class MemoryStore:
-    """A bounded LRU map; every command runs under one lock, so each is atomic."""
+    """A bounded LRU map; every command runs under one lock, so each is atomic.
 
-    def __init__(self, max_entries: int, clock: Clock) -> None:
+    Full, it evicts the least recently used entry per write; with ``cull_frequency`` set, it
+    culls as Django's LocMemCache does instead: a write that finds ``max_entries`` or more
+    entries first evicts ``len // cull_frequency`` of the least recently used (all of them
+    for 0).
+    """
+
+    def __init__(self, max_entries: int, clock: Clock, cull_frequency: int | None = None) -> None:
         self.max_entries = max_entries
         self.clock = clock
+        self.cull_frequency = cull_frequency
         self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -153,7 +160,17 @@ class MemoryStore:
         entry = self._live(key, now)
         return None if entry is None else entry["value"]
 
+    def _cull(self) -> None:
+        if self.cull_frequency == 0:
+            self._entries.clear()
+            return
+        assert self.cull_frequency is not None
+        for _ in range(len(self._entries) // self.cull_frequency):
+            self._entries.popitem(last=False)
+
     def _store(self, key: str, value: str | bytes, ttl: int | None, now: float) -> None:
+        if self.cull_frequency is not None and len(self._entries) >= self.max_entries:
+            self._cull()
         self._entries.pop(key, None)
         self._entries[key] = CacheEntry(
             key=key,
@@ -162,7 +179,7 @@ class MemoryStore:
             created_at=now,
             expires_at=None if ttl is None else now + ttl,
         )
-        while len(self._entries) > self.max_entries:
+        while self.cull_frequency is None and len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
     def _store_ms(self, key: str, value: str | bytes, ttl_ms: int | None, now: float) -> None:
