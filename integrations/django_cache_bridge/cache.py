@@ -149,7 +149,9 @@ class BridgeCache(CollectionApi):
 
     def close(self, **kwargs: Any) -> None:
         """Nothing to do: Django calls this after every request, and the connection pools are
-        shared by the process (see :mod:`django_cache_bridge.registry`)."""
+        shared by the process (see :mod:`django_cache_bridge.registry`). (``client.close()``,
+        which django-redis calls here, does nothing either.)"""
+        self.client.close(**kwargs)
 
     async def aclose(self, **kwargs: Any) -> None:
         """Nothing to do (see :meth:`close`)."""

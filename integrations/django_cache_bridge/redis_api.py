@@ -19,8 +19,9 @@ from typing import Any
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 from returns.result import Success
 
-from cache_bridge.engine.bytes_operations import UNPREFIXED
+from cache_bridge.engine.bytes_operations import MISSING, UNPREFIXED
 from cache_bridge.locks import AsyncCacheLock, CacheLock
+from django_cache_bridge.compat import DjangoRedisClient
 from django_cache_bridge.plans import Plan
 from django_cache_bridge.raw_client import raw_client
 from django_cache_bridge.redis_plans import RedisPlans
@@ -40,6 +41,25 @@ class RedisApi(RedisPlans):
         return finish(
             Success(None) if op is None else await self.adapters().async_.run_operation(op)
         )
+
+    @property
+    def client(self) -> DjangoRedisClient:
+        """A stand-in for django-redis's ``cache.client`` (see
+        :mod:`django_cache_bridge.compat`); the same object for the cache's life."""
+        shim = self.__dict__.get("_django_redis_client")
+        if shim is None:
+            shim = self.__dict__["_django_redis_client"] = DjangoRedisClient(self)
+        return shim
+
+    def encode_value(self, key: str, value: Any) -> bytes:
+        """``value`` as this alias stores it at the stored key ``key``."""
+        return self._codec.dumps(key, value)
+
+    def decode_value(self, key: str, data: bytes) -> Any:
+        """What this alias reads from ``data`` at the stored key ``key`` (``None`` if it is
+        unreadable)."""
+        value = self._codec.loads(key, data)
+        return None if value is MISSING else value
 
     def get_client(self, key: Any = None, write: bool = True) -> Any:
         """The raw blocking redis-py client on this alias's Redis (its own pool, made once per
