@@ -155,3 +155,4 @@ class BridgeCache(CollectionApi):
 
     async def aclose(self, **kwargs: Any) -> None:
         """Nothing to do (see :meth:`close`)."""
+        self.client.close(**kwargs)
