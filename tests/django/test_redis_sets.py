@@ -156,3 +156,15 @@ def test_members_are_readable_only_by_the_alias(
     dj.sadd("s", "mine")
     assert dj.smembers("s") == {"mine"}  # a member the alias cannot read is left out
     assert dj.scard("s") == 2
+
+
+def test_on_a_cluster_the_keys_of_one_call_need_one_slot(
+    settings: SettingsWrapper, cluster_url: str
+) -> None:
+    settings.CACHES = {"default": alias(cluster_url, KEY_PREFIX="site")}
+    dj = bridge()
+    dj.sadd("{t}a", 1)
+    with pytest.raises(ValueError, match="hash tag"):
+        dj.sunion("{t}a", "elsewhere")
+    assert dj.sunion("{t}a", "{t}b") == {1}
+    dj.clear()
