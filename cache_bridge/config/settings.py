@@ -10,7 +10,7 @@ import dataclasses
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import ClassVar
+from typing import ClassVar, Self
 from urllib.parse import quote
 
 from cache_bridge.config.options import (
@@ -138,13 +138,10 @@ def _auth_text(node: RedisSettings) -> str:
     return quote(node.username or "", safe="") + (":***" if node.password else "") + "@"
 
 
-@dataclass(frozen=True)
-class ClusterSettings:
-    """A checked ``redis+cluster://`` configuration: start-up nodes, and the connection
-    settings every node shares (``node``: credentials, timeouts, pool size, TLS)."""
+class _ManyServers:
+    """What a configuration of several servers (a cluster, sentinels) shares: ``node`` holds
+    the settings every connection to a data node uses."""
 
-    scheme: str
-    nodes: tuple[tuple[str, int], ...]
     node: RedisSettings
 
     is_network: ClassVar[bool] = True
@@ -162,20 +159,33 @@ class ClusterSettings:
         return self.node
 
     def masked_url(self) -> str:
-        """The URL with any password replaced by ``***``."""
-        return f"{self.scheme}://{_auth_text(self.node)}{hosts_text(self.nodes)}"
+        raise NotImplementedError
 
     def describe(self) -> str:
         prefix = f" prefix={self.key_prefix!r}" if self.key_prefix else ""
         return self.masked_url() + prefix
 
+    def without_prefix(self) -> Self:
+        """The same servers and connection settings, without a key prefix."""
+        return dataclasses.replace(self, node=self.node.without_prefix())  # type: ignore[type-var]
+
+
+@dataclass(frozen=True)
+class ClusterSettings(_ManyServers):
+    """A checked ``redis+cluster://`` configuration: start-up nodes, and the connection
+    settings every node shares (``node``: credentials, timeouts, pool size, TLS)."""
+
+    scheme: str
+    nodes: tuple[tuple[str, int], ...]
+    node: RedisSettings
+
+    def masked_url(self) -> str:
+        """The URL with any password replaced by ``***``."""
+        return f"{self.scheme}://{_auth_text(self.node)}{hosts_text(self.nodes)}"
+
     def store_identity(self, default_name: str = "") -> tuple[object, ...]:
         """What names the store these settings write to (prefix aside)."""
         return ("cluster", *sorted(self.nodes))
-
-    def without_prefix(self) -> ClusterSettings:
-        """The same servers and connection settings, without a key prefix."""
-        return dataclasses.replace(self, node=self.node.without_prefix())
 
     def call_bound(self) -> float:
         """The longest one call of an async face may take before it returns a Failure, each
@@ -194,7 +204,7 @@ class ClusterSettings:
 
 
 @dataclass(frozen=True)
-class SentinelSettings:
+class SentinelSettings(_ManyServers):
     """A checked ``redis+sentinel://`` configuration: the sentinels, the service they watch,
     the sentinels' own credentials, and the data nodes' connection settings (``node``)."""
 
@@ -205,37 +215,15 @@ class SentinelSettings:
     sentinel_username: str | None = None
     sentinel_password: str | None = field(default=None, repr=False)
 
-    is_network: ClassVar[bool] = True
-    extra: ClassVar[str] = "redis"
-    #: What the adapter needs that may not be installed.
-    requires: ClassVar[str] = "the Redis adapter needs redis-py"
-
-    @property
-    def key_prefix(self) -> str | None:
-        return self.node.key_prefix
-
-    @property
-    def connection(self) -> RedisSettings:
-        """The settings each connection to a data node uses."""
-        return self.node
-
     def masked_url(self) -> str:
         """The URL with any password replaced by ``***`` (sentinel passwords never appear)."""
         where = hosts_text(self.sentinels)
         service = quote(self.service_name, safe="")
         return f"{self.scheme}://{_auth_text(self.node)}{where}/{service}/{self.node.db}"
 
-    def describe(self) -> str:
-        prefix = f" prefix={self.key_prefix!r}" if self.key_prefix else ""
-        return self.masked_url() + prefix
-
     def store_identity(self, default_name: str = "") -> tuple[object, ...]:
         """What names the store these settings write to (prefix aside)."""
         return ("sentinel", self.service_name, self.node.db, *sorted(self.sentinels))
-
-    def without_prefix(self) -> SentinelSettings:
-        """The same servers and connection settings, without a key prefix."""
-        return dataclasses.replace(self, node=self.node.without_prefix())
 
     def call_bound(self) -> float:
         """The longest one call of an async face may take before it returns a Failure: a new

@@ -93,9 +93,7 @@ class BridgeBase(BaseCache):
             and type(self).make_and_validate_key is BaseCache.make_and_validate_key
         )
         config = self._config
-        self._codec = ValueCodec(
-            config.serializer if config else "pickle", config.sign if config else True
-        )
+        self._codec = ValueCodec.for_alias(config)
 
     @property
     def bridge_config(self) -> AliasSettings:

@@ -11,18 +11,17 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache_bridge import config
+from cache_bridge import config, values
 from cache_bridge.errors import ConfigurationError
 from django_cache_bridge.django_redis_options import translate
 
 __all__ = ["BRIDGE_OPTIONS", "AliasSettings", "parse_config"]
 
 #: Options the backend itself reads (the rest go to the cache_bridge adapter).
-BRIDGE_OPTIONS = ("serializer", "sign", "fail_open")
+BRIDGE_OPTIONS = ("serializer", "sign", "fail_open", "compressor", "compress_min_bytes")
 #: Options Django's BaseCache reads; MAX_ENTRIES sizes a memory:// store and CULL_FREQUENCY
 #: says how it culls when full (as LocMemCache; ignored on Redis).
 DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
-_SERIALIZERS = ("pickle", "json")
 # A memory:// LOCATION takes the network options too (and ignores them), so OPTIONS can stay
 # the same whichever URL LOCATION comes from.
 _CORE_MEMORY = tuple(name for name in config.MEMORY_OPTIONS if name != "key_prefix")
@@ -41,6 +40,8 @@ class AliasSettings:
     serializer: str = "pickle"
     sign: bool = True
     fail_open: bool = True
+    compressor: str | None = None
+    compress_min_bytes: int = values.DEFAULT_COMPRESS_MIN_BYTES
     #: The alias's namespace: KEY_PREFIX, or the LOCATION's ``?key_prefix=`` ("" for none).
     key_prefix: str = ""
     #: A full memory:// store evicts 1/CULL_FREQUENCY of its entries (0: all), as LocMemCache.
@@ -92,10 +93,9 @@ def parse_config(
                 f"Valid options: {', '.join(sorted(known))}."
             )
     serializer = given.pop("serializer", "pickle")
-    if serializer not in _SERIALIZERS:
-        raise ConfigurationError(
-            f"OPTIONS['serializer'] must be 'pickle' or 'json', not {serializer!r}"
-        )
+    compressor = given.pop("compressor", None)
+    compress_min_bytes = given.pop("compress_min_bytes", values.DEFAULT_COMPRESS_MIN_BYTES)
+    values.check_codec_options(serializer, compressor, compress_min_bytes, "OPTIONS")
     sign = _flag("sign", given.pop("sign", True))
     fail_open = _flag("fail_open", given.pop("fail_open", True))
     max_entries = given.pop("MAX_ENTRIES", None)
@@ -120,6 +120,8 @@ def parse_config(
         core_options=tuple(sorted(given.items())),
         serializer=serializer,
         sign=sign,
+        compressor=None if compressor == "none" else compressor,
+        compress_min_bytes=compress_min_bytes,
         fail_open=fail_open,
         key_prefix=prefix or "",
         cull_frequency=cull_frequency,

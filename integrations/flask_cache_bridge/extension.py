@@ -12,11 +12,14 @@ from returns.result import Result, Success
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
 from flask_cache_bridge.cli import cache_cli
 from flask_cache_bridge.failures import logger
+from flask_cache_bridge.fragments import install as install_fragments
+from flask_cache_bridge.function_cache import FunctionCache, cached_either, signing_keys
 from flask_cache_bridge.limits import exempt, install_limits, limit, make_limit
 from flask_cache_bridge.settings import (
     FOREIGN_KEYS,
     BridgeSettings,
     changed_keys,
+    foreign_keys_left,
     read_settings,
     snapshot,
     unasked_memory_store,
@@ -35,7 +38,7 @@ __all__ = ["CacheBridge"]
 F = TypeVar("F", bound=Callable[..., Any])
 
 
-class CacheBridge:
+class CacheBridge(FunctionCache):
     """cache_bridge for Flask: ``CacheBridge(app)``, or ``CacheBridge()`` then ``init_app``.
 
     One object can serve several apps; each app's adapters and settings live in
@@ -60,16 +63,20 @@ class CacheBridge:
                 f"CacheBridge is already initialised for app {app.name!r}; call init_app "
                 "once per app"
             )
-        state = AppCache(read_settings(app.config), app.name)
+        state = AppCache(read_settings(app.config), app.name, signing_keys(app))
         app.extensions[EXTENSION_KEY] = state
         unasked = unasked_memory_store(app.config, app.name)
         if unasked is not None:
             logger.warning("cache_bridge: %s", unasked)
+        left = foreign_keys_left(app.config, app.name)
+        if left is not None:
+            logger.warning("cache_bridge: %s", left)
         app.before_request(_config_watch(app, state))
         # Release the pools when the app is garbage-collected or, at the latest, at exit.
         # Never per request: the pools are shared by every request of the app.
         weakref.finalize(app, state.close)
         install_limits(app, lambda: state.cache)
+        install_fragments(app)
         if "cache" not in app.cli.commands:
             app.cli.add_command(cache_cli)
 
@@ -120,11 +127,17 @@ class CacheBridge:
         ttl: int | None = None,
         *,
         query_string: bool = True,
-        unless: Callable[[], bool] | None = None,
+        unless: Callable[..., bool] | None = None,
         key: Callable[..., str] | None = None,
         statuses: Collection[int] = (200,),
+        response_filter: Callable[[Any], bool] | None = None,
+        source_check: bool = False,
+        cache_none: bool = False,
+        name: str | None = None,
     ) -> Callable[[F], F]:
-        """Cache a view's response (status, headers, body) for ``ttl`` seconds.
+        """Cache a view's response (status, headers, body) for ``ttl`` seconds, or, when the
+        decorated function is called as a plain function (not dispatched by Flask to this
+        view), its return value, as ``memoize`` does (see docs/flask.md#cached-functions).
 
         ``ttl`` defaults to ``CACHE_BRIDGE_DEFAULT_TTL``. Keys hold the path, the host, the
         scheme, the script root and, unless ``query_string=False``, the query arguments;
@@ -134,11 +147,24 @@ class CacheBridge:
         ``Cache-Control: private/no-store/no-cache``, vary by request headers (unless ``key``
         is given), stream, or come from a view that used the session. When the cache fails,
         the view runs as if uncached and the failure is logged once per burst.
+        ``response_filter``, ``source_check`` and ``cache_none`` apply to plain calls.
         """
         caching = ViewCaching(ttl, query_string, unless, key, tuple(statuses))
 
         def decorate(view: F) -> F:
-            return cached_view(view, caching, self._state)
+            as_view = cached_view(view, caching, self._state)
+            as_function = self.memoize(
+                ttl,
+                key=key,
+                unless=unless,
+                response_filter=response_filter,
+                source_check=source_check,
+                cache_none=cache_none,
+                # Views are often defined inside factories: a name with <locals> is allowed
+                # here (a view is defined once per app), unlike in memoize.
+                name=name or f"{view.__module__}.{view.__qualname__}",
+            )(view)
+            return cached_either(view, as_view, as_function)
 
         return decorate
 

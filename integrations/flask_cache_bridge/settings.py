@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-from cache_bridge import MAX_TTL, ConfigurationError
+from cache_bridge import MAX_TTL, ConfigurationError, values
 from cache_bridge.config import did_you_mean, resolve_key_prefix
 
 __all__ = [
@@ -20,6 +20,7 @@ __all__ = [
     "FOREIGN_KEYS",
     "BridgeSettings",
     "changed_keys",
+    "foreign_keys_left",
     "read_settings",
     "snapshot",
     "unasked_memory_store",
@@ -34,6 +35,10 @@ DEFAULTS: dict[str, Any] = {
     "CACHE_BRIDGE_VIEW_CACHE": True,
     "CACHE_BRIDGE_MAX_RESPONSE_BYTES": 1024 * 1024,
     "CACHE_BRIDGE_LOG_INTERVAL": 60.0,
+    # The value codec of memoize, cached functions and fragments (docs/values.md).
+    "CACHE_BRIDGE_SERIALIZER": "pickle",
+    "CACHE_BRIDGE_COMPRESSOR": None,
+    "CACHE_BRIDGE_COMPRESS_MIN_BYTES": values.DEFAULT_COMPRESS_MIN_BYTES,
     # Read and checked by flask_cache_bridge.limits (see docs/ratelimit.md).
     "CACHE_BRIDGE_RATELIMIT": None,
 }
@@ -72,6 +77,9 @@ class BridgeSettings:
     view_cache: bool = True
     max_response_bytes: int = 1024 * 1024
     log_interval: float = 60.0
+    serializer: str = "pickle"
+    compressor: str | None = None
+    compress_min_bytes: int = values.DEFAULT_COMPRESS_MIN_BYTES
 
     def adapter_options(self) -> dict[str, Any]:
         """Keyword arguments for ``create_sync_cache`` / ``create_cache``."""
@@ -79,6 +87,10 @@ class BridgeSettings:
         if self.key_prefix is not None:
             options["key_prefix"] = self.key_prefix
         return options
+
+
+_CODEC_KEYS = ("SERIALIZER", "COMPRESSOR", "COMPRESS_MIN_BYTES")
+_CODEC_OPTIONS = ("serializer", "compressor", "compress_min_bytes")
 
 
 def _bad(key: str, expected: str, value: object) -> ConfigurationError:
@@ -132,7 +144,18 @@ def read_settings(config: Mapping[str, Any]) -> BridgeSettings:
     interval = get["CACHE_BRIDGE_LOG_INTERVAL"]
     if isinstance(interval, bool) or not isinstance(interval, int | float) or not interval > 0:
         raise _bad("CACHE_BRIDGE_LOG_INTERVAL", "a number of seconds above 0", interval)
+    codec = [get[f"CACHE_BRIDGE_{name}"] for name in _CODEC_KEYS]
+    try:
+        values.check_codec_options(*codec)
+    except ConfigurationError as exc:
+        message = str(exc)
+        for option, name in zip(_CODEC_OPTIONS, _CODEC_KEYS, strict=True):
+            message = message.replace(option, f"CACHE_BRIDGE_{name}", 1)
+        raise ConfigurationError(message) from None
     return BridgeSettings(
+        serializer=codec[0],
+        compressor=None if codec[1] in (None, "none") else codec[1],
+        compress_min_bytes=codec[2],
         url=url,
         key_prefix=prefix,
         default_ttl=_int("CACHE_BRIDGE_DEFAULT_TTL", get["CACHE_BRIDGE_DEFAULT_TTL"], 1, MAX_TTL),
@@ -172,6 +195,36 @@ def unasked_memory_store(config: Mapping[str, Any], app_name: str) -> str | None
         message + " Set CACHE_BRIDGE_URL = 'redis://HOST:6379/0' for a shared store, or "
         "CACHE_BRIDGE_URL = 'memory://' to keep this one without this warning; set it before "
         "CacheBridge(app) or init_app(app) runs."
+    )
+
+
+def _has_counterpart(config: Mapping[str, Any], ours: str) -> bool:
+    name, _, entry = ours.partition("[")
+    if name not in config:
+        return False
+    if not entry:
+        return True
+    found = config[name]
+    return isinstance(found, Mapping) and entry.strip('"]') in found
+
+
+def foreign_keys_left(config: Mapping[str, Any], app_name: str) -> str | None:
+    """Why an app that set ``CACHE_BRIDGE_URL`` still holds Flask-Caching or flask-limiter
+    keys whose ``CACHE_BRIDGE_*`` counterpart it did not set (they are never read), naming
+    both; None if there are none (or no ``CACHE_BRIDGE_URL``: :func:`unasked_memory_store`
+    names them then). Names keys only, never values."""
+    if "CACHE_BRIDGE_URL" not in config:
+        return None
+    left = [
+        f"{ours} instead of {name}"
+        for name, ours in FOREIGN_KEYS.items()
+        if name in config and not _has_counterpart(config, ours)
+    ]
+    if not left:
+        return None
+    return (
+        f"app {app_name!r} sets keys of Flask-Caching or flask-limiter that cache_bridge "
+        f"never reads: set {'; '.join(left)} (see docs/migrations/flask-caching.md)."
     )
 
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 import threading
+from collections.abc import Callable
 
 from cache_bridge import (
     ConfigurationError,
@@ -16,6 +17,7 @@ from cache_bridge import (
 )
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.resilience.outage_log import OutageLog, is_outage
+from cache_bridge.values import SigningKeys, ValueCodec
 from flask_cache_bridge.failures import logger
 from flask_cache_bridge.loop_thread import LoopThread
 from flask_cache_bridge.settings import BridgeSettings
@@ -36,6 +38,12 @@ def _config_error(exc: ConfigurationError) -> ConfigurationError:
     return ConfigurationError(f"CACHE_BRIDGE_URL / CACHE_BRIDGE_OPTIONS: {message}")
 
 
+def _no_secret() -> SigningKeys:
+    raise ConfigurationError(
+        "cached function values are signed with the app's SECRET_KEY: set app.config['SECRET_KEY']"
+    )
+
+
 class AppCache:
     """One app's adapters (one pool each), its log and how to release them.
 
@@ -45,8 +53,21 @@ class AppCache:
     of its own (see :mod:`flask_cache_bridge.loop_thread`).
     """
 
-    def __init__(self, settings: BridgeSettings, app_name: str) -> None:
+    def __init__(
+        self,
+        settings: BridgeSettings,
+        app_name: str,
+        keys: Callable[[], SigningKeys] | None = None,
+    ) -> None:
         self.settings = settings
+        #: How memoized values, cached function values and fragments are stored.
+        self.codec = ValueCodec(
+            settings.serializer,
+            compressor=settings.compressor,
+            compress_min_bytes=settings.compress_min_bytes,
+            keys=keys or _no_secret,
+            logger=logger,
+        )
         options = settings.adapter_options()
         try:
             parsed = config.parse(settings.url, options)

@@ -17,6 +17,7 @@ import functools
 import hashlib
 import inspect
 import json
+import time
 from collections.abc import Callable, Collection, Generator
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -26,6 +27,7 @@ from flask import Response, current_app, has_request_context, make_response, req
 from returns.result import Failure, Result, Success
 
 from cache_bridge import MAX_TTL, DomainError
+from flask_cache_bridge.conditional import STORED_AT, add_age, not_modified, tag
 from flask_cache_bridge.failures import logger
 from flask_cache_bridge.responses import rebuild, serialise, uncacheable_reason
 from flask_cache_bridge.state import AppCache
@@ -169,7 +171,11 @@ def _hit(
             return None
         case Success(stored):
             state.failures.recovered()
-            return rebuild(stored, caching.statuses)
+            response = rebuild(stored, caching.statuses)
+            if response is not None:
+                tag(response)  # entries stored before ETags were added get one too
+                add_age(response, stored)
+            return response
         case Failure(error):
             state.failed(error, "the view runs as if uncached")
     return None
@@ -184,7 +190,8 @@ def _entry(state: AppCache, caching: ViewCaching, response: Response) -> dict[st
     if reason is not None:
         logger.debug("cache_bridge: not caching %s: %s", request.path, reason)
         return None
-    return serialise(response)
+    tag(response)
+    return {**serialise(response), STORED_AT: time.time()}
 
 
 def _stored(state: AppCache, done: Result[None, DomainError]) -> None:
@@ -209,13 +216,16 @@ def _view_steps(state: AppCache, caching: ViewCaching, view_args: dict[str, Any]
         return
     hit = _hit(state, caching, (yield ("get_json", key)))
     if hit is not None:
-        yield ("done", hit)
+        yield ("done", not_modified(hit) or hit)
         return
     response = make_response((yield ("view",)))
     entry = _entry(state, caching, response)
     if entry is not None:
         ttl = caching.ttl or state.settings.default_ttl
-        _stored(state, (yield ("set_json", key, entry, ttl)))
+        done = yield ("set_json", key, entry, ttl)
+        _stored(state, done)
+        if isinstance(done, Success):  # the answer is known to the cache: it may be a 304
+            response = not_modified(response) or response
     yield ("done", response)
 
 

@@ -121,3 +121,26 @@ def test_compressor_class_paths_map_to_the_compressor_option(
 )
 def test_serializer_class_paths_map_to_the_serializer_option(path: str, name: str) -> None:
     assert translate({"SERIALIZER": path})[0] == {"serializer": name}
+
+
+@pytest.mark.parametrize(
+    ("compressor", "serializer"),
+    [
+        ("zlib.ZlibCompressor", "json.JSONSerializer"),
+        ("gzip.GzipCompressor", "pickle.PickleSerializer"),
+        ("identity.IdentityCompressor", "json.JSONSerializer"),
+    ],
+)
+def test_codec_class_paths_work_end_to_end(
+    settings: SettingsWrapper, compressor: str, serializer: str
+) -> None:
+    options = {
+        "COMPRESSOR": f"{DR}compressors.{compressor}",
+        "SERIALIZER": f"{DR}serializers.{serializer}",
+    }
+    settings.CACHES = {"default": alias(f"memory://dr-codec-{compressor}", OPTIONS=options)}
+    assert {m.id for m in check_caches()} == {"django_cache_bridge.I020"}
+    dj = bridge()
+    value = {"text": "x" * 5000}
+    dj.set("k", value)
+    assert dj.get("k") == value
