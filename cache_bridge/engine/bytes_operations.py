@@ -36,6 +36,7 @@ from cache_bridge.engine.keys import (
     check_amount,
     escape_glob,
 )
+from cache_bridge.engine.lock_operations import is_lock_token
 from cache_bridge.engine.operations import Op, Steps, operation, scan_matching
 
 __all__ = [
@@ -221,19 +222,35 @@ def delete_pattern(ns: KeySpace, pattern: object, keep: KeyFilter | None = None)
 # -- reads through a decoder: an unreadable value is no value, and is deleted -----------------
 
 
+class _Held:
+    def __repr__(self) -> str:
+        return "HELD"
+
+
+#: What :func:`_read` finds at a held lock's key (:mod:`cache_bridge.engine.lock_operations`):
+#: a key, but no value, and never dropped.
+_HELD: Any = _Held()
+
+
 def _read(ns: KeySpace, key: object, decoder: Decoder) -> Steps[Any]:
-    """The value at ``key``, or :data:`MISSING`."""
+    """The value at ``key``, :data:`MISSING`, or ``_HELD`` for a held lock."""
     full = ns.key(key)
     data = _as_bytes((yield Get(full)))
     if data is None:
         return MISSING
+    if is_lock_token(data):
+        return _HELD
     value = decoder.loads(full, data)
     if value is MISSING:
         yield Unlink((full,))
     return value
 
 
-get_readable = operation("get")(_read)
+@operation("get")
+def get_readable(ns: KeySpace, key: object, decoder: Decoder) -> Steps[Any]:
+    """The value at ``key``, or :data:`MISSING` (also for a held lock, which stays)."""
+    value = yield from _read(ns, key, decoder)
+    return MISSING if value is _HELD else value
 
 
 @operation("get_many", keyed=False)
@@ -243,7 +260,10 @@ def get_many_readable(ns: KeySpace, keys: object, decoder: Decoder) -> Steps[dic
     if not full:
         return {}
     raws = yield MGet(full)
-    found, unreadable = decoder.loads_many(full, [_as_bytes(raw) for raw in raws])
+    datas = [_as_bytes(raw) for raw in raws]
+    # A held lock is no value, and stays.
+    datas = [None if data is not None and is_lock_token(data) else data for data in datas]
+    found, unreadable = decoder.loads_many(full, datas)
     if unreadable:
         yield Unlink(tuple(unreadable))
     cut = len(ns.prefix)
@@ -252,7 +272,7 @@ def get_many_readable(ns: KeySpace, keys: object, decoder: Decoder) -> Steps[dic
 
 @operation("has_key")
 def has_readable(ns: KeySpace, key: object, decoder: Decoder) -> Steps[bool]:
-    """Whether ``key`` holds a value :func:`get_readable` would return."""
+    """Whether ``key`` holds a value :func:`get_readable` would return, or a held lock."""
     return (yield from _read(ns, key, decoder)) is not MISSING
 
 

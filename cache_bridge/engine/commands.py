@@ -11,8 +11,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 __all__ = [
+    "COLLECTION_COMMANDS",
+    "Collection",
     "Command",
     "CommandRefused",
+    "CompareAndDelete",
+    "CompareAndExpire",
     "Delete",
     "Exists",
     "Expire",
@@ -137,12 +141,14 @@ class Ping:
 class SetBytes:
     """Store ``data`` as it is, expiring after ``ttl_ms`` milliseconds (``None``: never, and any
     expiry is cleared). With ``only_if_missing`` nothing is written over a live key (Redis
-    ``SET NX``). Reply: truthy if the value was stored."""
+    ``SET NX``); with ``only_if_present`` nothing is written unless the key is live (``SET
+    XX``). Reply: truthy if the value was stored."""
 
     key: str
     data: bytes
     ttl_ms: int | None
     only_if_missing: bool = False
+    only_if_present: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -219,8 +225,61 @@ class RateLimitRefund:
     limits: tuple[LimitEntry, ...]
 
 
+@dataclass(frozen=True, slots=True)
+class CompareAndDelete:
+    """Delete ``key`` only if it holds exactly ``expected`` (a lock's owner token), in one
+    atomic step. Reply: 1 if it was deleted, else 0."""
+
+    key: str
+    expected: bytes
+
+
+@dataclass(frozen=True, slots=True)
+class CompareAndExpire:
+    """Only if ``key`` holds exactly ``expected``, atomically: with ``add``, add ``ttl_ms``
+    to its time left (refused for a key without expiry), else make it expire in ``ttl_ms``.
+    Reply: 1 if done, 0 if the key does not hold ``expected``, -1 if refused (no expiry)."""
+
+    key: str
+    expected: bytes
+    ttl_ms: int
+    add: bool = False
+
+
+#: The Redis set and hash commands a :class:`Collection` may name.
+COLLECTION_COMMANDS = frozenset(
+    {
+        "SADD", "SREM", "SMEMBERS", "SISMEMBER", "SMISMEMBER", "SCARD", "SPOP", "SRANDMEMBER",
+        "SMOVE", "SDIFF", "SINTER", "SUNION", "SDIFFSTORE", "SINTERSTORE", "SUNIONSTORE",
+        "SSCAN", "HSET", "HGET", "HDEL", "HEXISTS", "HKEYS", "HLEN",
+    }
+)  # fmt: skip
+
+
+@dataclass(frozen=True, slots=True)
+class Collection:
+    """One Redis set or hash command (``name``, one of :data:`COLLECTION_COMMANDS`) on
+    ``keys`` with ``args`` after them, as Redis writes it (``SMOVE src dst member``,
+    ``SDIFFSTORE dest key...``, ``SSCAN key cursor COUNT n``, ``HSET key field value``).
+    Reply: Redis's (members as bytes; a set's members as a list or a set; booleans as 0/1 or
+    bools). A key holding another type is refused (:class:`CommandRefused`, ``wrong_type``),
+    and an emptied set or hash is deleted, as Redis does."""
+
+    name: str
+    keys: tuple[str, ...]
+    args: tuple[bytes | int | str, ...] = ()
+
+    @property
+    def key(self) -> str:
+        """The first key (a cluster routes by it; the others must share its slot)."""
+        return self.keys[0]
+
+
 Command = (
-    Get
+    Collection
+    | CompareAndDelete
+    | CompareAndExpire
+    | Get
     | MGet
     | Set
     | SetMany

@@ -95,15 +95,19 @@ def operation(
 
 
 def scan_matching(
-    match: str, *, delete: bool = False, keep: Callable[[str | bytes], bool] | None = None
+    match: str,
+    *,
+    delete: bool = False,
+    keep: Callable[[str | bytes], bool] | None = None,
+    count: int = SCAN_BATCH,
 ) -> Steps[int]:
-    """Visit every stored key matching the Redis glob ``match`` (SCAN, :data:`SCAN_BATCH`
-    keys a call), keeping those ``keep`` accepts (all without it): how many there are, or
-    with ``delete`` how many were deleted (one UNLINK per batch)."""
+    """Visit every stored key matching the Redis glob ``match`` (SCAN, ``count`` keys a call,
+    :data:`SCAN_BATCH` by default), keeping those ``keep`` accepts (all without it): how many
+    there are, or with ``delete`` how many were deleted (one UNLINK per batch)."""
     total = 0
     cursor = 0
     while True:
-        cursor, found = yield Scan(cursor, match, SCAN_BATCH)
+        cursor, found = yield Scan(cursor, match, count)
         keys = tuple(found if keep is None else (k for k in found if keep(k)))
         if keys:
             total += int((yield Unlink(keys))) if delete else len(keys)

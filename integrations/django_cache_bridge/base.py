@@ -37,7 +37,7 @@ from django_cache_bridge.registry import SharedAdapters, shared_adapters
 from django_cache_bridge.sessions import cache_down, creating_session, unwritable_session
 from django_cache_bridge.values import ValueCodec
 
-__all__ = ["EXPIRE_NOW", "BridgeBase", "Finish"]
+__all__ = ["EXPIRE_NOW", "BridgeBase", "Finish", "holds_a_collection"]
 
 # The characters Django's validate_key warns about (memcached_error_chars_re).
 _MEMCACHED_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
@@ -55,6 +55,11 @@ def _unwritable(value: Any, exc: BaseException | None) -> str:
         reason = type(exc).__name__ if exc is not None else ""
     detail = f" ({reason})" if reason else ""
     return f"the JSON serializer cannot write this {type(value).__name__}{detail}"
+
+
+def holds_a_collection(error: DomainError) -> bool:
+    """Whether ``error`` says the key holds a set or a hash, not a value (Redis's WRONGTYPE)."""
+    return "WRONGTYPE" in str(error)
 
 
 class BridgeBase(BaseCache):
@@ -189,12 +194,16 @@ class BridgeBase(BaseCache):
         return fallback
 
     def _finish(self, fallback: Any, convert: Callable[[Any], Any] = lambda v: v) -> Finish:
-        """The value of a Success, converted; :meth:`_failed`'s answer for a Failure."""
+        """The value of a Success, converted; :meth:`_failed`'s answer for a Failure. A key
+        that holds a set or a hash (django-redis's set and hash API) is no value: the
+        fallback, quietly."""
 
         def finish(result: Result[Any, DomainError]) -> Any:
             match result:
                 case Success(value):
                     return convert(value)
+                case Failure(error) if holds_a_collection(error):
+                    return fallback
                 case Failure(error):
                     return self._failed(error, fallback)
             raise AssertionError("unreachable")  # pragma: no cover

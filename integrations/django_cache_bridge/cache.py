@@ -16,29 +16,18 @@ from collections.abc import Iterable
 from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
-from returns.result import Success
 
-from django_cache_bridge.plans import BridgePlans, Plan
+from django_cache_bridge.collection_api import CollectionApi
 
 __all__ = ["BridgeCache"]
 
 
-class BridgeCache(BridgePlans):
+class BridgeCache(CollectionApi):
     """A Django cache backend on a cache_bridge URL (``memory://[NAME]``, ``redis://``, ...).
 
     Construction does no I/O and never raises for a bad LOCATION or OPTIONS: the system checks
     report those, and the first use raises ``ImproperlyConfigured`` with the same message.
     """
-
-    def _run(self, plan: Plan) -> Any:
-        op, finish = plan
-        return finish(Success(None) if op is None else self.adapters().sync.run_operation(op))
-
-    async def _arun(self, plan: Plan) -> Any:
-        op, finish = plan
-        return finish(
-            Success(None) if op is None else await self.adapters().async_.run_operation(op)
-        )
 
     # -- Django's API ------------------------------------------------------------------------
 
@@ -58,15 +47,33 @@ class BridgeCache(BridgePlans):
     async def aget(self, key: Any, default: Any = None, version: Any = None) -> Any:
         return await self._arun(self._plan_get(key, default, version))
 
-    def set(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
-    ) -> None:
-        self._run(self._plan_set(key, value, timeout, version))
+    def set(  # type: ignore[override]
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: Any = None,
+        *,
+        client: Any = None,
+        nx: bool = False,
+        xx: bool = False,
+    ) -> bool:
+        """Django's ``set``; as django-redis, ``nx=True`` stores only over no value, ``xx=True``
+        only over a value, and the answer says whether it was stored."""
+        return bool(self._run(self._plan_store(key, value, timeout, version, nx=nx, xx=xx)))
 
-    async def aset(
-        self, key: Any, value: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None
-    ) -> None:
-        await self._arun(self._plan_set(key, value, timeout, version))
+    async def aset(  # type: ignore[override]
+        self,
+        key: Any,
+        value: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: Any = None,
+        *,
+        client: Any = None,
+        nx: bool = False,
+        xx: bool = False,
+    ) -> bool:
+        return bool(await self._arun(self._plan_store(key, value, timeout, version, nx=nx, xx=xx)))
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return bool(self._run(self._plan_touch(key, timeout, version)))
@@ -92,11 +99,27 @@ class BridgeCache(BridgePlans):
     async def ahas_key(self, key: Any, version: Any = None) -> bool:
         return bool(await self._arun(self._plan_has_key(key, version)))
 
-    def incr(self, key: Any, delta: int = 1, version: Any = None) -> int:
-        return int(self._run(self._plan_incr(key, delta, version)))
+    def incr(
+        self, key: Any, delta: int = 1, version: Any = None, ignore_key_check: bool = False
+    ) -> int:
+        """Django's ``incr`` (a missing key raises ValueError); with ``ignore_key_check`` (as
+        django-redis) a missing key starts at 0, without expiry."""
+        return int(self._run(self._plan_increment(key, delta, version, ignore_key_check)))
 
-    async def aincr(self, key: Any, delta: int = 1, version: Any = None) -> int:
-        return int(await self._arun(self._plan_incr(key, delta, version)))
+    async def aincr(
+        self, key: Any, delta: int = 1, version: Any = None, ignore_key_check: bool = False
+    ) -> int:
+        return int(await self._arun(self._plan_increment(key, delta, version, ignore_key_check)))
+
+    def decr(
+        self, key: Any, delta: int = 1, version: Any = None, ignore_key_check: bool = False
+    ) -> int:
+        return int(self._run(self._plan_increment(key, -delta, version, ignore_key_check)))
+
+    async def adecr(
+        self, key: Any, delta: int = 1, version: Any = None, ignore_key_check: bool = False
+    ) -> int:
+        return int(await self._arun(self._plan_increment(key, -delta, version, ignore_key_check)))
 
     def set_many(
         self, data: dict[Any, Any], timeout: Any = DEFAULT_TIMEOUT, version: Any = None
@@ -108,11 +131,13 @@ class BridgeCache(BridgePlans):
     ) -> list[Any]:
         return list(await self._arun(self._plan_set_many(data, timeout, version)))
 
-    def delete_many(self, keys: Iterable[Any], version: Any = None) -> None:
-        self._run(self._plan_delete_many(keys, version))
+    def delete_many(self, keys: Iterable[Any], version: Any = None) -> int | None:  # type: ignore[override]
+        """Django's ``delete_many``; as django-redis, how many keys were removed (``None``
+        when no keys are given)."""
+        return self._run(self._plan_delete_many_count(keys, version))  # type: ignore[no-any-return]
 
-    async def adelete_many(self, keys: Iterable[Any], version: Any = None) -> None:
-        await self._arun(self._plan_delete_many(keys, version))
+    async def adelete_many(self, keys: Iterable[Any], version: Any = None) -> int | None:  # type: ignore[override]
+        return await self._arun(self._plan_delete_many_count(keys, version))  # type: ignore[no-any-return]
 
     def clear(self) -> None:
         """Delete this alias's keys: those under ``KEY_PREFIX:`` when a prefix is set, else
@@ -124,7 +149,10 @@ class BridgeCache(BridgePlans):
 
     def close(self, **kwargs: Any) -> None:
         """Nothing to do: Django calls this after every request, and the connection pools are
-        shared by the process (see :mod:`django_cache_bridge.registry`)."""
+        shared by the process (see :mod:`django_cache_bridge.registry`). (``client.close()``,
+        which django-redis calls here, does nothing either.)"""
+        self.client.close(**kwargs)
 
     async def aclose(self, **kwargs: Any) -> None:
         """Nothing to do (see :meth:`close`)."""
+        self.client.close(**kwargs)

@@ -12,6 +12,7 @@ from django.core import checks
 
 from cache_bridge.errors import ConfigurationError
 from django_cache_bridge.aliases import bridge_aliases
+from django_cache_bridge.django_redis_options import DjangoRedisOptionError
 from django_cache_bridge.options import AliasSettings, parse_config
 
 __all__ = ["bridge_aliases", "check_caches", "check_ratelimit_store", "check_sessions"]
@@ -34,6 +35,8 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
         ]
     try:
         bridge = parse_config(location, conf.get("OPTIONS"), conf.get("KEY_PREFIX", ""))
+    except DjangoRedisOptionError as exc:
+        return [checks.Error(f"{where}: {exc}", hint=exc.hint, id="django_cache_bridge.E020")]
     except ConfigurationError as exc:
         return [
             checks.Error(
@@ -42,7 +45,15 @@ def _check_alias(alias: str, conf: dict[str, Any]) -> list[checks.CheckMessage]:
                 id="django_cache_bridge.E002",
             )
         ]
-    messages: list[checks.CheckMessage] = []
+    messages: list[checks.CheckMessage] = [
+        checks.Info(
+            f"{where}: OPTIONS[{old!r}] is django-redis's spelling; BridgeCache reads it as {new}.",
+            hint=f"Write {new} instead (or silence this with SILENCED_SYSTEM_CHECKS = "
+            "['django_cache_bridge.I020']).",
+            id="django_cache_bridge.I020",
+        )
+        for old, new in bridge.django_redis
+    ]
     if bridge.is_redis and importlib.util.find_spec("redis") is None:
         messages.append(
             checks.Error(

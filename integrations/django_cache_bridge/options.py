@@ -13,13 +13,14 @@ from typing import Any
 
 from cache_bridge import config, values
 from cache_bridge.errors import ConfigurationError
+from django_cache_bridge.django_redis_options import translate
 
 __all__ = ["BRIDGE_OPTIONS", "AliasSettings", "parse_config"]
 
 #: Options the backend itself reads (the rest go to the cache_bridge adapter).
 BRIDGE_OPTIONS = ("serializer", "sign", "fail_open", "compressor", "compress_min_bytes")
-#: Options Django's BaseCache reads; MAX_ENTRIES sizes a memory:// store, CULL_FREQUENCY is
-#: accepted and ignored (the in-memory store evicts the least recently used entry).
+#: Options Django's BaseCache reads; MAX_ENTRIES sizes a memory:// store and CULL_FREQUENCY
+#: says how it culls when full (as LocMemCache; ignored on Redis).
 DJANGO_OPTIONS = ("MAX_ENTRIES", "CULL_FREQUENCY")
 # A memory:// LOCATION takes the network options too (and ignores them), so OPTIONS can stay
 # the same whichever URL LOCATION comes from.
@@ -43,6 +44,10 @@ class AliasSettings:
     compress_min_bytes: int = values.DEFAULT_COMPRESS_MIN_BYTES
     #: The alias's namespace: KEY_PREFIX, or the LOCATION's ``?key_prefix=`` ("" for none).
     key_prefix: str = ""
+    #: A full memory:// store evicts 1/CULL_FREQUENCY of its entries (0: all), as LocMemCache.
+    cull_frequency: int = 3
+    #: django-redis options read under new names: (old name, new spelling), for the checks.
+    django_redis: tuple[tuple[str, str], ...] = field(default=(), repr=False)
 
     @property
     def is_redis(self) -> bool:
@@ -71,7 +76,7 @@ def parse_config(
         )
     if options is not None and not isinstance(options, Mapping):
         raise ConfigurationError(f"OPTIONS must be a dict, not {type(options).__name__}")
-    given = dict(options or {})
+    given, django_redis = translate(dict(options or {}))
     if "key_prefix" in given:
         raise ConfigurationError(
             "OPTIONS['key_prefix'] is not used by BridgeCache; set KEY_PREFIX next to LOCATION"
@@ -94,7 +99,15 @@ def parse_config(
     sign = _flag("sign", given.pop("sign", True))
     fail_open = _flag("fail_open", given.pop("fail_open", True))
     max_entries = given.pop("MAX_ENTRIES", None)
-    given.pop("CULL_FREQUENCY", None)
+    cull_frequency = given.pop("CULL_FREQUENCY", 3)
+    if (
+        isinstance(cull_frequency, bool)
+        or not isinstance(cull_frequency, int)
+        or cull_frequency < 0
+    ):
+        raise ConfigurationError(
+            f"OPTIONS['CULL_FREQUENCY'] must be an int from 0 up, not {cull_frequency!r}"
+        )
     if max_entries is not None and scheme == "memory":
         given.setdefault("max_entries", max_entries)
     settings = config.parse(location, given)
@@ -111,4 +124,6 @@ def parse_config(
         compress_min_bytes=compress_min_bytes,
         fail_open=fail_open,
         key_prefix=prefix or "",
+        cull_frequency=cull_frequency,
+        django_redis=django_redis,
     )

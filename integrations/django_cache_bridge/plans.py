@@ -21,7 +21,7 @@ from cache_bridge.engine import bytes_operations as ops
 from cache_bridge.engine import operations
 from cache_bridge.engine.bytes_operations import MISSING, UNPREFIXED, KeyFilter, Op, escape_glob
 from cache_bridge.errors import CacheValueError, DomainError
-from django_cache_bridge.base import EXPIRE_NOW, BridgeBase, Finish
+from django_cache_bridge.base import EXPIRE_NOW, BridgeBase, Finish, holds_a_collection
 
 __all__ = ["BridgePlans", "Plan"]
 
@@ -87,7 +87,15 @@ class BridgePlans(BridgeBase):
 
     def _plan_has_key(self, key: Any, version: int | None) -> Plan:
         made = self._key(key, version)
-        return ops.has_readable(UNPREFIXED, made, self._codec), self._finish(False)
+        finish = self._finish(False)
+
+        def found(result: Result[Any, DomainError]) -> Any:
+            match result:
+                case Failure(error) if holds_a_collection(error):
+                    return True  # a set or a hash at the key: a key, though no value
+            return finish(result)
+
+        return ops.has_readable(UNPREFIXED, made, self._codec), found
 
     def _plan_incr(self, key: Any, delta: Any, version: int | None) -> Plan:
         made = self._key(key, version)

@@ -59,9 +59,10 @@ _lock = threading.Lock()
 _default_memory: dict[str, SyncInMemoryCache] = {}
 
 
-def _memory(settings: config.MemorySettings) -> SharedAdapters:
+def _memory(settings: config.MemorySettings, cull_frequency: int) -> SharedAdapters:
     """The faces of a ``memory://NAME`` store (the process-wide store called NAME), or of the
-    store every ``memory://`` alias shares, made with the first alias's settings."""
+    store every ``memory://`` alias shares, made with the first alias's settings; it culls
+    as LocMemCache when full (CULL_FREQUENCY)."""
     sizing: dict[str, Any] = {"max_entries": settings.max_entries, "clock": settings.clock}
     if settings.name:
         sync = SyncInMemoryCache("memory://" + quote(settings.name, safe=""), **sizing)
@@ -69,6 +70,7 @@ def _memory(settings: config.MemorySettings) -> SharedAdapters:
         if DEFAULT_MEMORY_STORE not in _default_memory:
             _default_memory[DEFAULT_MEMORY_STORE] = SyncInMemoryCache(**sizing)
         sync = SyncInMemoryCache(store=_default_memory[DEFAULT_MEMORY_STORE].store)
+    sync.store.cull_frequency = cull_frequency
     log = OutageLog(settings.describe(), log=logger)
     return SharedAdapters(sync, InMemoryCache(store=sync.store), log, False)
 
@@ -102,6 +104,8 @@ def shared_adapters(bridge: AliasSettings) -> SharedAdapters:
         adapters = _shared.get(key)
         if adapters is None or adapters.sync.closed:
             adapters = _shared[key] = (
-                _memory(settings) if isinstance(settings, config.MemorySettings) else _redis(bridge)
+                _memory(settings, bridge.cull_frequency)
+                if isinstance(settings, config.MemorySettings)
+                else _redis(bridge)
             )
         return adapters

@@ -9,7 +9,8 @@ repository.
 
     python tests/django/upstream_suite.py [--redis-url redis://127.0.0.1:PORT/0]
 
-The cull tests are left out as they are for Django's RedisCache (``redis_excluded_caches``).
+On Redis the cull tests are left out as they are for Django's RedisCache
+(``redis_excluded_caches``); on memory:// they run, as for LocMemCache.
 Exit status: Django's runner's.
 """
 
@@ -44,7 +45,16 @@ def _caches(location):
     )
 
 
-@override_settings(CACHES=_caches("memory://django-suite"))
+def _memory_caches():
+    # Every alias, the culling ones included (as LocMemCache), each culling alias on a store
+    # of its own: a store's MAX_ENTRIES and CULL_FREQUENCY are those it was made with.
+    setting = caches_setting_for_tests(base={"BACKEND": BRIDGE, "LOCATION": "memory://django-suite"})
+    for name in ("cull", "zero_cull"):
+        setting[name]["LOCATION"] = f"memory://django-suite-{name}"
+    return setting
+
+
+@override_settings(CACHES=_memory_caches())
 class BridgeMemoryCacheTests(BaseCacheTests, TestCase):
     pass
 

@@ -14,10 +14,14 @@ from collections import OrderedDict
 from collections.abc import Callable
 from typing import Any
 
+from cache_bridge.adapters.memory import collections_store
 from cache_bridge.adapters.memory.redis_glob import glob_match
 from cache_bridge.engine.commands import (
+    Collection,
     Command,
     CommandRefused,
+    CompareAndDelete,
+    CompareAndExpire,
     Delete,
     Exists,
     Expire,
@@ -52,11 +56,18 @@ Clock = Callable[[], float]
 
 
 class MemoryStore:
-    """A bounded LRU map; every command runs under one lock, so each is atomic."""
+    """A bounded LRU map; every command runs under one lock, so each is atomic.
 
-    def __init__(self, max_entries: int, clock: Clock) -> None:
+    Full, it evicts the least recently used entry per write; with ``cull_frequency`` set, it
+    culls as Django's LocMemCache does instead: a write that finds ``max_entries`` or more
+    entries first evicts ``len // cull_frequency`` of the least recently used (all of them
+    for 0).
+    """
+
+    def __init__(self, max_entries: int, clock: Clock, cull_frequency: int | None = None) -> None:
         self.max_entries = max_entries
         self.clock = clock
+        self.cull_frequency = cull_frequency
         self._entries: OrderedDict[str, CacheEntry] = OrderedDict()
         self._lock = threading.Lock()
 
@@ -69,10 +80,23 @@ class MemoryStore:
             now = self.clock()
             match command:
                 case Get(key):
-                    entry = self._live(key, now)
-                    return None if entry is None else entry["value"]
+                    value = self._value(key, now)
+                    if collections_store.is_collection(value):
+                        raise CommandRefused(
+                            "wrong_type", "WRONGTYPE the key holds a set or a hash"
+                        )
+                    return value
                 case MGet(keys):
-                    return [self._value(k, now) for k in keys]
+                    values = [self._value(k, now) for k in keys]
+                    return [None if collections_store.is_collection(v) else v for v in values]
+                case Collection():
+                    return collections_store.run(_Entries(self, now), command)
+                case CompareAndDelete(key, expected):
+                    if self._value(key, now) != expected:
+                        return 0
+                    return self._unlink((key,), now)
+                case CompareAndExpire(key, expected, ttl_ms, add):
+                    return self._compare_and_expire(key, expected, ttl_ms, add, now)
                 case Set(key, value, _, ttl):
                     self._store(key, value, ttl, now)
                     return True
@@ -99,8 +123,9 @@ class MemoryStore:
                     return True
                 case Ping():
                     return True
-                case SetBytes(key, data, ttl_ms, only_if_missing):
-                    if only_if_missing and self._live(key, now) is not None:
+                case SetBytes(key, data, ttl_ms, only_if_missing, only_if_present):
+                    live = self._live(key, now) is not None
+                    if (only_if_missing and live) or (only_if_present and not live):
                         return None
                     self._store_ms(key, data, ttl_ms, now)
                     return True
@@ -135,7 +160,17 @@ class MemoryStore:
         entry = self._live(key, now)
         return None if entry is None else entry["value"]
 
+    def _cull(self) -> None:
+        if self.cull_frequency == 0:
+            self._entries.clear()
+            return
+        assert self.cull_frequency is not None
+        for _ in range(len(self._entries) // self.cull_frequency):
+            self._entries.popitem(last=False)
+
     def _store(self, key: str, value: str | bytes, ttl: int | None, now: float) -> None:
+        if self.cull_frequency is not None and len(self._entries) >= self.max_entries:
+            self._cull()
         self._entries.pop(key, None)
         self._entries[key] = CacheEntry(
             key=key,
@@ -144,7 +179,7 @@ class MemoryStore:
             created_at=now,
             expires_at=None if ttl is None else now + ttl,
         )
-        while len(self._entries) > self.max_entries:
+        while self.cull_frequency is None and len(self._entries) > self.max_entries:
             self._entries.popitem(last=False)
 
     def _store_ms(self, key: str, value: str | bytes, ttl_ms: int | None, now: float) -> None:
@@ -163,6 +198,16 @@ class MemoryStore:
         entry["ttl"] = None if ttl_ms is None else -(-ttl_ms // 1000)
         entry["expires_at"] = None if ttl_ms is None else now + ttl_ms / 1000
         return 1
+
+    def _compare_and_expire(
+        self, key: str, expected: bytes, ttl_ms: int, add: bool, now: float
+    ) -> int:
+        if self._value(key, now) != expected:
+            return 0
+        left = self._pttl(key, now)
+        if add and left < 0:
+            return -1
+        return self._touch(key, ttl_ms + (left if add else 0), now)
 
     def _unlink(self, keys: tuple[str | bytes, ...], now: float) -> int:
         removed = 0
@@ -196,6 +241,8 @@ class MemoryStore:
             self._store(key, str(amount), None, now)
             return amount
         current = entry["value"]
+        if collections_store.is_collection(current):
+            raise CommandRefused("not_integer", "the key holds a set or a hash")
         if isinstance(current, bytes):
             # Bytes written by the bytes-level operations count as Redis counts them.
             current = current.decode("latin-1")
@@ -247,6 +294,27 @@ class MemoryStore:
             elif glob_match(pattern, key.encode("utf-8")):
                 found.append(key)
         return found
+
+
+class _Entries:
+    """The store's entries as :mod:`collections_store` sees them, at one instant."""
+
+    def __init__(self, store: MemoryStore, now: float) -> None:
+        self.store = store
+        self.now = now
+
+    def live_value(self, key: str) -> Any:
+        return self.store._value(key, self.now)
+
+    def put_value(self, key: str, value: Any) -> None:
+        if value:
+            self.store._store(key, value, None, self.now)
+        else:
+            self.store._unlink((key,), self.now)
+
+    def keep_value(self, key: str, value: Any) -> None:
+        if not value:
+            self.store._unlink((key,), self.now)
 
 
 _named: dict[str, MemoryStore] = {}

@@ -5,7 +5,10 @@ from __future__ import annotations
 from cache_bridge.adapters.redis.limit_script import RATE_LIMIT_REFUND_SCRIPT, RATE_LIMIT_SCRIPT
 from cache_bridge.adapters.redis.lua import load
 from cache_bridge.engine.commands import (
+    Collection,
     Command,
+    CompareAndDelete,
+    CompareAndExpire,
     Delete,
     Exists,
     Expire,
@@ -40,11 +43,13 @@ def _set_args(key: str, data: bytes, ttl: int | None) -> Args:
 # One round trip each, atomic on the server: a missing key stays missing.
 _INCR_IF_EXISTS = load("incr_if_exists")
 _TOUCH = load("touch")
+_LOCK_RELEASE = load("lock_release")
+_LOCK_EXTEND = load("lock_extend")
 
 
-def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool) -> Args:
+def _set_bytes_args(key: str, data: bytes, ttl_ms: int | None, nx: bool, xx: bool) -> Args:
     expiry: Args = () if ttl_ms is None else ("PX", ttl_ms)
-    return ("SET", key, data, *expiry, *(("NX",) if nx else ()))
+    return ("SET", key, data, *expiry, *(("NX",) if nx else ()), *(("XX",) if xx else ()))
 
 
 def _limits_args(script: str, limits: tuple[LimitEntry, ...]) -> Args:
@@ -71,6 +76,12 @@ def plan(command: Command) -> Args | list[Args]:
     match command:
         case Get(key):
             return ("GET", key)
+        case Collection(name, keys, args):
+            return (name, *keys, *args)
+        case CompareAndDelete(key, expected):
+            return ("EVAL", _LOCK_RELEASE, 1, key, expected)
+        case CompareAndExpire(key, expected, ttl_ms, add):
+            return ("EVAL", _LOCK_EXTEND, 1, key, expected, ttl_ms, "1" if add else "0")
         case MGet(keys):
             return ("MGET", *keys)
         case Set(key, _, data, ttl):
@@ -97,12 +108,12 @@ def plan(command: Command) -> Args | list[Args]:
             return ("FLUSHDB",)
         case Ping():
             return ("PING",)
-        case SetBytes(key, data, ttl_ms, only_if_missing):
-            return _set_bytes_args(key, data, ttl_ms, only_if_missing)
+        case SetBytes(key, data, ttl_ms, only_if_missing, only_if_present):
+            return _set_bytes_args(key, data, ttl_ms, only_if_missing, only_if_present)
         case SetManyBytes(items, None):
             return ("MSET", *(part for key, data in items for part in (key, data)))
         case SetManyBytes(items, ttl_ms):
-            return [_set_bytes_args(key, data, ttl_ms, False) for key, data in items]
+            return [_set_bytes_args(key, data, ttl_ms, False, False) for key, data in items]
         case Touch(key, ttl_ms):
             return ("EVAL", _TOUCH, 1, key, "" if ttl_ms is None else ttl_ms)
         case IncrByIfExists(key, amount):

@@ -5,7 +5,9 @@ to their key's slot. Multi-key commands are split by hash slot, so none ever fai
 CROSSSLOT: one ``MGET`` / ``MSET`` / ``UNLINK`` per slot, and ``SET ... EX`` of a batch as one
 script per slot, so each slot's part is written atomically with its expiry. ``SCAN`` walks the
 primaries one after the other behind one composite cursor (:mod:`.scan`); ``FLUSHDB`` and
-``PING`` go to every primary. A group of rate limits (``RateLimitHit``, ``RateLimitRefund``)
+``PING`` go to every primary. A set command over keys of several slots (``SMOVE``,
+``SUNION``, ...) is refused before any I/O: the keys need one ``{hash tag}``. A group of
+rate limits (``RateLimitHit``, ``RateLimitRefund``)
 whose keys span slots runs as one script per slot, each atomic on its own; the caller takes
 back what a slot counted when another refused (see
 :class:`~cache_bridge.engine.commands.RateLimitHit`).
@@ -22,6 +24,7 @@ from redis.crc import key_slot
 from cache_bridge.adapters.redis.lua import load
 from cache_bridge.adapters.redis.plan import Args, plan
 from cache_bridge.engine.commands import (
+    Collection,
     Command,
     FlushDb,
     MGet,
@@ -33,6 +36,7 @@ from cache_bridge.engine.commands import (
     SetManyBytes,
     Unlink,
 )
+from cache_bridge.engine.keys import InvalidArgument
 
 __all__ = [
     "OnEveryPrimary",
@@ -174,6 +178,11 @@ def route(command: Command) -> Route:
     match command:
         case MGet(keys):
             return _mget(keys)
+        case Collection(name, keys) if len({slot_of(key) for key in keys}) > 1:
+            raise InvalidArgument(
+                f"{name} on Redis Cluster needs all its keys in one hash slot: give them the "
+                "same {hash tag}, e.g. '{team}:a' and '{team}:b'"
+            )
         case SetMany(items, ttl):
             return PerSlot(_set_all([(k, d) for k, _, d in items], "EX", ttl), _ok)
         case SetManyBytes(items, ttl_ms):

@@ -24,6 +24,8 @@ from cache_bridge.adapters.redis.lua import load
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis_cluster.routing import PerSlot, route
 from cache_bridge.engine.commands import (
+    CompareAndDelete,
+    CompareAndExpire,
     IncrByIfExists,
     LimitEntry,
     RateLimitHit,
@@ -66,6 +68,8 @@ def test_the_package_has_the_scripts_this_test_knows() -> None:
     places = sorted(package_scripts().values())
     assert places == [
         "adapters/redis/lua/incr_if_exists.lua",
+        "adapters/redis/lua/lock_extend.lua",
+        "adapters/redis/lua/lock_release.lua",
         "adapters/redis/lua/rate_limit.lua",
         "adapters/redis/lua/rate_limit_refund.lua",
         "adapters/redis/lua/set_all_with_expiry.lua",
@@ -93,6 +97,9 @@ def _evals() -> list[tuple[str, tuple[Any, ...]]]:
         ("touch, with a ttl", plan(Touch("t", 60_000))),
         ("touch, persist", plan(Touch("t", None))),
         ("increment_existing", plan(IncrByIfExists("n", 2))),
+        ("lock release", plan(CompareAndDelete("lock", b"5"))),
+        ("lock extend", plan(CompareAndExpire("lock", b"5", 1_000, add=True))),
+        ("lock reacquire", plan(CompareAndExpire("lock", b"5", 1_000))),
     ]
     for algorithm in ("fixed-window", "sliding-window", "token-bucket"):
         for now in (None, 1_700_000_000_000):
