@@ -70,14 +70,18 @@ def codec_groups(url: str, sizes: Sizes) -> list[Group]:
     """set and get of each value through each configuration, on the server at ``url``."""
     client = redis.Redis.from_url(url)
     groups = []
+    stored = stored_sizes()
     for name, value in VALUES.items():
+        note = "Bytes stored: " + ", ".join(
+            f"{label} {size:,}" for label, size in stored[name].items()
+        )
         n = max(2, sizes.single // (100 if name == "1 MB" else 5))
         sets, gets = [Case(RAW, _raw_set(client, value))], [Case(RAW, _raw_get(client, value))]
         for label, codec in _codecs().items():
             sets.append(Case(label, _set(client, codec, label, value)))
             gets.append(Case(label, _get(client, codec, label, value)))
-        groups.append(Group(f"set {name}", "codec", RAW, sets, n))
-        groups.append(Group(f"get {name}", "codec", RAW, gets, n))
+        groups.append(Group(f"set {name}", "codec", RAW, sets, n, note))
+        groups.append(Group(f"get {name}", "codec", RAW, gets, n, note))
     return groups
 
 

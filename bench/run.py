@@ -31,7 +31,9 @@ def _args(argv: list[str] | None) -> argparse.Namespace:
     )
     parser.add_argument("--out", type=Path, default=HERE, help="folder for RESULTS.md and JSON")
     parser.add_argument(
-        "--only", default="", help="comma-separated sections to run: protocol,django,ratelimit"
+        "--only",
+        default="",
+        help="comma-separated sections to run: protocol,django,ratelimit,codec",
     )
     args = parser.parse_args(argv)
     if args.rounds is not None and args.rounds < 1:
@@ -44,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     sizes = QUICK if args.quick else FULL
     rounds = args.rounds or (1 if args.quick else 15)
     only = {part.strip() for part in args.only.split(",") if part.strip()}
-    known = {"protocol", "django", "ratelimit"}
+    known = {"protocol", "django", "ratelimit", "codec"}
     if only - known:
         print(f"unknown --only sections: {', '.join(sorted(only - known))}", file=sys.stderr)
         return 2
@@ -77,6 +79,10 @@ def main(argv: list[str] | None = None) -> int:
             from bench.cases_frameworks import ratelimit_groups
 
             groups += ratelimit_groups(server.url, sizes)
+        if "codec" in sections:
+            from bench.cases_codec import codec_groups
+
+            groups += codec_groups(server.url, sizes)
         results = []
         for group in groups:
             measured = measure_group(group, rounds)

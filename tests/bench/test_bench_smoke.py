@@ -45,6 +45,20 @@ EXPECTED = {
         "Flask request": {"no limiter", "flask-limiter", "cache_bridge"},
         "Django request": {"no limiter", "django-ratelimit", "cache_bridge"},
     },
+    # The value codec: every serializer with and without each compressor (all installed by the
+    # test extra), against redis-py storing a plain pickle.
+    "codec": {
+        f"{op} {size}": {
+            "raw redis-py, pickle",
+            *(
+                f"{serializer}{'+' + compressor if compressor else ''}"
+                for serializer in ("pickle", "json", "msgpack")
+                for compressor in ("", "zlib", "zstd", "lz4")
+            ),
+        }
+        for op in ("set", "get")
+        for size in ("10 KB", "1 MB")
+    },
 }
 
 
