@@ -22,8 +22,18 @@ if TYPE_CHECKING:
 __all__ = ["LocalCluster", "free_cluster_port"]
 
 SLOTS = 16384
-#: A cluster node also listens on its port + 10000 (the cluster bus), so ports stop here.
-_MAX_CLUSTER_PORT = 55535
+#: A cluster node also listens on its port + 10000 (the cluster bus).
+_BUS_OFFSET = 10000
+_FIRST_CLUSTER_PORT = 10000
+
+
+def _ephemeral_start() -> int:
+    """The first port the kernel hands to outgoing connections (32768 on Linux by default)."""
+    try:
+        with open("/proc/sys/net/ipv4/ip_local_port_range") as ports:
+            return int(ports.read().split()[0])
+    except (OSError, ValueError, IndexError):
+        return 32768
 
 
 def _bindable(port: int) -> bool:
@@ -36,10 +46,15 @@ def _bindable(port: int) -> bool:
 
 
 def free_cluster_port(attempts: int = 200) -> int:
-    """A loopback port where nothing listens, whose cluster bus port (+10000) is free too."""
+    """A loopback port where nothing listens, whose cluster bus port (+10000) is free too.
+
+    Both lie below the kernel's ephemeral range: a port in that range can be taken by any
+    outgoing connection (the suite opens thousands) between this check and the node's start,
+    and a node whose bus port is taken exits at once."""
+    last = max(_FIRST_CLUSTER_PORT, _ephemeral_start() - _BUS_OFFSET - 1)
     for _ in range(attempts):
-        port = random.randint(20000, _MAX_CLUSTER_PORT)
-        if _bindable(port) and _bindable(port + 10000):
+        port = random.randint(_FIRST_CLUSTER_PORT, last)
+        if _bindable(port) and _bindable(port + _BUS_OFFSET):
             return port
     raise RuntimeError("found no free port pair for a cluster node")
 
