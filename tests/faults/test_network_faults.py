@@ -48,14 +48,15 @@ def test_one_reset_mid_traffic_costs_little_and_service_goes_on(
     cache = connect(proxy.url())
     assert_works(cache)
     cutter = later(0.3, proxy.reset_all)
-    samples = run_traffic(cache, seconds=1.4 + COOLDOWN)
+    samples = run_traffic(cache, seconds=1.4 + 3 * COOLDOWN)
     cut_at = cutter.finished_at()
     assert_all_bounded(samples)
     failed = [s.result.failure() for s in samples if isinstance(s.result, Failure)]
     assert all(isinstance(error, CacheConnectionError) for error in failed), failed[:3]
     # Whatever the cut cost (a failed call per pooled connection at most, perhaps a breaker
-    # cool-down), calls made well after it succeed again.
-    settled = cut_at + COOLDOWN + 0.5
+    # cool-down or two on a loaded machine: one run with five test suites sharing 2 cores saw
+    # a failure just past one), calls made well after it succeed again.
+    settled = cut_at + 2 * COOLDOWN + 0.75
     late = [s for s in samples if s.ended > settled]
     assert late, "the traffic stopped too early to see the recovery"
     assert all(isinstance(s.result, Success) for s in late), late[:3]
