@@ -41,12 +41,14 @@ class Counters:
 
     def __call__(self, event: Event) -> None:
         with self._lock:
+            if isinstance(event, OperationEvent):  # the frequent one first, without match
+                op, hit = event.operation, event.hit
+                self.operations[op, event.outcome] += 1
+                self.seconds[op] += event.duration
+                if hit is not None:
+                    self.reads[op, "hit" if hit else "miss"] += 1
+                return
             match event:
-                case OperationEvent(operation=op, outcome=outcome, hit=hit, duration=spent):
-                    self.operations[op, outcome] += 1
-                    self.seconds[op] += spent
-                    if hit is not None:
-                        self.reads[op, "hit" if hit else "miss"] += 1
                 case BreakerEvent(state=state, server=server):
                     self.breaker[server, state] += 1
                 case RateLimitEvent(limit=limit, allowed=allowed):
