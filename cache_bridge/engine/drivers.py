@@ -1,6 +1,7 @@
 """Run an operation against an executor, blocking or awaiting: the one place where anything
-an operation or an executor raises becomes a ``Failure``, and where a :class:`Gate` (a
-network adapter's circuit breaker and outage log) admits an operation and learns how it ended.
+an operation or an executor raises becomes a ``Failure``, where a :class:`Gate` (a
+network adapter's circuit breaker and outage log) admits an operation and learns how it ended,
+and where an operation's event goes to the listeners of :mod:`cache_bridge.observability`.
 
 Only exceptions that are not :class:`Exception` (``asyncio.CancelledError``,
 ``KeyboardInterrupt``, ``SystemExit``) pass through.
@@ -9,6 +10,7 @@ Only exceptions that are not :class:`Exception` (``asyncio.CancelledError``,
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from time import perf_counter
 from typing import Any, Protocol, TypeVar
 
 from returns.result import Failure, Result, Success
@@ -19,6 +21,7 @@ from cache_bridge.engine.commands import Command, CommandRefused
 from cache_bridge.engine.keys import InvalidArgument
 from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheError, DomainError
+from cache_bridge.observability import events
 
 __all__ = ["Gate", "drive_async", "drive_sync", "register_translator", "to_cache_error"]
 
@@ -83,7 +86,11 @@ class Gate(Protocol):
 def drive_sync(op: Op[T], execute: SyncExecute, gate: Gate | None = None) -> Result[T, DomainError]:
     """Run ``op`` to its end, executing each command as it comes, and wrap its outcome; with a
     ``gate``, only if it admits ``op``, and tell it the outcome."""
+    watched = events.listeners  # () when nothing listens: then this is all it costs
+    started = perf_counter() if watched else 0.0
     if gate is not None and (refused := gate.admit(op)) is not None:
+        if watched:
+            events.operation_finished(op.name, refused, started, perf_counter(), execute)
         return refused
     steps = op.steps
     try:
@@ -101,6 +108,8 @@ def drive_sync(op: Op[T], execute: SyncExecute, gate: Gate | None = None) -> Res
         raise
     if gate is not None:
         gate.settle(result)
+    if watched:
+        events.operation_finished(op.name, result, started, perf_counter(), execute)
     return result
 
 
@@ -108,7 +117,11 @@ async def drive_async(
     op: Op[T], execute: AsyncExecute, gate: Gate | None = None
 ) -> Result[T, DomainError]:
     """Like :func:`drive_sync`, awaiting each command."""
+    watched = events.listeners  # () when nothing listens: then this is all it costs
+    started = perf_counter() if watched else 0.0
     if gate is not None and (refused := gate.admit(op)) is not None:
+        if watched:
+            events.operation_finished(op.name, refused, started, perf_counter(), execute)
         return refused
     steps = op.steps
     try:
@@ -126,4 +139,6 @@ async def drive_async(
         raise
     if gate is not None:
         gate.settle(result)
+    if watched:
+        events.operation_finished(op.name, result, started, perf_counter(), execute)
     return result

@@ -27,6 +27,7 @@ from typing import Final, Literal
 
 from cache_bridge.config.options import DEFAULT_BREAKER_COOLDOWN, DEFAULT_BREAKER_THRESHOLD
 from cache_bridge.config.settings import RedisSettings
+from cache_bridge.observability import events
 
 __all__ = [
     "DEFAULT_COOLDOWN",
@@ -91,6 +92,7 @@ class CircuitBreaker:
         threshold: int = DEFAULT_THRESHOLD,
         cooldown: float = DEFAULT_COOLDOWN,
         clock: Callable[[], float] = time.monotonic,
+        server: str = "",
     ) -> None:
         if threshold < 1:
             raise ValueError("threshold must be at least 1")
@@ -98,6 +100,8 @@ class CircuitBreaker:
             raise ValueError("cooldown must be more than 0 seconds")
         self.threshold = threshold
         self.cooldown = cooldown
+        #: The server guarded, without credentials (named in its open/close events).
+        self.server = server
         #: Seconds between two probes before ``threshold`` failures in a row.
         self.spacing = min(max(cooldown / threshold, MIN_SPACING), MAX_SPACING)
         self._clock = clock
@@ -178,7 +182,9 @@ class CircuitBreaker:
             self._state = "closed"
             self._consecutive = 0
             self._probing = False
-            return True
+        if events.listeners:
+            events.emit(events.BreakerEvent("closed", self.server, 0))
+        return True
 
     def failed(self) -> bool:
         """A call could not reach the server or got no answer in time. ``True`` if this
@@ -194,7 +200,9 @@ class CircuitBreaker:
             self._consecutive = 1
             self._opened_total += 1
             self._probe_at = self._clock() + (self.cooldown if self.threshold == 1 else 0.0)
-            return True
+        if events.listeners:
+            events.emit(events.BreakerEvent("open", self.server, 1))
+        return True
 
     def next_probe_in(self) -> float | None:
         """Seconds until a probe is due (``0.0``: now); ``None`` while closed."""
@@ -235,4 +243,6 @@ def breaker_for(settings: RedisSettings) -> CircuitBreaker | None:
     ``breaker_threshold=0``)."""
     if settings.breaker_threshold == 0:
         return None
-    return CircuitBreaker(settings.breaker_threshold, settings.breaker_cooldown)
+    return CircuitBreaker(
+        settings.breaker_threshold, settings.breaker_cooldown, server=settings.masked_url()
+    )

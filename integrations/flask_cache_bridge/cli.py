@@ -1,4 +1,5 @@
-"""``flask cache ping`` and ``flask cache flush``, added to every app by ``init_app``."""
+"""``flask cache ping``, ``flask cache stats`` and ``flask cache flush``, added to every app
+by ``init_app``."""
 
 from __future__ import annotations
 
@@ -10,6 +11,7 @@ from flask.cli import AppGroup
 from returns.result import Failure, Success
 
 from cache_bridge.engine.bytes_operations import count_pattern
+from cache_bridge.observability.health import readiness
 from flask_cache_bridge.state import EXTENSION_KEY, AppCache
 
 __all__ = ["cache_cli"]
@@ -38,6 +40,26 @@ def ping_command() -> None:
             click.echo(f"PONG from {state.description} in {elapsed_ms:.2f} ms{health}")
         case Failure(error):
             raise click.ClickException(f"{state.description} did not answer: {error}{health}")
+
+
+#: Said first, always: the counters of the running app are not reachable from here.
+OWN_PROCESS = (
+    "Note: this command runs in its own process. The counters below are this process's "
+    "(one PING), not those of your running app's workers; for those, export metrics "
+    "(docs/observability.md) or GET the readiness route (flask_cache_bridge.health)."
+)
+
+
+@cache_cli.command("stats")
+def stats_command() -> None:
+    """Ping the cache once and print its state and circuit-breaker counters."""
+    state = _state()
+    click.echo(OWN_PROCESS)
+    report = readiness(state.cache)
+    breaker = state.cache.breaker
+    counters = "no circuit breaker" if breaker is None else breaker.stats().summary()
+    error = f" ({report['error']})" if "error" in report else ""
+    click.echo(f"{state.description}: {report['status']}{error}; {counters}")
 
 
 def _scope(state: AppCache, pattern: str | None) -> str:

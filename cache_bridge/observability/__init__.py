@@ -1,0 +1,26 @@
+"""Observing cache_bridge: one stream of events (operations, circuit breakers, rate-limit
+decisions) and the listeners that turn it into counters and metrics."""
+
+from cache_bridge.observability.events import (
+    BreakerEvent,
+    Event,
+    Listener,
+    OperationEvent,
+    RateLimitEvent,
+    add_listener,
+    emit,
+    remove_listener,
+)
+from cache_bridge.observability.listeners import Counters
+
+__all__ = [
+    "BreakerEvent",
+    "Counters",
+    "Event",
+    "Listener",
+    "OperationEvent",
+    "RateLimitEvent",
+    "add_listener",
+    "emit",
+    "remove_listener",
+]
