@@ -1,17 +1,17 @@
 """Hot-key reads, the baseline for the near cache (issue 19): ``python -m bench.cases_near_cache``.
 
 Starts its own redis-server (no persistence, a free loopback port), measures in interleaved
-rounds a GET of one hot key by raw redis-py, by this library's blocking face, and by redis-py's
-own client-side cache (RESP3 ``CLIENT TRACKING``; redis-py 8 refuses it before Redis 7.4, and
-the row is then left out with the reason), prints one table and stops the server. The near
-cache itself is not built yet: this group is the measured starting point. Nothing here asserts
-a time.
+rounds a GET of one hot key by raw redis-py, by this library's blocking face without and with
+``near_cache=True``, and by redis-py's own client-side cache (RESP3 ``CLIENT TRACKING``;
+redis-py 8 refuses it before Redis 7.4, and the row is then left out with the reason), prints
+one table and stops the server. Nothing here asserts a time.
 """
 
 from __future__ import annotations
 
 import argparse
 import sys
+import time
 from typing import Any
 
 import redis
@@ -44,15 +44,23 @@ def near_cache_group(url: str, n: int) -> tuple[Group, list[Any], str]:
     raw.set(HOT_KEY, HOT_VALUE)
     ours = SyncRedisCache(url)
     ours.set(HOT_KEY, HOT_VALUE).unwrap()
+    near = SyncRedisCache(url, near_cache=True)
+    deadline = time.monotonic() + 5
+    while near.near_cache is not None and not near.near_cache.ready:
+        if time.monotonic() > deadline:
+            raise RuntimeError("the near cache's tracking connection never came up")
+        time.sleep(0.01)
+    near.get(HOT_KEY).unwrap()
     cases = [
         Case("redis-py GET", lambda: raw.get(HOT_KEY)),
         Case("cache_bridge get", lambda: ours.get(HOT_KEY)),
+        Case("cache_bridge near cache get", lambda: near.get(HOT_KEY)),
     ]
     csc, missing = _client_side_cache(url)
     if csc is not None:
         cases.append(Case("redis-py client-side cache", lambda: csc.get(HOT_KEY)))
     group = Group("hot-key get", "near cache", "redis-py GET", cases, n)
-    return group, [raw, ours, csc], missing
+    return group, [raw, ours, near, csc], missing
 
 
 def main(argv: list[str] | None = None) -> int:

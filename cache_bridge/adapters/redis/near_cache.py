@@ -57,6 +57,8 @@ class NearCache:
         found, value, generation = self._lookup(key)
         if found:
             return value
+        if generation is None:  # no tracking now: nothing would be kept
+            return run(Get(key))
         before = time.monotonic()
         pttl = run(PTtl(key))
         value = run(Get(key))

@@ -30,6 +30,7 @@ class Tracker:
         self._near, self._connect = near, connect
         self._stop = threading.Event()
         self._socket: Any = None
+        self._poller: Any = None
         self._handling = True
         near.pending = self.pending
         self._thread = threading.Thread(target=self._run, name="near-cache-tracking", daemon=True)
@@ -43,9 +44,9 @@ class Tracker:
         """Whether a push may have arrived that the near cache has not applied yet."""
         # The socket first, then the flag: bytes the thread took off the socket after the
         # first check are seen by the second.
-        sock = self._socket
+        poller = self._poller
         try:
-            readable = sock is None or bool(select.select([sock], [], [], 0)[0])
+            readable = poller is None or bool(poller.poll(0))
         except (OSError, ValueError):
             return True
         return readable or self._handling
@@ -57,6 +58,9 @@ class Tracker:
                 connection = self._connect()
                 self._subscribe(connection)
                 self._socket = connection._sock
+                poller = select.poll()
+                poller.register(self._socket, select.POLLIN | select.POLLPRI)
+                self._poller = poller
                 self._handling = False
                 self._near.set_ready(True)
                 self._listen(connection)
@@ -65,7 +69,7 @@ class Tracker:
             finally:
                 self._handling = True
                 self._near.set_ready(False)
-                self._socket = None
+                self._poller = self._socket = None
                 if connection is not None:
                     connection.disconnect()
             self._stop.wait(0.05)
