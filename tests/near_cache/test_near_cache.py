@@ -215,9 +215,18 @@ def test_no_stale_read_after_a_server_restart(hurt: tuple[FaultyRedisServer, Fau
     cache.close()
 
 
-def test_the_async_face_and_cluster_sentinel_refuse_it_clearly(redis_url: str) -> None:
-    with pytest.raises(ConfigurationError, match="SyncRedisCache only"):
-        RedisCache(redis_url, near_cache=True)
+async def test_the_async_face_takes_it_and_reads_from_redis(
+    redis_client: redis.Redis, redis_url: str
+) -> None:
+    cache = RedisCache(redis_url, near_cache=True)
+    assert cache.near_cache is None
+    assert await cache.set("k", "v") == Success(None)
+    redis_client.set("k", "w")
+    assert await cache.get("k") == Success("w")
+    await cache.aclose()
+
+
+def test_cluster_and_sentinel_refuse_it_clearly() -> None:
     with pytest.raises(ConfigurationError, match="near_cache"):
         create_sync_cache("redis+cluster://127.0.0.1:7000", near_cache=True)
 

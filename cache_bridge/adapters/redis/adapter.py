@@ -102,11 +102,9 @@ class RedisCache(FromSettings, AsyncCache):
         self._start(_settings(url, options), pipelining)
 
     def _start(self, settings: config.RedisSettings, pipelining: bool = True) -> None:
-        if settings.near_cache:
-            raise ConfigurationError(
-                "near_cache is on SyncRedisCache only for now (docs/near-cache.md);"
-                " remove near_cache=True from the async cache's options"
-            )
+        # near_cache is the blocking face's only for now: the async face of the same settings
+        # (Django and Flask build both) reads from Redis every time (docs/near-cache.md).
+        self.near_cache = None
         self.settings = settings
         self.pipelining = pipelining
         self._transaction_bound = 2 * settings.timeout + settings.connect_timeout
