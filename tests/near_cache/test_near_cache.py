@@ -50,12 +50,11 @@ def test_off_by_default(redis_client: redis.Redis, redis_url: str) -> None:
 
 def test_a_hot_key_is_served_locally(near: SyncRedisCache) -> None:
     assert near.set("k", "v") == Success(None)
-    assert near.get("k") == Success("v")  # the fill
-    assert near.get("k") == Success("v")
     assert near.set("j", '{"a": 1}') == Success(None)
-    assert near.get_json("j") == Success({"a": 1})
-    assert near.get_json("j") == Success({"a": 1})
-    assert _hits(near) >= 2
+    # a read may go to the server while a push (or a PING's reply) is being applied
+    _until(lambda: near.get("k") == Success("v") and _hits(near) >= 1, "a local hit")
+    before = _hits(near)
+    _until(lambda: near.get_json("j") == Success({"a": 1}) and _hits(near) > before, "a hit")
 
 
 def test_another_clients_write_is_seen_once_its_invalidation_arrived(
