@@ -23,6 +23,7 @@ __all__ = [
     "MAX_CONNECTIONS",
     "MEMORY_OPTIONS",
     "MEMORY_SPEC",
+    "NEAR_CACHE_OPTIONS",
     "NETWORK_OPTIONS",
     "NETWORK_SPEC",
     "REDIS_OPTIONS",
@@ -191,7 +192,12 @@ REDIS_SPEC: dict[str, Callable[[str, object], Any]] = {
     "ssl_keyfile": _optional_text,
     "ssl_cert_reqs": _cert_reqs,
     "ssl_check_hostname": _flag,
+    "near_cache": _flag,
+    "near_cache_max_entries": _positive_int,
+    "near_cache_max_bytes": _positive_int,
 }
+#: The near cache's options: one Redis server only (docs/near-cache.md).
+NEAR_CACHE_OPTIONS = ("near_cache", "near_cache_max_entries", "near_cache_max_bytes")
 
 
 #: Every option a redis://, rediss:// or unix:// URL takes (for integrations that check them).
@@ -220,12 +226,18 @@ MEMORY_OPTIONS = tuple(MEMORY_SPEC)
 SENTINEL_OPTIONS = tuple(SENTINEL_AUTH)
 #: Everything a redis:// URL takes, except a database: a cluster has only database 0.
 CLUSTER_SPEC: dict[str, Callable[[str, object], Any]] = {
-    name: check for name, check in REDIS_SPEC.items() if name != "db"
+    name: check
+    for name, check in REDIS_SPEC.items()
+    if name != "db" and name not in NEAR_CACHE_OPTIONS
 }
 # No ssl_* options: TLS to a sentinel-managed primary is not supported, and an option
 # accepted and then ignored would leave a user who asked for TLS on plain TCP.
 SENTINEL_SPEC: dict[str, Callable[[str, object], Any]] = {
-    **{name: check for name, check in REDIS_SPEC.items() if not name.startswith("ssl_")},
+    **{
+        name: check
+        for name, check in REDIS_SPEC.items()
+        if not name.startswith("ssl_") and name not in NEAR_CACHE_OPTIONS
+    },
     **SENTINEL_AUTH,
 }
 

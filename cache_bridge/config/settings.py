@@ -86,6 +86,9 @@ class RedisSettings:
     ssl_keyfile: str | None = None
     ssl_cert_reqs: str = "required"
     ssl_check_hostname: bool = True
+    near_cache: bool = False
+    near_cache_max_entries: int = 10_000
+    near_cache_max_bytes: int = 64 * 1024 * 1024
 
     is_network: ClassVar[bool] = True
     extra: ClassVar[str] = "redis"

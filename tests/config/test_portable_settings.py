@@ -31,6 +31,9 @@ NETWORK: dict[str, Any] = {
     "ssl_check_hostname": True,
     "sentinel_username": "watch",
     "sentinel_password": "s3cret-too",
+    "near_cache": True,
+    "near_cache_max_entries": 100,
+    "near_cache_max_bytes": 100_000,
 }
 
 

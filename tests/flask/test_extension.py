@@ -96,7 +96,8 @@ def test_init_app_twice_on_one_app_is_refused(make_app: MakeApp, bridge: CacheBr
         (
             {"CACHE_BRIDGE_URL": "redis://localhost/0", "CACHE_BRIDGE_OPTIONS": {"bogus": 1}},
             r"Valid options: breaker_cooldown, breaker_threshold, client_name, connect_timeout, "
-            r"db, max_connections, password,",
+            r"db, max_connections, near_cache, near_cache_max_bytes, near_cache_max_entries, "
+            r"password,",
         ),
         (
             {"CACHE_BRIDGE_URL": "redis://localhost/0", "CACHE_BRIDGE_OPTIONS": {"timeout": 0}},

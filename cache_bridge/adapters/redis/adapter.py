@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Awaitable
 from typing import Any
 
@@ -13,7 +14,9 @@ from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.executors import SyncExecutor
 from cache_bridge.adapters.redis.guards import probe_settings, redis_guard
 from cache_bridge.adapters.redis.lanes import Lanes
+from cache_bridge.adapters.redis.near_cache import NearCache
 from cache_bridge.adapters.redis.sending import Request, send_async, send_on_async_client
+from cache_bridge.adapters.redis.tracking import start_near_cache
 from cache_bridge.engine.commands import Command
 from cache_bridge.engine.drivers import register_translator
 from cache_bridge.errors import CacheClosedError, ConfigurationError
@@ -28,6 +31,10 @@ register_translator(translate)
 def _settings(url: str, options: dict[str, Any]) -> config.RedisSettings:
     takes = "RedisCache takes a redis://, rediss:// or unix:// URL (InMemoryCache: memory://)"
     return config.parse_as(url, options, config.RedisSettings, takes)
+
+
+def _probe(settings: config.RedisSettings) -> config.RedisSettings:
+    return dataclasses.replace(probe_settings(settings), near_cache=False)
 
 
 class SyncRedisCache(FromSettings, SyncCache):
@@ -49,17 +56,25 @@ class SyncRedisCache(FromSettings, SyncCache):
         self.settings = settings
         self._client = sync_client(settings)
         self._executor = SyncExecutor(self._client, settings.retries)
+        near = start_near_cache(settings, self._client.connection_pool)
+        #: The near cache (``near_cache=True``; docs/near-cache.md), else None.
+        self.near_cache: NearCache | None = near[0] if near else None
+        self._tracker = near[1] if near else None
         guard, self._leave_guard = redis_guard(
-            self, settings, lambda: SyncRedisCache.from_settings(probe_settings(settings))
+            self, settings, lambda: SyncRedisCache.from_settings(_probe(settings))
         )
         super().__init__(self._execute_on_client, settings.key_prefix, settings.describe(), guard)
 
     def _execute_on_client(self, command: Command) -> Any:
         if self._closed:  # an operation that was already running when close() came
             raise CacheClosedError("the adapter was closed", operation="")
+        if self.near_cache is not None:
+            return self.near_cache.execute(command, self._executor)
         return self._executor(command)
 
     def _release(self) -> None:
+        if self._tracker is not None:
+            self._tracker.stop()
         self._executor.close()
         self._leave_guard()
 
@@ -87,13 +102,16 @@ class RedisCache(FromSettings, AsyncCache):
         self._start(_settings(url, options), pipelining)
 
     def _start(self, settings: config.RedisSettings, pipelining: bool = True) -> None:
+        # near_cache is the blocking face's only for now: the async face of the same settings
+        # (Django and Flask build both) reads from Redis every time (docs/near-cache.md).
+        self.near_cache = None
         self.settings = settings
         self.pipelining = pipelining
         self._transaction_bound = 2 * settings.timeout + settings.connect_timeout
         # One client per running loop, closed on its loop when that loop ends or at aclose().
         self._clients = LoopClients(self._new_client, _LoopClient.aclose)
         guard, self._leave_guard = redis_guard(
-            self, settings, lambda: SyncRedisCache.from_settings(probe_settings(settings))
+            self, settings, lambda: SyncRedisCache.from_settings(_probe(settings))
         )
         super().__init__(self._execute_on_client, settings.key_prefix, settings.describe(), guard)
 
