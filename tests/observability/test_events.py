@@ -68,7 +68,9 @@ def test_reads_report_hits_and_misses_on_both_faces(
 
     asyncio.run(both())
     cache.close()
-    assert _operations(seen) == [
+    # The listener hears the whole process: the background probes of breakers that earlier
+    # tests opened (pings) may speak meanwhile.
+    assert [o for o in _operations(seen) if o[0] != "ping"] == [
         ("set", "success", None),
         ("get", "success", True),
         ("get", "success", False),
