@@ -11,7 +11,7 @@ from __future__ import annotations
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, Self
 
 from returns.result import Result, Success
 
@@ -22,6 +22,7 @@ __all__ = [
     "Listener",
     "OperationEvent",
     "RateLimitEvent",
+    "Subscribed",
     "add_listener",
     "emit",
     "listeners",
@@ -125,3 +126,23 @@ def operation_finished(
         outcome, hit = type(result.failure()).__name__, None
     owner = getattr(executor, "__self__", executor)
     emit(OperationEvent(name, outcome, hit, ended - started, type(owner).__qualname__))
+
+
+class Subscribed:
+    """A listener that subscribes itself: ``start()`` / ``stop()``, or ``with listener:``."""
+
+    def __call__(self, event: Event) -> None:
+        raise NotImplementedError
+
+    def start(self) -> Self:
+        add_listener(self)
+        return self
+
+    def stop(self) -> None:
+        remove_listener(self)
+
+    def __enter__(self) -> Self:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()

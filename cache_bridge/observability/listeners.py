@@ -12,14 +12,13 @@ from cache_bridge.observability.events import (
     Event,
     OperationEvent,
     RateLimitEvent,
-    add_listener,
-    remove_listener,
+    Subscribed,
 )
 
 __all__ = ["Counters"]
 
 
-class Counters:
+class Counters(Subscribed):
     """Counts the events of this process (low-cardinality labels only: never keys).
 
     Use as a context manager (listens inside the block) or call :meth:`start` and
@@ -71,16 +70,3 @@ class Counters:
                 "breaker": {f"{server} {state}": n for (server, state), n in self.breaker.items()},
                 "ratelimit": {f"{lim} {kind}": n for (lim, kind), n in self.ratelimit.items()},
             }
-
-    def start(self) -> Counters:
-        add_listener(self)
-        return self
-
-    def stop(self) -> None:
-        remove_listener(self)
-
-    def __enter__(self) -> Counters:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

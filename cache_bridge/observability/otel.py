@@ -22,8 +22,7 @@ from cache_bridge.observability.events import (
     Event,
     OperationEvent,
     RateLimitEvent,
-    add_listener,
-    remove_listener,
+    Subscribed,
 )
 
 __all__ = ["OpenTelemetryMetrics"]
@@ -38,7 +37,7 @@ def _metrics_api() -> Any:
         ) from exc
 
 
-class OpenTelemetryMetrics:
+class OpenTelemetryMetrics(Subscribed):
     """A listener that records the event stream with an OpenTelemetry meter (from
     ``meter_provider``, else the global one). Call :meth:`start` (or use ``with``)."""
 
@@ -74,16 +73,3 @@ class OpenTelemetryMetrics:
                 decision = "allowed" if allowed else "refused"
                 attributes = {"limit": limit, "decision": decision, "failed": failed or ""}
                 self.ratelimit.add(1, attributes)
-
-    def start(self) -> OpenTelemetryMetrics:
-        add_listener(self)
-        return self
-
-    def stop(self) -> None:
-        remove_listener(self)
-
-    def __enter__(self) -> OpenTelemetryMetrics:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()

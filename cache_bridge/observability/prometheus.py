@@ -24,8 +24,7 @@ from cache_bridge.observability.events import (
     Event,
     OperationEvent,
     RateLimitEvent,
-    add_listener,
-    remove_listener,
+    Subscribed,
 )
 
 __all__ = ["LATENCY_BUCKETS", "PrometheusMetrics"]
@@ -46,7 +45,7 @@ def _client() -> Any:
         ) from exc
 
 
-class PrometheusMetrics:
+class PrometheusMetrics(Subscribed):
     """A listener that records the event stream in a prometheus_client registry (the
     default registry unless ``registry`` is given). Call :meth:`start` (or use ``with``)."""
 
@@ -97,16 +96,3 @@ class PrometheusMetrics:
             case RateLimitEvent(limit=limit, allowed=allowed, failed=failed):
                 decision = "allowed" if allowed else "refused"
                 self.ratelimit.labels(limit, decision, failed or "").inc()
-
-    def start(self) -> PrometheusMetrics:
-        add_listener(self)
-        return self
-
-    def stop(self) -> None:
-        remove_listener(self)
-
-    def __enter__(self) -> PrometheusMetrics:
-        return self.start()
-
-    def __exit__(self, *exc: object) -> None:
-        self.stop()
