@@ -90,9 +90,14 @@ docs: $(STAMP)
 test: lint typecheck docs pytest pytest-without-redis django6
 
 # The benchmark suite: cache_bridge against raw redis-py and the peers, one interleaved run;
-# writes bench/RESULTS.md and bench/results.json (python -m bench --help for options).
+# writes bench/RESULTS.md and bench/results.json (python -m bench --help for options); then
+# the near cache's hot-key reads and invalidation lag (docs/near-cache.md), and what the
+# stampede and near-cache events cost with nothing listening (docs/observability.md).
 bench: $(STAMP)
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench --only herd
+	$(BIN)/python -m bench.cases_near_cache
+	$(BIN)/python -m bench.cases_events
 
 clean:
 	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache .hypothesis

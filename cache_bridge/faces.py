@@ -21,6 +21,7 @@ from cache_bridge.engine.drivers import drive_async, drive_sync
 from cache_bridge.engine.keys import KeySpace
 from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheClosedError, DomainError
+from cache_bridge.observability.events import Origin, make_origin, without_credentials
 from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.resilience.guard import Guard
 
@@ -38,11 +39,30 @@ class _Face:
     """What both faces share: the namespace, the closed flag, the guard (circuit breaker and
     outage log, for network adapters) and a readable repr."""
 
+    _face_kind = "sync"
+
     def __init__(self, key_prefix: str | None, description: str, guard: Guard | None) -> None:
         self._ns = KeySpace(key_prefix)
         self._description = description
         self._guard = guard
         self._closed = False
+        # Made once: every event of this face names it (adapters describe themselves as
+        # their masked URL, then " prefix=...").
+        server = without_credentials(description.split(" prefix=", 1)[0])
+        self._origin = make_origin(
+            type(self).__qualname__, server, key_prefix or "", self._face_kind
+        )
+
+    @property
+    def origin(self) -> Origin:
+        """What the events of this face's calls name: its class, its server (URL without
+        credentials) and key prefix (see :mod:`cache_bridge.observability`)."""
+        return self._origin
+
+    def _named_like(self, parent: _Face, key_prefix: str | None) -> None:
+        """Report events as ``parent``'s adapter, server, with ``key_prefix``."""
+        made = parent.origin
+        self._origin = make_origin(made.adapter, made.server, key_prefix or "", made.face)
 
     @property
     def breaker(self) -> CircuitBreaker | None:
@@ -102,15 +122,17 @@ class SyncCache(_Face):
         guarantees as the protocol methods, which run theirs here."""
         if self._closed:
             return _closed(op)
-        return drive_sync(op, self._execute, self._guard)
+        return drive_sync(op, self._execute, self._guard, self._origin)
 
     def with_prefix(self, key_prefix: str | None) -> SyncCache:
         """A face over this adapter's connections with another namespace. Closing it closes
         only the new face; the connections stay with this adapter."""
         key_prefix = check_key_prefix(key_prefix)
-        return SyncCache(
+        face = SyncCache(
             self._execute, key_prefix, f"{self._description} as {key_prefix!r}", self._guard
         )
+        face._named_like(self, key_prefix)
+        return face
 
     def _release(self) -> None:
         """Free the executor's resources (subclasses with connections override)."""
@@ -185,6 +207,8 @@ class SyncCache(_Face):
 class AsyncCache(_Face):
     """The async face; subclasses pass a coroutine function that runs one command."""
 
+    _face_kind = "async"
+
     def __init__(
         self,
         execute: Callable[[Command], Awaitable[Any]],
@@ -207,15 +231,17 @@ class AsyncCache(_Face):
         guarantees as the protocol methods, which run theirs here."""
         if self._closed:
             return _closed(op)
-        return await drive_async(op, self._execute, self._guard)
+        return await drive_async(op, self._execute, self._guard, self._origin)
 
     def with_prefix(self, key_prefix: str | None) -> AsyncCache:
         """A face over this adapter's connections with another namespace. Closing it closes
         only the new face; the connections stay with this adapter."""
         key_prefix = check_key_prefix(key_prefix)
-        return AsyncCache(
+        face = AsyncCache(
             self._execute, key_prefix, f"{self._description} as {key_prefix!r}", self._guard
         )
+        face._named_like(self, key_prefix)
+        return face
 
     async def _release(self) -> None:
         """Free the executor's resources (subclasses with connections override)."""
@@ -296,7 +322,8 @@ class FaceProber:
         self._face = face
 
     def probe(self) -> Result[bool, DomainError]:
-        return drive_sync(ops.ping(self._face.keyspace), self._face.executor)
+        face = self._face
+        return drive_sync(ops.ping(face.keyspace), face.executor, None, face.origin)
 
     def close(self) -> None:
         self._face.close()

@@ -37,6 +37,7 @@ from cache_bridge.config.options import (
     SENTINEL_OPTIONS,
     check_key_prefix,
     did_you_mean,
+    is_written,
 )
 from cache_bridge.config.schemes import SCHEMES
 from cache_bridge.config.settings import (
@@ -69,6 +70,7 @@ __all__ = [
     "Settings",
     "check_key_prefix",
     "did_you_mean",
+    "is_written",
     "merge_options",
     "parse",
     "parse_as",

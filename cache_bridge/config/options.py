@@ -198,6 +198,14 @@ REDIS_SPEC: dict[str, Callable[[str, object], Any]] = {
 }
 #: The near cache's options: one Redis server only (docs/near-cache.md).
 NEAR_CACHE_OPTIONS = ("near_cache", "near_cache_max_entries", "near_cache_max_bytes")
+#: Why the schemes that refuse the near cache's options do.
+_NEAR_CACHE_ELSEWHERE = {
+    "redis+cluster": "invalidations would have to be tracked on every node and followed "
+    "through slot migrations",
+    "rediss+cluster": "invalidations would have to be tracked on every node and followed "
+    "through slot migrations",
+    "redis+sentinel": "a failover would have to be noticed before any read is served locally",
+}
 
 
 #: Every option a redis://, rediss:// or unix:// URL takes (for integrations that check them).
@@ -248,11 +256,31 @@ def did_you_mean(name: str, known: list[str] | tuple[str, ...]) -> str:
     return f" Did you mean {close[0]!r}?" if close else ""
 
 
+def is_written(config: Mapping[str, Any], setting: str) -> bool:
+    """Whether ``config`` sets ``setting``, spelt as the warnings about a peer library's
+    settings name what to write instead: ``KEY`` or ``KEY["A"]["B"]`` (``config["KEY"]["A"]
+    ["B"]``); anything else (a sentence saying there is no counterpart) is never set."""
+    name, *entries = setting.split("[")
+    found: Any = config
+    for entry in (name, *(e.strip('"]') for e in entries)):
+        if not isinstance(found, Mapping) or entry not in found:
+            return False
+        found = found[entry]
+    return True
+
+
 def check_options(scheme: str, spec: Spec, given: Mapping[str, object]) -> dict[str, Any]:
     """``given`` checked against ``spec``: each value as its checker returns it."""
     checked = {}
     for name, value in given.items():
         check = spec.get(name)
+        if check is None and name in NEAR_CACHE_OPTIONS:
+            raise ConfigurationError(
+                f"option {name!r}: the near cache is not supported on {scheme}:// caches "
+                f"({_NEAR_CACHE_ELSEWHERE.get(scheme, 'it needs one Redis server')}). "
+                "Remove the near_cache options, or point a redis://, rediss:// or unix:// "
+                "URL at one server (docs/near-cache.md)."
+            )
         if check is None:
             raise ConfigurationError(
                 f"unknown option {name!r} for {scheme}:// caches.{did_you_mean(name, list(spec))} "

@@ -77,9 +77,19 @@ def collection(
             raise InvalidArgument(f"{name} needs at least one key")
         full = tuple(ns.key(key) for key in keys)
         checked = _args(args)
+        if name in {"SPOP", "SRANDMEMBER"} and checked:
+            _check_count(name, checked[0])
     except InvalidArgument as error:
         return Op(name.lower(), None, _refuse(error))
     return Op(name.lower(), full[0], _steps(ns, name, full, checked))
+
+
+def _check_count(name: str, count: bytes | int | str) -> None:
+    """SPOP's count is 0 or more; SRANDMEMBER's may be negative (members may repeat)."""
+    if not isinstance(count, int):
+        raise InvalidArgument(f"{name}'s count must be an int, not {type(count).__name__}")
+    if name == "SPOP" and count < 0:
+        raise InvalidArgument(f"SPOP's count must be 0 or more, not {count}")
 
 
 def _refuse(error: InvalidArgument) -> Steps[Any]:

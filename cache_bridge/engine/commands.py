@@ -206,8 +206,11 @@ class RateLimitHit:
     are :func:`cache_bridge.engine.limit_algorithms.hit_all`. Reply: six integers per limit, in
     order,
     flat: ``allowed`` (1 or 0), ``remaining``, ``reset_ms``, ``retry_ms``, ``counted`` (1 when
-    its state was written) and ``now_ms`` (the time it was decided at). An executor that
-    splits the limits (Redis Cluster: one script per hash slot) is atomic per part, so
+    its state was written) and ``now_ms`` (the time it was decided at); or, when every limit
+    is a ``fixed-window`` one without a caller's time, an executor that keeps each window's
+    count under a key expiring at the window's end (Redis) may reply two per limit, the
+    *count form* that :func:`cache_bridge.ratelimit.steps.counted_reply` reads. An executor
+    that splits the limits (Redis Cluster: one script per hash slot) is atomic per part, so
     ``counted`` may differ between limits: the caller takes back what was counted with
     :class:`RateLimitRefund`.
     """
@@ -304,7 +307,9 @@ Command = (
 class CommandRefused(Exception):
     """An executor refused a command because of the data it found (Redis: a ResponseError).
 
-    ``reason`` is ``"not_integer"`` or ``"overflow"``.
+    ``reason`` is ``"not_integer"``, ``"overflow"`` or ``"wrong_type"`` (the key holds a set
+    or a hash where a value was expected, or the other way round; the message starts with
+    ``WRONGTYPE`` as Redis's does).
     """
 
     def __init__(self, reason: str, message: str) -> None:

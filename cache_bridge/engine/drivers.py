@@ -16,12 +16,14 @@ from typing import Any, Protocol, TypeVar
 from returns.result import Failure, Result, Success
 
 from cache_bridge import errors
+from cache_bridge.engine.bytes_operations import MISSING
 from cache_bridge.engine.codec import Undecodable
 from cache_bridge.engine.commands import Command, CommandRefused
 from cache_bridge.engine.keys import InvalidArgument
 from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheError, DomainError
 from cache_bridge.observability import events
+from cache_bridge.observability.events import READS, OperationEvent, Origin, origin_of
 
 __all__ = ["Gate", "drive_async", "drive_sync", "register_translator", "to_cache_error"]
 
@@ -83,14 +85,47 @@ class Gate(Protocol):
         ...
 
 
-def drive_sync(op: Op[T], execute: SyncExecute, gate: Gate | None = None) -> Result[T, DomainError]:
+def _finished(
+    op: Op[Any],
+    result: Result[Any, DomainError],
+    started: float,
+    execute: object,
+    origin: Origin | None,
+) -> None:
+    """Give the event of ``op``, which ended with ``result``, to the listeners (called only
+    while someone listens; what a listener raises is swallowed, as by ``events.emit``)."""
+    duration = perf_counter() - started
+    name = op.name
+    # isinstance and unwrap, not match: this runs on every call while someone listens
+    if isinstance(result, Success):
+        value = result.unwrap()
+        # a read misses with None, or with MISSING (the framework backends' readable gets)
+        hit = (value is not None and value is not MISSING) if name in READS else None
+        outcome = "success"
+    else:
+        outcome, hit = type(result.failure()).__name__, None
+    event = OperationEvent(name, outcome, hit, duration, origin or origin_of(execute), op.key)
+    for listener in events.listeners:  # emit(), inlined: one call less per operation
+        try:
+            listener(event)
+        except Exception:  # observing must never break a cache call
+            continue
+
+
+def drive_sync(
+    op: Op[T],
+    execute: SyncExecute,
+    gate: Gate | None = None,
+    origin: Origin | None = None,
+) -> Result[T, DomainError]:
     """Run ``op`` to its end, executing each command as it comes, and wrap its outcome; with a
-    ``gate``, only if it admits ``op``, and tell it the outcome."""
+    ``gate``, only if it admits ``op``, and tell it the outcome. Its event (while someone
+    listens) names ``origin`` (default: the executor's class)."""
     watched = events.listeners  # () when nothing listens: then this is all it costs
     started = perf_counter() if watched else 0.0
     if gate is not None and (refused := gate.admit(op)) is not None:
         if watched:
-            events.operation_finished(op.name, refused, started, perf_counter(), execute)
+            _finished(op, refused, started, execute, origin)
         return refused
     steps = op.steps
     try:
@@ -109,19 +144,22 @@ def drive_sync(op: Op[T], execute: SyncExecute, gate: Gate | None = None) -> Res
     if gate is not None:
         gate.settle(result)
     if watched:
-        events.operation_finished(op.name, result, started, perf_counter(), execute)
+        _finished(op, result, started, execute, origin)
     return result
 
 
 async def drive_async(
-    op: Op[T], execute: AsyncExecute, gate: Gate | None = None
+    op: Op[T],
+    execute: AsyncExecute,
+    gate: Gate | None = None,
+    origin: Origin | None = None,
 ) -> Result[T, DomainError]:
     """Like :func:`drive_sync`, awaiting each command."""
     watched = events.listeners  # () when nothing listens: then this is all it costs
     started = perf_counter() if watched else 0.0
     if gate is not None and (refused := gate.admit(op)) is not None:
         if watched:
-            events.operation_finished(op.name, refused, started, perf_counter(), execute)
+            _finished(op, refused, started, execute, origin)
         return refused
     steps = op.steps
     try:
@@ -140,5 +178,5 @@ async def drive_async(
     if gate is not None:
         gate.settle(result)
     if watched:
-        events.operation_finished(op.name, result, started, perf_counter(), execute)
+        _finished(op, result, started, execute, origin)
     return result

@@ -11,7 +11,10 @@ guarantees), so both executors decide alike.
 
 Stored state (text, so that it reads the same in Redis and in memory):
 
-- fixed window: ``"WINDOW COUNT"``, windows aligned to the clock (``now // period``);
+- fixed window: ``"WINDOW COUNT"``, windows aligned to the clock (``now // period``); on
+  Redis, a limit on the server's clock is kept as ``"COUNT"`` alone under a key that expires
+  at its window's end (the count form of ``lua/rate_limit.lua``, which the script decides
+  as this module does a ``"WINDOW COUNT"`` of the current window);
 - sliding window counter: ``"WINDOW CURRENT PREVIOUS"``;
 - token bucket (GCRA): ``"A B"``, the theoretical arrival time ``A + B / limit`` ms.
 

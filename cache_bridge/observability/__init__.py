@@ -1,12 +1,15 @@
 """Observing cache_bridge: one stream of events (operations, circuit breakers, rate-limit
-decisions) and the listeners that turn it into counters and metrics."""
+decisions, stampede outcomes, near caches) and the listeners that turn it into counters and
+metrics."""
 
 from cache_bridge.observability.events import (
     BreakerEvent,
     Event,
     Listener,
+    NearCacheEvent,
     OperationEvent,
     RateLimitEvent,
+    StampedeEvent,
     add_listener,
     emit,
     remove_listener,
@@ -18,8 +21,10 @@ __all__ = [
     "Counters",
     "Event",
     "Listener",
+    "NearCacheEvent",
     "OperationEvent",
     "RateLimitEvent",
+    "StampedeEvent",
     "add_listener",
     "emit",
     "remove_listener",

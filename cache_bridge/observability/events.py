@@ -8,30 +8,72 @@ ignored: observing the cache never breaks a call to it.
 
 from __future__ import annotations
 
+import re
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Final, Literal, Self
-
-from returns.result import Result, Success
+from typing import Final, Literal, Self
 
 __all__ = [
     "READS",
+    "STAMPEDE_OUTCOMES",
     "BreakerEvent",
     "Event",
     "Listener",
+    "NearCacheEvent",
     "OperationEvent",
+    "Origin",
     "RateLimitEvent",
+    "StampedeEvent",
     "Subscribed",
     "add_listener",
     "emit",
     "listeners",
-    "operation_finished",
+    "make_origin",
+    "origin_of",
     "remove_listener",
+    "without_credentials",
 ]
 
 #: Operations whose success is a hit (a value) or a miss (``None``).
 READS: Final = frozenset({"get", "get_json"})
+
+
+_USERINFO: Final = re.compile(r"^([A-Za-z][A-Za-z0-9+.-]*://)[^@/]*@")
+
+
+def without_credentials(url: str) -> str:
+    """``url`` without its user name and password (``redis://u:pw@h:6379/0`` ->
+    ``redis://h:6379/0``): what metrics may carry."""
+    return _USERINFO.sub(r"\1", url, count=1)
+
+
+@dataclass(frozen=True, slots=True, eq=False)  # compared by identity: a cheap dict key
+class Origin:
+    """Which adapter ran an operation: made once per face (by :func:`origin`, which gives
+    equal fields one object, so identity is equality), shared by its events; every field
+    is low-cardinality (a metric label may carry it)."""
+
+    #: The adapter's class (``SyncRedisCache``, ``InMemoryCache``...).
+    adapter: str
+    #: Its server, as its URL without credentials (``redis://cache:6379/0``, ``memory://``).
+    server: str = ""
+    #: Its key prefix (``""``: none).
+    prefix: str = ""
+    #: Which face made the call: ``"sync"`` (the blocking methods) or ``"async"``.
+    face: str = "sync"
+
+
+_origins: dict[tuple[str, str, str, str], Origin] = {}
+
+
+def make_origin(adapter: str, server: str = "", prefix: str = "", face: str = "sync") -> Origin:
+    """The one :class:`Origin` with these fields (made on first use)."""
+    fields = (adapter, server, prefix, face)
+    found = _origins.get(fields)
+    if found is None:
+        found = _origins.setdefault(fields, Origin(*fields))
+    return found
 
 
 @dataclass(slots=True)  # not frozen: one is made per call, and a frozen __init__ costs 2x
@@ -47,8 +89,26 @@ class OperationEvent:
     hit: bool | None
     #: Seconds from the start of the call to its end (a monotonic clock).
     duration: float
-    #: What ran it: the class of the executor (no URL, so no credentials).
-    adapter: str
+    #: What ran it (adapter class, server without credentials, key prefix).
+    origin: Origin
+    #: The key the call named (``None`` for calls on several keys or none). For debugging
+    #: tools such as the django-debug-toolbar panel: never a metric label.
+    key: str | None = None
+
+    @property
+    def adapter(self) -> str:
+        """The adapter's class name (``origin.adapter``)."""
+        return self.origin.adapter
+
+    @property
+    def server(self) -> str:
+        """The adapter's server, its URL without credentials (``origin.server``)."""
+        return self.origin.server
+
+    @property
+    def prefix(self) -> str:
+        """The adapter's key prefix, ``""`` if none (``origin.prefix``)."""
+        return self.origin.prefix
 
 
 @dataclass(frozen=True, slots=True)
@@ -72,11 +132,67 @@ class RateLimitEvent:
     #: Whether the request was let through.
     allowed: bool
     #: ``None`` if the cache answered; ``"open"`` / ``"closed"`` if it failed and the
-    #: limiter let the request through or refused it without counting.
-    failed: Literal["open", "closed"] | None = None
+    #: limiter let the request through or refused it without counting; ``"memory"`` if it
+    #: failed and the limit's in-memory fallback decided (``fallback="memory"``).
+    failed: Literal["open", "closed", "memory"] | None = None
 
 
-Event = OperationEvent | BreakerEvent | RateLimitEvent
+#: What a get-or-compute (:mod:`cache_bridge.stampede`) can end as:
+#:
+#: - ``fresh``: a fresh value read (an early refresh drawn but left to another caller too);
+#: - ``stale``: a stale value served while another caller recomputes;
+#: - ``waited``: the value another caller computed, read after waiting for its lock;
+#: - ``refresh``: a stale value, recomputed by this caller (who may have served the stale
+#:   value at once, ``background=True``);
+#: - ``early``: a fresh value, recomputed early by this caller (probabilistic early refresh);
+#: - ``computed``: a missing value, computed by this caller (under the lock) and stored;
+#: - ``fail_open``: the cache failed: computed without lock or wait, not stored;
+#: - ``waited_out``: the lock's holder took longer than ``max_wait``: computed without it;
+#: - ``shared``: the value of another caller of this process (single-flight), no cache call.
+STAMPEDE_OUTCOMES: Final = (
+    *("fresh", "stale", "waited", "refresh", "early"),
+    *("computed", "fail_open", "waited_out", "shared"),
+)
+
+
+@dataclass(slots=True)
+class StampedeEvent:
+    """What one get-or-compute ended as (see :data:`STAMPEDE_OUTCOMES`); read-only by
+    convention."""
+
+    #: One of :data:`STAMPEDE_OUTCOMES`.
+    outcome: str
+    #: Seconds the computation took when this caller computed (``refresh``, ``early``,
+    #: ``computed``, ``fail_open``, ``waited_out``); else ``None``.
+    compute_seconds: float | None
+    #: The face it ran on (adapter class, server without credentials, key prefix).
+    origin: Origin
+    #: The key asked for: for debugging tools (the toolbar panel), never a metric label.
+    key: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NearCacheEvent:
+    """What a Redis adapter's near cache (``near_cache=True``) did, counted per batch:
+
+    - ``hit``: a read answered from process memory (``count`` 1);
+    - ``invalidation``: an invalidation push arrived (``count``: the keys it named; for a
+      server-side flush, the local entries it emptied);
+    - ``eviction``: local entries dropped to stay within the bounds (``count`` of one fill);
+    - ``reset``: the whole local store emptied because pushes may have been lost (the
+      invalidation connection dropped or went silent, a fork, the last adapter closed;
+      ``count`` 1).
+
+    The hit path of a blocking ``get`` / ``get_json`` skips the operation (and this event)
+    only while nobody listens, so every hit is told while someone does."""
+
+    kind: Literal["hit", "invalidation", "eviction", "reset"]
+    count: int
+    #: The server, as its URL without credentials (the label operations carry).
+    server: str
+
+
+Event = OperationEvent | BreakerEvent | RateLimitEvent | StampedeEvent | NearCacheEvent
 Listener = Callable[[Event], None]
 
 #: The registered listeners; an empty tuple when nothing listens (the callers' fast path).
@@ -113,19 +229,9 @@ def emit(event: Event) -> None:
             continue
 
 
-def operation_finished(
-    name: str, result: Result[Any, Any], started: float, ended: float, executor: object
-) -> None:
-    """Emit the :class:`OperationEvent` of an operation that ended with ``result``; called
-    by the drivers only while someone listens."""
-    # isinstance and unwrap, not match: this runs on every call while someone listens
-    if isinstance(result, Success):
-        value = result.unwrap()
-        outcome, hit = "success", ((value is not None) if name in READS else None)
-    else:
-        outcome, hit = type(result.failure()).__name__, None
-    owner = getattr(executor, "__self__", executor)
-    emit(OperationEvent(name, outcome, hit, ended - started, type(owner).__qualname__))
+def origin_of(executor: object) -> Origin:
+    """The :class:`Origin` of a driver call made without one: the executor's owner class."""
+    return make_origin(type(getattr(executor, "__self__", executor)).__qualname__)
 
 
 class Subscribed:

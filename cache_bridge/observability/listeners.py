@@ -10,8 +10,10 @@ from typing import Any
 from cache_bridge.observability.events import (
     BreakerEvent,
     Event,
+    NearCacheEvent,
     OperationEvent,
     RateLimitEvent,
+    StampedeEvent,
     Subscribed,
 )
 
@@ -35,6 +37,10 @@ class Counters(Subscribed):
         self.breaker: Counter[tuple[str, str]] = Counter()
         #: ``(limit, "allowed" | "refused")`` -> rate-limit decisions.
         self.ratelimit: Counter[tuple[str, str]] = Counter()
+        #: Get-or-compute outcome (``fresh``, ``stale``, ``computed``...) -> calls.
+        self.stampede: Counter[str] = Counter()
+        #: Near-cache event kind (``hit``, ``invalidation``...) -> its counts.
+        self.near: Counter[str] = Counter()
         #: Total seconds spent in operations, by operation.
         self.seconds: defaultdict[str, float] = defaultdict(float)
 
@@ -52,6 +58,10 @@ class Counters(Subscribed):
                     self.breaker[server, state] += 1
                 case RateLimitEvent(limit=limit, allowed=allowed):
                     self.ratelimit[limit, "allowed" if allowed else "refused"] += 1
+                case StampedeEvent(outcome=outcome):
+                    self.stampede[outcome] += 1
+                case NearCacheEvent(kind=kind, count=count):
+                    self.near[kind] += count
 
     def hit_ratio(self) -> float | None:
         """Hits over successful reads so far (``None`` before the first read)."""
@@ -69,4 +79,6 @@ class Counters(Subscribed):
                 "reads": {f"{op} {kind}": n for (op, kind), n in self.reads.items()},
                 "breaker": {f"{server} {state}": n for (server, state), n in self.breaker.items()},
                 "ratelimit": {f"{lim} {kind}": n for (lim, kind), n in self.ratelimit.items()},
+                "stampede": dict(self.stampede),
+                "near_cache": dict(self.near),
             }

@@ -30,6 +30,7 @@ from cache_bridge.ratelimit.deduct import when_status
 from cache_bridge.ratelimit.group import ahit_all, arefund, hit_all, refund
 from cache_bridge.ratelimit.headers import rate_limit_headers, retry_after_seconds
 from cache_bridge.ratelimit.limiter import AsyncRateLimiter, RateLimiter, limit_log
+from cache_bridge.ratelimit.memory_fallback import reset_fallback_store
 from cache_bridge.ratelimit.rate import MAX_LIMIT, Rate, parse_rate
 
 __all__ = [
@@ -49,6 +50,7 @@ __all__ = [
     "parse_rate",
     "rate_limit_headers",
     "refund",
+    "reset_fallback_store",
     "retry_after_seconds",
     "when_status",
 ]

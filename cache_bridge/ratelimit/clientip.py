@@ -121,6 +121,7 @@ class ClientAddress:
     _trust_unix: bool = field(init=False, repr=False, compare=False)
     _unlogged: list[bool] = field(init=False, repr=False, compare=False)
     _lock: threading.Lock = field(init=False, repr=False, compare=False)
+    _keys: dict[str, str | None] = field(init=False, repr=False, compare=False)
 
     def __post_init__(self) -> None:
         if not 0 <= self.ipv6_prefix <= 128 or isinstance(self.ipv6_prefix, bool):
@@ -138,6 +139,9 @@ class ClientAddress:
         object.__setattr__(self, "_trust_unix", any(str(p).strip() == UNIX for p in entries))
         object.__setattr__(self, "_unlogged", [True])
         object.__setattr__(self, "_lock", threading.Lock())
+        # The key of a peer without forwarded hops, by its REMOTE_ADDR: the same few clients
+        # come back request after request (bounded: emptied when full).
+        object.__setattr__(self, "_keys", {})
 
     def _trusted(self, address: Address) -> bool:
         return any(address in network for network in self._networks)
@@ -168,11 +172,22 @@ class ClientAddress:
     def key(self, remote_addr: str | None, forwarded_for: Iterable[str] = ()) -> str | None:
         """The client's rate-limit key: its address, or its network when grouped (IPv6
         ``2001:db8:1:2::/64``); ``None`` when there is no usable address."""
+        direct = not forwarded_for and type(remote_addr) is str
+        if direct:
+            keys = self._keys
+            if remote_addr in keys:
+                return keys[remote_addr]
         address = self.client(remote_addr, forwarded_for)
         if address is None:
-            return None
-        bits = self.ipv6_prefix if address.version == 6 else self.ipv4_prefix
-        return _grouped(address, bits)
+            found = None
+        else:
+            bits = self.ipv6_prefix if address.version == 6 else self.ipv4_prefix
+            found = _grouped(address, bits)
+        if direct:
+            if len(keys) >= _KEYS_KEPT:
+                keys.clear()
+            keys[remote_addr] = found  # type: ignore[index]
+        return found
 
     def limit_key(self, remote_addr: str | None, forwarded_for: Iterable[str] = ()) -> str | None:
         """What an ``"ip"`` limit counts the request under: :meth:`key`, or for a request
@@ -209,6 +224,10 @@ class ClientAddress:
             self.unknown_client,
             hint,
         )
+
+
+#: How many peers' keys a :class:`ClientAddress` keeps.
+_KEYS_KEPT = 4096
 
 
 @functools.lru_cache(maxsize=4096)

@@ -28,7 +28,10 @@ class Decision:
     whole quota: waiting never helps; nothing was counted and the cache was not asked),
     ``"bad-cost"`` (a cost callable gave something that is not an int of 0 or more),
     ``"unavailable"`` (the cache could not be asked and the limit fails closed); ``None`` when
-    allowed.
+    allowed. ``fallback`` is ``"memory"`` when the cache could not be asked and the limit's
+    in-memory fallback decided instead (on this process's own count): ``error`` is then
+    ``None`` and the numbers are the fallback store's; ``None`` when the cache decided (or
+    the failure policy did).
     """
 
     allowed: bool
@@ -42,6 +45,7 @@ class Decision:
     receipt: tuple[str, int] | None = field(default=None, compare=False, repr=False)
     cost: int = 1
     reason: str | None = None
+    fallback: str | None = None
 
     @property
     def counted(self) -> bool:

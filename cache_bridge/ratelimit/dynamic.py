@@ -4,7 +4,8 @@ per day; 50 per hour"``, a list) or ``None`` (this request is not limited). What
 parsed once and kept (a bounded cache, cleared whole when full, which is logged). Each distinct
 rate has its own counter (the rate is in the state key), so a user whose plan changes starts
 afresh under the new rate. A callable that raises or returns something that is not a rate is
-logged (at most once a minute) and the limit does not apply to that request.
+logged (at most once a minute) and, by the setting ``DYNAMIC_FAIL_OPEN`` (default ``True``),
+the limit does not apply to that request, or (``False``) the request is refused (503).
 """
 
 from __future__ import annotations
@@ -51,14 +52,14 @@ class DynamicRate:
         self._lock = threading.Lock()
         self._logged = 0.0
 
-    def rates(self, *args: Any) -> tuple[Rate, ...]:
+    def rates(self, *args: Any, fail_open: bool = True) -> tuple[Rate, ...] | None:
         """The rates for this request (``args``: what the framework passes); ``()`` when the
-        callable says ``None`` or fails (logged)."""
+        callable says ``None``; when it fails (logged): ``()`` if ``fail_open`` (the limit
+        does not apply), else ``None`` (refuse the request)."""
         try:
             value = self.func(*args)
         except Exception as exc:
-            self._log(f"raised {exc!r}")
-            return ()
+            return self._failed(f"raised {exc!r}", fail_open)
         if value is None:
             return ()
         key = value if isinstance(value, str | Rate) else repr(value)
@@ -68,8 +69,7 @@ class DynamicRate:
         try:
             found = parse_rates(value)
         except ConfigurationError as exc:
-            self._log(f"returned {value!r}: {exc}")
-            return ()
+            return self._failed(f"returned {value!r}: {exc}", fail_open)
         with self._lock:
             if len(self._parsed) >= MAX_RATES:
                 logger.info(
@@ -79,8 +79,14 @@ class DynamicRate:
             self._parsed[key] = found
         return found
 
-    def _log(self, what: str) -> None:
+    def _failed(self, what: str, fail_open: bool) -> tuple[Rate, ...] | None:
         now = time.monotonic()
         if now - self._logged >= _LOG_INTERVAL or not self._logged:
             self._logged = now
-            logger.warning("%s: the rate callable %s; the limit does not apply", self.label, what)
+            outcome = (
+                "the limit does not apply (DYNAMIC_FAIL_OPEN)"
+                if fail_open
+                else "the request is refused (DYNAMIC_FAIL_OPEN is False)"
+            )
+            logger.warning("%s: the rate callable %s; %s", self.label, what, outcome)
+        return () if fail_open else None

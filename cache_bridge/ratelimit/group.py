@@ -20,19 +20,21 @@ The group is written once as a generator of ``(cache, step)`` pairs; :func:`driv
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Callable, Generator, Iterable, Sequence
-from typing import Any, Protocol, TypeVar, cast
+from collections.abc import Generator, Iterable, Sequence
+from typing import Any, Protocol, TypeVar
 
 from returns.result import Failure, Result, Success
 
 from cache_bridge.engine.commands import LimitEntry
-from cache_bridge.engine.drivers import drive_async, drive_sync
 from cache_bridge.engine.keys import InvalidArgument, KeySpace
 from cache_bridge.engine.limit_algorithms import Reply
-from cache_bridge.engine.operations import Op, Steps
 from cache_bridge.errors import CacheInvalidArgumentError, DomainError
+from cache_bridge.observability import events
 from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.driving import Group, acall, adrive, call, drive
+from cache_bridge.ratelimit.memory_fallback import from_memory, refund_in_memory
 from cache_bridge.ratelimit.policy import LimitPolicy, unexpected
+from cache_bridge.ratelimit.reporting import report
 from cache_bridge.ratelimit.steps import (
     Call,
     StepFailed,
@@ -45,6 +47,7 @@ from cache_bridge.ratelimit.steps import (
 
 __all__ = [
     "Limited",
+    "OneCommand",
     "acall",
     "adrive",
     "ahit_all",
@@ -53,12 +56,11 @@ __all__ = [
     "drive",
     "group",
     "hit_all",
+    "one_command",
     "refund",
 ]
 
 T = TypeVar("T")
-Step = Op[Any] | Call
-Group = Generator[tuple[Any, Step], Result[Any, DomainError], T]
 
 
 #: Filled in by the part that runs the limit.
@@ -186,11 +188,89 @@ def group(checks: Sequence[Check]) -> Group[list[Decision]]:
         outcome if isinstance(outcome, Decision) else limiter.policy.decide(outcome, entry)
         for limiter, outcome, entry in zip(limiters, outcomes, entries, strict=True)
     ]
-    if all(d.allowed for d in decisions) or not any(d.counted for d in decisions):
+    if any(d.error is not None for d in decisions):  # the in-memory fallback, if any
+        policies = [limiter.policy for limiter in limiters]
+        decisions = from_memory(policies, entries, decisions)
+    if any(not d.allowed for d in decisions) and any(d.counted for d in decisions):
+        # Parts on different adapters counted while another refused: take their counts back.
+        yield from refunds(list(zip(limiters, decisions, strict=True)))
+        decisions = [_uncounted(d) if d.counted else d for d in decisions]
+    if events.listeners:  # nothing built while no one listens
+        report(decisions, [mode for _, _, _, mode in unpacked])
+    return decisions
+
+
+class OneCommand:
+    """A group whose checks all run on one bundled adapter (the usual case in both
+    frameworks): its one operation, run without the group's generator, and how its Result
+    becomes the decisions."""
+
+    __slots__ = ("entries", "limiters", "modes", "pair")  # entries: keys not yet namespaced
+
+    def __init__(
+        self, limiters: list[Limited], entries: list[LimitEntry], modes: list[str], pair: Any
+    ) -> None:
+        self.limiters, self.entries, self.modes, self.pair = limiters, entries, modes, pair
+
+    def decided(self, result: Result[Any, DomainError]) -> list[Decision]:
+        """The decisions of the operation's Result (one command: all or nothing already)."""
+        replies: Sequence[Reply | DomainError]
+        if isinstance(result, Success):
+            replies = result.unwrap()
+        else:
+            error = (
+                result.failure()
+                if isinstance(result, Failure)
+                else unexpected(TypeError(f"not a Result: {result!r}"))
+            )
+            replies = [error] * len(self.entries)
+        decisions = [
+            limiter.policy.decide(reply, entry)
+            for limiter, reply, entry in zip(self.limiters, replies, self.entries, strict=True)
+        ]
+        if not isinstance(result, Success):  # the in-memory fallback, if any
+            policies = [limiter.policy for limiter in self.limiters]
+            decisions = from_memory(policies, self.entries, decisions)
+        if events.listeners:  # nothing built while no one listens
+            report(decisions, self.modes)
         return decisions
-    # Parts on different adapters counted while another refused: take their counts back.
-    yield from refunds(list(zip(limiters, decisions, strict=True)))
-    return [_uncounted(d) if d.counted else d for d in decisions]
+
+
+def one_command(checks: Sequence[Check]) -> OneCommand | None:
+    """The group as one operation when every check runs natively on one adapter with a key
+    and cost it can count; ``None`` otherwise (the general :func:`group` decides)."""
+    if not checks:
+        return None
+    cache = checks[0][0].cache
+    ns = keyspace(cache)
+    limiters: list[Limited] = []
+    entries: list[LimitEntry] = []
+    stored: list[LimitEntry] = []
+    modes: list[str] = []
+    for check in checks:
+        limiter, key, cost, mode = _unpack(check)
+        if limiter.cache is not cache or not limiter.native:
+            return None
+        try:
+            costly = type(cost) is not int or cost != 1
+            if costly and limiter.policy.refused_cost(cost) is not None:
+                return None
+            entry = limiter.policy.entry(key, True, cost, mode)
+            if not isinstance(entry, LimitEntry):
+                return None
+            stored.append(_in(ns, entry))
+        except Exception:  # a bad key or a hostile clock: the general path decides it alone
+            return None
+        limiters.append(limiter)
+        entries.append(entry)
+        modes.append(mode)
+    op = rate_limit_hits(None, tuple(stored))
+    return OneCommand(limiters, entries, modes, (cache, op))
+
+
+def _in(ns: KeySpace, entry: LimitEntry) -> LimitEntry:
+    e = entry
+    return LimitEntry(ns.key(e.key), e.algorithm, e.limit, e.period_ms, e.now_ms, e.cost, e.mode)
 
 
 def _uncounted(decision: Decision) -> Decision:
@@ -198,7 +278,11 @@ def _uncounted(decision: Decision) -> Decision:
 
 
 def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
-    """The steps of :func:`refund`: best effort, a failure leaves the count in place."""
+    """The steps of :func:`refund`: best effort, a failure leaves the count in place.
+    What the in-memory fallback counted is taken back there."""
+    if any(d.fallback is not None for _, d in pairs):
+        refund_in_memory([(lim.policy, d) for lim, d in pairs if d.fallback is not None])
+        pairs = [(lim, d) for lim, d in pairs if d.fallback is None]
     limiters = [limiter for limiter, _ in pairs]
     receipts = [
         None if d.receipt is None else limiter.policy.counted(d.receipt, d.cost)
@@ -215,60 +299,6 @@ def refunds(pairs: Sequence[tuple[Limited, Decision]]) -> Group[None]:
             continue
 
 
-def _target(pair: tuple[Any, Step]) -> tuple[Callable[..., Any], tuple[Any, ...]]:
-    """The adapter method a step calls, with its arguments."""
-    cache, step = pair
-    if isinstance(step, Call):
-        return getattr(cache, step.method), step.args
-    return cache.run_operation, (step,)
-
-
-def call(pair: tuple[Any, Step]) -> Result[Any, DomainError]:
-    """Run one step, ``(cache, step)``, on a blocking adapter: its Result, or the ``Failure``
-    for an adapter that raised."""
-    try:
-        method, args = _target(pair)
-        return method(*args)  # type: ignore[no-any-return]
-    except Exception as exc:  # an adapter that raises despite the protocol
-        return Failure(unexpected(exc))
-
-
-async def acall(pair: tuple[Any, Step]) -> Result[Any, DomainError]:
-    """:func:`call` on an async adapter."""
-    try:
-        method, args = _target(pair)
-        return await method(*args)  # type: ignore[no-any-return]
-    except Exception as exc:  # an adapter that raises despite the protocol
-        return Failure(unexpected(exc))
-
-
-def _op(steps: Group[T]) -> Op[T]:
-    # The engine's drivers run any generator of steps; here a step is a (cache, step) pair
-    # that call / acall execute, and each answer is sent back as the step's Result.
-    return Op("rate_limit", None, cast("Steps[T]", steps))
-
-
-def _value(result: Result[T, DomainError]) -> T:
-    """What the steps returned. They decide every failure of the cache themselves: a
-    ``Failure`` here is a defect of the steps, raised as it was before the drivers caught it."""
-    if isinstance(result, Success):
-        value: T = result.unwrap()
-        return value
-    error = result.failure()
-    cause = getattr(error, "cause", None)
-    raise cause if isinstance(cause, Exception) else error
-
-
-def drive(steps: Group[T]) -> T:
-    """Run a group's steps on blocking adapters, by the engine's ``drive_sync``."""
-    return _value(drive_sync(_op(steps), call))  # type: ignore[arg-type]
-
-
-async def adrive(steps: Group[T]) -> T:
-    """Run a group's steps on async adapters, by the engine's ``drive_async``."""
-    return _value(await drive_async(_op(steps), acall))  # type: ignore[arg-type]
-
-
 def hit_all(checks: Iterable[Check]) -> list[Decision]:
     """Count one request against every ``(limiter, key)`` (or ``(limiter, key, cost)``) of
     blocking limiters, all or nothing: one decision per check, in order; if any refuses, none
@@ -277,7 +307,8 @@ def hit_all(checks: Iterable[Check]) -> list[Decision]:
     checks = checks if isinstance(checks, list) else list(checks)
     if len(checks) == 1 and len(checks[0]) == 2:  # the usual case, without the generator
         return [checks[0][0].hit(checks[0][1])]
-    return drive(group(checks)) if checks else []
+    one = one_command(checks)  # the next most usual: one adapter, one operation
+    return one.decided(call(one.pair)) if one is not None else drive(group(checks))
 
 
 async def ahit_all(checks: Iterable[Check]) -> list[Decision]:
@@ -285,7 +316,8 @@ async def ahit_all(checks: Iterable[Check]) -> list[Decision]:
     checks = checks if isinstance(checks, list) else list(checks)
     if len(checks) == 1 and len(checks[0]) == 2:
         return [await checks[0][0].hit(checks[0][1])]
-    return await adrive(group(checks)) if checks else []
+    one = one_command(checks)
+    return one.decided(await acall(one.pair)) if one is not None else await adrive(group(checks))
 
 
 def refund(pairs: Iterable[tuple[Limited, Decision]]) -> None:

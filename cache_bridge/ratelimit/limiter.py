@@ -21,11 +21,15 @@ from cache_bridge.engine.limit_algorithms import Reply
 from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheError, DomainError
 from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.observability import events
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
 from cache_bridge.ratelimit.decision import Decision
-from cache_bridge.ratelimit.group import Group, Limited, acall, adrive, call, drive, group, keyspace
+from cache_bridge.ratelimit.driving import Group, acall, adrive, call, drive
+from cache_bridge.ratelimit.group import Limited, group, keyspace
+from cache_bridge.ratelimit.memory_fallback import from_memory
 from cache_bridge.ratelimit.policy import LimitPolicy, limit_log, unexpected
 from cache_bridge.ratelimit.rate import Rate
+from cache_bridge.ratelimit.reporting import report
 from cache_bridge.ratelimit.steps import check_fallback_algorithm, rate_limit_hit
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -60,6 +64,7 @@ class _Limiter:
         clock: Callable[[], float] | None = None,
         native: bool | None = None,
         failure_log: OutageLog | None = None,
+        fallback: str | None = None,
     ) -> None:
         self.cache = cache
         self.policy = LimitPolicy(
@@ -70,6 +75,7 @@ class _Limiter:
             fail_open=fail_open,
             clock=clock,
             failure_log=failure_log,
+            fallback=fallback,
         )
         self.native: bool = isinstance(cache, self._face) if native is None else bool(native)
         if not self.native:
@@ -120,9 +126,17 @@ class _Limiter:
         self, op: Op[Reply] | DomainError | Decision, done: object, key: str, cost: int
     ) -> Decision:
         """The decision of a one-limit native check: ``op`` already decided, or its Result."""
-        if isinstance(op, Decision):
-            return op
-        return self.policy.decide_one(_reply(done), key, cost)
+        decision = (
+            op if isinstance(op, Decision) else self.policy.decide_one(_reply(done), key, cost)
+        )
+        if decision.error is not None and self.policy.fallback is not None and key:
+            # The cache could not be asked: the in-memory fallback decides (failures only).
+            policy = self.policy
+            entry = policy.entry_at(key, policy.now_ms(True), cost)
+            decision = from_memory((policy,), (entry,), [decision])[0]
+        if events.listeners:  # nothing built while no one listens
+            report((decision,))
+        return decision
 
 
 def _failed(outcome: DomainError | Decision) -> object:
@@ -147,7 +161,10 @@ class RateLimiter(_Limiter):
     one-command check; by default it is used on the bundled adapters and the protocol
     fallback on every other (where the token bucket is refused: it cannot hold its limit
     there). ``failure_log`` shares one log-once-per-burst state between limiters of one limit
-    (the integrations keep one per limit). Configuration mistakes raise
+    (the integrations keep one per limit). ``fallback="memory"`` decides again on this
+    process's in-memory store when the cache cannot be asked (the limit keeps holding, per
+    process; see :mod:`cache_bridge.ratelimit.memory_fallback`); ``None`` (default) leaves it
+    to ``fail_open``. Configuration mistakes raise
     :class:`~cache_bridge.errors.ConfigurationError`. Several limits of one request are
     decided together by :func:`~cache_bridge.ratelimit.hit_all`.
     """

@@ -19,7 +19,9 @@ from cache_bridge.errors import (
     DomainError,
 )
 from cache_bridge.ratelimit.decision import Decision
+from cache_bridge.ratelimit.memory_fallback import check_fallback
 from cache_bridge.ratelimit.rate import Rate, parse_rate
+from cache_bridge.ratelimit.reporting import report
 from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = ["LimitPolicy", "limit_log", "unexpected"]
@@ -43,6 +45,8 @@ _POLICY = {
     True: "allowing requests while its cache fails (FAIL_OPEN)",
     False: "denying requests while its cache fails (FAIL_OPEN is False)",
 }
+#: ... and with the in-memory fallback.
+_FALLBACK = "deciding requests on this process's in-memory store while its cache fails (FALLBACK)"
 
 
 def unexpected(exc: Exception) -> CacheError:
@@ -67,6 +71,7 @@ class LimitPolicy:
         fail_open: bool,
         clock: Callable[[], float] | None,
         failure_log: OutageLog | None,
+        fallback: str | None = None,
     ) -> None:
         self.rate = parse_rate(rate)
         if algorithm not in ALGORITHMS:
@@ -80,11 +85,20 @@ class LimitPolicy:
         self.name = name
         self.prefix = prefix
         self.fail_open = bool(fail_open)
+        #: ``"memory"``: decided again on the process's in-memory store when the cache
+        #: cannot be asked (:mod:`cache_bridge.ratelimit.memory_fallback`); ``None``: not.
+        self.fallback = check_fallback(fallback)
+        self._consequence = _FALLBACK if self.fallback is not None else _POLICY[self.fail_open]
         self.clock = clock
         self.failure_log = failure_log or limit_log(name)
         # The limit's identity (rate and algorithm) is in its state key: two limits of one
         # name never read each other's state, and one name with one rate is one shared limit.
-        self._stem = f"{prefix}:{name}:{self.rate}:{_SHORT[algorithm]}:"
+        # A fixed window on the store's clock has a state key of its own (``fc``): on Redis
+        # its state is the count form (lua/rate_limit.lua), which a limiter given a clock,
+        # or a version before it, must never read as a 'WINDOW COUNT' state (nor write one
+        # it would read).
+        short = "fc" if algorithm == "fixed-window" and clock is None else _SHORT[algorithm]
+        self._stem = f"{prefix}:{name}:{self.rate}:{short}:"
 
     def storage_key(self, key: str) -> str:
         """``PREFIX:NAME:RATE:ALGORITHM:{KEY}``; the braces make the caller's key the Redis
@@ -110,17 +124,19 @@ class LimitPolicy:
                     operation="rate_limit",
                 )
             key = str.__str__(key)  # a plain copy, whatever a str subclass overrides
+        return self.entry_at(self.storage_key(key), self.now_ms(native), cost, mode)
+
+    def entry_at(
+        self, state_key: str, now_ms: int | None, cost: int = 1, mode: str = "hit"
+    ) -> LimitEntry:
+        """This limit's part of a check of the state at ``state_key`` (time ``now_ms``)."""
         rate = self.rate
-        now = self.now_ms(native)
-        return LimitEntry(
-            self.storage_key(key), self.algorithm, rate.limit, rate.period_ms, now, cost, mode
-        )
+        return LimitEntry(state_key, self.algorithm, rate.limit, rate.period_ms, now_ms, cost, mode)
 
     def counted(self, receipt: tuple[str, int], cost: int = 1) -> LimitEntry:
         """What a decision's ``receipt`` (of ``cost`` units) counted, as a refund takes it
         back."""
-        rate = self.rate
-        return LimitEntry(receipt[0], self.algorithm, rate.limit, rate.period_ms, receipt[1], cost)
+        return self.entry_at(receipt[0], receipt[1], cost)
 
     def refused_cost(self, cost: object) -> Decision | None:
         """The refusal of a request whose ``cost`` cannot be counted (not an int of 0 or more:
@@ -141,35 +157,65 @@ class LimitPolicy:
         period = float(rate.period)
         return Decision(False, rate.limit, 0, period, period, self.name, rate, reason="limit")
 
+    def refusal(self, deny: object) -> Decision:
+        """The refusal of a request whose key is a
+        :class:`~cache_bridge.ratelimit.request_keys.Deny`: :meth:`denied`, or for
+        ``UNAVAILABLE`` (its rate callable failed, and dynamic limits fail closed) a refusal
+        that failed (503), with the error saying why."""
+        refusal = (
+            self.denied() if getattr(deny, "reason", "") != "unavailable" else self._unavailable()
+        )
+        report((refusal,))
+        return refusal
+
+    def _unavailable(self) -> Decision:
+        rate = self.rate
+        error = CacheError(
+            f"the rate callable of limit {self.name!r} failed; the request is refused "
+            "(DYNAMIC_FAIL_OPEN is False)",
+            operation="rate_limit",
+        )
+        return Decision(
+            False, rate.limit, 0, 0.0, 1.0, self.name, rate, error=error, reason="unavailable"
+        )
+
     def decide(self, outcome: Reply | DomainError, entry: LimitEntry | None) -> Decision:
         """The decision for one limit's reply (``entry``: what was checked) or its error."""
         if entry is None:
             return self.decide_one(outcome, "")
         return self.decide_one(outcome, entry.key, entry.cost)
 
+    def from_reply(
+        self, reply: Reply, state_key: str, cost: int = 1, fallback: str | None = None
+    ) -> Decision:
+        """The decision of a store's ``reply`` (``fallback``: the fallback store that gave
+        it, as :attr:`Decision.fallback`)."""
+        allowed, remaining, reset_ms, retry_ms, counted, now_ms = reply
+        rate = self.rate
+        return Decision(
+            bool(allowed),
+            rate.limit,
+            remaining,
+            reset_ms / 1000,
+            retry_ms / 1000,
+            self.name,
+            rate,
+            None,
+            (state_key, now_ms) if counted and state_key else None,
+            cost,
+            None if allowed else "limit",
+            fallback,
+        )
+
     def decide_one(self, outcome: Reply | DomainError, state_key: str, cost: int = 1) -> Decision:
         """The decision for one limit's reply on the state at ``state_key`` (a request of
         ``cost`` units), or its error."""
         if isinstance(outcome, tuple):
             self.failure_log.recovered()
-            allowed, remaining, reset_ms, retry_ms, counted, now_ms = outcome
-            rate = self.rate
-            return Decision(
-                bool(allowed),
-                rate.limit,
-                remaining,
-                reset_ms / 1000,
-                retry_ms / 1000,
-                self.name,
-                rate,
-                None,
-                (state_key, now_ms) if counted and state_key else None,
-                cost,
-                None if allowed else "limit",
-            )
+            return self.from_reply(outcome, state_key, cost)
         if not isinstance(outcome, CacheInvalidArgumentError):
             # A bad key is the caller's mistake, not the cache failing: nothing to log.
-            self.failure_log.failed(outcome, _POLICY[self.fail_open])
+            self.failure_log.failed(outcome, self._consequence)
         error = (
             outcome
             if isinstance(outcome, CacheError)

@@ -7,7 +7,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Final
 
-__all__ = ["DENY", "NAMED_KEYS", "Deny", "is_named_key", "named_key"]
+__all__ = ["DENY", "NAMED_KEYS", "UNAVAILABLE", "Deny", "is_named_key", "named_key"]
 
 #: The request keys known by name (besides ``header:NAME``).
 NAMED_KEYS = ("ip", "user", "user-or-ip")
@@ -15,14 +15,22 @@ _HEADER = "header:"
 
 
 class Deny:
-    """The key of a request that an ``"ip"`` limit refuses without asking the cache: it has
-    no usable client address and ``UNKNOWN_CLIENT`` is ``"deny"``."""
+    """The key of a request that a limit refuses without asking the cache: :data:`DENY` (an
+    ``"ip"`` limit, for a request without a usable client address under ``UNKNOWN_CLIENT =
+    "deny"``: 429) or :data:`UNAVAILABLE` (a dynamic limit whose rate callable failed, under
+    ``DYNAMIC_FAIL_OPEN = False``: 503)."""
+
+    __slots__ = ("reason",)
+
+    def __init__(self, reason: str = "limit") -> None:
+        self.reason = reason
 
     def __repr__(self) -> str:
-        return "DENY"
+        return "DENY" if self.reason == "limit" else self.reason.upper()
 
 
 DENY: Final = Deny()
+UNAVAILABLE: Final = Deny("unavailable")
 
 
 def is_named_key(spec: object) -> bool:

@@ -1,11 +1,11 @@
 """The rate-limit settings schema that both framework integrations wrap.
 
 Django (``settings.CACHE_BRIDGE_RATELIMIT``) and Flask (``app.config["CACHE_BRIDGE_RATELIMIT"]``)
-share the keys below, their defaults and how each is checked; each framework adds its own keys
-(Django: ``CACHE``, ``VIEW``, ``TEMPLATE``, ``RULES``; Flask: ``DEFAULT_LIMITS``, ``USER_ID``,
-``ENABLED``), keeps its own setting name and error wording, and raises its own exception type
-(the checks here raise :class:`~cache_bridge.errors.ConfigurationError` with the detail; the
-framework says where).
+share the keys below, their defaults and how each is checked (``ENABLED``: ``False`` turns every
+limit off, no cache call, no header, no refusal); each framework adds its own keys (Django:
+``CACHE``, ``VIEW``, ``TEMPLATE``, ``RULES``; Flask: ``DEFAULT_LIMITS``, ``USER_ID``), keeps its
+own setting name and error wording, and raises its own exception type (the checks here raise
+:class:`~cache_bridge.errors.ConfigurationError` with the detail; the framework says where).
 
 Also here: the keys of one limit both accept, and :class:`LimiterCache`, the bounded store of
 limiters an integration reuses across requests.
@@ -20,6 +20,7 @@ from cache_bridge.config import did_you_mean
 from cache_bridge.engine.limit_algorithms import ALGORITHMS
 from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit.clientip import ClientAddress
+from cache_bridge.ratelimit.memory_fallback import check_fallback
 from cache_bridge.ratelimit.rate import Rate, parse_rate, parse_rates
 
 __all__ = [
@@ -28,6 +29,7 @@ __all__ = [
     "SHARED_DEFAULTS",
     "LimiterCache",
     "check_algorithm",
+    "check_fallback",
     "check_methods",
     "check_rate",
     "check_rates",
@@ -40,6 +42,7 @@ __all__ = [
 
 #: The top-level keys both frameworks accept, with their defaults.
 SHARED_DEFAULTS: Final[Mapping[str, Any]] = {
+    "ENABLED": True,
     "KEY": "ip",
     "ALGORITHM": "fixed-window",
     "FAIL_OPEN": True,
@@ -50,9 +53,15 @@ SHARED_DEFAULTS: Final[Mapping[str, Any]] = {
     "IPV4_PREFIX": 32,
     "HEADERS": True,
     "LEGACY_HEADERS": False,
+    # Checked by cache_bridge.ratelimit.headers.header_settings.
+    "HEADER_NAMES": {},
+    "RETRY_AFTER_FORMAT": "seconds",
     "EXEMPT": (),
     "EXEMPT_WHEN": None,
     "APPLICATION_LIMITS": (),
+    "DYNAMIC_FAIL_OPEN": True,
+    # None, or "memory": limits hold per process while the cache cannot be asked.
+    "FALLBACK": None,
 }
 
 #: The keys of one limit (a Django rule, a Flask default limit) both frameworks accept.

@@ -21,6 +21,7 @@ from __future__ import annotations
 import contextlib
 import dataclasses
 import math
+import time
 from collections.abc import Generator, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -37,6 +38,7 @@ __all__ = [
     "Call",
     "StepFailed",
     "check_fallback_algorithm",
+    "counted_reply",
     "fallback_hits",
     "fallback_refund",
     "rate_limit_hit",
@@ -86,7 +88,44 @@ def uncounted(reply: Reply, cost: int = 1) -> Reply:
     return (reply[0], reply[1] + cost, reply[2], 0, 0, reply[5])
 
 
-def _replies(reply: Sequence[Any], count: int) -> list[Reply]:
+def counted_reply(entry: LimitEntry, reply: Sequence[Any]) -> Reply:
+    """The six numbers of ``entry``'s decision from a count-form reply ``[n, pttl]`` (see
+    :class:`~cache_bridge.engine.commands.RateLimitHit`: one fixed-window limit on the store's
+    clock, its window ending when its count expires, ``pttl`` ms from now; -2: no count yet).
+    ``n``: modes ``"hit"`` and ``"force"``: the count after this request, or ``-1 - count``
+    (the count before it) when it was not counted (refused, or taken back because another
+    limit of its group refused); ``"peek"``: the count before it.
+
+    The store read no clock for it: the window's end, one of the multiples of the period, is
+    this process's time plus ``pttl`` rounded to the nearest, exact while the clocks agree
+    within half a period; the decision's time (its receipt's, which a refund compares with
+    the store's window) is in that window, ``pttl`` before its end."""
+    n, pttl = int(reply[0]), int(reply[1])
+    period, limit = entry.period_ms, entry.limit
+    now = math.floor(time.time() * 1000)
+    if pttl < 0:  # no count (a peek before any hit): the window this process's clock is in
+        pttl = period - now % period
+    # 0 through the window's last millisecond (the key still there): that window, not the next.
+    pttl = pttl or 1
+    end = round((now + pttl) / period) * period
+    now = end - pttl
+    if entry.mode == "peek":
+        if n + entry.cost > limit:
+            return (0, max(0, limit - n), pttl, pttl, 0, now)
+        return (1, limit - n, pttl, 0, 0, now)
+    if n < 0:  # not counted: refused, or taken back when another limit of its group refused
+        before = -1 - n
+        if entry.mode == "force" or before + entry.cost <= limit:
+            return (1, max(0, limit - before), pttl, 0, 0, now)
+        return (0, max(0, limit - before), pttl, pttl, 0, now)
+    return (1, max(0, limit - n), pttl, 0, 1, now)
+
+
+def _replies(reply: Sequence[Any], count: int, entries: Sequence[LimitEntry]) -> list[Reply]:
+    if len(reply) == 2 * count:  # the count form (six per limit otherwise)
+        if count == 1:  # the usual check, without slicing
+            return [counted_reply(entries[0], reply)]
+        return [counted_reply(entry, reply[2 * i : 2 * i + 2]) for i, entry in enumerate(entries)]
     numbers = [int(n) for n in reply]
     if len(numbers) != _PER_LIMIT * count:
         raise CacheError(f"a rate-limit reply of {len(numbers)} numbers", operation="rate_limit")
@@ -111,18 +150,29 @@ def rate_limit_hit(
     """Count one request of ``cost`` units against the one limit at ``key`` (one atomic
     command; ``mode`` as :class:`~cache_bridge.engine.commands.LimitEntry`)."""
     entry = LimitEntry(ns.key(key), algorithm, limit, period_ms, now_ms, cost, mode)
-    reply = yield RateLimitHit((entry,))
-    if len(reply) != _PER_LIMIT:
-        raise CacheError(f"a rate-limit reply of {len(reply)} numbers", operation="rate_limit")
-    allowed, remaining, reset_ms, retry_ms, counted, now = reply
-    return int(allowed), int(remaining), int(reset_ms), int(retry_ms), int(counted), int(now)
+    return _replies((yield RateLimitHit((entry,))), 1, (entry,))[0]
+
+
+def _stored(ns: KeySpace, limit: LimitEntry) -> LimitEntry:
+    """``limit`` with its key in ``ns`` (a plain constructor call: ``dataclasses.replace``
+    costs several times more, once per limit per request)."""
+    return LimitEntry(
+        ns.key(limit.key),
+        limit.algorithm,
+        limit.limit,
+        limit.period_ms,
+        limit.now_ms,
+        limit.cost,
+        limit.mode,
+    )
 
 
 @operation("rate_limit", keyed=False)
-def rate_limit_hits(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[list[Reply]]:
-    """Count one request against every limit of ``limits`` (keys in ``ns``), all or nothing."""
-    stored = tuple(dataclasses.replace(lim, key=ns.key(lim.key)) for lim in limits)
-    replies = _replies((yield RateLimitHit(stored)), len(stored))
+def rate_limit_hits(ns: KeySpace | None, limits: tuple[LimitEntry, ...]) -> Steps[list[Reply]]:
+    """Count one request against every limit of ``limits`` (keys in ``ns``; ``None``: keys
+    already in their namespace), all or nothing."""
+    stored = limits if ns is None else tuple(_stored(ns, lim) for lim in limits)
+    replies = _replies((yield RateLimitHit(stored)), len(stored), stored)
     counted = [i for i, reply in enumerate(replies) if reply[4]]
     if counted and len(counted) < len(replies) and not all(reply[0] for reply in replies):
         # An executor that splits the group (one script per Cluster slot) counted some parts
@@ -138,7 +188,7 @@ def rate_limit_hits(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[list[
 @operation("rate_limit", keyed=False)
 def rate_limit_refund(ns: KeySpace, limits: tuple[LimitEntry, ...]) -> Steps[int]:
     """Take back one request from each limit (``now_ms``: when it was counted)."""
-    stored = tuple(dataclasses.replace(lim, key=ns.key(lim.key)) for lim in limits)
+    stored = tuple(_stored(ns, lim) for lim in limits)
     changed = yield RateLimitRefund(stored)
     return int(changed)
 

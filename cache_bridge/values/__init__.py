@@ -17,6 +17,7 @@ from cache_bridge.values.codec import (
 from cache_bridge.values.compressors import COMPRESSORS, available
 from cache_bridge.values.serializers import SERIALIZERS
 from cache_bridge.values.signing import KeyRing, SigningKeys
+from cache_bridge.values.verified import Verified
 
 __all__ = [
     "COMPRESSORS",
@@ -27,6 +28,7 @@ __all__ = [
     "KeyRing",
     "SigningKeys",
     "ValueCodec",
+    "Verified",
     "available",
     "check_codec_options",
 ]

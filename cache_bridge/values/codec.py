@@ -30,6 +30,7 @@ from cache_bridge.values import header
 from cache_bridge.values.compressors import COMPRESSORS, TooLarge, available, compressor
 from cache_bridge.values.serializers import SERIALIZERS, Serializer, serializer
 from cache_bridge.values.signing import MAC_SIZE, SigningKeys, blake_mac, hmac_mac, verify
+from cache_bridge.values.verified import Verified
 
 __all__ = [
     "DEFAULT_COMPRESS_MIN_BYTES",
@@ -103,7 +104,11 @@ class ValueCodec:
     """Encode and decode values for one cache: ``serializer`` is ``"pickle"`` (the default),
     ``"json"`` or ``"msgpack"``; ``compressor`` None (the default), ``"zlib"``, ``"zstd"`` or
     ``"lz4"``; ``keys`` gives the current :class:`SigningKeys` (called on every use, so a
-    rotated secret is followed). Configuration mistakes raise ConfigurationError."""
+    rotated secret is followed). With ``verified`` (a :class:`Verified` with room, which codecs
+    may share), a signed value read again as the very bytes object already verified at its key
+    under the same keys is not verified again (see :mod:`cache_bridge.values.verified`: for
+    values served from process memory).
+    Configuration mistakes raise ConfigurationError."""
 
     def __init__(
         self,
@@ -115,6 +120,7 @@ class ValueCodec:
         keys: Callable[[], SigningKeys] = _no_keys,
         max_value_bytes: int = DEFAULT_MAX_VALUE_BYTES,
         logger: logging.Logger | None = None,
+        verified: Verified | None = None,
     ) -> None:
         compressor = None if compressor in (None, "none") else compressor
         check_codec_options(serializer, compressor, compress_min_bytes)
@@ -127,6 +133,8 @@ class ValueCodec:
         self.log = logger or logging.getLogger("cache_bridge.values")
         self._writer = _serializer(serializer)
         self._plain = header.plain_marker(self._writer.letter, sign)
+        #: Signed values already verified (see :class:`Verified`); none kept by default.
+        self.verified = verified if verified is not None else Verified(0)
 
     def dumps(self, key: str, value: Any) -> bytes:
         """The stored form of ``value`` at ``key``; values the serializer cannot write raise
@@ -148,6 +156,12 @@ class ValueCodec:
     def loads(self, key: str, data: bytes) -> Any:
         """The value stored as ``data`` at ``key``, or :data:`MISSING` (logged) if it is
         tampered, foreign, too large or undecodable."""
+        if data.startswith(self._plain):
+            # The format this codec writes (most reads): the checks of loads_current; only a
+            # value they refuse takes the way below, which says why.
+            value = self.loads_current(key, data)
+            if value is not MISSING:
+                return value
         # Every other format starts with its "cb:" marker, which no integer does.
         if not data.startswith(b"cb:") and _INTEGER.fullmatch(data) is not None:
             number = int(data)
@@ -173,14 +187,44 @@ class ValueCodec:
         payload = data[len(form.marker) :]
         if form.signed:
             mac, payload = payload[:MAC_SIZE], payload[MAC_SIZE:]
-            if not self._verified(form, key, payload, mac):
-                self.log.warning(
-                    "cache value at %r has a bad signature (tampered, or signed with another "
-                    "secret key); treated as a miss, not decoded",
-                    key,
-                )
-                return MISSING
+            keys = self.keys()
+            if not self.verified.holds(key, data, keys):
+                if not self._verified(form, key, payload, mac, keys):
+                    self.log.warning(
+                        "cache value at %r has a bad signature (tampered, or signed with "
+                        "another secret key); treated as a miss, not decoded",
+                        key,
+                    )
+                    return MISSING
+                self.verified.add(key, data, keys)
         return self._decoded(key, form, reader, payload)
+
+    def loads_current(self, key: str, data: bytes) -> Any:
+        """The value stored as ``data`` at ``key`` when it is uncompressed, in the format this
+        codec writes and (when signing) signed with one of its keys; else :data:`MISSING`,
+        **not** logged: the caller then asks :meth:`loads`, which says why. The same checks as
+        :meth:`loads`, the signature skipped only for the very bytes object it verified
+        before at ``key`` under the same keys (see :class:`Verified`)."""
+        marker = self._plain
+        if not data.startswith(marker):
+            return MISSING
+        start = len(marker)
+        if self.sign:
+            keys = self.keys()
+            payload = data[start + MAC_SIZE :]
+            verified = self.verified
+            # (a Verified with no room keeps nothing: then neither holds nor add is asked)
+            if not (verified.entries and verified.holds(key, data, keys)):
+                if not verify(marker, key, payload, data[start : start + MAC_SIZE], keys):
+                    return MISSING
+                if verified.entries:
+                    verified.add(key, data, keys)
+        else:
+            payload = data[start:]
+        try:
+            return self._writer.loads(payload)
+        except Exception:
+            return MISSING
 
     def _reads(self, form: header.Form, reader: Serializer) -> bool:
         if form.signed != self.sign:
@@ -189,8 +233,9 @@ class ValueCodec:
         # never to unpickle; switching serializers acts as a change of key version).
         return reader.name == self.serializer
 
-    def _verified(self, form: header.Form, key: str, payload: bytes, mac: bytes) -> bool:
-        keys = self.keys()
+    def _verified(
+        self, form: header.Form, key: str, payload: bytes, mac: bytes, keys: SigningKeys
+    ) -> bool:
         if not form.hmac:
             return verify(form.marker, key, payload, mac, keys)
         return any(
@@ -232,24 +277,29 @@ class ValueCodec:
         unreadable: list[str] = []
         marker = self._plain
         decode = self._writer.loads
-        state = self.keys().current.state if self.sign else None
+        signing_keys = self.keys() if self.sign else None
         start = len(marker)
-        end = start + MAC_SIZE if state is not None else start
+        end = start + MAC_SIZE if signing_keys is not None else start
         compare = hmac.compare_digest
+        verified = self.verified
+        # (None when no verified value is kept: then every value is verified, and neither
+        # holds nor add is called for nothing)
+        kept = verified if verified.entries else None
         for key, data in zip(keys, raws, strict=True):
             if data is None:
                 continue
             value = MISSING
             if data.startswith(marker):
-                payload: bytes | None = data[end:]
-                if state is not None:
-                    key_bytes = key.encode("utf-8")
-                    mac = state.copy()
-                    mac.update(marker + len(key_bytes).to_bytes(4, "big") + key_bytes)
-                    mac.update(data[end:])
-                    if not compare(mac.digest(), data[start:end]):
-                        payload = None
-                if payload is not None:
+                payload = data[end:]
+                readable = True
+                if signing_keys is not None and (
+                    kept is None or not kept.holds(key, data, signing_keys)
+                ):
+                    mac = blake_mac(marker, key, payload, signing_keys.current)
+                    readable = compare(mac, data[start:end])
+                    if readable and kept is not None:
+                        kept.add(key, data, signing_keys)
+                if readable:
                     try:
                         value = decode(payload)
                     except Exception:

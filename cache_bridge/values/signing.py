@@ -82,11 +82,23 @@ class BlakeKey:
         state.update(message)
         return state.digest()
 
+    def digest_parts(self, head: bytes, payload: bytes) -> bytes:
+        """:meth:`digest` of ``head + payload``, without copying the payload into it."""
+        state = self.state.copy()
+        state.update(head)
+        state.update(payload)
+        return state.digest()
+
+
+def mac_head(marker: bytes, key: str) -> bytes:
+    """What :func:`mac_input` puts before the payload."""
+    key_bytes = key.encode("utf-8")
+    return marker + len(key_bytes).to_bytes(4, "big") + key_bytes
+
 
 def mac_input(marker: bytes, key: str, payload: bytes) -> bytes:
     """The message a MAC covers: no two (marker, key, payload) triples give the same one."""
-    key_bytes = key.encode("utf-8")
-    return marker + len(key_bytes).to_bytes(4, "big") + key_bytes + payload
+    return mac_head(marker, key) + payload
 
 
 def hmac_mac(marker: bytes, key: str, payload: bytes, secret: HmacKey) -> bytes:
@@ -95,8 +107,9 @@ def hmac_mac(marker: bytes, key: str, payload: bytes, secret: HmacKey) -> bytes:
 
 
 def blake_mac(marker: bytes, key: str, payload: bytes, secret: BlakeKey) -> bytes:
-    """Keyed BLAKE2b of :func:`mac_input` (every format written today)."""
-    return secret.digest(mac_input(marker, key, payload))
+    """Keyed BLAKE2b of :func:`mac_input` (every format written today), taken in two parts:
+    the payload is never copied into the message."""
+    return secret.digest_parts(mac_head(marker, key), payload)
 
 
 def derive(secret: Secret) -> HmacKey:
@@ -125,8 +138,12 @@ class SigningKeys:
 
 def verify(marker: bytes, key: str, payload: bytes, mac: bytes, keys: SigningKeys) -> bool:
     """Whether ``mac`` is the BLAKE2b MAC of (marker, key, payload) under any of ``keys``."""
-    message = mac_input(marker, key, payload)
-    return any(hmac.compare_digest(mac, secret.digest(message)) for secret in keys.blake)
+    # A loop, not any() over a generator: this runs on every signed read.
+    head = mac_head(marker, key)
+    for secret in keys.blake:
+        if hmac.compare_digest(mac, secret.digest_parts(head, payload)):
+            return True
+    return False
 
 
 class KeyRing:
@@ -139,7 +156,13 @@ class KeyRing:
 
     def keys(self, secret: Secret, fallbacks: Sequence[Secret] = ()) -> SigningKeys:
         keys = self._keys
-        if keys is None or keys.secret != secret or keys.fallbacks != list(fallbacks):
+        # (a list of fallbacks, as Django's setting is, is compared without a copy: this runs
+        # on every signed read)
+        if (
+            keys is None
+            or keys.secret != secret
+            or keys.fallbacks != (fallbacks if type(fallbacks) is list else list(fallbacks))
+        ):
             with self._lock:
                 keys = self._keys = SigningKeys(secret, fallbacks)
         return keys

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import math
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
+from time import perf_counter
 from typing import Any, TypeAlias
 
 from django.core.cache.backends.base import (
@@ -22,27 +23,48 @@ from django.core.cache.backends.base import (
 from django.core.exceptions import ImproperlyConfigured
 from returns.result import Failure, Result, Success
 
-from cache_bridge.engine.bytes_operations import MAX_TTL_MS, UNPREFIXED, InvalidArgument
+from cache_bridge.engine.bytes_operations import MAX_TTL_MS, MISSING, UNPREFIXED, InvalidArgument
 from cache_bridge.errors import (
     CacheConnectionError,
     CacheInvalidArgumentError,
     CacheSerializationError,
     CacheUnavailableError,
+    CacheValueError,
     ConfigurationError,
     DomainError,
 )
+from cache_bridge.observability import events
+from cache_bridge.observability.events import NearCacheEvent, OperationEvent
 from cache_bridge.resilience.outage_log import is_outage
+from cache_bridge.stampede import envelope
 from django_cache_bridge.options import AliasSettings, parse_config
 from django_cache_bridge.registry import SharedAdapters, shared_adapters
 from django_cache_bridge.sessions import cache_down, creating_session, unwritable_session
 from django_cache_bridge.values import ValueCodec
 
-__all__ = ["EXPIRE_NOW", "BridgeBase", "Finish", "holds_a_collection"]
+__all__ = ["EXPIRE_NOW", "NOT_LOCAL", "BridgeBase", "Finish", "holds_another_kind"]
+
+
+class _EnvelopeReadingCodec(ValueCodec):
+    """The alias's codec, also reading the value inside a stampede envelope
+    (:mod:`cache_bridge.stampede.envelope`), so that ``get`` sees (and never drops as
+    unreadable) what ``get_or_set(..., stampede=...)`` and the stampede ``cache_page`` store."""
+
+    def loads(self, key: str, data: bytes) -> Any:
+        if data.startswith(envelope.MARKER) and (inside := envelope.unwrap(data)) is not None:
+            data = inside.payload
+        return super().loads(key, data)
+
 
 # The characters Django's validate_key warns about (memcached_error_chars_re).
 _MEMCACHED_UNSAFE = re.compile(r"[\x00-\x20\x7f]")
+# Whole seconds below this are below the clamp of _ttl_ms (MAX_TTL_MS).
+_MAX_TTL_S = MAX_TTL_MS // 1000
 #: What :meth:`BridgeBase._ttl_ms` returns for a timeout that expires the key at once.
 EXPIRE_NOW = 0
+
+#: What :meth:`BridgeBase._local_get` returns when the near cache cannot answer.
+NOT_LOCAL: Any = object()
 
 #: Turns an operation's Result into the Django method's return value (or raises).
 Finish: TypeAlias = Callable[[Result[Any, DomainError]], Any]
@@ -57,9 +79,10 @@ def _unwritable(value: Any, exc: BaseException | None) -> str:
     return f"the JSON serializer cannot write this {type(value).__name__}{detail}"
 
 
-def holds_a_collection(error: DomainError) -> bool:
-    """Whether ``error`` says the key holds a set or a hash, not a value (Redis's WRONGTYPE)."""
-    return "WRONGTYPE" in str(error)
+def holds_another_kind(error: DomainError) -> bool:
+    """Whether ``error`` says the key holds another kind of value than the command works on
+    (a set or a hash where a value was expected, or the other way round: Redis's WRONGTYPE)."""
+    return isinstance(error, CacheValueError) and "WRONGTYPE" in error.message
 
 
 class BridgeBase(BaseCache):
@@ -93,7 +116,7 @@ class BridgeBase(BaseCache):
             and type(self).make_and_validate_key is BaseCache.make_and_validate_key
         )
         config = self._config
-        self._codec = ValueCodec.for_alias(config)
+        self._codec = _EnvelopeReadingCodec.for_alias(config)
 
     @property
     def bridge_config(self) -> AliasSettings:
@@ -136,6 +159,10 @@ class BridgeBase(BaseCache):
             made = "%s:%s:%s" % (self.key_prefix, self.version if version is None else version, key)  # noqa: UP031 (default_key_func's own formatting)
             if len(made) > MEMCACHE_MAX_KEY_LENGTH or _MEMCACHED_UNSAFE.search(made):
                 self.validate_key(made)  # Django's warnings, word for word
+            elif made.isascii():
+                # Non-empty, ASCII and at most 250 characters: every rule of the stored key's
+                # check below (at most 1,024 characters, no lone surrogate) already met.
+                return made
         else:
             made = self.make_and_validate_key(key, version=version)
         try:
@@ -143,12 +170,40 @@ class BridgeBase(BaseCache):
         except InvalidArgument as exc:
             raise InvalidCacheKey(f"cache key {made!r:.80}: {exc}") from None
 
+    def _key_map(self, keys: Iterable[Any], version: int | None) -> dict[str, Any]:
+        """``{stored key: key}`` for ``keys``, each made (and checked, with Django's
+        warnings) as :meth:`_key` makes it; a later key wins over an earlier one with the same
+        stored key. Plain ``str`` keys under Django's own key making are made and checked
+        together (one pass over all of them) when none needs a warning or a closer check."""
+        keys = keys if type(keys) is list or type(keys) is tuple else list(keys)
+        own = self.__dict__
+        if (
+            self._default_keys
+            and self.key_func is default_key_func
+            and "make_key" not in own
+            and "validate_key" not in own
+            and "make_and_validate_key" not in own
+            and all(type(key) is str for key in keys)
+        ):
+            head = "%s:%s:" % (self.key_prefix, self.version if version is None else version)  # noqa: UP031 (default_key_func's own formatting)
+            made = [head + key for key in keys]
+            every = "".join(made)
+            if (
+                every.isascii()
+                and not _MEMCACHED_UNSAFE.search(every)
+                and max(map(len, made), default=0) <= MEMCACHE_MAX_KEY_LENGTH
+            ):
+                return dict(zip(made, keys, strict=True))  # as _key returns each of them
+        return {self._key(key, version): key for key in keys}
+
     def _ttl_ms(self, timeout: Any) -> int | None:
         """Milliseconds to live, ``None`` for never, or :data:`EXPIRE_NOW`."""
         if timeout is DEFAULT_TIMEOUT:
             timeout = self.default_timeout
         if timeout is None:
             return None
+        if type(timeout) is int and 0 < timeout < _MAX_TTL_S:
+            return timeout * 1000  # the common case: whole seconds, below the clamp
         if isinstance(timeout, bool) or not isinstance(timeout, int | float):
             raise TypeError(f"timeout must be a number of seconds or None, not {timeout!r}")
         if isinstance(timeout, float) and math.isnan(timeout):
@@ -177,6 +232,40 @@ class BridgeBase(BaseCache):
             self.adapters().log.failed(error, "nothing was stored")
             return None
 
+    # -- the near cache's short path ---------------------------------------------------------
+
+    def _local_get(self, made: str, default: Any, blocking: bool) -> Any:
+        """``get``'s answer for the stored key ``made`` from the near cache of the blocking
+        (or the async) face, without running the operation; :data:`NOT_LOCAL` whenever the
+        operation must run: no near cache, a closed face, no local copy (or none that may be
+        served now: the near cache checks that its pushes flow, as for any read it answers),
+        or a value not in the current format, signed with a current key (the operation reads
+        it again, logs why and drops it). While someone listens, its events are those the
+        operation's way gives (:mod:`cache_bridge.observability`): the near cache's hit,
+        then the operation's."""
+        shared = self.adapters()
+        face = shared.sync if blocking else shared.async_
+        near = getattr(face, "near_cache", None)
+        if near is None or face.closed:
+            return NOT_LOCAL
+        watched = events.listeners
+        started = perf_counter() if watched else 0.0
+        raw = near.value(made)
+        if raw is None:  # known absent (a push comes when it is written)
+            value = MISSING
+        elif type(raw) is bytes:
+            value = self._codec.loads_current(made, raw)
+            if value is MISSING:
+                return NOT_LOCAL
+        else:
+            return NOT_LOCAL
+        if watched:  # what the near cache and the driver tell on the operation's way
+            events.emit(NearCacheEvent("hit", 1, near.server))
+            hit = value is not None and value is not MISSING
+            duration = perf_counter() - started
+            events.emit(OperationEvent("get", "success", hit, duration, face.origin, made))
+        return default if value is MISSING else value
+
     # -- answers -------------------------------------------------------------------------------
 
     def _failed(self, error: DomainError, fallback: Any) -> Any:
@@ -199,10 +288,10 @@ class BridgeBase(BaseCache):
         fallback, quietly."""
 
         def finish(result: Result[Any, DomainError]) -> Any:
+            if isinstance(result, Success):  # (not match: this runs on every call)
+                return convert(result.unwrap())
             match result:
-                case Success(value):
-                    return convert(value)
-                case Failure(error) if holds_a_collection(error):
+                case Failure(error) if holds_another_kind(error):
                     return fallback
                 case Failure(error):
                     return self._failed(error, fallback)

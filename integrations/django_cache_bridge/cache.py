@@ -17,6 +17,8 @@ from typing import Any
 
 from django.core.cache.backends.base import DEFAULT_TIMEOUT
 
+from cache_bridge.stampede import StampedeSettings
+from django_cache_bridge.base import NOT_LOCAL
 from django_cache_bridge.collection_api import CollectionApi
 
 __all__ = ["BridgeCache"]
@@ -42,10 +44,20 @@ class BridgeCache(CollectionApi):
         return bool(await self._arun(self._plan_add(key, value, timeout, version)))
 
     def get(self, key: Any, default: Any = None, version: Any = None) -> Any:
-        return self._run(self._plan_get(key, default, version))
+        """Django's ``get``; with the near cache on, a local copy is read (and its signature
+        checked once per copy) without running the operation (docs/near-cache.md)."""
+        made = self._key(key, version)
+        found = self._local_get(made, default, True)
+        if found is NOT_LOCAL:
+            return self._run(self._plan_get_made(made, default))
+        return found
 
     async def aget(self, key: Any, default: Any = None, version: Any = None) -> Any:
-        return await self._arun(self._plan_get(key, default, version))
+        made = self._key(key, version)
+        found = self._local_get(made, default, False)
+        if found is NOT_LOCAL:
+            return await self._arun(self._plan_get_made(made, default))
+        return found
 
     def set(  # type: ignore[override]
         self,
@@ -74,6 +86,53 @@ class BridgeCache(CollectionApi):
         xx: bool = False,
     ) -> bool:
         return bool(await self._arun(self._plan_store(key, value, timeout, version, nx=nx, xx=xx)))
+
+    def get_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: Any = None,
+        *,
+        stampede: bool | StampedeSettings | None = None,
+    ) -> Any:
+        """Django's ``get_or_set``; with ``stampede=True`` (or a :class:`StampedeSettings`)
+        one computation of ``default`` per key across processes, stale-while-revalidate and
+        early refresh as configured (docs/stampede.md). Off by default: Django's semantics."""
+        plan = self._plan_stampede(key, default, timeout, version, stampede)
+        if plan is None:
+            return self._get_or_add(key, default, timeout, version)
+        return plan.run()
+
+    def _get_or_add(self, key: Any, default: Any, timeout: Any, version: Any) -> Any:
+        return super().get_or_set(key, default, timeout, version)
+
+    async def aget_or_set(
+        self,
+        key: Any,
+        default: Any,
+        timeout: Any = DEFAULT_TIMEOUT,
+        version: Any = None,
+        *,
+        stampede: bool | StampedeSettings | None = None,
+    ) -> Any:
+        plan = self._plan_stampede(key, default, timeout, version, stampede)
+        if plan is None:
+            return await self._aget_or_add(key, default, timeout, version)
+        return await plan.arun()
+
+    async def _aget_or_add(self, key: Any, default: Any, timeout: Any, version: Any) -> Any:
+        """Django's own ``aget_or_set`` on the async face. (Django 6.1's runs an overridden
+        ``get_or_set`` in a thread through ``sync_to_async``: the blocking face, a thread
+        per call; so it is written out here.)"""
+        value = await self.aget(key, self._missing_key, version=version)
+        if value is not self._missing_key:
+            return value
+        if callable(default):
+            default = default()
+        await self.aadd(key, default, timeout=timeout, version=version)
+        # another caller may have added a value between the aget and the aadd
+        return await self.aget(key, default, version=version)
 
     def touch(self, key: Any, timeout: Any = DEFAULT_TIMEOUT, version: Any = None) -> bool:
         return bool(self._run(self._plan_touch(key, timeout, version)))

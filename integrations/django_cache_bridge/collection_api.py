@@ -4,7 +4,8 @@
 ``hget``, ``hdel``, ``hexists``, ``hkeys``, ``hlen``), each with a natively async ``a*`` form.
 
 The stored forms are described in :mod:`django_cache_bridge.collection_plans`. When the
-cache is down they fail open: counts 0, sets empty, booleans False, a member ``None``.
+cache is down they fail open: counts 0, sets empty, booleans False, a member ``None``. A key
+that holds another kind of value (a value, or the other collection) raises ``TypeError``.
 """
 
 from __future__ import annotations

@@ -18,17 +18,23 @@ from __future__ import annotations
 from collections.abc import Callable, Sequence
 from typing import Any
 
+from returns.result import Failure, Result
+
 from cache_bridge.engine.bytes_operations import MISSING, UNPREFIXED
 from cache_bridge.engine.collection_operations import collection, scan_members
+from cache_bridge.errors import DomainError
+from django_cache_bridge.base import holds_another_kind
 from django_cache_bridge.plans import Plan
 from django_cache_bridge.redis_api import RedisApi
 
 __all__ = ["CollectionPlans"]
 
 
-def _check_count(count: Any) -> None:
+def _check_count(name: str, count: Any) -> None:
     if count is not None and (isinstance(count, bool) or not isinstance(count, int)):
         raise TypeError(f"count must be an int or None, not {count!r}")
+    if name == "SPOP" and count is not None and count < 0:
+        raise ValueError(f"spop's count must be 0 or more, not {count}")
 
 
 class CollectionPlans(RedisApi):
@@ -61,7 +67,18 @@ class CollectionPlans(RedisApi):
         fallback: Any,
         convert: Callable[[Any], Any] = lambda reply: reply,
     ) -> Plan:
-        return collection(UNPREFIXED, name, made, args), self._finish(fallback, convert)
+        finish = self._finish(fallback, convert)
+
+        def refuse_another_kind(result: Result[Any, DomainError]) -> Any:
+            match result:
+                case Failure(error) if holds_another_kind(error):
+                    raise TypeError(
+                        f"{name.lower()}: a key of {[str(key) for key in made]} holds another "
+                        "kind of value (a value, a set or a hash) than this command works on"
+                    ) from error
+            return finish(result)
+
+        return collection(UNPREFIXED, name, made, args), refuse_another_kind
 
     def _plan_set_command(
         self, name: str, key: Any, members: Sequence[Any], version: int | None
@@ -81,7 +98,7 @@ class CollectionPlans(RedisApi):
     def _plan_pick(self, name: str, key: Any, count: Any, version: int | None) -> Plan:
         """``spop`` / ``srandmember``: one member (or ``None``), or ``count`` of them (a set
         for ``spop``, a list for ``srandmember``)."""
-        _check_count(count)
+        _check_count(name, count)
         made = [self._key(key, version)]
         if count is None:
             return self._plan_command(name, made, (), None, self._one_member)

@@ -11,7 +11,8 @@ value this alias cannot read is a miss and is deleted.
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Any, TypeAlias
 
 from django.core.cache.backends.base import default_key_func
@@ -21,17 +22,68 @@ from cache_bridge.engine import bytes_operations as ops
 from cache_bridge.engine import operations
 from cache_bridge.engine.bytes_operations import MISSING, UNPREFIXED, KeyFilter, Op, escape_glob
 from cache_bridge.errors import CacheValueError, DomainError
-from django_cache_bridge.base import EXPIRE_NOW, BridgeBase, Finish, holds_a_collection
+from cache_bridge.faces import AsyncCache, SyncCache
+from cache_bridge.stampede import StampedeSettings, ValueFormat, aget_or_compute, get_or_compute
+from django_cache_bridge.base import EXPIRE_NOW, BridgeBase, Finish, holds_another_kind
+from django_cache_bridge.registry import SharedAdapters
 
-__all__ = ["BridgePlans", "Plan"]
+__all__ = ["BridgePlans", "Plan", "StampedePlan"]
 
 #: An operation to run (``None``: nothing to run, the answer is ``Finish(Success(None))``)
 #: and how its Result becomes Django's answer.
 Plan: TypeAlias = tuple[Op[Any] | None, Finish]
 
 
+@dataclass(frozen=True, slots=True)
+class StampedePlan:
+    """``get_or_set(..., stampede=...)``: the stampede recipe's call on an alias's faces."""
+
+    faces: SharedAdapters
+    key: str
+    compute: Callable[[], Any]
+    ttl: float | None
+    settings: StampedeSettings
+    codec: ValueFormat
+
+    def run(self) -> Any:
+        return get_or_compute(self.sync_face, *self.arguments(), **self.options())
+
+    async def arun(self) -> Any:
+        return await aget_or_compute(self.async_face, *self.arguments(), **self.options())
+
+    @property
+    def sync_face(self) -> SyncCache:
+        return self.faces.sync
+
+    @property
+    def async_face(self) -> AsyncCache:
+        return self.faces.async_
+
+    def arguments(self) -> tuple[str, Callable[[], Any], float | None]:
+        return self.key, self.compute, self.ttl
+
+    def options(self) -> dict[str, Any]:
+        return {"settings": self.settings, "codec": self.codec, "ns": UNPREFIXED}
+
+
 class BridgePlans(BridgeBase):
     """The plan of every Django cache method (``_plan_get`` for ``get`` and ``aget``, ...)."""
+
+    def _plan_stampede(
+        self, key: Any, default: Any, timeout: Any, version: int | None, stampede: Any
+    ) -> StampedePlan | None:
+        """``get_or_set`` with stampede protection, or ``None`` for Django's own (stampede
+        off, or a timeout that expires the value at once: nothing to protect)."""
+        settings = StampedeSettings.coerce(stampede)
+        if settings is None:
+            return None
+        made = self._key(key, version)
+        ttl = self._ttl_ms(timeout)
+        if ttl == EXPIRE_NOW:
+            return None
+        compute = default if callable(default) else (lambda: default)
+        seconds = None if ttl is None else ttl / 1000
+        return StampedePlan(self.adapters(), made, compute, seconds, settings, self._codec)
 
     def _plan_add(self, key: Any, value: Any, timeout: Any, version: int | None) -> Plan:
         made = self._key(key, version)
@@ -47,7 +99,10 @@ class BridgePlans(BridgeBase):
         return ops.add_readable(UNPREFIXED, made, data, ttl, self._codec), self._finish_add()
 
     def _plan_get(self, key: Any, default: Any, version: int | None) -> Plan:
-        made = self._key(key, version)
+        return self._plan_get_made(self._key(key, version), default)
+
+    def _plan_get_made(self, made: str, default: Any) -> Plan:
+        """``get`` of the stored key ``made`` (what :meth:`_key` made)."""
 
         def convert(value: Any) -> Any:
             return default if value is MISSING else value
@@ -75,7 +130,7 @@ class BridgePlans(BridgeBase):
         return operations.delete(UNPREFIXED, made), self._finish(False)
 
     def _plan_get_many(self, keys: Iterable[Any], version: int | None) -> Plan:
-        key_map = {self._key(key, version): key for key in keys}
+        key_map = self._key_map(keys, version)
         if not key_map:
             return None, lambda _: {}
 
@@ -91,7 +146,7 @@ class BridgePlans(BridgeBase):
 
         def found(result: Result[Any, DomainError]) -> Any:
             match result:
-                case Failure(error) if holds_a_collection(error):
+                case Failure(error) if holds_another_kind(error):
                     return True  # a set or a hash at the key: a key, though no value
             return finish(result)
 
@@ -110,6 +165,10 @@ class BridgePlans(BridgeBase):
                     raise ValueError(f"Key '{key}' not found.")
                 case Success(int() as value):
                     return value
+                case Failure(error) if holds_another_kind(error):
+                    raise TypeError(
+                        f"key '{key}' holds another kind of value (a set or a hash), not a number"
+                    ) from error
                 case Failure(CacheValueError() as error) if "not an integer" in error.message:
                     raise TypeError(f"the value at key '{key}' is not an integer") from error
                 case Failure(CacheValueError() as error):
@@ -123,7 +182,7 @@ class BridgePlans(BridgeBase):
     def _plan_set_many(self, data: dict[Any, Any], timeout: Any, version: int | None) -> Plan:
         if not isinstance(data, Mapping):
             raise TypeError(f"set_many takes a dict of keys to values, not {type(data).__name__}")
-        made = {self._key(key, version): key for key in data}
+        made = self._key_map(data, version)
         ttl = self._ttl_ms(timeout)
         if not made:
             return None, lambda _: []

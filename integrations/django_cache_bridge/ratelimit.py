@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -26,12 +25,25 @@ from cache_bridge.ratelimit import Decision
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
 from cache_bridge.ratelimit.exemptions import check_exempt_when
 from cache_bridge.ratelimit.settings import check_rates
+from django_cache_bridge.ratelimit_chain import (
+    CHAIN,
+    CLAIMED,
+    DONE,
+    OWNER,
+    Claim,
+    Element,
+    claim,
+    pending,
+    release,
+    shown,
+    split,
+    unreached,
+)
 from django_cache_bridge.ratelimit_checks import (
+    LIMITED,
     acheck_all,
     asettle,
-    check,
     check_all,
-    check_async,
     client_ip,
     request_decisions,
     request_key,
@@ -47,146 +59,116 @@ from django_cache_bridge.ratelimit_config import (
 from django_cache_bridge.ratelimit_responses import add_headers, adenial, denial
 
 __all__ = [
+    "Claim",
     "acheck_all",
     "add_headers",
     "check",
     "check_all",
     "check_async",
+    "claim",
     "client_ip",
     "denial",
     "ratelimit",
     "request_decisions",
     "request_key",
     "request_key_async",
+    "unreached",
 ]
 
 V = TypeVar("V", bound=Callable[..., Any])
 
 
-def _applies(request: HttpRequest, methods: frozenset[str] | None) -> bool:
-    return methods is None or (request.method or "GET").upper() in methods
+Decided = tuple[Any, list[Decision], list[Element]]
+Prepared = tuple[list[Element], list[Element], list[LimitSpec], list[LimitSpec]]
 
 
-#: The limits of a view's stacked decorators (innermost first), on the outermost wrapper.
-_CHAIN = "_cache_bridge_ratelimit_chain"
-#: The decorator limits already decided for a request (the outermost wrapper decides all).
-_DONE = "_cache_bridge_ratelimit_done"
+def _prepare(
+    request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings
+) -> Prepared:
+    """The chain's pending and taken limits, and the pending ones split into the refusing
+    ones and the others (``block=False``), decided in that order."""
+    state = request.__dict__
+    if CLAIMED in state and state[CLAIMED] is chain:  # decided by the middleware: reached
+        del state[CLAIMED]
+    applying, taken = pending(request, chain)
+    return applying, taken, *split(applying, config)
 
 
-@dataclass(frozen=True, eq=False)
-class _Element:
-    """One ``@ratelimit`` of a view: its limit (built from the settings), methods, whether it
-    refuses, and whether allowed responses carry its headers."""
-
-    spec_for: Callable[[RateLimitSettings], tuple[LimitSpec, ...]]
-    methods: frozenset[str] | None
-    block: bool
-    headers: bool | None
+def check(request: HttpRequest, spec: LimitSpec, config: RateLimitSettings) -> Decision | None:
+    """Count this request against ``spec`` (blocking); ``None`` if the limit does not apply."""
+    return check_all(request, [spec], config)[0]
 
 
-def _pending(
-    request: HttpRequest, chain: tuple[_Element, ...]
-) -> tuple[list[_Element], list[_Element]]:
-    """The limits of ``chain`` that apply and that no wrapper is deciding for this request
-    (the outermost wrapper decides its whole chain), and those this call takes (to release
-    when the view has answered, so that a request object passed again is counted again)."""
-    # The instance's own attributes: getattr would raise (and catch) for every new request.
-    done: set[_Element] | None = request.__dict__.get(_DONE)
-    if done is None:
-        done = set()
-        setattr(request, _DONE, done)
-    taken = [e for e in chain if e not in done]
-    done.update(taken)
-    return [e for e in taken if _applies(request, e.methods)], taken
-
-
-def _release(request: HttpRequest, taken: list[_Element]) -> None:
-    request.__dict__[_DONE].difference_update(taken)
-
-
-def _group(
-    elements: list[_Element], config: RateLimitSettings
-) -> tuple[list[LimitSpec], list[LimitSpec]]:
-    """The refusing limits and the others (``block=False``), decided in two groups."""
-    if len(elements) == 1:  # the usual case, without the joins
-        specs = list(elements[0].spec_for(config))
-        return (specs, []) if elements[0].block else ([], specs)
-    hard = [s for e in elements if e.block for s in e.spec_for(config)]
-    return hard, [s for e in elements if not e.block for s in e.spec_for(config)]
-
-
-def _shown(
-    elements: list[_Element], decisions: list[Decision | None], config: RateLimitSettings
-) -> list[Decision]:
-    """The decisions, in the elements' order, of the limits whose headers allowed responses
-    carry (refusals carry every one: see :func:`denial`)."""
-    if len(elements) == 1:
-        headers = elements[0].headers
-        shown = config.headers if headers is None else headers
-        return [d for d in decisions if d is not None] if shown else []
-    ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
-    flags = [
-        config.headers if e.headers is None else e.headers
-        for e in ordered
-        for _ in e.spec_for(config)
-    ]
-    return [d for flag, d in zip(flags, decisions, strict=False) if d is not None and flag]
-
-
-Decided = tuple[Any, list[Decision], list[_Element]]
-Prepared = tuple[
-    RateLimitSettings, list[_Element], list[_Element], list[LimitSpec], list[LimitSpec]
-]
-
-
-def _prepare(request: HttpRequest, chain: tuple[_Element, ...]) -> Prepared:
-    """The settings, the chain's pending and taken limits, and the pending ones split into
-    the refusing ones and the others (``block=False``), decided in that order."""
-    config = current_config()
-    pending, taken = _pending(request, chain)
-    return config, pending, taken, *_group(pending, config)
+async def check_async(
+    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
+) -> Decision | None:
+    """:func:`check` on the alias's async adapter."""
+    return (await acheck_all(request, [spec], config))[0]
 
 
 def _present(decisions: list[Decision | None]) -> list[Decision]:
     return [d for d in decisions if d is not None]
 
 
-def _decide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
+def _decide(request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings) -> Decided:
     """Decide the chain's pending limits: the refusing ones together, then the others."""
-    config, pending, taken, hard, soft = _prepare(request, chain)
+    pending, taken, hard, soft = _prepare(request, chain, config)
     decisions = check_all(request, hard, config) if hard else []
     refused = denial(request, _present(decisions), config)
     decisions += check_all(request, soft, config, False) if refused is None and soft else []
-    return refused, _shown(pending, decisions, config), taken
+    return refused, shown(pending, decisions, config), taken
 
 
-async def _adecide(request: HttpRequest, chain: tuple[_Element, ...]) -> Decided:
+async def _adecide(
+    request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings
+) -> Decided:
     """:func:`_decide` on the async adapters."""
-    config, pending, taken, hard, soft = _prepare(request, chain)
+    pending, taken, hard, soft = _prepare(request, chain, config)
     decisions = await acheck_all(request, hard, config) if hard else []
     refused = await adenial(request, _present(decisions), config)
     decisions += await acheck_all(request, soft, config, False) if refused is None and soft else []
-    return refused, _shown(pending, decisions, config), taken
+    return refused, shown(pending, decisions, config), taken
 
 
-def _limited(chain: tuple[_Element, ...], request: HttpRequest, view: Callable[[], Any]) -> Any:
+def _skipped(request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings) -> bool:
+    """Whether there is nothing to do here: rate limiting is off (``ENABLED``), or an outer
+    wrapper of the view (stacked ``@ratelimit``\\ s: the outermost decides them all) has taken
+    every limit of ``chain`` for this request."""
+    if not config.enabled:
+        return True
+    state = request.__dict__
+    done = state.get(DONE)
+    return done is not None and CLAIMED not in state and all(e in done for e in chain)
+
+
+def _limited(chain: tuple[Element, ...], request: HttpRequest, view: Callable[[], Any]) -> Any:
     """Call ``view()`` unless the chain's limits refuse the request."""
-    refused, decisions, taken = _decide(request, chain)
+    request.__dict__.setdefault(LIMITED, False)  # set by every decorated view, as there
+    config = current_config()  # read once per request (parsed once per settings change)
+    if _skipped(request, chain, config):
+        return view()
+    refused, decisions, taken = _decide(request, chain, config)
     try:
-        return refused if refused is not None else _after(request, view(), decisions)
+        return refused if refused is not None else _after(request, view(), decisions, config)
     finally:
-        _release(request, taken)
+        release(request, taken)
 
 
 async def _alimited(
-    chain: tuple[_Element, ...], request: HttpRequest, view: Callable[[], Any]
+    chain: tuple[Element, ...], request: HttpRequest, view: Callable[[], Any]
 ) -> Any:
     """:func:`_limited` for async views."""
-    refused, decisions, taken = await _adecide(request, chain)
+    request.__dict__.setdefault(LIMITED, False)
+    config = current_config()
+    if _skipped(request, chain, config):
+        return await view()
+    refused, decisions, taken = await _adecide(request, chain, config)
     try:
-        return refused if refused is not None else await _aafter(request, await view(), decisions)
+        if refused is not None:
+            return refused
+        return await _aafter(request, await view(), decisions, config)
     finally:
-        _release(request, taken)
+        release(request, taken)
 
 
 def ratelimit(
@@ -214,12 +196,15 @@ def ratelimit(
     these per request, or ``None``: not limited.
 
     ``key``: ``"ip"`` (default from the setting's ``KEY``), ``"user"``, ``"user-or-ip"``,
-    ``"header:NAME"`` or a callable ``(request) -> str | None``. ``methods``: only these HTTP
+    ``"header:NAME"`` or a callable ``(request) -> str | None`` (or django-ratelimit's
+    ``(group, request)``, called with the limit's name). ``methods``: only these HTTP
     methods are counted. ``algorithm``, ``cache`` (alias), ``fail_open``: default from
     ``CACHE_BRIDGE_RATELIMIT``. ``name`` (default: the view's dotted name) identifies the
     counters and the header policy. ``headers``: RateLimit headers on allowed responses
     (default: the setting's ``HEADERS``). With ``block=False`` nothing is refused; the view
-    reads ``request.ratelimit_decisions``. ``cost``: the units a request counts, an int or a
+    reads ``request.limited`` (``True`` when a limit that applied refused the request; set,
+    ``False`` otherwise, by every decorated view, as django-ratelimit does) and
+    ``request.ratelimit_decisions``. ``cost``: the units a request counts, an int or a
     callable ``(request) -> int`` (a static cost above the limit fails at decoration).
     ``deduct_when``: count a request only when ``deduct_when(response)`` holds (for instance
     ``when_status(400, 499)`` for failed logins); the limit is checked before the view
@@ -229,6 +214,7 @@ def ratelimit(
 
     Stacked decorators are decided together by the outermost one, all or nothing (one
     command per alias); a refusal takes back what the middleware counted for the request.
+    With ``CACHE_BRIDGE_RATELIMIT["ENABLED"]`` ``False`` the view is called as it is.
     """
     allowed_methods = None if methods is None else frozenset(m.upper() for m in methods)
 
@@ -261,42 +247,59 @@ def ratelimit(
             built[:] = [(config, spec)]
             return spec
 
-        element = _Element(spec_for, allowed_methods, block, headers)
+        element = Element(spec_for, allowed_methods, block, headers)
         if isinstance(view, type):
             return _decorate_class(view, element)  # type: ignore[return-value]
-        chain: tuple[_Element, ...] = (*getattr(view, _CHAIN, ()), element)
+        chain: tuple[Element, ...] = (*getattr(view, CHAIN, ()), element)
+        # Right on another @ratelimit, whose limits this wrapper decides (its chain): call
+        # the view under it directly, not each inner wrapper in turn to find nothing to do.
+        inner = getattr(view, _INNER, view) if getattr(view, OWNER, None) is view else view
         if iscoroutinefunction(view):
 
             @functools.wraps(view)
             async def async_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-                return await _alimited(chain, request, lambda: view(request, *args, **kwargs))
+                return await _alimited(chain, request, lambda: inner(request, *args, **kwargs))
 
-            setattr(async_view, _CHAIN, chain)
+            _mark(async_view, chain, inner)
             return markcoroutinefunction(async_view)  # type: ignore[return-value]
 
         @functools.wraps(view)
         def sync_view(request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
-            return _limited(chain, request, lambda: view(request, *args, **kwargs))
+            return _limited(chain, request, lambda: inner(request, *args, **kwargs))
 
-        setattr(sync_view, _CHAIN, chain)
+        _mark(sync_view, chain, inner)
         return sync_view  # type: ignore[return-value]
 
     return decorate
 
 
-def _after(request: HttpRequest, response: Any, decisions: list[Decision]) -> Any:
+def _after(
+    request: HttpRequest, response: Any, decisions: list[Decision], config: RateLimitSettings
+) -> Any:
     settle(request, response)  # the deduct_when limits, counted only if they match
-    return add_headers(response, decisions, current_config(), bool(decisions))
+    return add_headers(response, decisions, config, bool(decisions))
 
 
-async def _aafter(request: HttpRequest, response: Any, decisions: list[Decision]) -> Any:
+async def _aafter(
+    request: HttpRequest, response: Any, decisions: list[Decision], config: RateLimitSettings
+) -> Any:
     await asettle(request, response)
-    return add_headers(response, decisions, current_config(), bool(decisions))
+    return add_headers(response, decisions, config, bool(decisions))
 
 
-def _decorate_class(cls: type[Any], element: _Element) -> type[Any]:
+#: On a ``@ratelimit`` wrapper: the view it calls (the one under every stacked ``@ratelimit``).
+_INNER = "_cache_bridge_ratelimit_inner"
+
+
+def _mark(wrapper: Callable[..., Any], chain: tuple[Element, ...], inner: Any) -> None:
+    setattr(wrapper, CHAIN, chain)
+    setattr(wrapper, OWNER, wrapper)
+    setattr(wrapper, _INNER, inner)
+
+
+def _decorate_class(cls: type[Any], element: Element) -> type[Any]:
     original = cls.dispatch
-    chain: tuple[_Element, ...] = (*getattr(original, _CHAIN, ()), element)
+    chain: tuple[Element, ...] = (*getattr(original, CHAIN, ()), element)
     if getattr(cls, "view_is_async", False):
 
         async def async_dispatch(self: Any, request: HttpRequest, *args: Any, **kwargs: Any) -> Any:
@@ -309,5 +312,6 @@ def _decorate_class(cls: type[Any], element: _Element) -> type[Any]:
             return _limited(chain, request, lambda: original(self, request, *args, **kwargs))
 
         cls.dispatch = functools.wraps(original)(dispatch)
-    setattr(cls.dispatch, _CHAIN, chain)
+    setattr(cls.dispatch, CHAIN, chain)
+    setattr(cls.dispatch, OWNER, cls.dispatch)
     return cls

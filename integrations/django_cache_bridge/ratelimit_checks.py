@@ -10,38 +10,41 @@ counted for the request.
 
 from __future__ import annotations
 
-import inspect
 from collections.abc import Sequence
 from typing import Any
 
 from django.http import HttpRequest
 
 from cache_bridge.ratelimit import (
-    AsyncRateLimiter,
     Decision,
-    RateLimiter,
     ahit_all,
     arefund,
     hit_all,
     refund,
 )
 from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
-from cache_bridge.ratelimit.exemptions import holds
 from cache_bridge.ratelimit.group import Check
-from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
-from cache_bridge.ratelimit.settings import LimiterCache
-from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings, current_config
-from django_cache_bridge.ratelimit_exempt import is_exempt, is_exempt_async, load_user, peer
+from cache_bridge.ratelimit.request_keys import UNAVAILABLE, Deny
+from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings
+from django_cache_bridge.ratelimit_exempt import is_exempt, is_exempt_async
+from django_cache_bridge.ratelimit_keys import (
+    client_ip,
+    limiter_for,
+    request_key,
+    request_key_async,
+)
 from django_cache_bridge.ratelimit_rules import resolve_dynamic
 
 __all__ = [
+    "LIMITED",
+    "Part",
     "acheck_all",
+    "acheck_parts",
     "asettle",
-    "check",
     "check_all",
-    "check_async",
+    "check_parts",
     "client_ip",
+    "forget",
     "request_decisions",
     "request_key",
     "request_key_async",
@@ -49,125 +52,14 @@ __all__ = [
 ]
 
 _DECISIONS = "ratelimit_decisions"
+#: ``request.limited`` (django-ratelimit's): whether a limit that applied refused the request.
+LIMITED = "limited"
 #: What the request's earlier layers counted: taken back if a later layer refuses it.
 _COUNTED = "_cache_bridge_ratelimit_counted"
 #: The peeked ``deduct_when`` limits, counted after the response if their predicate holds.
 _DEFERRED = "_cache_bridge_ratelimit_deferred"
 #: The peeked limits of the group being decided (deferred only if the group allows).
 _PLANNED = "_cache_bridge_ratelimit_planned"
-
-
-def client_ip(request: HttpRequest, config: RateLimitSettings | None = None) -> str | None:
-    """The client's rate-limit address: REMOTE_ADDR, or with ``TRUSTED_PROXIES`` the first
-    untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
-    ``None`` when the request has no usable address."""
-    config = config or current_config()
-    return config.client_address.key(*peer(request))
-
-
-def _user_id(user: Any) -> str | None:
-    if user is None or not getattr(user, "is_authenticated", False):
-        return None
-    return str(user.pk)
-
-
-def _named_key(
-    request: HttpRequest, key: str, user: Any, config: RateLimitSettings
-) -> str | Deny | None:
-    def header(name: str) -> str | None:
-        # request.headers copies every header out of META: only for a "header:" key.
-        return request.headers.get(name)
-
-    return named_key(
-        key,
-        header=header,
-        user_id=lambda: _user_id(user),
-        # What an "ip" limit counts: the address, or UNKNOWN_CLIENT's answer without one.
-        client_ip=lambda: config.client_address.limit_key(*peer(request)),
-    )
-
-
-_USER_KEYS = ("user", "user-or-ip")
-
-
-def _text(value: object) -> str | None:
-    return None if value is None else str(value)
-
-
-def _user(request: HttpRequest, key: str) -> Any:
-    """The request's user when ``key`` counts users."""
-    return getattr(request, "user", None) if key in _USER_KEYS else None
-
-
-async def _auser(request: HttpRequest, key: str) -> Any:
-    """:func:`_user` from async code."""
-    return await load_user(request) if key in _USER_KEYS else None
-
-
-async def _awaited(value: Any) -> Any:
-    return await value if inspect.isawaitable(value) else value
-
-
-def request_key(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
-) -> str | Deny | None:
-    """What ``spec`` counts for this request; ``None``: the limit does not apply (an anonymous
-    user for ``"user"``, a missing header, a callable that returned ``None``); ``DENY``: it
-    refuses the request outright (no client address under ``UNKNOWN_CLIENT = "deny"``)."""
-    if spec.exempt_when is not None and holds(spec.exempt_when, request):
-        return None
-    if callable(spec.key):
-        return _text(spec.key(request))
-    return _named_key(request, spec.key, _user(request, spec.key), config)
-
-
-async def request_key_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
-) -> str | Deny | None:
-    """:func:`request_key` from async code (the user is loaded with ``auser``, a callable's
-    awaitable answer awaited)."""
-    if spec.exempt_when is not None and holds(spec.exempt_when, request):
-        return None
-    if callable(spec.key):
-        return _text(await _awaited(spec.key(request)))
-    return _named_key(request, spec.key, await _auser(request, spec.key), config)
-
-
-def _limiter_options(spec: LimitSpec, config: RateLimitSettings) -> dict[str, Any]:
-    return {
-        "algorithm": spec.algorithm,
-        "name": spec.name,
-        "prefix": config.key_prefix,
-        "fail_open": spec.fail_open,
-        "failure_log": spec.failure_log,
-    }
-
-
-#: Limiters already built, per limit, namespace prefix and shared adapter: building one per
-#: request (a face, a parsed policy) cost more than the rest of the check.
-_limiters: LimiterCache[tuple[Any, ...], RateLimiter | AsyncRateLimiter] = LimiterCache()
-#: One face per adapter and namespace, shared by the limiters over it, so that a request's
-#: limits on one alias are decided by one command (forgotten with the limiters).
-_faces: dict[tuple[Any, ...], Any] = {}
-
-
-def _limiter(spec: LimitSpec, config: RateLimitSettings, blocking: bool) -> Any:
-    bridge = get_bridge_cache(spec.cache)
-    adapters = bridge.adapters()
-    adapter = adapters.sync if blocking else adapters.async_
-    # The adapter object is in the key: settings that change CACHES get new limiters.
-    found = (spec, spec.failure_log, config.key_prefix, adapter, bridge.protocol_prefix)
-    limiter = _limiters.get(found)
-    if limiter is None:
-        if _limiters.full():
-            _faces.clear()
-        where = (adapter, bridge.protocol_prefix)
-        face = _faces.get(where)
-        if face is None:
-            face = _faces[where] = adapter.with_prefix(bridge.protocol_prefix)
-        make = RateLimiter if blocking else AsyncRateLimiter
-        limiter = _limiters.put(found, make(face, spec.rate, **_limiter_options(spec, config)))
-    return limiter
 
 
 # -- deciding a layer's limits together ------------------------------------------------------
@@ -182,24 +74,29 @@ def _record(
     config: RateLimitSettings,
     blocking: bool,
 ) -> list[tuple[Any, Decision]]:
-    """Remember the decisions; when they refuse the request (and ``block``), give what the
-    earlier layers counted, with the limiters to take it back on (``blocking`` or async),
-    else nothing (and their own counts join the request's)."""
+    """Remember the decisions (``request.ratelimit_decisions``, ``request.limited``); when they
+    refuse the request (and ``block``), give what the earlier layers counted, with the
+    limiters to take it back on (``blocking`` or async), else nothing (and their own counts
+    join the request's)."""
     state = request.__dict__  # getattr would raise (and catch) for every new request
     remembered: list[Decision] | None = state.get(_DECISIONS)
     if remembered is None:  # views and templates read every decision taken for the request
         state[_DECISIONS] = remembered = []
-    remembered += [d for d in decisions if d is not None]
+    applied = [d for d in decisions if d is not None]
+    remembered += applied
+    refused = any(not d.allowed for d in applied)
+    if applied:  # django-ratelimit's flag: whether any limit that applied refused
+        state[LIMITED] = refused or state.get(LIMITED, False)
     # The layers' decisions as they came, sorted out only when a later layer refuses.
     layers: list[tuple[Sequence[LimitSpec], list[Decision | None]]] | None = state.get(_COUNTED)
     planned = state.pop(_PLANNED, None)
-    if planned and all(d is None or d.allowed for d in decisions):
+    if planned and not refused:
         state.setdefault(_DEFERRED, []).extend(planned)
-    if block and any(d is not None and not d.allowed for d in decisions):
+    if block and refused:
         state[_COUNTED] = []
         state.pop(_DEFERRED, None)  # a refused request is not counted after its response
         return [
-            (_limiter(spec, config, blocking), d)
+            (limiter_for(spec, config, blocking), d)
             for specs_then, decided in layers or ()
             for spec, d in zip(specs_then, decided, strict=True)
             if d is not None and d.receipt is not None
@@ -230,19 +127,23 @@ def _plan(
     config: RateLimitSettings,
     blocking: bool,
 ) -> tuple[list[Check], list[Decision | None] | None]:
-    """The checks to run; or, when a limit refuses the request outright (``DENY``), the
-    decisions to give instead: its refusal, nothing asked or counted."""
-    if len(keys) == 1 and isinstance(keys[0], str):  # the usual case, without the joins
-        checks = [_check(request, specs[0], keys[0], _limiter(specs[0], config, blocking))]
+    """The checks to run; or, when a limit refuses the request outright (``DENY``, or
+    ``UNAVAILABLE`` for a dynamic limit whose rate callable failed closed), the decisions to
+    give instead: its refusal, nothing asked or counted."""
+    if len(keys) == 1 and isinstance(keys[0], str) and not specs[0].unavailable:
+        checks = [_check(request, specs[0], keys[0], limiter_for(specs[0], config, blocking))]
     else:
-        pairs = list(zip(specs, keys, strict=True))
-        if any(key is DENY for key in keys):
+        pairs = [
+            (s, UNAVAILABLE if s.unavailable and isinstance(k, str) else k)
+            for s, k in zip(specs, keys, strict=True)
+        ]
+        if any(type(k) is Deny for _, k in pairs):
             return [], [
-                _limiter(s, config, blocking).policy.denied() if k is DENY else None
+                limiter_for(s, config, blocking).policy.refusal(k) if type(k) is Deny else None
                 for s, k in pairs
             ]
         checks = [
-            _check(request, s, k, _limiter(s, config, blocking))
+            _check(request, s, k, limiter_for(s, config, blocking))
             for s, k in pairs
             if isinstance(k, str)
         ]
@@ -283,19 +184,36 @@ Keyed = tuple[Sequence[LimitSpec], list[Key]]
 
 def _keys(request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings) -> Keyed:
     """The limits that apply (dynamic ones resolved) and what each counts this request under
-    (all ``None`` for an exempt request)."""
-    if is_exempt(request, config):
+    (all ``None`` for an exempt request, or with ``ENABLED`` off)."""
+    if not config.enabled or is_exempt(request, config):
         return specs, [None] * len(specs)
-    specs = resolve_dynamic(request, specs)
-    return specs, [request_key(request, spec, config) for spec in specs]
+    specs = resolve_dynamic(request, specs, config.dynamic_fail_open)
+    if len(specs) == 1:
+        return specs, [request_key(request, specs[0], config)]
+    # Stacked limits mostly count under one named key ("ip"): read it once per request.
+    named: dict[str, Key] = {}
+    keys: list[Key] = []
+    for spec in specs:
+        if spec.exempt_when is None and isinstance(spec.key, str):
+            key = named.get(spec.key, _UNREAD)
+            if key is _UNREAD:
+                key = named[spec.key] = request_key(request, spec, config)
+            keys.append(key)  # type: ignore[arg-type]
+        else:
+            keys.append(request_key(request, spec, config))
+    return specs, keys
+
+
+#: A named key not read yet for this request (``None`` is an answer: "does not apply").
+_UNREAD = object()
 
 
 async def _akeys(
     request: HttpRequest, specs: Sequence[LimitSpec], config: RateLimitSettings
 ) -> Keyed:
-    if await is_exempt_async(request, config):
+    if not config.enabled or await is_exempt_async(request, config):
         return specs, [None] * len(specs)
-    specs = resolve_dynamic(request, specs)
+    specs = resolve_dynamic(request, specs, config.dynamic_fail_open)
     return specs, [await request_key_async(request, spec, config) for spec in specs]
 
 
@@ -312,7 +230,8 @@ def check_all(
 ) -> list[Decision | None]:
     """Count this request against every limit of ``specs`` (blocking), all or nothing; one
     entry per limit, ``None`` where it does not apply. When they refuse the request (and
-    ``block``), what earlier layers counted for it is taken back."""
+    ``block``), what earlier layers counted for it is taken back. With ``ENABLED`` off, none
+    applies."""
     specs, keys = _keys(request, specs, config)
     checks, denied = _plan(request, specs, keys, config, True)
     decisions = denied or _aligned(keys, hit_all(checks))
@@ -331,16 +250,94 @@ async def acheck_all(
     return decisions
 
 
-def check(request: HttpRequest, spec: LimitSpec, config: RateLimitSettings) -> Decision | None:
-    """Count this request against ``spec`` (blocking); ``None`` if the limit does not apply."""
-    return check_all(request, [spec], config)[0]
+#: One part of a request's limits, as decided: the limits (dynamic ones resolved) and one
+#: entry per limit, ``None`` where it does not apply.
+Part = tuple[Sequence[LimitSpec], list[Decision | None]]
 
 
-async def check_async(
-    request: HttpRequest, spec: LimitSpec, config: RateLimitSettings
-) -> Decision | None:
-    """:func:`check` on the alias's async adapter."""
-    return (await acheck_all(request, [spec], config))[0]
+def _keyed(
+    request: HttpRequest, parts: Sequence[Sequence[LimitSpec]], config: RateLimitSettings
+) -> tuple[list[LimitSpec], list[Key], list[int]]:
+    """:func:`_keys` of several parts at once, with each part's size once resolved."""
+    exempt = is_exempt(request, config)
+    resolved = [
+        p if exempt else resolve_dynamic(request, p, config.dynamic_fail_open) for p in parts
+    ]
+    specs = [s for p in resolved for s in p]
+    keys = [None if exempt else request_key(request, s, config) for s in specs]
+    return specs, keys, [len(p) for p in resolved]
+
+
+async def _akeyed(
+    request: HttpRequest, parts: Sequence[Sequence[LimitSpec]], config: RateLimitSettings
+) -> tuple[list[LimitSpec], list[Key], list[int]]:
+    exempt = await is_exempt_async(request, config)
+    resolved = [
+        p if exempt else resolve_dynamic(request, p, config.dynamic_fail_open) for p in parts
+    ]
+    specs = [s for p in resolved for s in p]
+    keys = [None if exempt else await request_key_async(request, s, config) for s in specs]
+    return specs, keys, [len(p) for p in resolved]
+
+
+def _split(
+    specs: list[LimitSpec], decisions: list[Decision | None], sizes: list[int]
+) -> list[Part]:
+    parts: list[Part] = []
+    start = 0
+    for size in sizes:
+        parts.append((specs[start : start + size], decisions[start : start + size]))
+        start += size
+    return parts
+
+
+def check_parts(
+    request: HttpRequest,
+    parts: Sequence[Sequence[LimitSpec]],
+    config: RateLimitSettings,
+    block: bool = True,
+) -> list[Part]:
+    """:func:`check_all` of several parts' limits (the middleware's rules and the view's
+    decorators) as one group, all or nothing, in one command per alias; each part's limits
+    and decisions."""
+    specs, keys, sizes = _keyed(request, parts, config)
+    checks, denied = _plan(request, specs, keys, config, True)
+    decisions = denied or _aligned(keys, hit_all(checks))
+    refund(_record(request, specs, decisions, block=block, config=config, blocking=True))
+    return _split(specs, decisions, sizes)
+
+
+async def acheck_parts(
+    request: HttpRequest,
+    parts: Sequence[Sequence[LimitSpec]],
+    config: RateLimitSettings,
+    block: bool = True,
+) -> list[Part]:
+    """:func:`check_parts` on the aliases' async adapters."""
+    specs, keys, sizes = await _akeyed(request, parts, config)
+    checks, denied = _plan(request, specs, keys, config, False)
+    decisions = denied or _aligned(keys, await ahit_all(checks))
+    await arefund(_record(request, specs, decisions, block=block, config=config, blocking=False))
+    return _split(specs, decisions, sizes)
+
+
+def forget(
+    request: HttpRequest, part: Part, config: RateLimitSettings, blocking: bool
+) -> list[tuple[Any, Decision]]:
+    """What ``part``'s limits counted, with their limiters, to take back (a view whose limits
+    were decided before it and that never ran); its ``deduct_when`` limits are no longer
+    counted after the response."""
+    specs, decisions = part
+    pairs = [
+        (limiter_for(spec, config, blocking), d)
+        for spec, d in zip(specs, decisions, strict=True)
+        if d is not None
+    ]
+    deferred: list[Deferred] | None = request.__dict__.get(_DEFERRED)
+    if deferred:
+        mine = {id(limiter) for limiter, _ in pairs}
+        deferred[:] = [item for item in deferred if id(item.limiter) not in mine]
+    return [(limiter, d) for limiter, d in pairs if d.receipt is not None]
 
 
 def request_decisions(request: HttpRequest) -> list[Decision]:

@@ -19,6 +19,7 @@ from cache_bridge.errors import ConfigurationError
 from cache_bridge.ratelimit import ClientAddress
 from cache_bridge.ratelimit import settings as schema
 from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
+from cache_bridge.ratelimit.headers import DEFAULT_HEADERS, HeaderSettings, header_settings
 from django_cache_bridge.ratelimit_rules import (
     SETTING,
     KeySpec,
@@ -78,6 +79,14 @@ class RateLimitSettings:
     exempt_staff: bool = False
     #: Whether a rule needs the request's resolved URL (URL_NAME, VIEW).
     resolves: bool = False
+    #: Whether a dynamic limit whose rate callable fails lets the request through.
+    dynamic_fail_open: bool = True
+    #: ``False``: no limit applies (``ENABLED``): no cache call, no header, no refusal.
+    enabled: bool = True
+    #: The names of the X-RateLimit-* trio and Retry-After, and Retry-After's form.
+    header_settings: HeaderSettings = DEFAULT_HEADERS
+    #: ``"memory"``: limits hold per process while the cache cannot be asked (``FALLBACK``).
+    fallback: str | None = None
 
 
 def parse_setting(raw: object) -> RateLimitSettings:
@@ -95,16 +104,19 @@ def parse_setting(raw: object) -> RateLimitSettings:
         raise ImproperlyConfigured(f"{SETTING}['VIEW'] must be a view or its dotted path")
     try:
         address = schema.client_address(values)
+        headers = header_settings(values)
     except ConfigurationError as exc:
         raise improper(SETTING, exc) from exc
     if not schema.is_prefix(values["KEY_PREFIX"]):
         raise ImproperlyConfigured(f"{SETTING}['KEY_PREFIX'] must be a non-empty str")
-    if not schema.is_flag(values["EXEMPT_STAFF"]):
-        raise ImproperlyConfigured(f"{SETTING}['EXEMPT_STAFF'] must be True or False")
+    for flag in ("ENABLED", "EXEMPT_STAFF", "DYNAMIC_FAIL_OPEN"):
+        if not schema.is_flag(values[flag]):
+            raise ImproperlyConfigured(f"{SETTING}[{flag!r}] must be True or False")
     try:
         exempt = ExemptAddresses.parse(values["EXEMPT"])
         when = imported(SETTING, "EXEMPT_WHEN", values["EXEMPT_WHEN"])
         exempt_when = check_exempt_when(when, "EXEMPT_WHEN")
+        fallback = schema.check_fallback(values["FALLBACK"], "FALLBACK")
     except ConfigurationError as exc:
         raise improper(SETTING, exc) from exc
     top = RateLimitSettings(
@@ -122,6 +134,10 @@ def parse_setting(raw: object) -> RateLimitSettings:
         exempt=exempt,
         exempt_when=exempt_when,
         exempt_staff=values["EXEMPT_STAFF"],
+        dynamic_fail_open=values["DYNAMIC_FAIL_OPEN"],
+        enabled=values["ENABLED"],
+        header_settings=headers,
+        fallback=fallback,
     )
     rules = values["RULES"]
     if not isinstance(rules, list | tuple):
@@ -168,7 +184,14 @@ setting_changed.connect(_forget)
 
 
 def check_ratelimit(app_configs: Any = None, **kwargs: Any) -> list[Any]:
-    """System check: ``CACHE_BRIDGE_RATELIMIT`` parses, and its aliases are BridgeCaches."""
+    """System check: ``CACHE_BRIDGE_RATELIMIT`` parses, its aliases are BridgeCaches, and no
+    django-ratelimit setting is left over (W006)."""
+    from django_cache_bridge.ratelimit_foreign import check_foreign_settings
+
+    return check_foreign_settings(settings) + _check_setting()
+
+
+def _check_setting() -> list[Any]:
     from django.core import checks
 
     try:

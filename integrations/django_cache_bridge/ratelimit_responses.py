@@ -11,7 +11,8 @@ from typing import Any
 from django.http import HttpRequest, HttpResponse, HttpResponseBase
 from django.template.loader import render_to_string
 
-from cache_bridge.ratelimit import Decision, rate_limit_headers, retry_after_seconds
+from cache_bridge.ratelimit import Decision, retry_after_seconds
+from cache_bridge.ratelimit.headers import response_headers
 from django_cache_bridge.ratelimit_config import RateLimitSettings
 
 __all__ = ["add_headers", "adenial", "denial"]
@@ -29,7 +30,8 @@ def denial(
         response: Any = HttpResponse(
             "Service Unavailable: rate limit unavailable\n", status=503, content_type="text/plain"
         )
-        response["Retry-After"] = "1"
+        name, value = config.header_settings.retry_after_field(1)
+        response[name] = value
         return response  # type: ignore[no-any-return]
     if config.view is not None:
         response = config.view(request, list(decisions))
@@ -64,9 +66,13 @@ async def _finish_async(
 def _with_denial_headers(
     response: HttpResponseBase, decisions: Sequence[Decision], config: RateLimitSettings
 ) -> HttpResponseBase:
-    if "Retry-After" not in response:
-        response["Retry-After"] = str(retry_after_seconds(decisions))
-    for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
+    found = response_headers(
+        decisions,
+        legacy=config.legacy_headers,
+        settings=config.header_settings,
+        refused=True,
+    )
+    for name, value in found.items():
         response.headers.setdefault(name, value)
     return response
 
@@ -81,10 +87,23 @@ def add_headers(
 ) -> HttpResponseBase:
     """Put the RateLimit headers of ``decisions`` on an allowed response (unless disabled by
     ``HEADERS`` or ``enabled``); headers already set win unless ``replace``."""
-    if enabled if enabled is not None else config.headers:
-        for name, value in rate_limit_headers(decisions, legacy=config.legacy_headers).items():
-            if replace:
-                response.headers[name] = value
-            else:
-                response.headers.setdefault(name, value)
+    if not (enabled if enabled is not None else config.headers):
+        return response
+    found = response_headers(
+        decisions, legacy=config.legacy_headers, settings=config.header_settings
+    )
+    # Django's ResponseHeaders checks and encodes every name and value it is given; these are
+    # printable ASCII by construction (the structured-field strings escape everything else),
+    # so they go straight to its store when it has the usual one (a dict of lowercased names).
+    store = getattr(response.headers, "_store", None)
+    if type(store) is dict:
+        for name, value in found.items():
+            if replace or name.lower() not in store:
+                store[name.lower()] = (name, value)
+        return response
+    for name, value in found.items():
+        if replace:
+            response.headers[name] = value
+        else:
+            response.headers.setdefault(name, value)
     return response

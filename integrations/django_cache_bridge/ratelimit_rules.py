@@ -24,6 +24,7 @@ from cache_bridge.resilience.outage_log import OutageLog
 
 __all__ = [
     "SETTING",
+    "GroupKey",
     "KeySpec",
     "LimitSpec",
     "Rule",
@@ -55,11 +56,30 @@ def improper(where: str, exc: ConfigurationError) -> ImproperlyConfigured:
     return ImproperlyConfigured(f"{where}: {exc}")
 
 
-def key_spec(where: str, key: object) -> KeySpec:
+@dataclass(frozen=True)
+class GroupKey:
+    """A key callable written django-ratelimit's way, ``(group, request)``, called with the
+    limit's name as the group (equal for equal callables and names, so limits stay shared)."""
+
+    group: str
+    func: Callable[[str, Any], Any]
+
+    def __call__(self, request: Any) -> Any:
+        return self.func(self.group, request)
+
+
+def _key_callable(func: Callable[..., Any], group: str | None) -> KeySpec:
+    if group is not None and takes_arguments(func) >= 2:
+        return GroupKey(group, func)
+    return func
+
+
+def key_spec(where: str, key: object, group: str | None = None) -> KeySpec:
     """A checked KEY: ``"ip"``, ``"user"``, ``"user-or-ip"``, ``"header:NAME"``, a callable
-    ``(request) -> str | None`` or the dotted path of one."""
+    ``(request) -> str | None`` (or django-ratelimit's ``(group, request)``, called with
+    ``group``) or the dotted path of one."""
     if callable(key):
-        return key
+        return _key_callable(key, group)
     if not isinstance(key, str) or not key:
         raise ImproperlyConfigured(f"{where}: KEY must be a str or a callable, not {key!r}")
     if is_named_key(key):
@@ -70,7 +90,7 @@ def key_spec(where: str, key: object) -> KeySpec:
         except ImportError as exc:
             raise ImproperlyConfigured(f"{where}: KEY {key!r} cannot be imported: {exc}") from exc
         if callable(found):
-            return found  # type: ignore[no-any-return]
+            return _key_callable(found, group)
     raise ImproperlyConfigured(
         f"{where}: KEY {key!r} is not one of 'ip', 'user', 'user-or-ip', 'header:NAME', a "
         "callable or a dotted path to one"
@@ -96,6 +116,18 @@ class LimitSpec:
     exempt_when: Callable[[Any], Any] | None = None
     #: A dynamic limit: the rates come from a callable of the request (``rate`` is unused).
     dynamic: DynamicRate | None = None
+    #: A dynamic limit whose callable failed for this request, failing closed: it refuses.
+    unavailable: bool = False
+
+    def __hash__(self) -> int:
+        # Computed once: the limiters are found by spec on every request, and hashing every
+        # field each time cost more than the rest of the look-up.
+        found: int | None = self.__dict__.get("_hash")
+        if found is None:
+            fields = dataclasses.fields(self)
+            found = hash(tuple(getattr(self, f.name) for f in fields if f.compare))
+            object.__setattr__(self, "_hash", found)
+        return found
 
 
 #: The rate of a dynamic limit's spec before its callable says which rates apply.
@@ -144,14 +176,17 @@ def make_specs(
         raise ImproperlyConfigured(f"{where}: CACHE must be the name of a CACHES alias")
     if not schema.is_flag(fail_open):
         raise ImproperlyConfigured(f"{where}: FAIL_OPEN must be True or False")
-    spec_key, log = key_spec(where, key), limit_log(name)
+    spec_key, log = key_spec(where, key, name), limit_log(name)
     flags = (bool(fail_open), log, costs, predicate, skip, dynamic)
     return tuple(LimitSpec(name, one, checked, spec_key, cache, *flags) for one in parsed)
 
 
-def resolve_dynamic(request: Any, specs: Sequence[LimitSpec]) -> Sequence[LimitSpec]:
+def resolve_dynamic(
+    request: Any, specs: Sequence[LimitSpec], fail_open: bool = True
+) -> Sequence[LimitSpec]:
     """``specs`` with each dynamic limit replaced by the limits its callable gives for
-    ``request`` (none: not limited)."""
+    ``request`` (none: not limited); when the callable fails, by none (``fail_open``) or by
+    one that refuses the request (``unavailable``)."""
     if len(specs) == 1 and specs[0].dynamic is None:  # the usual case
         return specs
     if all(spec.dynamic is None for spec in specs):
@@ -161,7 +196,10 @@ def resolve_dynamic(request: Any, specs: Sequence[LimitSpec]) -> Sequence[LimitS
         if spec.dynamic is None:
             found.append(spec)
         else:
-            rates = spec.dynamic.rates(request)
+            rates = spec.dynamic.rates(request, fail_open=fail_open)
+            if rates is None:
+                found.append(dataclasses.replace(spec, dynamic=None, unavailable=True))
+                continue
             found += [dataclasses.replace(spec, rate=rate, dynamic=None) for rate in rates]
     return found
 

@@ -48,7 +48,7 @@ _ring = signing.KeyRing()
 def _derived_keys() -> signing.SigningKeys:
     """The keys of the current SECRET_KEY, then of its fallbacks: read on every use, since
     settings may change at run time (override_settings, or an assignment with no signal)."""
-    return _ring.keys(settings.SECRET_KEY, list(getattr(settings, "SECRET_KEY_FALLBACKS", [])))
+    return _ring.keys(settings.SECRET_KEY, getattr(settings, "SECRET_KEY_FALLBACKS", ()))
 
 
 class ValueCodec(values.ValueCodec):
@@ -60,6 +60,8 @@ class ValueCodec(values.ValueCodec):
         sign: bool = True,
         compressor: str | None = None,
         compress_min_bytes: int = values.DEFAULT_COMPRESS_MIN_BYTES,
+        *,
+        verified: values.Verified | None = None,
     ) -> None:
         super().__init__(
             serializer,
@@ -68,12 +70,42 @@ class ValueCodec(values.ValueCodec):
             compress_min_bytes=compress_min_bytes,
             keys=_derived_keys,
             logger=logger,
+            verified=verified,
         )
 
     @classmethod
     def for_alias(cls, config: Any) -> ValueCodec:
         """The codec an alias's checked configuration (``AliasSettings``, or None when it is
-        invalid: the defaults) asks for."""
+        invalid: the defaults) asks for. With the near cache on, it remembers the values it
+        verified, as many as the near cache keeps (see :mod:`cache_bridge.values.verified`):
+        a signed value served from process memory is verified once per fill, not per read.
+        The memory is the process's, shared by every alias with the same near-cache bounds
+        (Django makes a cache object per thread: one copy verified once, not once a thread)."""
         if config is None:
             return cls()
-        return cls(config.serializer, config.sign, config.compressor, config.compress_min_bytes)
+        store = config.settings
+        near = bool(getattr(store, "near_cache", False))
+        return cls(
+            config.serializer,
+            config.sign,
+            config.compressor,
+            config.compress_min_bytes,
+            verified=_verified(store.near_cache_max_entries, store.near_cache_max_bytes)
+            if near
+            else None,
+        )
+
+
+#: The verified values of the aliases with a near cache, by its bounds (entries, bytes).
+_remembered: dict[tuple[int, int], values.Verified] = {}
+
+
+def _verified(entries: int, max_bytes: int) -> values.Verified:
+    """The process's memory of verified values for near caches of these bounds. An entry says
+    only "these bytes verified at this stored key under these signing keys", true whichever
+    alias reads them, so aliases may share it."""
+    bounds = (entries, max_bytes)
+    found = _remembered.get(bounds)
+    if found is None:
+        found = _remembered.setdefault(bounds, values.Verified(entries, max_bytes))
+    return found

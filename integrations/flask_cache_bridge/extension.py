@@ -10,6 +10,7 @@ from flask import Flask, current_app, has_app_context
 from returns.result import Result, Success
 
 from cache_bridge import CacheProtocol, DomainError, SyncCacheProtocol
+from cache_bridge.stampede import StampedeSettings
 from flask_cache_bridge.cli import cache_cli
 from flask_cache_bridge.failures import logger
 from flask_cache_bridge.fragments import install as install_fragments
@@ -20,6 +21,7 @@ from flask_cache_bridge.settings import (
     BridgeSettings,
     changed_keys,
     foreign_keys_left,
+    limiter_keys_left,
     read_settings,
     snapshot,
     unasked_memory_store,
@@ -68,14 +70,16 @@ class CacheBridge(FunctionCache):
         unasked = unasked_memory_store(app.config, app.name)
         if unasked is not None:
             logger.warning("cache_bridge: %s", unasked)
-        left = foreign_keys_left(app.config, app.name)
-        if left is not None:
-            logger.warning("cache_bridge: %s", left)
-        app.before_request(_config_watch(app, state))
+        for left in (
+            foreign_keys_left(app.config, app.name),
+            limiter_keys_left(app.config, app.name),
+        ):
+            if left is not None:
+                logger.warning("cache_bridge: %s", left)
         # Release the pools when the app is garbage-collected or, at the latest, at exit.
         # Never per request: the pools are shared by every request of the app.
         weakref.finalize(app, state.close)
-        install_limits(app, lambda: state.cache)
+        install_limits(app, lambda: state.cache, _config_watch(app, state))
         install_fragments(app)
         if "cache" not in app.cli.commands:
             app.cli.add_command(cache_cli)
@@ -134,6 +138,7 @@ class CacheBridge(FunctionCache):
         source_check: bool = False,
         cache_none: bool = False,
         name: str | None = None,
+        stampede: bool | StampedeSettings | None = None,
     ) -> Callable[[F], F]:
         """Cache a view's response (status, headers, body) for ``ttl`` seconds, or, when the
         decorated function is called as a plain function (not dispatched by Flask to this
@@ -148,8 +153,11 @@ class CacheBridge(FunctionCache):
         is given), stream, or come from a view that used the session. When the cache fails,
         the view runs as if uncached and the failure is logged once per burst.
         ``response_filter``, ``source_check`` and ``cache_none`` apply to plain calls.
+        ``stampede=True`` (or a :class:`~cache_bridge.stampede.StampedeSettings`): one render
+        per page across processes, stale pages served while it renders (docs/stampede.md).
         """
-        caching = ViewCaching(ttl, query_string, unless, key, tuple(statuses))
+        protection = StampedeSettings.coerce(stampede)
+        caching = ViewCaching(ttl, query_string, unless, key, tuple(statuses), protection)
 
         def decorate(view: F) -> F:
             as_view = cached_view(view, caching, self._state)
@@ -160,6 +168,7 @@ class CacheBridge(FunctionCache):
                 response_filter=response_filter,
                 source_check=source_check,
                 cache_none=cache_none,
+                stampede=stampede,
                 # Views are often defined inside factories: a name with <locals> is allowed
                 # here (a view is defined once per app), unlike in memoize.
                 name=name or f"{view.__module__}.{view.__qualname__}",

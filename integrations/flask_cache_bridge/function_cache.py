@@ -13,6 +13,7 @@ from flask import Flask, current_app, has_request_context, request
 from returns.result import Failure, Result
 
 from cache_bridge import ConfigurationError, DomainError
+from cache_bridge.stampede import StampedeSettings
 from cache_bridge.values import KeyRing, SigningKeys
 from flask_cache_bridge.fragments import fragment_key, fragment_pattern
 from flask_cache_bridge.memoize import (
@@ -103,10 +104,14 @@ class FunctionCache:
         response_filter: Callable[[Any], bool] | None = None,
         source_check: bool = False,
         name: str | None = None,
-        stampede: None = None,
+        stampede: bool | StampedeSettings | None = None,
     ) -> Callable[[F], F]:
         """Cache a function's (or method's) return value per call arguments for ``ttl``
-        seconds (default ``CACHE_BRIDGE_DEFAULT_TTL``). See docs/flask.md#memoize."""
+        seconds (default ``CACHE_BRIDGE_DEFAULT_TTL``). See docs/flask.md#memoize.
+        ``stampede=True`` (or a :class:`~cache_bridge.stampede.StampedeSettings`): one
+        computation per call's key across processes, with stale-while-revalidate and early
+        refresh as set (docs/stampede.md)."""
+        protection = StampedeSettings.coerce(stampede)
 
         def decorate(function: F) -> F:
             kind = type(function) if isinstance(function, classmethod | staticmethod) else None
@@ -122,7 +127,7 @@ class FunctionCache:
                 unless,
                 response_filter,
                 with_source(inner, source_check),
-                stampede,
+                protection,
             )
             wrapper = memoized(inner, policy, self._state)
             return kind(wrapper) if kind else wrapper  # type: ignore[return-value]

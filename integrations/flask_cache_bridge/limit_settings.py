@@ -1,6 +1,6 @@
 """``app.config["CACHE_BRIDGE_RATELIMIT"]``, checked at ``init_app``: the shared rate-limit
-schema (:mod:`cache_bridge.ratelimit.settings`) with Flask's own keys (``DEFAULT_LIMITS``,
-``USER_ID``, ``ENABLED``) and wording.
+schema (:mod:`cache_bridge.ratelimit.settings`, ``ENABLED`` among them) with Flask's own keys
+(``DEFAULT_LIMITS``, ``USER_ID``) and wording.
 
 ::
 
@@ -26,6 +26,7 @@ from cache_bridge.ratelimit import settings as schema
 from cache_bridge.ratelimit.deduct import check_cost, check_deduct_when
 from cache_bridge.ratelimit.dynamic import DynamicRate, takes_arguments
 from cache_bridge.ratelimit.exemptions import ExemptAddresses, check_exempt_when
+from cache_bridge.ratelimit.headers import DEFAULT_HEADERS, HeaderSettings, header_settings
 from cache_bridge.ratelimit.request_keys import is_named_key
 from cache_bridge.resilience.outage_log import OutageLog
 
@@ -46,11 +47,10 @@ _DEFAULTS: dict[str, Any] = {
     "DEFAULT_LIMITS": (),
     **schema.SHARED_DEFAULTS,
     "USER_ID": None,
-    "ENABLED": True,
     "EXEMPT_STATIC": True,
     "OVERRIDE_DEFAULTS": False,
 }
-_LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE")
+_LIMIT_KEYS = (*schema.LIMIT_KEYS, "PER_ROUTE", "PER_METHOD")
 
 KeySpec = str | Callable[[], Any]
 #: The rate of a dynamic limit before its callable says which rates apply.
@@ -83,6 +83,8 @@ class FlaskLimit:
     #: A dynamic limit: its rates come from a callable per request (``rates`` is unused).
     dynamic: DynamicRate | None = None
     failure_log: OutageLog = field(default_factory=lambda: limit_log("flask"), compare=False)
+    #: Count each HTTP method of a request apart (flask-limiter's ``per_method``).
+    per_method: bool = False
     #: The limiters built for this limit, by (name, algorithm, prefix, fail_open), each over
     #: the app's current cache: a request reuses one instead of building it again (they hold
     #: no per-request state).
@@ -117,6 +119,12 @@ class LimitSettings:
     #: One counter per client across every route (``APPLICATION_LIMITS``).
     application_limits: tuple[FlaskLimit, ...] = ()
     override_defaults: bool = False
+    #: Whether a dynamic limit whose rate callable fails lets the request through.
+    dynamic_fail_open: bool = True
+    #: The names of the X-RateLimit-* trio and Retry-After, and Retry-After's form.
+    header_settings: HeaderSettings = DEFAULT_HEADERS
+    #: ``"memory"``: limits hold per process while the cache cannot be asked (``FALLBACK``).
+    fallback: str | None = None
 
 
 def _bad(name: str, expected: str, value: object) -> ConfigurationError:
@@ -162,10 +170,11 @@ def make_limit(
     exempt_when: object = None,
     override_defaults: object = None,
     scope: object = None,
+    per_method: object = False,
 ) -> FlaskLimit:
     """A checked :class:`FlaskLimit`; raises ``ConfigurationError`` naming ``where``.
     ``scope``: a str (the counter's name, shared by every view the limit is on) or a callable
-    ``(endpoint) -> str``."""
+    ``(endpoint) -> str``. ``per_method``: count each HTTP method apart."""
     if isinstance(scope, str) and scope and name is None:
         name, scope = scope, None
     if scope is not None and not callable(scope):
@@ -180,6 +189,8 @@ def make_limit(
     parsed: tuple[Rate, ...] = (
         (_UNRESOLVED,) if dynamic else _where(where, lambda: schema.check_rates(rate, checked))
     )
+    if not schema.is_flag(per_method):
+        raise ConfigurationError(f"{where}: per_method must be True or False")
     if fail_open is not None and not schema.is_flag(fail_open):
         raise ConfigurationError(f"{where}: fail_open must be True, False or None")
     if name is not None and (not isinstance(name, str) or not name):
@@ -199,6 +210,7 @@ def make_limit(
         scope,
         dynamic,
         limit_log(name or str(parsed[0])),
+        bool(per_method),
     )
 
 
@@ -231,6 +243,7 @@ def _default_limit(index: int, raw: object, group: str = "DEFAULT_LIMITS") -> Fl
         cost=raw.get("COST", 1),
         deduct_when=raw.get("DEDUCT_WHEN"),
         exempt_when=raw.get("EXEMPT_WHEN"),
+        per_method=raw.get("PER_METHOD", False),
     )
 
 
@@ -254,6 +267,7 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
         "ENABLED",
         "EXEMPT_STATIC",
         "OVERRIDE_DEFAULTS",
+        "DYNAMIC_FAIL_OPEN",
     ):
         if not schema.is_flag(values[flag]):
             raise _bad(flag, "True or False", values[flag])
@@ -282,6 +296,9 @@ def read_limit_settings(config: Mapping[str, Any]) -> LimitSettings:
         exempt_static=values["EXEMPT_STATIC"],
         application_limits=application_limits,
         override_defaults=values["OVERRIDE_DEFAULTS"],
+        dynamic_fail_open=values["DYNAMIC_FAIL_OPEN"],
+        header_settings=_where(CONFIG_KEY, lambda: header_settings(values)),
+        fallback=schema.check_fallback(values["FALLBACK"], f"{CONFIG_KEY}['FALLBACK']"),
     )
 
 

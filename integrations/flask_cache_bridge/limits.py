@@ -21,7 +21,7 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from flask import Blueprint, Flask, Request, Response, current_app, g, request
-from werkzeug.exceptions import ServiceUnavailable, TooManyRequests
+from werkzeug.exceptions import HTTPException, ServiceUnavailable, TooManyRequests
 
 from cache_bridge import SyncCacheProtocol
 from cache_bridge.ratelimit import (
@@ -29,17 +29,17 @@ from cache_bridge.ratelimit import (
     Rate,
     RateLimiter,
     hit_all,
-    rate_limit_headers,
     retry_after_seconds,
 )
 from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
 from cache_bridge.ratelimit.exemptions import holds
-from cache_bridge.ratelimit.request_keys import DENY, Deny, named_key
+from cache_bridge.ratelimit.headers import DEFAULT_HEADERS, HeaderSettings, response_headers
+from cache_bridge.ratelimit.request_keys import UNAVAILABLE, Deny
 from cache_bridge.ratelimit.settings import MAX_LIMITERS
+from flask_cache_bridge.limit_keys import peer, request_key
 from flask_cache_bridge.limit_settings import (
     CONFIG_KEY,
     FlaskLimit,
-    KeySpec,
     LimitSettings,
     make_limit,
     read_limit_settings,
@@ -69,14 +69,35 @@ _DECISIONS = "cache_bridge_ratelimit_decisions"
 _DEFERRED = "cache_bridge_ratelimit_deferred"
 
 
-class RateLimitExceeded(TooManyRequests):
+class _NamedRetryAfter(HTTPException):
+    """werkzeug's ``Retry-After`` (always that name, in seconds) as ``header_settings`` say."""
+
+    header_settings: HeaderSettings = DEFAULT_HEADERS
+    retry_after: Any
+
+    def get_headers(self, *args: Any, **kwargs: Any) -> list[tuple[str, str]]:
+        found = super().get_headers(*args, **kwargs)
+        if self.header_settings is DEFAULT_HEADERS or not self.retry_after:
+            return found
+        field = self.header_settings.retry_after_field(self.retry_after)
+        return [*(pair for pair in found if pair[0] != "Retry-After"), field]
+
+
+class RateLimitExceeded(_NamedRetryAfter, TooManyRequests):
     """A request refused by a rate limit (429); ``decisions`` says which and until when."""
 
     description = "Too many requests: slow down and retry after the time in Retry-After."
 
-    def __init__(self, decisions: list[Decision]) -> None:
+    def __init__(
+        self, decisions: list[Decision], header_settings: HeaderSettings = DEFAULT_HEADERS
+    ) -> None:
         super().__init__(retry_after=retry_after_seconds(decisions))
         self.decisions = decisions
+        self.header_settings = header_settings
+
+
+class _Unavailable(_NamedRetryAfter, ServiceUnavailable):
+    """503: a limit that fails closed could not ask its cache."""
 
 
 # -- the decorators --------------------------------------------------------------------------
@@ -110,43 +131,12 @@ def client_ip() -> str | None:
     untrusted hop of X-Forwarded-For from the right; IPv6 grouped by ``IPV6_PREFIX``;
     ``None`` when the request has no usable address."""
     settings = _settings()
-    return settings.client_address.key(*_peer(settings, request))
-
-
-def _peer(settings: LimitSettings, req: Request) -> tuple[str | None, list[str]]:
-    # X-Forwarded-For is read only when a proxy is trusted: otherwise it is never believed.
-    trusted = settings.client_address.trusted_proxies
-    return req.environ.get("REMOTE_ADDR"), req.headers.getlist("X-Forwarded-For") if trusted else []
-
-
-def _client_ip(settings: LimitSettings, req: Request) -> str | None:
-    """What an "ip" limit counts (``UNKNOWN_CLIENT`` applied); ``None``: refuse."""
-    return settings.client_address.limit_key(*_peer(settings, req))
+    return settings.client_address.key(*peer(settings, request))
 
 
 def _settings() -> LimitSettings:
     found = current_app.extensions.get(LIMITS_KEY)
     return found[0] if isinstance(found, tuple) else LimitSettings()
-
-
-def _user_id(settings: LimitSettings) -> str | None:
-    uid = settings.user_id() if settings.user_id is not None else g.get("user_id")
-    return None if uid is None else str(uid)
-
-
-def _request_key(req: Request, spec: KeySpec, settings: LimitSettings) -> str | Deny | None:
-    if callable(spec):
-        value = spec()
-        return None if value is None else str(value)
-    if spec == "ip":  # the default, as named_key reads it, without building its callbacks
-        address = _client_ip(settings, req)
-        return DENY if address is None else f"ip:{address}"
-    return named_key(
-        spec,
-        header=req.headers.get,
-        user_id=lambda: _user_id(settings),
-        client_ip=lambda: _client_ip(settings, req),
-    )
 
 
 def _limits_for(app: Flask, req: Request, view: Any, settings: LimitSettings) -> list[FlaskLimit]:
@@ -182,21 +172,32 @@ def _check(
     cache: SyncCacheProtocol,
     settings: LimitSettings,
     flask_limit: FlaskLimit,
+    *,
+    read: dict[str, Any],
 ) -> list[Any]:
     """The limiters and key ``flask_limit`` counts this request under (:data:`DENY`: refuse
-    it without asking), one per rate; none when it does not apply."""
+    it without asking), one per rate; none when it does not apply (``read``: the named keys
+    read so far for this request)."""
     if flask_limit.methods is not None and req.method not in flask_limit.methods:
         return []
     if flask_limit.exempt_when is not None and holds(flask_limit.exempt_when):
         return []
-    key = _request_key(req, flask_limit.key or settings.key, settings)
+    key = request_key(req, flask_limit.key or settings.key, settings, read)
     if key is None:
         return []
     scope = flask_limit.scope
     name = (str(scope(endpoint)) if scope else flask_limit.name) or endpoint or "view"
-    if flask_limit.per_route and isinstance(key, str):  # a default limit counts each route apart
-        key = f"{endpoint}|{key}"
-    rates = flask_limit.rates if flask_limit.dynamic is None else flask_limit.dynamic.rates()
+    if isinstance(key, str):
+        if flask_limit.per_route:  # a default limit counts each route apart
+            key = f"{endpoint}|{key}"
+        if flask_limit.per_method:
+            key = f"{req.method}|{key}"
+    rates = flask_limit.rates
+    if flask_limit.dynamic is not None:
+        found = flask_limit.dynamic.rates(fail_open=settings.dynamic_fail_open)
+        if found is None:  # its callable failed, and dynamic limits fail closed
+            return [(_limiter(cache, settings, flask_limit, name, rates[0]), UNAVAILABLE)]
+        rates = found
     if flask_limit.cost == 1 and flask_limit.deduct_when is None:
         return [(_limiter(cache, settings, flask_limit, name, r), key) for r in rates]
     cost = request_cost(flask_limit.cost)
@@ -207,15 +208,13 @@ def _check(
 def _decide(checks: list[Any]) -> list[Decision]:
     """All of the request's limits at once, all or nothing: a refused request costs none. A
     limit that denies the request outright refuses it before any is counted."""
-    denied = [check[0].policy.denied() for check in checks if check[1] is DENY]
+    denied = [check[0].policy.refusal(check[1]) for check in checks if type(check[1]) is Deny]
     if denied:
         return denied
     return hit_all([check for check in checks if isinstance(check[1], str)])
 
 
-#: How many limiters one limit keeps before it forgets them (a bound, never reached by an app
-#: with fewer routes).
-_MAX_LIMITERS = MAX_LIMITERS
+_MAX_LIMITERS = MAX_LIMITERS  # limiters kept per limit (never reached with fewer routes)
 
 
 def _limiter(
@@ -228,9 +227,9 @@ def _limiter(
     algorithm = flask_limit.algorithm or settings.algorithm
     fail_open = settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open
     # The rate's numbers, not the Rate: hashing a tuple of ints is cheaper than a dataclass.
-    index = (name, rate.limit, rate.period, algorithm, settings.key_prefix, fail_open)
-    limiters = flask_limit.limiters
-    limiter = limiters.get(index)
+    fallback = settings.fallback
+    index = (name, rate.limit, rate.period, algorithm, settings.key_prefix, fail_open, fallback)
+    limiter = flask_limit.limiters.get(index)
     if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
         limiter = RateLimiter(
             cache,
@@ -240,8 +239,9 @@ def _limiter(
             prefix=settings.key_prefix,
             fail_open=fail_open,
             failure_log=flask_limit.failure_log,
+            fallback=fallback,
         )
-        limiters.put(index, limiter, _MAX_LIMITERS)
+        flask_limit.limiters.put(index, limiter, _MAX_LIMITERS)
     return limiter
 
 
@@ -251,7 +251,7 @@ def _exempt(req: Request, endpoint: str, settings: LimitSettings) -> bool:
     if settings.exempt_static and (endpoint == "static" or endpoint.endswith(".static")):
         return True
     exempt = settings.exempt
-    if exempt.networks and exempt.covers(settings.client_address.client(*_peer(settings, req))):
+    if exempt.networks and exempt.covers(settings.client_address.client(*peer(settings, req))):
         return True
     return settings.exempt_when is not None and holds(settings.exempt_when)
 
@@ -262,10 +262,12 @@ def _before_request() -> None:
     app: Flask = current_app._get_current_object()  # type: ignore[attr-defined]
     found = app.extensions.get(LIMITS_KEY)
     endpoint = req.endpoint
-    if not isinstance(found, tuple) or endpoint is None:
+    if not isinstance(found, tuple):
         return
-    settings, cache_of = found
-    if not settings.enabled or _exempt(req, endpoint, settings):
+    settings, cache_of, first = found
+    if first is not None:
+        first()
+    if endpoint is None or not settings.enabled or _exempt(req, endpoint, settings):
         return
     view = app.view_functions.get(endpoint)
     if view is None:
@@ -276,8 +278,9 @@ def _before_request() -> None:
     cache = cache_of()
     checks: list[Any] = []
     deferred: list[Deferred] = []
+    read: dict[str, Any] = {}
     for flask_limit in limits:
-        found = _check(req, endpoint, cache, settings, flask_limit)
+        found = _check(req, endpoint, cache, settings, flask_limit, read=read)
         checks += found
         if flask_limit.deduct_when is not None:
             deferred += [
@@ -286,46 +289,53 @@ def _before_request() -> None:
                 if isinstance(c[1], str)
             ]
     decisions = _decide(checks) if checks else []
-    setattr(g, _DECISIONS, decisions)
+    store = g._get_current_object()
+    store.__dict__[_DECISIONS] = (decisions, settings)  # and the settings, for after_request
     refused = [d for d in decisions if not d.allowed]
     if not refused:
         if deferred:
-            setattr(g, _DEFERRED, deferred)
+            store.__dict__[_DEFERRED] = deferred
         return
     if all(d.failed for d in refused):
-        raise ServiceUnavailable("rate limit unavailable", retry_after=1)
-    raise RateLimitExceeded(decisions)
+        unavailable = _Unavailable("rate limit unavailable", retry_after=1)
+        unavailable.header_settings = settings.header_settings
+        raise unavailable
+    raise RateLimitExceeded(decisions, settings.header_settings)
 
 
 def _after_request(response: Response) -> Response:
     store = g._get_current_object()  # the proxy resolved once
-    decisions: list[Decision] | None = store.get(_DECISIONS)
-    if not decisions:
+    kept: tuple[list[Decision], LimitSettings] | None = store.get(_DECISIONS)
+    if not kept or not kept[0]:
         return response
+    decisions, settings = kept
     deferred = store.pop(_DEFERRED, None)
     if deferred:  # the deduct_when limits, counted only when they match the response
         checks = deductions(deferred, response)
         if checks:
             hit_all(checks)
-    settings = _settings()
     refused = response.status_code == 429
     if refused or settings.headers:
         headers = response.headers
         # What the view set stays (setdefault's rule), found in one pass over the headers.
         present = {name.lower() for name, _ in headers}
-        for name, value in rate_limit_headers(decisions, legacy=settings.legacy_headers).items():
+        named, legacy = settings.header_settings, settings.legacy_headers
+        found = response_headers(decisions, legacy=legacy, settings=named, refused=refused)
+        for name, value in found.items():
             if name.lower() not in present:
                 headers.add(name, value)
-        if refused and "retry-after" not in present:
-            headers.add("Retry-After", str(retry_after_seconds(decisions)))
     return response
 
 
-def install_limits(app: Flask, cache_of: Callable[[], SyncCacheProtocol]) -> LimitSettings:
-    """Check the app's rate-limit config and add the hooks; ``cache_of()`` gives the app's
-    blocking cache. Raises ``ConfigurationError`` for a mistake in the config."""
+def install_limits(
+    app: Flask,
+    cache_of: Callable[[], SyncCacheProtocol],
+    first: Callable[[], None] | None = None,
+) -> LimitSettings:
+    """Check the app's rate-limit config and add the hooks (``cache_of()``: the app's cache;
+    ``first()``: run first in every request, saving a hook). Raises ``ConfigurationError``."""
     settings = read_limit_settings(app.config)
-    app.extensions[LIMITS_KEY] = (settings, cache_of)
+    app.extensions[LIMITS_KEY] = (settings, cache_of, first)
     app.before_request(_before_request)
     app.after_request(_after_request)
     return settings
@@ -333,4 +343,5 @@ def install_limits(app: Flask, cache_of: Callable[[], SyncCacheProtocol]) -> Lim
 
 def decisions() -> list[Decision]:
     """The decisions taken for the current request (empty when no limit applied)."""
-    return list(g.get(_DECISIONS) or [])
+    found = g.get(_DECISIONS)
+    return list(found[0]) if found else []

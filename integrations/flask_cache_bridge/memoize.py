@@ -32,9 +32,11 @@ from returns.result import Failure, Result, Success
 
 from cache_bridge import MAX_TTL, ConfigurationError, DomainError
 from cache_bridge.engine import bytes_operations as ops
+from cache_bridge.stampede import StampedeSettings
 from cache_bridge.values import MISSING
 from cache_bridge.values.call_keys import Unkeyable, bound_arguments, call_digest, source_digest
 from flask_cache_bridge.failures import logger
+from flask_cache_bridge.stampede import Generational, protected, storable_compute
 from flask_cache_bridge.state import AppCache
 
 __all__ = [
@@ -68,8 +70,8 @@ class FunctionCaching:
     unless: Callable[..., bool] | None = None
     response_filter: Callable[[Any], bool] | None = None
     source: str = ""
-    #: The stampede protection of the stampede issue; only None until it lands.
-    stampede: None = None
+    #: Stampede protection (docs/stampede.md); ``None``: off.
+    stampede: StampedeSettings | None = None
 
     def __post_init__(self) -> None:
         if self.ttl is not None and (
@@ -78,8 +80,8 @@ class FunctionCaching:
             or not 1 <= self.ttl <= MAX_TTL
         ):
             raise ValueError(f"ttl must be an int from 1 to {MAX_TTL}, not {self.ttl!r}")
-        if self.stampede is not None:
-            raise ValueError("stampede= is not available yet (the stampede-protection issue)")
+        if self.stampede is not None and not isinstance(self.stampede, StampedeSettings):
+            raise TypeError(f"stampede=... must be StampedeSettings, not {self.stampede!r}")
         for option in ("unless", "response_filter"):
             value = getattr(self, option)
             if value is not None and not callable(value):
@@ -197,6 +199,22 @@ def _encode(state: AppCache, key: str, generation: int, value: Any) -> bytes | N
         return None
 
 
+def _stampede_steps(state: AppCache, policy: FunctionCaching, key: str) -> _Steps:
+    """One call under stampede protection: the generation (one read), then the recipe."""
+    assert policy.stampede is not None
+    found = yield ("op", ops.get_bytes(state.cache.keyspace, policy.generation_key))
+    match found:
+        case Success(raw):
+            generation = int(raw) if raw is not None and raw.isdigit() else 0
+        case Failure(error):
+            state.failed(error, "the function runs uncached")
+            yield ("done", (yield ("call",)))
+            return
+    how = (policy.stampede, Generational(state.codec, generation))
+    ttl = policy.ttl or state.settings.default_ttl
+    yield ("done", (yield ("stampede", key, ttl, how)))
+
+
 def memo_steps(
     state: AppCache, policy: FunctionCaching, args: tuple[Any, ...], kwargs: dict[str, Any]
 ) -> _Steps:
@@ -208,6 +226,9 @@ def memo_steps(
         key = None
     if key is None:
         yield ("done", (yield ("call",)))
+        return
+    if policy.stampede is not None:
+        yield from _stampede_steps(state, policy, key)
         return
     found = yield ("op", ops.get_many_bytes(state.cache.keyspace, [key, policy.generation_key]))
     value, generation = _read(state, key, policy.generation_key, found)
@@ -226,21 +247,23 @@ def memo_steps(
     yield ("done", value)
 
 
-def _answer(step: tuple[Any, ...], cache: Any, call: Callable[[], Any]) -> Any:
+def _answer(step: tuple[Any, ...], cache: Any, call: Callable[[], Any], policy: Any = None) -> Any:
+    if step[0] == "stampede":
+        return protected(cache, step[1], storable_compute(policy, call), step[2], step[3])
     return call() if step[0] == "call" else cache.run_operation(step[1])
 
 
-def _drive(steps: _Steps, cache: Any, call: Callable[[], Any]) -> Any:
+def _drive(steps: _Steps, cache: Any, call: Callable[[], Any], policy: Any) -> Any:
     step = next(steps)
     while step[0] != "done":
-        step = steps.send(_answer(step, cache, call))
+        step = steps.send(_answer(step, cache, call, policy))
     return step[1]
 
 
-async def _adrive(steps: _Steps, cache: Any, call: Callable[[], Any]) -> Any:
+async def _adrive(steps: _Steps, cache: Any, call: Callable[[], Any], policy: Any) -> Any:
     step = next(steps)
     while step[0] != "done":
-        step = steps.send(await _answer(step, cache, call))
+        step = steps.send(await _answer(step, cache, call, policy))
     return step[1]
 
 
@@ -254,7 +277,8 @@ def memoized(
         async def async_wrapper(*args: Any, **kwargs: Any) -> Any:
             state = current()
             steps = memo_steps(state, policy, args, kwargs)
-            return await _adrive(steps, state.async_cache, lambda: function(*args, **kwargs))
+            call = lambda: function(*args, **kwargs)  # noqa: E731
+            return await _adrive(steps, state.async_cache, call, policy)
 
         return mark(async_wrapper, policy)
 
@@ -262,7 +286,7 @@ def memoized(
     def wrapper(*args: Any, **kwargs: Any) -> Any:
         state = current()
         steps = memo_steps(state, policy, args, kwargs)
-        return _drive(steps, state.cache, lambda: function(*args, **kwargs))
+        return _drive(steps, state.cache, lambda: function(*args, **kwargs), policy)
 
     return mark(wrapper, policy)
 

@@ -13,14 +13,16 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from cache_bridge import MAX_TTL, ConfigurationError, values
-from cache_bridge.config import did_you_mean, resolve_key_prefix
+from cache_bridge.config import did_you_mean, is_written, resolve_key_prefix
 
 __all__ = [
     "DEFAULTS",
     "FOREIGN_KEYS",
+    "LIMITER_KEYS",
     "BridgeSettings",
     "changed_keys",
     "foreign_keys_left",
+    "limiter_keys_left",
     "read_settings",
     "snapshot",
     "unasked_memory_store",
@@ -61,6 +63,45 @@ FOREIGN_KEYS: dict[str, str] = {
     "CACHE_DEFAULT_TIMEOUT": "CACHE_BRIDGE_DEFAULT_TTL",
     "CACHE_OPTIONS": "CACHE_BRIDGE_OPTIONS",
     "RATELIMIT_DEFAULT": 'CACHE_BRIDGE_RATELIMIT["DEFAULT_LIMITS"]',
+}
+
+_RL = "CACHE_BRIDGE_RATELIMIT"
+
+#: flask-limiter's other config keys (FOREIGN_KEYS has its storage and default ones): what
+#: to write here instead, a ``CACHE_BRIDGE_*`` key (no warning once it is set) or, for a key
+#: without one, why (in parentheses).
+LIMITER_KEYS: dict[str, str] = {
+    "RATELIMIT_ENABLED": f'{_RL}["ENABLED"]',
+    "RATELIMIT_KEY_FUNC": f'{_RL}["KEY"]',
+    "RATELIMIT_KEY_PREFIX": f'{_RL}["KEY_PREFIX"]',
+    "RATELIMIT_SWALLOW_ERRORS": f'{_RL}["FAIL_OPEN"]',
+    "RATELIMIT_STRATEGY": f'{_RL}["ALGORITHM"]',
+    "RATELIMIT_STORAGE_OPTIONS": "CACHE_BRIDGE_OPTIONS",
+    "RATELIMIT_HEADERS_ENABLED": f'{_RL}["LEGACY_HEADERS"]',
+    "RATELIMIT_APPLICATION": f'{_RL}["APPLICATION_LIMITS"]',
+    "RATELIMIT_APPLICATION_PER_METHOD": f'"PER_METHOD" in each {_RL}["APPLICATION_LIMITS"] entry',
+    "RATELIMIT_APPLICATION_EXEMPT_WHEN": f'"EXEMPT_WHEN" in each {_RL}["APPLICATION_LIMITS"] entry',
+    "RATELIMIT_APPLICATION_DEDUCT_WHEN": f'"DEDUCT_WHEN" in each {_RL}["APPLICATION_LIMITS"] entry',
+    "RATELIMIT_APPLICATION_COST": f'"COST" in each {_RL}["APPLICATION_LIMITS"] entry',
+    "RATELIMIT_DEFAULTS_PER_METHOD": f'"PER_METHOD" in each {_RL}["DEFAULT_LIMITS"] entry',
+    "RATELIMIT_DEFAULTS_EXEMPT_WHEN": f'"EXEMPT_WHEN" in each {_RL}["DEFAULT_LIMITS"] entry',
+    "RATELIMIT_DEFAULTS_DEDUCT_WHEN": f'"DEDUCT_WHEN" in each {_RL}["DEFAULT_LIMITS"] entry',
+    "RATELIMIT_DEFAULTS_COST": f'"COST" in each {_RL}["DEFAULT_LIMITS"] entry',
+    "RATELIMIT_FAIL_ON_FIRST_BREACH": "(no counterpart: a request's limits are decided together)",
+    "RATELIMIT_ON_BREACH_CALLBACK": "(no counterpart: use @app.errorhandler(429))",
+    "RATELIMIT_REQUEST_IDENTIFIER": "(no counterpart: a limit is named by its endpoint or name=)",
+    "RATELIMIT_HEADER_LIMIT": f'{_RL}["HEADER_NAMES"]["LIMIT"]',
+    "RATELIMIT_HEADER_REMAINING": f'{_RL}["HEADER_NAMES"]["REMAINING"]',
+    "RATELIMIT_HEADER_RESET": f'{_RL}["HEADER_NAMES"]["RESET"]',
+    "RATELIMIT_HEADER_RETRY_AFTER": f'{_RL}["HEADER_NAMES"]["RETRY_AFTER"]',
+    "RATELIMIT_HEADER_RETRY_AFTER_VALUE": f'{_RL}["RETRY_AFTER_FORMAT"]',
+    "RATELIMIT_IN_MEMORY_FALLBACK": (
+        f'(write {_RL}["FALLBACK"] = "memory": the same limits then hold in memory while the '
+        "cache is down; other limits for the fallback are not supported)"
+    ),
+    "RATELIMIT_IN_MEMORY_FALLBACK_ENABLED": f'{_RL}["FALLBACK"]',
+    "RATELIMIT_META": "(no counterpart)",
+    "RATELIMIT_ON_META_BREACH_CALLBACK": "(no counterpart)",
 }
 
 
@@ -198,16 +239,6 @@ def unasked_memory_store(config: Mapping[str, Any], app_name: str) -> str | None
     )
 
 
-def _has_counterpart(config: Mapping[str, Any], ours: str) -> bool:
-    name, _, entry = ours.partition("[")
-    if name not in config:
-        return False
-    if not entry:
-        return True
-    found = config[name]
-    return isinstance(found, Mapping) and entry.strip('"]') in found
-
-
 def foreign_keys_left(config: Mapping[str, Any], app_name: str) -> str | None:
     """Why an app that set ``CACHE_BRIDGE_URL`` still holds Flask-Caching or flask-limiter
     keys whose ``CACHE_BRIDGE_*`` counterpart it did not set (they are never read), naming
@@ -218,13 +249,33 @@ def foreign_keys_left(config: Mapping[str, Any], app_name: str) -> str | None:
     left = [
         f"{ours} instead of {name}"
         for name, ours in FOREIGN_KEYS.items()
-        if name in config and not _has_counterpart(config, ours)
+        if name in config and not is_written(config, ours)
     ]
     if not left:
         return None
     return (
         f"app {app_name!r} sets keys of Flask-Caching or flask-limiter that cache_bridge "
         f"never reads: set {'; '.join(left)} (see docs/migrations/flask-caching.md)."
+    )
+
+
+def limiter_keys_left(config: Mapping[str, Any], app_name: str) -> str | None:
+    """Which of flask-limiter's other ``RATELIMIT_*`` keys (:data:`LIMITER_KEYS`) ``config``
+    sets without their counterpart, each with what to write instead (or that there is
+    nothing); None if none. Names keys only, never values."""
+    left = []
+    for name, ours in LIMITER_KEYS.items():
+        if name not in config:
+            continue
+        if ours.startswith("("):
+            left.append(f"{name} {ours}")
+        elif not ours.startswith("CACHE_BRIDGE_") or not is_written(config, ours):
+            left.append(f"{name} (write {ours})")
+    if not left:
+        return None
+    return (
+        f"app {app_name!r} sets flask-limiter keys that cache_bridge never reads: "
+        f"{'; '.join(left)} (see docs/ratelimit.md)."
     )
 
 

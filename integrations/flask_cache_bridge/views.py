@@ -27,9 +27,13 @@ from flask import Response, current_app, has_request_context, make_response, req
 from returns.result import Failure, Result, Success
 
 from cache_bridge import MAX_TTL, DomainError
+from cache_bridge.faces import AsyncCache
+from cache_bridge.stampede import StampedeSettings
+from cache_bridge.values import ValueCodec
 from flask_cache_bridge.conditional import STORED_AT, add_age, not_modified, tag
 from flask_cache_bridge.failures import logger
 from flask_cache_bridge.responses import rebuild, serialise, uncacheable_reason
+from flask_cache_bridge.stampede import NotStored, protected
 from flask_cache_bridge.state import AppCache
 
 __all__ = [
@@ -51,6 +55,8 @@ _LONGEST_PATH = 700
 # Characters left as they are in the path part of a key: never ``:``, ``%``, ``#``, ``=`` or
 # a glob character, so the path part is unambiguous and needs no escaping in a pattern.
 _PATH_SAFE = "/-._~!$&'()+,;@"
+# Protected responses are stored as the unprotected ones are (JSON, unsigned), in an envelope.
+_VIEW_CODEC = ValueCodec("json", sign=False)
 
 
 def _digest(text: str, length: int = 64) -> str:
@@ -118,6 +124,8 @@ class ViewCaching:
     unless: Callable[[], bool] | None
     key: Callable[..., str] | None
     statuses: Collection[int]
+    #: Stampede protection (docs/stampede.md); ``None``: off.
+    stampede: StampedeSettings | None = None
 
     def __post_init__(self) -> None:
         if self.ttl is not None and (
@@ -207,12 +215,42 @@ def _stored(state: AppCache, done: Result[None, DomainError]) -> None:
 _Steps = Generator[tuple[Any, ...], Any, None]
 
 
+def _protected_steps(state: AppCache, caching: ViewCaching, key: str) -> _Steps:
+    """One request under stampede protection: the stored response, or the one this request
+    rendered, or (its leader's answer was not storable) a response of its own."""
+    assert caching.stampede is not None
+    mine: list[Response] = []
+
+    def entry_of(answer: Any) -> dict[str, Any]:
+        response = make_response(answer)
+        mine.append(response)
+        entry = _entry(state, caching, response)
+        if entry is None:
+            raise NotStored(None)  # the waiters render their own: it may be per user
+        return entry
+
+    ttl = caching.ttl or state.settings.default_ttl
+    entry = yield ("stampede", key, ttl, entry_of, (caching.stampede, _VIEW_CODEC))
+    response = mine[0] if mine else None
+    if response is None and entry is not None:
+        response = rebuild(entry, caching.statuses)
+        if response is not None:
+            tag(response)
+            add_age(response, entry)
+    if response is None:
+        response = make_response((yield ("view",)))
+    yield ("done", not_modified(response) or response)
+
+
 def _view_steps(state: AppCache, caching: ViewCaching, view_args: dict[str, Any]) -> _Steps:
     """One request through the view cache, for a sync or an async view alike: the answer
     from the cache, or the view's (stored when it may be)."""
     key = _request_key(caching, view_args) if state.settings.view_cache else None
     if key is None:
         yield ("done", (yield ("view",)))
+        return
+    if caching.stampede is not None:
+        yield from _protected_steps(state, caching, key)
         return
     hit = _hit(state, caching, (yield ("get_json", key)))
     if hit is not None:
@@ -232,7 +270,24 @@ def _view_steps(state: AppCache, caching: ViewCaching, view_args: dict[str, Any]
 def _answer(step: tuple[Any, ...], cache: Any, view: Callable[[], Any]) -> Any:
     """What ``step`` asks for: the view's answer or the cache method's Result (awaitables,
     for an async view and face)."""
+    if step[0] == "stampede":
+        _, key, ttl, entry_of, how = step
+        compute = _compute(view, entry_of, tasks=isinstance(cache, AsyncCache))
+        return protected(cache, key, compute, ttl, how)
     return view() if step[0] == "view" else getattr(cache, step[0])(*step[1:])
+
+
+def _compute(
+    view: Callable[[], Any], entry_of: Callable[[Any], Any], tasks: bool
+) -> Callable[[], Any]:
+    """What the stampede recipe calls: the view, then its stored form."""
+    if tasks:
+
+        async def compute_async() -> Any:
+            return entry_of(await view())
+
+        return compute_async
+    return lambda: entry_of(view())
 
 
 def _drive(steps: _Steps, cache: Any, view: Callable[[], Any]) -> Any:

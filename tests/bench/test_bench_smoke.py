@@ -59,6 +59,20 @@ EXPECTED = {
         for op in ("set", "get")
         for size in ("10 KB", "1 MB")
     },
+    # What metrics cost on a get (bench/cases_observability.py).
+    "observability": {
+        name: {
+            "driver without the event stream",
+            "nothing listening",
+            "Prometheus registry",
+            "OpenTelemetry SDK",
+            "OpenTelemetry SDK + Prometheus",
+            "both, with the SDK's exact histogram",
+            "before: OTel SDK + Prometheus per call",
+            "OTel spans, inside a trace",
+        }
+        for name in ("get, Redis", "get, memory://")
+    },
 }
 
 
@@ -84,7 +98,7 @@ def test_quick_bench_writes_every_row(tmp_path: Path) -> None:
         for row in group["results"]:
             assert row["ops_per_s"] > 0, (group["name"], row["impl"])
             assert row["p99_us"] >= row["p50_us"] > 0
-    assert len(data["targets"]) == 18
+    assert len(data["targets"]) == 20
     assert data["environment"]["command"] == "python -m bench --quick --out " + str(tmp_path)
     assert data["environment"]["packages"]["django-redis"] != "not installed"
     markdown = (tmp_path / "RESULTS.md").read_text()

@@ -46,3 +46,20 @@ urlpatterns = [
     path("stacked/", stacked),
     path("astacked/", astacked),
 ]
+
+
+def broken_plan(request: HttpRequest) -> str:
+    raise RuntimeError("plans service down")
+
+
+@ratelimit(broken_plan, name="broken")
+def broken(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit(broken_plan, name="abroken")
+async def abroken(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+urlpatterns += [path("broken/", broken), path("abroken/", abroken)]

@@ -14,7 +14,12 @@ from pytest_django import Settings as SettingsWrapper
 from cache_bridge.ratelimit import Decision
 from django_cache_bridge.ratelimit import ratelimit
 from django_cache_bridge.ratelimit_config import current_config
-from tests.support.django_helpers import DEAD_OPTIONS, alias, dead_redis_url, fresh_memory
+from tests.support.clocks import ManualClock
+from tests.support.django_helpers import (
+    alias,
+    clocked_aliases,
+    fresh_memory,
+)
 
 pytestmark = pytest.mark.urls("tests.django.django_ratelimit_urls")
 
@@ -22,21 +27,14 @@ START = 1_700_006_400.0  # the start of a minute (and of a day)
 MIDDLEWARE = ["django_cache_bridge.middleware.RateLimitMiddleware"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = START
 
 
 @pytest.fixture
 def clock(settings: SettingsWrapper) -> Clock:
     clock = Clock()
-    settings.CACHES = {
-        "default": alias(fresh_memory(), KEY_PREFIX="site", OPTIONS={"clock": clock}),
-        "dead": alias(dead_redis_url(), KEY_PREFIX="dead", OPTIONS=DEAD_OPTIONS),
-    }
+    settings.CACHES = clocked_aliases(clock)
     settings.CACHE_BRIDGE_RATELIMIT = {}
     return clock
 
@@ -107,7 +105,7 @@ def test_methods_and_regex_rules(settings: SettingsWrapper, clock: Clock) -> Non
     assert "RateLimit" in refused
 
 
-def test_every_covering_rule_counts_and_headers_list_each(
+def test_every_covering_rule_counts_and_headers_list_each_and_the_tightest(
     settings: SettingsWrapper, clock: Clock
 ) -> None:
     configure(
@@ -119,7 +117,7 @@ def test_every_covering_rule_counts_and_headers_list_each(
     )
     response = Client().get("/rl/api/a/")
     assert response["RateLimit-Policy"] == '"all";q=10;w=60, "api";q=1;w=60'
-    assert response["RateLimit"] == '"all";r=9;t=60, "api";r=0;t=60'
+    assert response["RateLimit"] == '"api";r=0;t=60'
 
 
 # -- the decorator ----------------------------------------------------------------------------

@@ -54,7 +54,7 @@ def test_many_distinct_rates_stay_right(caplog: pytest.LogCaptureFixture) -> Non
     dynamic = DynamicRate(lambda n: f"{n}/h", "test")
     with caplog.at_level(logging.INFO, logger="cache_bridge.ratelimit"):
         for n in range(1, 2 * MAX_RATES + 1):
-            (rate,) = dynamic.rates(n)
+            (rate,) = dynamic.rates(n) or ()
             assert rate.limit == n
     assert "forgetting them" in caplog.text
     broken = DynamicRate(lambda: "100/M", "broken")
@@ -76,3 +76,33 @@ async def test_stacked_async_decorators_list_every_limit(configured: SettingsWra
     response = await AsyncClient().get("/astacked/")
     assert response.status_code == 200
     assert response["RateLimit-Policy"] == '"inner";q=100;w=3600, "outer";q=10;w=60'
+
+
+# -- a rate callable that raises: DYNAMIC_FAIL_OPEN ------------------------------------------
+
+
+def test_a_raising_rate_callable_fails_open_by_default(
+    configured: SettingsWrapper, caplog: pytest.LogCaptureFixture
+) -> None:
+    with caplog.at_level(logging.WARNING, logger="cache_bridge.ratelimit"):
+        codes = [Client().get("/broken/").status_code for _ in range(3)]
+    assert codes == [200, 200, 200]
+    assert "plans service down" in caplog.text
+    assert "does not apply" in caplog.text
+
+
+@pytest.mark.parametrize("path", ["/broken/", "/abroken/"])
+async def test_a_raising_rate_callable_fails_closed_when_configured(
+    configured: SettingsWrapper, caplog: pytest.LogCaptureFixture, path: str
+) -> None:
+    configured.CACHE_BRIDGE_RATELIMIT = {
+        **configured.CACHE_BRIDGE_RATELIMIT,
+        "DYNAMIC_FAIL_OPEN": False,
+    }
+    with caplog.at_level(logging.WARNING, logger="cache_bridge.ratelimit"):
+        response = await AsyncClient().get(path)
+        sync_response = Client().get(path)
+    assert response.status_code == sync_response.status_code == 503
+    assert response["Retry-After"] == "1"
+    assert "refused" in caplog.text
+    assert "DYNAMIC_FAIL_OPEN" in caplog.text

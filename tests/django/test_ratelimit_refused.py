@@ -13,6 +13,7 @@ from django.http import HttpRequest
 from django.test import AsyncClient, Client
 from pytest_django import Settings as SettingsWrapper
 
+from tests.support.clocks import ManualClock
 from tests.support.django_helpers import alias, fresh_memory
 from tests.support.ratelimit_clock import inside_one_minute
 
@@ -23,12 +24,8 @@ HOUR = 1_700_006_400.0
 MIDDLEWARE = ["django_cache_bridge.middleware.RateLimitMiddleware"]
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = HOUR + 1
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = HOUR + 1
 
 
 def everyone(request: HttpRequest) -> str:

@@ -91,6 +91,9 @@ def test_a_bad_collection_call_fails_before_any_io() -> None:
         cops.collection(NS, "DEL", ["k"]),
         cops.collection(NS, "SADD", []),
         cops.collection(NS, "SADD", ["k"], (1.5,)),
+        cops.collection(NS, "SPOP", ["k"], (-1,)),  # Redis: out of range; memory: crashed
+        cops.collection(NS, "SPOP", ["k"], ("2",)),
+        cops.collection(NS, "SRANDMEMBER", ["k"], (True,)),
         cops.scan_members(NS, "k", 0),
     ):
         result, sent = run(op)

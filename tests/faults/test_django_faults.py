@@ -15,7 +15,7 @@ from pytest_django import Settings as SettingsWrapper
 from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.proxy import FaultProxy
 from django_cache_bridge.cache import BridgeCache
-from tests.faults.scenario import BOUND, COOLDOWN, FAST
+from tests.faults.scenario import BOUND, COOLDOWN, FAST, FRAMEWORK
 
 pytestmark = [pytest.mark.urls("tests.faults.django_fault_urls"), pytest.mark.redis]
 
@@ -30,7 +30,7 @@ def site(settings: SettingsWrapper, proxy: FaultProxy) -> CircuitBreaker:
             "BACKEND": "django_cache_bridge.cache.BridgeCache",
             "LOCATION": proxy.url(),
             "KEY_PREFIX": "site",
-            "OPTIONS": dict(FAST),
+            "OPTIONS": dict(FRAMEWORK),
         }
     }
     settings.CACHE_BRIDGE_RATELIMIT = {}

@@ -16,7 +16,7 @@ from cache_bridge.resilience.breaker import CircuitBreaker
 from cache_bridge.testing.faulty_server import FaultyRedisServer
 from cache_bridge.testing.proxy import FaultProxy
 from flask_cache_bridge import CacheBridge
-from tests.faults.scenario import BOUND, COOLDOWN, FAST
+from tests.faults.scenario import BOUND, COOLDOWN, FRAMEWORK
 
 pytestmark = pytest.mark.redis
 
@@ -35,7 +35,7 @@ def app(proxy: FaultProxy, bridge: CacheBridge) -> Iterator[Flask]:
         TESTING=True,
         CACHE_BRIDGE_URL=proxy.url(),
         CACHE_BRIDGE_KEY_PREFIX="shop",
-        CACHE_BRIDGE_OPTIONS=dict(FAST),
+        CACHE_BRIDGE_OPTIONS=dict(FRAMEWORK),
         # An hour-long sliding window: no window boundary resets a count mid-test.
         CACHE_BRIDGE_RATELIMIT={"ALGORITHM": "sliding-window"},
     )

@@ -18,8 +18,8 @@ from tests.faults.conftest import Connect
 
 pytestmark = pytest.mark.redis
 
-#: For calls that must succeed: the point is the certificate, not speed (a first TLS
-#: connection can take longer than the suite's 0.2 s on a loaded machine).
+#: For every call here: the point is the certificate, not speed (a TLS handshake can take
+#: longer than the suite's 0.2 s on a loaded machine, turning a refusal into a timeout).
 PATIENT = {"timeout": 2.0, "connect_timeout": 2.0}
 
 
@@ -60,7 +60,7 @@ def test_the_terminator_checks_the_client_certificate(
     )
     assert with_cert.set("k", "over the terminator") == Success(None)
     assert with_cert.get("k") == Success("over the terminator")
-    failure(connect(terminated.url, **ca).get("k"), CacheConnectionError)
+    failure(connect(terminated.url, **ca, **PATIENT).get("k"), CacheConnectionError)
 
 
 def test_the_terminator_presents_a_certificate_for_localhost_only(
@@ -69,12 +69,14 @@ def test_the_terminator_presents_a_certificate_for_localhost_only(
     cert = {"ssl_certfile": str(files.client_cert), "ssl_keyfile": str(files.client_key)}
     by_ip = terminated.url.replace("localhost", "127.0.0.1")
     error = failure(
-        connect(by_ip, ssl_ca_certs=str(files.ca_cert), **cert).get("k"), CacheConnectionError
+        connect(by_ip, ssl_ca_certs=str(files.ca_cert), **cert, **PATIENT).get("k"),
+        CacheConnectionError,
     )
     assert "mismatch" in error.message or "not valid for" in error.message, error.message
     other = make_tls_files(tmp_path).ca_cert
     refused = failure(
-        connect(terminated.url, ssl_ca_certs=str(other), **cert).get("k"), CacheConnectionError
+        connect(terminated.url, ssl_ca_certs=str(other), **cert, **PATIENT).get("k"),
+        CacheConnectionError,
     )
     assert "certificate verify" in refused.message, refused.message
 

@@ -4,35 +4,11 @@ but still holds such a key without its ``CACHE_BRIDGE_*`` counterpart is told, o
 
 from __future__ import annotations
 
-import logging
-from collections.abc import Iterator
 from typing import Any
 
 import pytest
-from flask import Flask
 
-from flask_cache_bridge import CacheBridge
-
-LOGGER = "flask_cache_bridge"
-
-
-@pytest.fixture
-def init(caplog: pytest.LogCaptureFixture) -> Iterator[Any]:
-    bridge = CacheBridge()
-    apps: list[Flask] = []
-
-    def init(**config: Any) -> list[str]:
-        app = Flask(f"foreign_{len(apps)}")
-        app.config.update(CACHE_BRIDGE_URL="memory://", **config)
-        caplog.clear()
-        with caplog.at_level(logging.WARNING, logger=LOGGER):
-            bridge.init_app(app)
-        apps.append(app)
-        return [r.getMessage() for r in caplog.records if r.name == LOGGER]
-
-    yield init
-    for app in apps:
-        bridge.close(app)
+from tests.support.flask_fixtures import InitLogged, init_logged_fixture  # noqa: F401
 
 
 @pytest.mark.parametrize(
@@ -50,18 +26,18 @@ def init(caplog: pytest.LogCaptureFixture) -> Iterator[Any]:
     ],
 )
 def test_a_foreign_key_without_its_counterpart_is_named(
-    init: Any, foreign: dict[str, Any], ours: str
+    init_logged: InitLogged, foreign: dict[str, Any], ours: str
 ) -> None:
-    [message] = init(**foreign)
+    [message] = init_logged(**foreign)
     assert ours in message
     assert "shop_" not in message  # names only
 
 
-def test_keys_whose_counterpart_is_set_are_not_warned_about(init: Any) -> None:
-    assert init(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://h:6379/0") == []
-    assert init(CACHE_KEY_PREFIX="a_", CACHE_BRIDGE_KEY_PREFIX="a") == []
+def test_keys_whose_counterpart_is_set_are_not_warned_about(init_logged: InitLogged) -> None:
+    assert init_logged(CACHE_TYPE="RedisCache", CACHE_REDIS_URL="redis://h:6379/0") == []
+    assert init_logged(CACHE_KEY_PREFIX="a_", CACHE_BRIDGE_KEY_PREFIX="a") == []
     assert (
-        init(
+        init_logged(
             RATELIMIT_DEFAULT="1/second",
             CACHE_BRIDGE_RATELIMIT={"DEFAULT_LIMITS": ["1/second"]},
         )

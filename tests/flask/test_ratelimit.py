@@ -25,16 +25,13 @@ from flask_cache_bridge.limits import (
     make_limit,
     read_limit_settings,
 )
+from tests.support.clocks import ManualClock
 
 START = 1_700_006_400.0  # the start of a minute
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = START
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = START
 
 
 def limited(rate: str, **options: Any) -> Callable[[Any], Any]:

@@ -14,18 +14,15 @@ from flask import Flask
 from flask.testing import FlaskClient
 
 from flask_cache_bridge import CacheBridge
+from tests.support.clocks import ManualClock
 from tests.support.ratelimit_clock import inside_one_minute
 
 #: The start of an hour.
 HOUR = 1_700_006_400.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = HOUR + 1
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = HOUR + 1
 
 
 def _app(location: str, clock: Clock | None, **ratelimit: Any) -> tuple[Flask, CacheBridge]:

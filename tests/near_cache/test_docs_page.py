@@ -1,4 +1,4 @@
-"""The example of docs/near-cache.md runs against the session's server and prints what its
+"""The examples of docs/near-cache.md run against the session's server and print what their
 comments say."""
 
 from __future__ import annotations
@@ -8,39 +8,58 @@ import io
 import re
 import time
 from pathlib import Path
+from typing import Any
 
+import pytest
 import redis
 
-from cache_bridge import SyncRedisCache
+from cache_bridge import RedisCache, SyncRedisCache
 
 DOC = Path(__file__).resolve().parents[2] / "docs" / "near-cache.md"
 MARK = "# run by tests/near_cache/test_docs_page.py"
 
 
-def test_the_example_prints_what_it_says(redis_client: redis.Redis, redis_url: str) -> None:
+def _examples() -> list[str]:
     blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
-    (example,) = [block for block in blocks if block.startswith(MARK)]
-    expected = [
-        line.split("# ", 1)[1].split(":")[0]
-        for line in example.splitlines()
-        if line.startswith("print(")
+    return [block for block in blocks if block.startswith(MARK)]
+
+
+def test_every_python_block_is_run_here() -> None:
+    blocks = re.findall(r"```python\n(.*?)```", DOC.read_text(encoding="utf-8"), re.DOTALL)
+    assert len(_examples()) == len(blocks) == 2
+
+
+@pytest.fixture
+def tracking_before_the_first_read(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The examples' first reads must find tracking set up: wait for it at construction, as
+    the examples would not."""
+    for kind in (SyncRedisCache, RedisCache):
+        original: Any = kind.__init__
+
+        def init_and_wait(self: Any, *args: Any, _original: Any = original, **kw: Any) -> None:
+            _original(self, *args, **kw)
+            deadline = time.monotonic() + 5
+            while self.near_cache is not None and not self.near_cache.ready:
+                assert time.monotonic() < deadline
+                time.sleep(0.005)
+
+        monkeypatch.setattr(kind, "__init__", init_and_wait)
+
+
+@pytest.mark.parametrize("index", [0, 1], ids=["blocking", "async"])
+@pytest.mark.usefixtures("tracking_before_the_first_read")
+def test_the_example_prints_what_it_says(
+    redis_client: redis.Redis, redis_url: str, index: int
+) -> None:
+    example = _examples()[index]
+    # what each print shows is its comment, up to a ": " that starts an explanation (a
+    # printed dict is shown whole)
+    comments = [
+        line.split("# ", 1)[1] for line in example.splitlines() if line.strip().startswith("print(")
     ]
+    expected = [c if c.startswith("{") else c.split(": ")[0].rstrip() for c in comments]
     example = example.replace('"redis://localhost:6379/0"', repr(redis_url))
-    # the example's first read must find tracking set up: wait for it as the example would not
-    original = SyncRedisCache.__init__
-
-    def init_and_wait(self: SyncRedisCache, *args: object, **kwargs: object) -> None:
-        original(self, *args, **kwargs)  # type: ignore[arg-type]
-        deadline = time.monotonic() + 5
-        while self.near_cache is not None and not self.near_cache.ready:
-            assert time.monotonic() < deadline
-            time.sleep(0.005)
-
-    SyncRedisCache.__init__ = init_and_wait  # type: ignore[method-assign]
     out = io.StringIO()
-    try:
-        with contextlib.redirect_stdout(out):
-            exec(compile(example, str(DOC), "exec"), {})
-    finally:
-        SyncRedisCache.__init__ = original  # type: ignore[method-assign]
+    with contextlib.redirect_stdout(out):
+        exec(compile(example, str(DOC), "exec"), {"__name__": "__docs__"})
     assert out.getvalue().splitlines() == expected

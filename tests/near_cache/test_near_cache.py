@@ -3,6 +3,7 @@ locally, and every coherence rule of docs/near-cache.md."""
 
 from __future__ import annotations
 
+import asyncio
 import random
 import time
 from collections.abc import Callable, Iterator
@@ -11,10 +12,8 @@ import pytest
 import redis
 from returns.result import Success
 
-from cache_bridge import RedisCache, SyncRedisCache, create_sync_cache
+from cache_bridge import RedisCache, SyncRedisCache, create_cache, create_sync_cache
 from cache_bridge.errors import ConfigurationError
-from cache_bridge.testing import FaultyRedisServer
-from cache_bridge.testing.proxy import FaultProxy
 
 
 def _until(condition: Callable[[], bool], what: str) -> None:
@@ -140,94 +139,50 @@ def test_memory_stays_within_bounds(redis_client: redis.Redis, redis_url: str) -
     cache.close()
 
 
-@pytest.fixture
-def hurt() -> Iterator[tuple[FaultyRedisServer, FaultProxy]]:
-    server = FaultyRedisServer()
-    try:
-        server.start()
-        with FaultProxy("127.0.0.1", server.port) as proxy:
-            yield server, proxy
-    finally:
-        server.cleanup()
-
-
-def _read_until_success(cache: SyncRedisCache, key: str) -> object:
-    for _ in range(200):
-        result = cache.get(key)
-        if isinstance(result, Success):
-            return result.unwrap()
-        time.sleep(0.01)
-    raise AssertionError("the cache never answered again")
-
-
-def test_no_stale_read_after_the_invalidation_connection_drops(
-    hurt: tuple[FaultyRedisServer, FaultProxy],
-) -> None:
-    server, proxy = hurt
-    cache = _ready(SyncRedisCache(proxy.url(), near_cache=True))
-    direct = redis.Redis(port=server.port)
-    for i in range(30):
-        direct.set("k", f"old{i}")
-
-        def cached(i: int = i) -> bool:
-            return _read_until_success(cache, "k") == f"old{i}"
-
-        _until(cached, "the old value")
-        assert _read_until_success(cache, "k") == f"old{i}"  # cached now
-        proxy.reset_all()  # every push in flight is lost
-        direct.set("k", f"new{i}")
-        assert _read_until_success(cache, "k") == f"new{i}"
-        _ready(cache)
-    assert cache.near_cache is not None
-    assert cache.near_cache.stats()["resets"] >= 30
-    direct.close()
-    cache.close()
-
-
-def test_no_stale_read_after_a_silent_invalidation_connection(
-    hurt: tuple[FaultyRedisServer, FaultProxy],
-) -> None:
-    server, proxy = hurt
-    cache = _ready(SyncRedisCache(proxy.url(), near_cache=True, timeout=0.3))
-    direct = redis.Redis(port=server.port)
-    cache.set("k", "old")
-    assert cache.get("k") == Success("old")
-    proxy.blackhole()  # nothing crosses, nothing closes: the push below is lost
-    direct.set("k", "new")
-    time.sleep(0.4)  # past max_silence (the timeout)
-    assert cache.get("k") != Success("old")
-    proxy.restore()
-    assert _read_until_success(cache, "k") == "new"
-    direct.close()
-    cache.close()
-
-
-def test_no_stale_read_after_a_server_restart(hurt: tuple[FaultyRedisServer, FaultProxy]) -> None:
-    server, _ = hurt
-    url = f"redis://127.0.0.1:{server.port}/0"
-    cache = _ready(SyncRedisCache(url, near_cache=True))
-    cache.set("k", "before")
-    assert cache.get("k") == Success("before")
-    server.kill()
-    server.start()  # empty: "k" is gone
-    assert _read_until_success(cache, "k") is None
-    cache.close()
-
-
-async def test_the_async_face_takes_it_and_reads_from_redis(
+async def test_the_async_face_serves_hot_keys_locally_and_stays_coherent(
     redis_client: redis.Redis, redis_url: str
 ) -> None:
+    """The async face does not ignore the option: hits are local, pushes invalidate them."""
     cache = RedisCache(redis_url, near_cache=True)
-    assert cache.near_cache is None
+    near = cache.near_cache
+    assert near is not None
+    _until(lambda: near.ready, "tracking")
     assert await cache.set("k", "v") == Success(None)
+    deadline = time.monotonic() + 5
+    while not (await cache.get("k") == Success("v") and near.stats()["hits"] >= 1):
+        assert time.monotonic() < deadline, "no local hit"
+        await asyncio.sleep(0.005)
+    before = near.stats()["invalidations"]
     redis_client.set("k", "w")
+    _until(lambda: near.stats()["invalidations"] > before, "push")
     assert await cache.get("k") == Success("w")
+    assert await cache.set("k", "own") == Success(None)
+    assert await cache.get("k") == Success("own")
     await cache.aclose()
 
 
-def test_cluster_and_sentinel_refuse_it_clearly() -> None:
-    with pytest.raises(ConfigurationError, match="near_cache"):
-        create_sync_cache("redis+cluster://127.0.0.1:7000", near_cache=True)
+@pytest.mark.parametrize(
+    "url",
+    [
+        "redis+cluster://127.0.0.1:7000",
+        "rediss+cluster://127.0.0.1:7000",
+        "redis+sentinel://127.0.0.1:26379/mymaster",
+    ],
+)
+@pytest.mark.parametrize("create", [create_cache, create_sync_cache])
+@pytest.mark.parametrize(
+    "option", [("near_cache", True), ("near_cache_max_entries", 5), ("near_cache_max_bytes", 5)]
+)
+def test_cluster_and_sentinel_refuse_it_at_construction_saying_why(
+    url: str, create: Callable[..., object], option: tuple[str, object]
+) -> None:
+    name, value = option
+    with pytest.raises(ConfigurationError) as refused:
+        create(url, **{name: value})
+    message = str(refused.value)
+    assert "near cache is not supported on" in message
+    assert name in message
+    assert "redis://" in message  # what to write instead
 
 
 def test_memory_accepts_and_ignores_it() -> None:

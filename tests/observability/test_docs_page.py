@@ -12,6 +12,7 @@ import pytest
 
 PAGE = Path(__file__).resolve().parents[2] / "docs" / "observability.md"
 NEEDS = {"prometheus_client": "prometheus_client", "opentelemetry": "opentelemetry.sdk"}
+PANEL = "django_cache_bridge.panels.CacheBridgePanel"
 
 
 def _blocks() -> list[str]:
@@ -32,15 +33,20 @@ def _runnable(code: str) -> bool:
 def test_the_examples_run(capsys: pytest.CaptureFixture[str]) -> None:
     namespace: dict[str, Any] = {"__name__": "docs_example"}
     blocks = _blocks()
-    assert len(blocks) == 5
+    assert len(blocks) == 9
     for code in blocks:
         if _runnable(code):
             exec(compile(code, str(PAGE), "exec"), namespace)
     printed = capsys.readouterr().out.splitlines()
     assert printed[:2] == ["0.5", "{'get hit': 1, 'get miss': 1}"]
+    if importlib.util.find_spec("prometheus_client") is not None:
+        assert printed[2:6] == ["1.0", "200", "1.0", "2.0"]
+    if "spans" in namespace:
+        assert "['cache_bridge get', 'view']" in printed
     assert printed[-1] == "ready"
     assert "remove" in namespace
     assert namespace["urlpatterns"][0].pattern.describe().startswith("'health/'")
+    assert namespace["DEBUG_TOOLBAR_PANELS"][-1] == PANEL
 
 
 def test_the_metric_names_are_the_ones_the_listeners_register() -> None:
@@ -48,7 +54,8 @@ def test_the_metric_names_are_the_ones_the_listeners_register() -> None:
     prometheus = Path(__file__).resolve().parents[2] / "cache_bridge/observability/prometheus.py"
     otel = Path(__file__).resolve().parents[2] / "cache_bridge/observability/otel.py"
     for name in re.findall(r"`(cache_bridge_[a-z_]+)`", text):
-        assert name in prometheus.read_text(encoding="utf-8")
+        # a Prometheus metric, or what an OpenTelemetry instrument becomes once exported
+        assert name in prometheus.read_text(encoding="utf-8") + otel.read_text(encoding="utf-8")
     for name in re.findall(r"`(cache_bridge\.[a-z_.]+)`", text):
         if name.startswith("cache_bridge.observability"):
             continue  # a module, not an instrument

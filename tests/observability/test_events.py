@@ -6,11 +6,19 @@ from __future__ import annotations
 
 import asyncio
 import socket
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from typing import Any
 
 import pytest
 
-from cache_bridge import create_cache, create_sync_cache
+from cache_bridge import (
+    InMemoryCache,
+    SyncInMemoryCache,
+    SyncRedisCache,
+    create_cache,
+    create_sync_cache,
+)
+from cache_bridge.engine import bytes_operations, drivers
 from cache_bridge.observability import (
     BreakerEvent,
     Counters,
@@ -21,6 +29,7 @@ from cache_bridge.observability import (
     emit,
 )
 from cache_bridge.observability import events as event_stream
+from cache_bridge.observability.events import without_credentials
 from cache_bridge.resilience.breaker import CircuitBreaker
 
 
@@ -135,3 +144,102 @@ def test_counters_count_operations_reads_and_rate_limit_decisions() -> None:
     assert counters.ratelimit == {("login", "refused"): 1, ("login", "allowed"): 1}
     assert counters.snapshot()["reads"] == {"get hit": 2, "get miss": 1}
     assert event_stream.listeners == ()
+
+
+def test_events_name_the_server_without_credentials_and_the_prefix(
+    request: pytest.FixtureRequest, seen: list[Event]
+) -> None:
+    request.getfixturevalue("redis_client")
+    url = str(request.getfixturevalue("redis_url"))
+    secret = url.replace("redis://", "redis://someone:s3cret@")
+    cache = SyncRedisCache(url, key_prefix="shop")
+    cache.get("cart:1")
+    cache.with_prefix("other").get_many(["a", "b"])
+    cache.close()
+    local = create_sync_cache("memory://obs-origin", key_prefix="p")
+    local.set("k", "v")
+    local.close()
+    calls = [e for e in seen if isinstance(e, OperationEvent) and e.operation != "ping"]
+    assert [(e.adapter, e.server, e.prefix, e.key) for e in calls] == [
+        ("SyncRedisCache", url, "shop", "cart:1"),
+        ("SyncRedisCache", url, "other", None),
+        ("SyncInMemoryCache", "memory://obs-origin", "p", "k"),
+    ]
+    assert calls[0].origin is calls[0].origin  # made once per face, not per call
+    # a password (or user name) in the URL never reaches an event
+    guarded = create_sync_cache(secret.replace(url.rsplit(":", 1)[1], "1/0"))
+    guarded.get("k")
+    guarded.close()
+    failed = [e for e in seen if isinstance(e, OperationEvent) and e.key == "k"][-1]
+    assert failed.server == "redis://127.0.0.1:1/0"
+    assert "someone" not in repr(failed)
+    assert "s3cret" not in repr(failed)
+
+
+def test_the_async_face_names_its_origin_too(seen: list[Event]) -> None:
+    async def calls() -> None:
+        cache = InMemoryCache("memory://obs-async", key_prefix="a")
+        await cache.get("k")
+        await cache.with_prefix("b").get("k")
+        await cache.aclose()
+
+    asyncio.run(calls())
+    got = [
+        (e.adapter, e.server, e.prefix, e.hit)
+        for e in seen
+        if isinstance(e, OperationEvent) and e.operation != "ping"  # earlier tests' probes
+    ]
+    assert got == [
+        ("InMemoryCache", "memory://obs-async", "a", False),
+        ("InMemoryCache", "memory://obs-async", "b", False),
+    ]
+
+
+def test_without_credentials() -> None:
+    assert without_credentials("redis://u:p@h:1/0") == "redis://h:1/0"
+    assert without_credentials("rediss://:***@h:1/0") == "rediss://h:1/0"
+    assert without_credentials("unix://u@/tmp/r.sock?db=0") == "unix:///tmp/r.sock?db=0"
+    assert without_credentials("memory://x") == "memory://x"
+
+
+class _Text:
+    """A decoder of UTF-8 values (what a framework's value format does)."""
+
+    def loads(self, key: str, data: bytes) -> Any:
+        return data.decode()
+
+    def loads_many(self, keys: Sequence[str], raws: Sequence[bytes | None]) -> Any:
+        raise NotImplementedError
+
+
+def test_a_readable_get_that_misses_is_a_miss(seen: list[Event]) -> None:
+    # the Django backend's reads: a miss returns MISSING, not None
+    cache = SyncInMemoryCache("memory://obs-readable")
+    cache.set("here", "v")
+    cache.run_operation(bytes_operations.get_readable(cache.keyspace, "here", _Text()))
+    cache.run_operation(bytes_operations.get_readable(cache.keyspace, "absent", _Text()))
+    cache.run_operation(bytes_operations.get_bytes(cache.keyspace, "absent"))
+    assert _operations(seen)[1:] == [
+        ("get", "success", True),
+        ("get", "success", False),
+        ("get", "success", False),
+    ]
+
+
+def test_nothing_is_built_while_nobody_listens(monkeypatch: pytest.MonkeyPatch) -> None:
+    # the fast path: with no listener the drivers make no event (what it costs is measured
+    # by python -m bench --only observability)
+    def built(*args: object) -> None:
+        raise AssertionError("an event was built with nobody listening")
+
+    monkeypatch.setattr(drivers, "_finished", built)
+    assert event_stream.listeners == ()
+    cache = create_sync_cache("memory://obs-quiet")
+    assert cache.set("k", "v").unwrap() is None
+    assert cache.get("k").unwrap() == "v"
+
+    async def read() -> str | None:
+        acache = create_cache("memory://obs-quiet")
+        return (await acache.get("k")).unwrap()
+
+    assert asyncio.run(read()) == "v"

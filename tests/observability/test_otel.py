@@ -12,6 +12,7 @@ import pytest
 from cache_bridge import create_sync_cache
 from cache_bridge.observability import RateLimitEvent, emit
 from cache_bridge.observability.otel import OpenTelemetryMetrics
+from cache_bridge.resilience.breaker import CircuitBreaker
 
 sdk_metrics = pytest.importorskip("opentelemetry.sdk.metrics")
 sdk_export = pytest.importorskip("opentelemetry.sdk.metrics.export")
@@ -55,6 +56,22 @@ def test_hits_misses_and_latency(where: str, request: pytest.FixtureRequest) -> 
     assert _sum(reader, "cache_bridge.reads", operation="get", result="hit") == 1
     assert _sum(reader, "cache_bridge.reads", operation="get", result="miss") == 1
     assert _sum(reader, "cache_bridge.operations", operation="get", outcome="success") == 2
+    assert _sum(reader, "cache_bridge.reads", result="hit", prefix="otel") == 1
+    server = "memory://" if where == "memory" else url
+    # cumulative buckets: every get took at most 2.5 s, and at most +Inf
+    buckets = "cache_bridge.operation.duration.bucket"
+    assert _sum(reader, buckets, operation="get", server=server, le="2.5") == 2
+    assert _sum(reader, buckets, operation="get", server=server, le="+Inf") == 2
+    assert _sum(reader, "cache_bridge.operation.duration.sum", operation="get") > 0
+    assert _points(reader, "cache_bridge.operation.duration") == []  # not asked for
+
+
+def test_the_histogram_when_asked_for() -> None:
+    provider, reader = _provider()
+    cache = create_sync_cache("memory://", key_prefix="otel")
+    with OpenTelemetryMetrics(provider, histogram=True):
+        cache.get("k")
+        cache.get("k")
     durations = _points(reader, "cache_bridge.operation.duration")
     assert [p.count for a, p in durations if a["operation"] == "get"] == [2]
 
@@ -68,6 +85,10 @@ def test_errors_breaker_and_rate_limit_refusals() -> None:
     with OpenTelemetryMetrics(provider):
         cache.get("k")
         emit(RateLimitEvent("login", allowed=False))
+        emit(RateLimitEvent("login", allowed=True, failed="open"))
+        other = CircuitBreaker(server="redis://otel-example:6379/0")
+        other.failed()
+        other.succeeded()
     cache.close()
     # operation="get": the breaker's background probe (a ping) may fail meanwhile too.
     assert (
@@ -77,3 +98,6 @@ def test_errors_breaker_and_rate_limit_refusals() -> None:
     server = f"redis://127.0.0.1:{port}/0"
     assert _sum(reader, "cache_bridge.breaker.transitions", server=server, state="open") == 1
     assert _sum(reader, "cache_bridge.ratelimit.decisions", decision="refused") == 1
+    assert _sum(reader, "cache_bridge.ratelimit.decisions", failed="open") == 1
+    closed = {"server": "redis://otel-example:6379/0", "state": "closed"}
+    assert _sum(reader, "cache_bridge.breaker.transitions", **closed) == 1

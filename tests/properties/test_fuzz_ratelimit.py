@@ -209,9 +209,17 @@ def ok_view(request: HttpRequest) -> HttpResponse:
 
 # -- the framework decorators -----------------------------------------------------------------
 
+#: Values no decorator may accept as a rate. A callable (``int``, ``len`` among the hostile
+#: objects) is a dynamic rate, checked per request, so it is not one of them.
 hostile_rates = (rate_like | hostile_text | anything.filter(_printable)).filter(
-    lambda r: not isinstance(r, Rate)
+    lambda r: not isinstance(r, Rate) and not callable(r)
 )
+
+
+@pytest.mark.parametrize("rate", [int, len], ids=repr)
+def test_a_callable_is_accepted_as_a_dynamic_rate(rate: object) -> None:
+    CacheBridge().limit(rate)
+    ratelimit(rate, name="dynamic")(ok_view)
 
 
 def _is_rate(value: object) -> bool:

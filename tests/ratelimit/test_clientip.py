@@ -127,3 +127,20 @@ def test_the_first_request_without_an_address_is_logged_once(
 def test_an_unknown_policy_says_what_to_write() -> None:
     with pytest.raises(ConfigurationError, match=r"'shared'.*'deny'"):
         ClientAddress(unknown_client="skip")
+
+
+def test_a_peers_key_is_kept_and_the_kept_keys_stay_bounded() -> None:
+    from cache_bridge.ratelimit import clientip
+
+    resolver = ClientAddress(ipv6_prefix=64)
+    assert resolver.key("2001:db8:1:2::7") == "2001:db8:1:2::/64"
+    assert resolver.key("2001:db8:1:2::8") == "2001:db8:1:2::/64"
+    assert resolver.key("not an address") is None
+    assert resolver.key("not an address") is None  # kept as None, still None
+    for i in range(clientip._KEYS_KEPT + 10):
+        assert resolver.key(f"10.0.{i // 256}.{i % 256}") == f"10.0.{i // 256}.{i % 256}"
+    assert len(resolver._keys) <= clientip._KEYS_KEPT
+    # Forwarded hops are never answered from the kept keys: the peer alone does not decide.
+    proxied = ClientAddress(trusted_proxies=("10.0.0.0/8",))
+    assert proxied.key("10.0.0.1") == "10.0.0.1"
+    assert proxied.key("10.0.0.1", ["203.0.113.9"]) == "203.0.113.9"

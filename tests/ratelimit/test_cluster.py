@@ -10,7 +10,9 @@ from cache_bridge.adapters.redis_cluster import RedisClusterCache, SyncRedisClus
 from cache_bridge.adapters.redis_cluster.routing import OnKey, PerSlot, route, slot_of
 from cache_bridge.engine.commands import LimitEntry, RateLimitHit
 from cache_bridge.engine.limit_algorithms import ALGORITHMS
-from cache_bridge.ratelimit import AsyncRateLimiter, RateLimiter, ahit_all, hit_all
+from cache_bridge.ratelimit import AsyncRateLimiter, Decision, RateLimiter, ahit_all, hit_all
+from cache_bridge.testing import RedisServer
+from cache_bridge.testing.redis_cluster import LocalCluster
 
 pytestmark = pytest.mark.redis
 
@@ -45,14 +47,18 @@ def test_one_clients_limits_route_to_one_slot() -> None:
     assert isinstance(route(RateLimitHit(spread)), PerSlot)
 
 
+@pytest.mark.parametrize("clocked", [True, False], ids=["caller-clock", "server-clock"])
 @pytest.mark.parametrize("algorithm", ALGORITHMS)
 def test_a_group_across_slots_costs_a_refused_request_nothing(
-    cluster_url: str, algorithm: str
+    cluster_url: str, algorithm: str, clocked: bool
 ) -> None:
+    # On the server's clock a fixed window is kept in the count form, whose one-limit
+    # script replies one integer: a part of one limit in a split group must not.
     a, b = _spread_keys()
-    with SyncRedisClusterCache(cluster_url, key_prefix="app") as cache:
-        wide = RateLimiter(cache, "10/h", algorithm=algorithm, name="w", clock=lambda: MIDDLE)
-        narrow = RateLimiter(cache, "1/h", algorithm=algorithm, name="n", clock=lambda: MIDDLE)
+    clock = (lambda: MIDDLE) if clocked else None
+    with SyncRedisClusterCache(cluster_url, key_prefix=f"app{clocked}") as cache:
+        wide = RateLimiter(cache, "10/d", algorithm=algorithm, name="w", clock=clock)
+        narrow = RateLimiter(cache, "1/d", algorithm=algorithm, name="n", clock=clock)
         seen = [[d.allowed for d in hit_all([(wide, a), (narrow, b)])] for _ in range(4)]
         assert seen == [[True, True]] + [[True, False]] * 3
         assert wide.hit(a).remaining == 8  # three refused requests were taken back
@@ -72,3 +78,48 @@ async def test_async_groups_on_one_slot(cluster_url: str) -> None:
     finally:
         await cache.aclose()
     assert seen == [True, True, False]
+
+
+def _script_calls(cluster: LocalCluster, server: RedisServer) -> tuple[int, int]:
+    stats = cluster.client(server).info("commandstats")
+    evals, by_digest = (stats.get(f"cmdstat_{n}", {}).get("calls", 0) for n in ("eval", "evalsha"))
+    return int(evals), int(by_digest)
+
+
+@pytest.mark.parametrize("face", ["sync", "async"])
+async def test_a_one_slot_check_goes_by_digest(
+    cluster_servers: LocalCluster, cluster_url: str, face: str
+) -> None:
+    """A check sends the script's digest (``EVALSHA``), its text (``EVAL``, about 8 KB) only
+    when the node answers ``NOSCRIPT``: once per node, and again after a ``SCRIPT FLUSH``."""
+    name = f"sha-{face}"
+    key = "ip:198.51.100.9"
+    sync = SyncRedisClusterCache(cluster_url) if face == "sync" else None
+    cache = RedisClusterCache(cluster_url) if face == "async" else None
+    try:
+        limiter: RateLimiter | AsyncRateLimiter = (
+            RateLimiter(sync, "100/d", name=name)
+            if sync is not None
+            else AsyncRateLimiter(cache, "100/d", name=name)
+        )
+        node = cluster_servers.primary_of_slot(slot_of(limiter.policy.storage_key(key)))
+        cluster_servers.client(node).script_flush()
+        cluster_servers.client(node).config_resetstat()
+
+        async def check() -> bool:
+            found = limiter.hit(key)
+            decision = await found if not isinstance(found, Decision) else found
+            return decision.allowed
+
+        assert [await check() for _ in range(5)] == [True] * 5
+        evals, by_digest = _script_calls(cluster_servers, node)
+        assert evals == 1
+        assert by_digest >= 4  # (a NOSCRIPT may count as a call or not)
+        cluster_servers.client(node).script_flush()
+        assert [await check() for _ in range(2)] == [True] * 2
+        assert _script_calls(cluster_servers, node)[0] == 2
+    finally:
+        if sync is not None:
+            sync.close()
+        if cache is not None:
+            await cache.aclose()

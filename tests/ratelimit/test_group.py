@@ -23,17 +23,14 @@ from cache_bridge.ratelimit import (
     hit_all,
     refund,
 )
+from tests.support.clocks import ManualClock
 
 #: The start of an hour on the limiters' clock.
 HOUR = 1_700_006_400.0
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = HOUR + 1
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = HOUR + 1
 
 
 class ProtocolOnly:

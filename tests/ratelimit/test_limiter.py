@@ -21,17 +21,14 @@ from cache_bridge.ratelimit import (
     rate_limit_headers,
     retry_after_seconds,
 )
+from tests.support.clocks import ManualClock
 
 #: A moment at the start of a day, so every window (s, m, h, d) starts here.
 START = 1_700_006_400.0
 
 
-class Clock:
-    def __init__(self, now: float = START) -> None:
-        self.now = now
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = START
 
 
 class ProtocolOnly:
@@ -243,7 +240,7 @@ def test_long_keys_are_hashed_and_keys_are_namespaced() -> None:
     assert not lim.hit("x" * 5000).allowed
     keys = list(cache.store._entries)
     assert len(keys) == 1
-    assert keys[0].startswith("app:rl:api:1/m:fw:{sha256:")
+    assert keys[0].startswith("app:rl:api:1/m:fc:{sha256:")
 
 
 # -- the protocol-only fallback ------------------------------------------------------------
@@ -350,13 +347,26 @@ def test_fail_closed_denies_and_logs_the_outage_and_its_recovery(
 # -- headers -------------------------------------------------------------------------------
 
 
-def test_headers_list_every_limit_and_the_legacy_trio_of_the_tightest() -> None:
+def test_ratelimit_names_the_tightest_limit() -> None:
+    minute = Decision(True, 10, 7, 50.0, 0.0, "minute", Rate(10, 60))
+    hour = Decision(True, 100, 3, 3000.0, 0.0, "hour", Rate(100, 3600))
+    day = Decision(True, 1000, 3, 80000.0, 0.0, "day", Rate(1000, 86400))
+    headers = rate_limit_headers([minute, hour, day])
+    assert headers["RateLimit-Policy"].count(";q=") == 3
+    # The fewest left; of two with 3 left, the one that resets later.
+    assert headers["RateLimit"] == '"day";r=3;t=80000'
+    short = Decision(False, 10, 0, 50.0, 5.0, "minute", Rate(10, 60))
+    long = Decision(False, 100, 0, 3000.0, 2000.0, "hour", Rate(100, 3600))
+    assert rate_limit_headers([short, long, day])["RateLimit"] == '"hour";r=0;t=3000'
+
+
+def test_headers_list_every_policy_and_the_tightest_limit_with_its_legacy_trio() -> None:
     a = Decision(True, 100, 40, 30.2, 0.0, "api", Rate(100, 60))
     b = Decision(False, 5, 0, 12.0, 11.5, 'lo"gin', Rate(5, 3600))
     headers = rate_limit_headers([a, b], legacy=True)
     assert headers == {
         "RateLimit-Policy": '"api";q=100;w=60, "lo\\"gin";q=5;w=3600',
-        "RateLimit": '"api";r=40;t=31, "lo\\"gin";r=0;t=12',
+        "RateLimit": '"lo\\"gin";r=0;t=12',
         "X-RateLimit-Limit": "5",
         "X-RateLimit-Remaining": "0",
         "X-RateLimit-Reset": "12",

@@ -123,6 +123,21 @@ def test_state_is_written_with_its_expiry(redis_client: redis.Redis, redis_url: 
         cache.close()
 
 
+@pytest.mark.parametrize("algorithm", ALGORITHMS)
+@pytest.mark.parametrize("limits", [1, 2])
+def test_a_later_hit_in_the_window_keeps_an_expiry(
+    redis_client: redis.Redis, algorithm: str, limits: int
+) -> None:
+    """The script keeps a same-window state's expiry (KEEPTTL) rather than set it again:
+    after every write, by one limit or by two of one key, the state has an expiry at most the
+    window's end away."""
+    key = f"keep:{algorithm}:{limits}"
+    entry = LimitEntry(key, algorithm, 5, 60_000, None, 1, "hit")
+    for _ in range(3):
+        redis_client.execute_command(*plan(RateLimitHit((entry,) * limits)))  # type: ignore[no-untyped-call]
+        assert 0 < redis_client.pttl(key) <= 120_000
+
+
 # -- one round trip per check ------------------------------------------------------------------
 
 
@@ -149,7 +164,8 @@ def test_one_check_is_one_evalsha(
     # One round trip each, by digest: the 2 KB script is not sent again.
     assert calls["evalsha"] == 8
     # Nothing else came from the adapter (the script's own GET/SET are counted inside it).
-    assert set(calls) <= {"evalsha", "get", "set", "time", "config|resetstat"}
+    script_calls = {"get", "set", "time", "incrby", "decrby", "pexpire", "pttl"}
+    assert set(calls) <= {"evalsha", "config|resetstat", *script_calls}
 
 
 def test_a_script_flush_mid_run_falls_back_to_eval(

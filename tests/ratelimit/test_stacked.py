@@ -76,6 +76,6 @@ def test_state_keys_carry_the_limit(redis_client: redis.Redis, redis_url: str) -
     keys = sorted(k.decode() if isinstance(k, bytes) else k for k in redis_client.keys("*"))
     assert keys == sorted(
         f"app:ratelimit:login:{rate}:{short}:{{ip:1.2.3.4}}"
-        for short in ("fw", "sw", "tb")
+        for short in ("fc", "sw", "tb")  # fc: a fixed window on the store's clock
         for rate in ("2/m", "5/h")
     )

@@ -24,16 +24,13 @@ from cache_bridge.errors import CacheInvalidArgumentError, CacheServerError
 from cache_bridge.resilience.breaker import MAX_SPACING, MIN_SPACING, CircuitBreaker
 from cache_bridge.testing import Harness, RedisServer
 from cache_bridge.testing.contract import failure
+from tests.support.clocks import ManualClock
 
 PASSWORD = "s3cret-Pa55word"
 
 
-class Clock:
-    def __init__(self) -> None:
-        self.now = 100.0
-
-    def __call__(self) -> float:
-        return self.now
+class Clock(ManualClock):
+    start = 100.0
 
 
 def state(breaker: CircuitBreaker) -> str:

@@ -37,6 +37,15 @@ def dead_redis_url() -> str:
     return f"redis://127.0.0.1:{port}/0"
 
 
+def clocked_aliases(clock: Any) -> dict[str, Any]:
+    """CACHES for the rate-limit tests: ``default`` a fresh memory store on ``clock``,
+    ``dead`` a Redis URL where nothing listens."""
+    return {
+        "default": alias(fresh_memory(), KEY_PREFIX="site", OPTIONS={"clock": clock}),
+        "dead": alias(dead_redis_url(), KEY_PREFIX="dead", OPTIONS=DEAD_OPTIONS),
+    }
+
+
 def bridge(name: str = "default") -> BridgeCache:
     cache = caches[name]
     assert isinstance(cache, BridgeCache)

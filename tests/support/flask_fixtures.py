@@ -6,6 +6,7 @@ test module imports the fixture functions, which pytest registers under their ``
 
 from __future__ import annotations
 
+import logging
 import uuid
 from collections.abc import Callable, Iterator
 from typing import Any
@@ -52,3 +53,28 @@ def stored_key(app: Flask, url: str, *, query_string: bool = True, **context: An
     prefix); ``context`` goes to ``app.test_request_context`` (``base_url=...``, ...)."""
     with app.test_request_context(url, **context):
         return path_key(request.path, request_variant(query_string))
+
+
+#: ``init(**config)``: the warnings ``init_app`` logged for an app with that configuration.
+InitLogged = Callable[..., list[str]]
+
+
+@pytest.fixture(name="init_logged")
+def init_logged_fixture(caplog: pytest.LogCaptureFixture) -> Iterator[InitLogged]:
+    """``init_logged(**config)`` makes a memory:// app with ``config``, runs ``init_app`` and
+    returns the warnings the extension logged (messages only); the apps close at the end."""
+    bridge = CacheBridge()
+    apps: list[Flask] = []
+
+    def init(**config: Any) -> list[str]:
+        app = Flask(f"init_logged_{len(apps)}")
+        app.config.update(CACHE_BRIDGE_URL="memory://", **config)
+        caplog.clear()
+        with caplog.at_level(logging.WARNING, logger="flask_cache_bridge"):
+            bridge.init_app(app)
+        apps.append(app)
+        return [r.getMessage() for r in caplog.records if r.name == "flask_cache_bridge"]
+
+    yield init
+    for app in apps:
+        bridge.close(app)

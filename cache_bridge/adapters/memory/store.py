@@ -242,7 +242,7 @@ class MemoryStore:
             return amount
         current = entry["value"]
         if collections_store.is_collection(current):
-            raise CommandRefused("not_integer", "the key holds a set or a hash")
+            raise CommandRefused("wrong_type", "WRONGTYPE the key holds a set or a hash")
         if isinstance(current, bytes):
             # Bytes written by the bytes-level operations count as Redis counts them.
             current = current.decode("latin-1")

@@ -26,6 +26,9 @@ def _refusal(exc: rx.ResponseError) -> CommandRefused | None:
         return CommandRefused("not_integer", "the stored value is not an integer")
     if "overflow" in text:
         return CommandRefused("overflow", "the result would not fit in signed 64 bits")
+    if text.startswith("WRONGTYPE"):
+        # Bad data (a set where a value was expected), not a failing server: no outage.
+        return CommandRefused("wrong_type", text)
     return None
 
 

@@ -25,8 +25,9 @@ from redis.connection import Connection
 from cache_bridge.adapters.redis.bounded import DeadlineSocket
 from cache_bridge.adapters.redis.compat import connection_getter
 from cache_bridge.adapters.redis.errors import closes_the_connection
-from cache_bridge.adapters.redis.plan import Args
-from cache_bridge.adapters.redis.sending import Request, send, send_on_client
+from cache_bridge.adapters.redis.packing import pack, pack_many
+from cache_bridge.adapters.redis.plan import Args, plan
+from cache_bridge.adapters.redis.sending import Request, send_on_client, send_plan
 from cache_bridge.engine.commands import Command
 from cache_bridge.errors import CacheClosedError
 
@@ -70,7 +71,7 @@ class SyncExecutor:
         self._waiting = 0
 
     def __call__(self, command: Command) -> Any:
-        return send(command, self._send if self._direct else self._send_on_client)
+        return send_plan(plan(command), self._send if self._direct else self._send_on_client)
 
     def _send(self, request: Request) -> Any:
         return self._transaction(request) if isinstance(request, list) else self._call(request)
@@ -81,7 +82,7 @@ class SyncExecutor:
     def _call(self, args: Args) -> Any:
         conn = self._acquire()
         try:
-            conn.send_packed_command(conn.pack_command(*args), check_health=False)
+            conn.send_packed_command(pack(conn, args), check_health=False)
             reply = conn.read_response()
         except rx.ResponseError as error:
             if closes_the_connection(error):
@@ -105,7 +106,7 @@ class SyncExecutor:
         error: rx.ResponseError | None = None
         replies: Any = None
         try:
-            packed = conn.pack_commands([("MULTI",), *commands, ("EXEC",)])
+            packed = pack_many(conn, [("MULTI",), *commands, ("EXEC",)])
             conn.send_packed_command(packed, check_health=False)
             for _ in range(len(commands) + 2):  # +OK, one +QUEUED per command, then EXEC's
                 try:

@@ -9,11 +9,12 @@ PX``) only if all allow: one round trip for all of a request's limits, atomic on
 no state ever left without an expiry. A limit without a caller's time (``''``) takes the
 server's ``TIME``, so every process sharing the server shares one clock.
 
-Hit: KEYS the state keys; ARGV four per limit: algorithm, limit, period_ms, now_ms or ''.
+Hit: KEYS the state keys; ARGV one per limit, ``"algorithm limit period_ms cost mode[ now_ms]"``
+(one argument rather than six: each costs redis-py an encoding and the server a string).
 Reply: six integers per limit: allowed, remaining, reset_ms, retry_ms, counted, now_ms.
 
-Refund: KEYS the state keys; ARGV four per limit: algorithm, limit, period_ms, hit_ms.
-Reply: how many states changed (each keeps its expiry).
+Refund: KEYS the state keys; ARGV one per limit, ``"algorithm limit period_ms cost mode
+hit_ms"``. Reply: how many states changed (each keeps its expiry).
 """
 
 from __future__ import annotations

@@ -43,6 +43,7 @@ from redis import exceptions as rx
 from redis.asyncio.connection import ConnectionPool
 
 from cache_bridge.adapters.redis.errors import closes_the_connection
+from cache_bridge.adapters.redis.packing import pack_many
 from cache_bridge.adapters.redis.pipeline_connection import PipelineConnection
 from cache_bridge.adapters.redis.pipeline_failures import closed, fresh, refused
 from cache_bridge.adapters.redis.plan import Args
@@ -208,7 +209,7 @@ class AutoPipeline:
         except BaseException as exc:
             await self._not_opened(batch, exc)  # (raises again if cancelled)
             return
-        packed = conn.pack_commands([args for args, _, _ in batch])
+        packed = pack_many(conn, [args for args, _, _ in batch])
         if len(batch) > 1:
             if _size(packed) > _LARGE:
                 # A large command goes alone (see the module's docstring): each in turn.

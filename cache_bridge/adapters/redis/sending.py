@@ -3,9 +3,10 @@ the Redis and Sentinel adapters, both faces: an argument list as one command, a 
 as one MULTI/EXEC, and a script by digest (``EVALSHA``), sent again as ``EVAL`` when the
 server answers ``NOSCRIPT`` (:mod:`cache_bridge.adapters.redis.scripts`).
 
-:func:`send` and :func:`send_async` take the adapter's own way to send one request (a direct
-connection, a pipeline lane, a redis-py client); :func:`send_on_client` and
-:func:`send_on_async_client` are that way for a plain redis-py client.
+:func:`send_plan` and :func:`send_plan_async` take the adapter's own way to send one request
+(a direct connection, a pipeline lane, a redis-py client, a cluster node);
+:func:`send_on_client` and :func:`send_on_async_client` are that way for a plain redis-py
+client.
 """
 
 from __future__ import annotations
@@ -17,17 +18,16 @@ from typing import Any, TypeVar
 
 from redis import exceptions as rx
 
-from cache_bridge.adapters.redis.plan import Args, plan
+from cache_bridge.adapters.redis.plan import Args
 from cache_bridge.adapters.redis.scripts import as_evalsha
-from cache_bridge.engine.commands import Command
 
 __all__ = [
     "Request",
     "attempts",
-    "send",
-    "send_async",
     "send_on_async_client",
     "send_on_client",
+    "send_plan",
+    "send_plan_async",
     "transaction",
     "transaction_async",
 ]
@@ -38,27 +38,28 @@ T = TypeVar("T")
 Request = Args | list[Args]
 
 
-def attempts(command: Command) -> tuple[Request, ...]:
-    """What to send for ``command``, each in turn while the one before is refused with
+def attempts(args: Request) -> tuple[Request, ...]:
+    """What to send for the plan ``args``, each in turn while the one before is refused with
     ``NOSCRIPT``: a script's ``EVALSHA`` and then its ``EVAL``; any other plan alone."""
-    args = plan(command)
     if isinstance(args, list) or args[0] != "EVAL":
         return (args,)
     return (as_evalsha(args), args)  # EVAL also loads the script for the next EVALSHA
 
 
-def send(command: Command, call: Callable[[Request], T]) -> T:
-    """``command``'s reply, each of its :func:`attempts` sent by ``call``."""
-    *first, last = attempts(command)
+def send_plan(args: Request, call: Callable[[Request], T]) -> T:
+    """The reply to the plan ``args`` (:func:`~cache_bridge.adapters.redis.plan.plan` of a
+    command), each of its :func:`attempts` sent by ``call``: the Redis and Sentinel
+    adapters' way to send a command, and the cluster adapter's to send one to a node."""
+    *first, last = attempts(args)
     for request in first:
         with contextlib.suppress(rx.NoScriptError):
             return call(request)
     return call(last)
 
 
-async def send_async(command: Command, call: Callable[[Request], Awaitable[T]]) -> T:
-    """Like :func:`send`, awaiting ``call``."""
-    *first, last = attempts(command)
+async def send_plan_async(args: Request, call: Callable[[Request], Awaitable[T]]) -> T:
+    """Like :func:`send_plan`, awaiting ``call``."""
+    *first, last = attempts(args)
     for request in first:
         with contextlib.suppress(rx.NoScriptError):
             return await call(request)

@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from cache_bridge.adapters.redis.plan import Args
+from cache_bridge.adapters.redis.sending import send_plan, send_plan_async
 from cache_bridge.adapters.redis_cluster.nodes import NodeGuards, watch
 
 __all__ = [
@@ -40,7 +41,9 @@ __all__ = [
 @dataclass(frozen=True, slots=True)
 class OnNode:
     """One command, to ``node`` (``None``: where the client routes it by its keys), counted
-    by the breaker of node ``watched`` (``None``: by none). Reply: the command's."""
+    by the breaker of node ``watched`` (``None``: by none); a script's ``EVAL`` goes as
+    ``EVALSHA`` first (:func:`~cache_bridge.adapters.redis.sending.send_plan`). Reply: the
+    command's."""
 
     args: Args
     node: Any = None
@@ -152,7 +155,9 @@ class BlockingNodes:
 
     def on_node(self, call: OnNode) -> Any:
         with _watch(self._nodes, call):
-            return self._client.execute_command(*call.args, **_target(call.node))
+            return send_plan(
+                call.args, lambda args: self._client.execute_command(*args, **_target(call.node))
+            )
 
     def slot_map(self, call: SlotMap) -> None:
         return None  # read when the client was built
@@ -193,7 +198,9 @@ class AwaitingNodes:
 
     async def on_node(self, call: OnNode) -> Any:
         with _watch(self._nodes, call):
-            return await self._client.execute_command(*call.args, **_target(call.node))
+            return await send_plan_async(
+                call.args, lambda args: self._client.execute_command(*args, **_target(call.node))
+            )
 
     async def slot_map(self, call: SlotMap) -> None:
         await self._client.initialize()  # (only the first call reads it)

@@ -151,8 +151,10 @@ def _limits(command: RateLimitHit | RateLimitRefund) -> Route:
     groups = _by_slot(limit.key for limit in limits)
     if len(groups) == 1:
         return OnKey(plan(command))
+    # Each part's reply in the six-integers-per-limit form, which ``combine`` splices: the
+    # extra argument keeps a part of one limit from the count form (lua/rate_limit.lua).
     commands = tuple(
-        (slot, _single(type(command)(tuple(limits[p] for p in positions))))
+        (slot, (*_single(type(command)(tuple(limits[p] for p in positions))), "full"))
         for slot, positions in groups.items()
     )
     if isinstance(command, RateLimitRefund):

@@ -10,11 +10,12 @@ from cache_bridge.adapters.building import FromSettings
 from cache_bridge.adapters.loop_clients import LoopClients
 from cache_bridge.adapters.redis.errors import translate
 from cache_bridge.adapters.redis.guards import probe_settings, redis_guard
+from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis.sending import (
-    send,
-    send_async,
     send_on_async_client,
     send_on_client,
+    send_plan,
+    send_plan_async,
 )
 from cache_bridge.adapters.redis_sentinel.clients import (
     aclose_primary_client,
@@ -61,7 +62,7 @@ class SyncRedisSentinelCache(FromSettings, SyncCache):
     def _execute_on_client(self, command: Command) -> Any:
         if self._closed:  # an operation that was already running when close() came
             raise CacheClosedError("the adapter was closed", operation="")
-        return send(command, lambda request: send_on_client(self._client, request))
+        return send_plan(plan(command), lambda request: send_on_client(self._client, request))
 
     def _release(self) -> None:
         self._leave_guard()
@@ -91,8 +92,8 @@ class RedisSentinelCache(FromSettings, AsyncCache):
         if self._closed:  # an operation that was already running when aclose() came
             raise CacheClosedError("the adapter was closed", operation="")
         client = await self._loops.current()
-        bound = self._transaction_bound
-        return await send_async(command, lambda one: send_on_async_client(client, one, bound))
+        args, bound = plan(command), self._transaction_bound
+        return await send_plan_async(args, lambda one: send_on_async_client(client, one, bound))
 
     async def _release(self) -> None:
         self._leave_guard()

@@ -19,8 +19,9 @@ from returns.result import Success
 
 from cache_bridge import CacheConnectionError, CacheSerializationError, CacheTimeoutError
 from cache_bridge.adapters.redis import RedisCache, SyncRedisCache
-from cache_bridge.errors import CacheServerError
+from cache_bridge.errors import CacheServerError, CacheValueError
 from cache_bridge.protocol import SyncCacheProtocol
+from cache_bridge.resilience.outage_log import is_outage
 from cache_bridge.testing import Harness, Harnesses, RedisServer
 from cache_bridge.testing.contract import CALLS, failure
 
@@ -252,6 +253,22 @@ def test_bytes_that_are_not_utf8_fail_to_decode(
     assert cache.get_many(["fine", "missing"]) == Success({"fine": "ok", "missing": None})
     assert cache.exists("foreign") == Success(True)
     assert cache.delete("foreign") == Success(True)
+
+
+def test_a_key_of_another_type_is_bad_data_not_an_outage(
+    connect: Connect, redis_url: str, redis_client: redis.Redis
+) -> None:
+    # Redis answers WRONGTYPE (a set where a value or a number was expected): the data is
+    # wrong, the server is fine, so the error is a CacheValueError (as on memory://), which the
+    # outage log and the breaker leave alone, and the set is untouched.
+    redis_client.sadd("a-set", "m")
+    cache = connect(redis_url, **SHORT)
+
+    for result in (cache.get("a-set"), cache.increment("a-set")):
+        error = failure(result, CacheValueError)
+        assert not is_outage(error)
+        assert "WRONGTYPE" in error.message
+    assert redis_client.smembers("a-set") == {b"m"}
 
 
 # -- a full server -----------------------------------------------------------------------------

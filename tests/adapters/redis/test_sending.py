@@ -12,17 +12,17 @@ from redis import exceptions as rx
 
 from cache_bridge.adapters.redis.plan import plan
 from cache_bridge.adapters.redis.scripts import digest
-from cache_bridge.adapters.redis.sending import Request, attempts, send, send_async
+from cache_bridge.adapters.redis.sending import Request, attempts, send_plan, send_plan_async
 from cache_bridge.engine.commands import Command, Get, SetMany, Touch
 
 
 def test_a_script_goes_by_digest_first_and_anything_else_as_planned() -> None:
     touch = plan(Touch("k", 5_000))
     assert isinstance(touch, tuple)
-    assert attempts(Touch("k", 5_000)) == (("EVALSHA", digest(str(touch[1])), *touch[2:]), touch)
-    assert attempts(Get("k")) == (("GET", "k"),)
-    batch = SetMany((("a", "1", b"1"), ("b", "2", b"2")), 10)
-    assert attempts(batch) == (plan(batch),)
+    assert attempts(touch) == (("EVALSHA", digest(str(touch[1])), *touch[2:]), touch)
+    assert attempts(plan(Get("k"))) == (("GET", "k"),)
+    batch = plan(SetMany((("a", "1", b"1"), ("b", "2", b"2")), 10))
+    assert attempts(batch) == (batch,)
 
 
 class Scripted:
@@ -46,8 +46,8 @@ class Scripted:
 def _both(command: Command, *replies: Any) -> list[tuple[Any, list[Request]]]:
     blocking, awaiting = Scripted(*replies), Scripted(*replies)
     return [
-        (send(command, blocking), blocking.sent),
-        (asyncio.run(send_async(command, awaiting.awaiting)), awaiting.sent),
+        (send_plan(plan(command), blocking), blocking.sent),
+        (asyncio.run(send_plan_async(plan(command), awaiting.awaiting)), awaiting.sent),
     ]
 
 
@@ -64,6 +64,6 @@ def test_noscript_sends_the_script_itself_on_both_faces() -> None:
 def test_other_errors_are_not_retried() -> None:
     for command in (Touch("k", None), Get("k")):
         with pytest.raises(rx.ResponseError):
-            send(command, Scripted(rx.ResponseError("WRONGTYPE"), "never sent"))
+            send_plan(plan(command), Scripted(rx.ResponseError("WRONGTYPE"), "never sent"))
     with pytest.raises(rx.NoScriptError):  # (a plan that is not a script is sent once)
-        send(Get("k"), Scripted(rx.NoScriptError("NOSCRIPT"), "never sent"))
+        send_plan(plan(Get("k")), Scripted(rx.NoScriptError("NOSCRIPT"), "never sent"))

@@ -5,40 +5,23 @@ from __future__ import annotations
 import time
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
+from django.core.management.base import CommandError
 from returns.result import Failure, Success
 
 from django_cache_bridge import admin
 from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.aliases import bridge_aliases
+from django_cache_bridge.management.selection import AliasCommand
 
 
-class Command(BaseCommand):
+class Command(AliasCommand):
     help = (
         "Ping each BridgeCache alias (all of them by default) and print the round-trip time; "
         "exit with status 1 if any does not answer."
     )
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--alias",
-            action="append",
-            dest="aliases",
-            metavar="NAME",
-            help="a CACHES alias to ping (repeatable; default: every BridgeCache alias)",
-        )
-
     def handle(self, *args: Any, aliases: list[str] | None = None, **options: Any) -> None:
-        names = aliases or bridge_aliases()
-        if not names:
-            raise CommandError("no CACHES alias uses django_cache_bridge.cache.BridgeCache")
-        for alias in names:
-            if alias not in settings.CACHES:
-                raise CommandError(
-                    f"unknown cache alias {alias!r}; configured: {', '.join(settings.CACHES)}"
-                )
+        names = self.chosen_aliases(aliases)
         failed = [alias for alias in names if not self._ping(alias)]
         if failed:
             raise CommandError(

@@ -5,13 +5,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from django.conf import settings
 from django.core.exceptions import ImproperlyConfigured
-from django.core.management.base import BaseCommand, CommandError, CommandParser
 
 from cache_bridge.observability.health import readiness
 from django_cache_bridge.access import get_bridge_cache
-from django_cache_bridge.aliases import bridge_aliases
+from django_cache_bridge.management.selection import AliasCommand
 
 #: Said first, always: the counters of the running site are not reachable from here.
 OWN_PROCESS = (
@@ -21,25 +19,11 @@ OWN_PROCESS = (
 )
 
 
-class Command(BaseCommand):
+class Command(AliasCommand):
     help = "Ping each BridgeCache alias and print its state and circuit-breaker counters."
 
-    def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument(
-            "--alias",
-            action="append",
-            dest="aliases",
-            metavar="NAME",
-            help="a CACHES alias (repeatable; default: every BridgeCache alias)",
-        )
-
     def handle(self, *args: Any, aliases: list[str] | None = None, **options: Any) -> None:
-        names = aliases or bridge_aliases()
-        if not names:
-            raise CommandError("no CACHES alias uses django_cache_bridge.cache.BridgeCache")
-        unknown = [alias for alias in names if alias not in settings.CACHES]
-        if unknown:
-            raise CommandError(f"unknown cache alias {unknown[0]!r}")
+        names = self.chosen_aliases(aliases)
         self.stdout.write(OWN_PROCESS)
         for alias in names:
             self.stdout.write(self._line(alias))
