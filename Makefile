@@ -92,12 +92,15 @@ test: lint typecheck docs pytest pytest-without-redis django6
 # The benchmark suite: cache_bridge against raw redis-py and the peers, one interleaved run;
 # writes bench/RESULTS.md and bench/results.json (python -m bench --help for options); then
 # the near cache's hot-key reads and invalidation lag (docs/near-cache.md), and what the
-# stampede and near-cache events cost with nothing listening (docs/observability.md).
+# stampede and near-cache events cost with nothing listening (docs/observability.md); last,
+# what one and three rate limits add to a Flask and a Django request next to a hand-written
+# one-EVALSHA hook, with issue 15's goals met or not (docs/ratelimit.md, "What a limit costs").
 bench: $(STAMP)
 	$(BIN)/python -m bench
 	$(BIN)/python -m bench --only herd
 	$(BIN)/python -m bench.cases_near_cache
 	$(BIN)/python -m bench.cases_events
+	$(BIN)/python bench/ratelimit_cost.py --frameworks
 
 clean:
 	rm -rf $(VENV) .nox .pytest_cache .mypy_cache .ruff_cache .hypothesis

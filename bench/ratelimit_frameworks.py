@@ -270,6 +270,34 @@ def main(argv: list[str]) -> None:
     _print(medians)
 
 
+#: Issue 15's goals: (case, most the added cost may be, as a multiple of the hook's).
+GOALS = (
+    ("bridge.limit, headers on", 1.15),
+    ("3 stacked bridge.limit, headers on", 1.3),
+    ("@ratelimit, headers on", 1.15),
+    ("3 stacked @ratelimit, headers on", 1.3),
+)
+
+
+def goals(medians: dict[str, float]) -> list[str]:
+    """One line per goal of :data:`GOALS`: the case's added cost over the hook's, by the wall
+    clock and by CPU, and whether both are within the goal."""
+    lines = []
+    for case, most in GOALS:
+        framework = "Flask" if case.startswith(("bridge", "3 stacked bridge")) else "Django"
+        ratios = []
+        for kind in ("", "cpu "):
+            base = medians[f"{kind}{framework}: none"]
+            hook = medians[f"{kind}{framework}: hook (1 EVALSHA)"] - base
+            added = medians[f"{kind}{framework}: {case}"] - base
+            ratios.append(added / hook if hook > 0 else math.inf)
+        met = "met" if max(ratios) <= most else "NOT met"
+        lines.append(
+            f"{framework}: {case:36} <= {most:.2f}x: {ratios[0]:.2f}x / {ratios[1]:.2f}x  {met}"
+        )
+    return lines
+
+
 def _print(medians: dict[str, dict[str, float]]) -> None:
     print(
         f"\nus per request, median of {ROUNDS} paired rounds (each the fastest of {PASSES} "
@@ -295,6 +323,9 @@ def _print(medians: dict[str, dict[str, float]]) -> None:
             f"  {case.removeprefix('headers '):44}"
             + "".join(f"{medians[n][case]:8.2f}" for n in names)
         )
+    print("\nGoals (issue 15), this tree, added cost as a multiple of the hook's (wall / CPU):")
+    for line in goals(medians[names[0]]):
+        print(f"  {line}")
     if len(names) == 2:
         print("\nthis / before, added cost per request:")
         for case in cases:
