@@ -28,6 +28,7 @@ from returns.result import Failure, Result, Success
 from cache_bridge.engine.commands import LimitEntry
 from cache_bridge.engine.keys import InvalidArgument, KeySpace
 from cache_bridge.engine.limit_algorithms import Reply
+from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheInvalidArgumentError, DomainError
 from cache_bridge.observability import events
 from cache_bridge.ratelimit.decision import Decision
@@ -203,14 +204,28 @@ def group(checks: Sequence[Check]) -> Group[list[Decision]]:
 class OneCommand:
     """A group whose checks all run on one bundled adapter (the usual case in both
     frameworks): its one operation, run without the group's generator, and how its Result
-    becomes the decisions."""
+    becomes the decisions. Per limit it keeps the entry the command sends (its key in the
+    adapter's namespace) and the state key its decision names; the entries a fallback store
+    needs (keys outside the namespace) are built only when it is asked."""
 
-    __slots__ = ("entries", "limiters", "modes", "pair")  # entries: keys not yet namespaced
+    __slots__ = ("cache", "limiters", "modes", "state_keys", "stored")
 
     def __init__(
-        self, limiters: list[Limited], entries: list[LimitEntry], modes: list[str], pair: Any
+        self,
+        cache: Any,
+        limiters: list[Limited],
+        state_keys: list[str],
+        stored: tuple[LimitEntry, ...],
+        modes: list[str],
     ) -> None:
-        self.limiters, self.entries, self.modes, self.pair = limiters, entries, modes, pair
+        self.cache, self.limiters, self.state_keys = cache, limiters, state_keys
+        self.stored, self.modes = stored, modes
+
+    @property
+    def pair(self) -> tuple[Any, Op[list[Reply]]]:
+        """The operation to run, on its adapter (a new one each time: an operation runs
+        once)."""
+        return self.cache, rate_limit_hits(None, self.stored)
 
     def decided(self, result: Result[Any, DomainError]) -> list[Decision]:
         """The decisions of the operation's Result (one command: all or nothing already)."""
@@ -223,14 +238,20 @@ class OneCommand:
                 if isinstance(result, Failure)
                 else unexpected(TypeError(f"not a Result: {result!r}"))
             )
-            replies = [error] * len(self.entries)
+            replies = [error] * len(self.stored)
         decisions = [
-            limiter.policy.decide(reply, entry)
-            for limiter, reply, entry in zip(self.limiters, replies, self.entries, strict=True)
+            limiter.policy.decide_one(reply, state_key, entry.cost)
+            for limiter, reply, state_key, entry in zip(
+                self.limiters, replies, self.state_keys, self.stored, strict=True
+            )
         ]
         if not isinstance(result, Success):  # the in-memory fallback, if any
             policies = [limiter.policy for limiter in self.limiters]
-            decisions = from_memory(policies, self.entries, decisions)
+            entries = [
+                policy.entry_at(key, e.now_ms, e.cost, e.mode)
+                for policy, key, e in zip(policies, self.state_keys, self.stored, strict=True)
+            ]
+            decisions = from_memory(policies, entries, decisions)
         if events.listeners:  # nothing built while no one listens
             report(decisions, self.modes)
         return decisions
@@ -244,33 +265,31 @@ def one_command(checks: Sequence[Check]) -> OneCommand | None:
     cache = checks[0][0].cache
     ns = keyspace(cache)
     limiters: list[Limited] = []
-    entries: list[LimitEntry] = []
+    state_keys: list[str] = []
     stored: list[LimitEntry] = []
     modes: list[str] = []
     for check in checks:
         limiter, key, cost, mode = _unpack(check)
         if limiter.cache is not cache or not limiter.native:
             return None
+        policy = limiter.policy
         try:
-            costly = type(cost) is not int or cost != 1
-            if costly and limiter.policy.refused_cost(cost) is not None:
+            if (type(cost) is not int or cost != 1) and policy.refused_cost(cost) is not None:
                 return None
-            entry = limiter.policy.entry(key, True, cost, mode)
-            if not isinstance(entry, LimitEntry):
-                return None
-            stored.append(_in(ns, entry))
+            if type(key) is not str:
+                entry = policy.entry(key, True, cost, mode)  # checks it (a str subclass: a copy)
+                if not isinstance(entry, LimitEntry):
+                    return None
+                state_key = entry.key
+            else:
+                state_key = policy.storage_key(key)
+            stored.append(policy.entry_at(ns.key(state_key), policy.now_ms(True), cost, mode))
         except Exception:  # a bad key or a hostile clock: the general path decides it alone
             return None
         limiters.append(limiter)
-        entries.append(entry)
+        state_keys.append(state_key)
         modes.append(mode)
-    op = rate_limit_hits(None, tuple(stored))
-    return OneCommand(limiters, entries, modes, (cache, op))
-
-
-def _in(ns: KeySpace, entry: LimitEntry) -> LimitEntry:
-    e = entry
-    return LimitEntry(ns.key(e.key), e.algorithm, e.limit, e.period_ms, e.now_ms, e.cost, e.mode)
+    return OneCommand(cache, limiters, state_keys, tuple(stored), modes)
 
 
 def _uncounted(decision: Decision) -> Decision:

@@ -88,7 +88,7 @@ def uncounted(reply: Reply, cost: int = 1) -> Reply:
     return (reply[0], reply[1] + cost, reply[2], 0, 0, reply[5])
 
 
-def counted_reply(entry: LimitEntry, reply: Sequence[Any]) -> Reply:
+def counted_reply(entry: LimitEntry, reply: Sequence[Any], now: int | None = None) -> Reply:
     """The six numbers of ``entry``'s decision from a count-form reply ``[n, pttl]`` (see
     :class:`~cache_bridge.engine.commands.RateLimitHit`: one fixed-window limit on the store's
     clock, its window ending when its count expires, ``pttl`` ms from now; -2: no count yet).
@@ -99,10 +99,12 @@ def counted_reply(entry: LimitEntry, reply: Sequence[Any]) -> Reply:
     The store read no clock for it: the window's end, one of the multiples of the period, is
     this process's time plus ``pttl`` rounded to the nearest, exact while the clocks agree
     within half a period; the decision's time (its receipt's, which a refund compares with
-    the store's window) is in that window, ``pttl`` before its end."""
+    the store's window) is in that window, ``pttl`` before its end. ``now``: this process's
+    time in Unix ms, read once for a group's replies (read here without it)."""
     n, pttl = int(reply[0]), int(reply[1])
     period, limit = entry.period_ms, entry.limit
-    now = math.floor(time.time() * 1000)
+    if now is None:
+        now = math.floor(time.time() * 1000)
     if pttl < 0:  # no count (a peek before any hit): the window this process's clock is in
         pttl = period - now % period
     # 0 through the window's last millisecond (the key still there): that window, not the next.
@@ -125,7 +127,10 @@ def _replies(reply: Sequence[Any], count: int, entries: Sequence[LimitEntry]) ->
     if len(reply) == 2 * count:  # the count form (six per limit otherwise)
         if count == 1:  # the usual check, without slicing
             return [counted_reply(entries[0], reply)]
-        return [counted_reply(entry, reply[2 * i : 2 * i + 2]) for i, entry in enumerate(entries)]
+        now = math.floor(time.time() * 1000)
+        return [
+            counted_reply(entry, reply[2 * i : 2 * i + 2], now) for i, entry in enumerate(entries)
+        ]
     numbers = [int(n) for n in reply]
     if len(numbers) != _PER_LIMIT * count:
         raise CacheError(f"a rate-limit reply of {len(numbers)} numbers", operation="rate_limit")
