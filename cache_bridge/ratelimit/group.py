@@ -21,20 +21,26 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Generator, Iterable, Sequence
-from typing import Any, Protocol, TypeVar
+from typing import Any, TypeVar
 
-from returns.result import Failure, Result, Success
+from returns.result import Result
 
 from cache_bridge.engine.commands import LimitEntry
-from cache_bridge.engine.keys import InvalidArgument, KeySpace
+from cache_bridge.engine.keys import InvalidArgument
 from cache_bridge.engine.limit_algorithms import Reply
-from cache_bridge.engine.operations import Op
 from cache_bridge.errors import CacheInvalidArgumentError, DomainError
 from cache_bridge.observability import events
+from cache_bridge.ratelimit.checks import (
+    Check,
+    Limited,
+    keyspace,
+    one_command,
+    unpack,
+)
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.driving import Group, acall, adrive, call, drive
 from cache_bridge.ratelimit.memory_fallback import from_memory, refund_in_memory
-from cache_bridge.ratelimit.policy import LimitPolicy, unexpected
+from cache_bridge.ratelimit.policy import unexpected
 from cache_bridge.ratelimit.reporting import report
 from cache_bridge.ratelimit.steps import (
     Call,
@@ -47,8 +53,6 @@ from cache_bridge.ratelimit.steps import (
 )
 
 __all__ = [
-    "Limited",
-    "OneCommand",
     "acall",
     "adrive",
     "ahit_all",
@@ -57,7 +61,6 @@ __all__ = [
     "drive",
     "group",
     "hit_all",
-    "one_command",
     "refund",
 ]
 
@@ -66,23 +69,6 @@ T = TypeVar("T")
 
 #: Filled in by the part that runs the limit.
 _NOT_RUN: Reply = (0, 0, 0, 0, 0, 0)
-
-
-class Limited(Protocol):
-    """What the group needs of a limiter (both :class:`~cache_bridge.ratelimit.RateLimiter`
-    and :class:`~cache_bridge.ratelimit.AsyncRateLimiter` are)."""
-
-    cache: Any
-    policy: LimitPolicy
-    native: bool
-
-    def hit(self, key: str) -> Any: ...
-
-
-def keyspace(cache: Any) -> KeySpace:
-    """The namespace of a bundled face (its ``keyspace``), or one built from ``key_prefix``."""
-    found = getattr(cache, "keyspace", None)
-    return found if isinstance(found, KeySpace) else KeySpace(getattr(cache, "key_prefix", None))
 
 
 class _Part:
@@ -129,20 +115,6 @@ def _run_part(part: _Part) -> Group[list[Reply]]:
     return replies
 
 
-#: One check of a group: ``(limiter, key)``, ``(limiter, key, cost)`` or ``(limiter, key, cost,
-#: mode)`` (``mode``: ``"hit"``, ``"peek"`` or ``"force"``, as
-#: :class:`~cache_bridge.engine.commands.LimitEntry`).
-Check = tuple[Limited, str] | tuple[Limited, str, int] | tuple[Limited, str, int, str]
-
-
-def _unpack(check: Check) -> tuple[Limited, str, Any, str]:
-    if len(check) == 2:
-        return check[0], check[1], 1, "hit"
-    if len(check) == 3:
-        return check[0], check[1], check[2], "hit"
-    return check[0], check[1], check[2], check[3]
-
-
 def _entry(
     limiter: Limited, key: object, cost: Any, mode: str
 ) -> LimitEntry | DomainError | Decision:
@@ -164,7 +136,7 @@ def _entry(
 
 def group(checks: Sequence[Check]) -> Group[list[Decision]]:
     """The steps of :func:`hit_all`."""
-    unpacked = [_unpack(check) for check in checks]
+    unpacked = [unpack(check) for check in checks]
     limiters = [limiter for limiter, _, _, _ in unpacked]
     outcomes: list[Reply | DomainError | Decision] = []
     entries: list[LimitEntry | None] = []
@@ -199,97 +171,6 @@ def group(checks: Sequence[Check]) -> Group[list[Decision]]:
     if events.listeners:  # nothing built while no one listens
         report(decisions, [mode for _, _, _, mode in unpacked])
     return decisions
-
-
-class OneCommand:
-    """A group whose checks all run on one bundled adapter (the usual case in both
-    frameworks): its one operation, run without the group's generator, and how its Result
-    becomes the decisions. Per limit it keeps the entry the command sends (its key in the
-    adapter's namespace) and the state key its decision names; the entries a fallback store
-    needs (keys outside the namespace) are built only when it is asked."""
-
-    __slots__ = ("cache", "limiters", "modes", "state_keys", "stored")
-
-    def __init__(
-        self,
-        cache: Any,
-        limiters: list[Limited],
-        state_keys: list[str],
-        stored: tuple[LimitEntry, ...],
-        modes: list[str],
-    ) -> None:
-        self.cache, self.limiters, self.state_keys = cache, limiters, state_keys
-        self.stored, self.modes = stored, modes
-
-    @property
-    def pair(self) -> tuple[Any, Op[list[Reply]]]:
-        """The operation to run, on its adapter (a new one each time: an operation runs
-        once)."""
-        return self.cache, rate_limit_hits(None, self.stored)
-
-    def decided(self, result: Result[Any, DomainError]) -> list[Decision]:
-        """The decisions of the operation's Result (one command: all or nothing already)."""
-        replies: Sequence[Reply | DomainError]
-        if isinstance(result, Success):
-            replies = result.unwrap()
-        else:
-            error = (
-                result.failure()
-                if isinstance(result, Failure)
-                else unexpected(TypeError(f"not a Result: {result!r}"))
-            )
-            replies = [error] * len(self.stored)
-        decisions = [
-            limiter.policy.decide_one(reply, state_key, entry.cost)
-            for limiter, reply, state_key, entry in zip(
-                self.limiters, replies, self.state_keys, self.stored, strict=True
-            )
-        ]
-        if not isinstance(result, Success):  # the in-memory fallback, if any
-            policies = [limiter.policy for limiter in self.limiters]
-            entries = [
-                policy.entry_at(key, e.now_ms, e.cost, e.mode)
-                for policy, key, e in zip(policies, self.state_keys, self.stored, strict=True)
-            ]
-            decisions = from_memory(policies, entries, decisions)
-        if events.listeners:  # nothing built while no one listens
-            report(decisions, self.modes)
-        return decisions
-
-
-def one_command(checks: Sequence[Check]) -> OneCommand | None:
-    """The group as one operation when every check runs natively on one adapter with a key
-    and cost it can count; ``None`` otherwise (the general :func:`group` decides)."""
-    if not checks:
-        return None
-    cache = checks[0][0].cache
-    ns = keyspace(cache)
-    limiters: list[Limited] = []
-    state_keys: list[str] = []
-    stored: list[LimitEntry] = []
-    modes: list[str] = []
-    for check in checks:
-        limiter, key, cost, mode = _unpack(check)
-        if limiter.cache is not cache or not limiter.native:
-            return None
-        policy = limiter.policy
-        try:
-            if (type(cost) is not int or cost != 1) and policy.refused_cost(cost) is not None:
-                return None
-            if type(key) is not str:
-                entry = policy.entry(key, True, cost, mode)  # checks it (a str subclass: a copy)
-                if not isinstance(entry, LimitEntry):
-                    return None
-                state_key = entry.key
-            else:
-                state_key = policy.storage_key(key)
-            stored.append(policy.entry_at(ns.key(state_key), policy.now_ms(True), cost, mode))
-        except Exception:  # a bad key or a hostile clock: the general path decides it alone
-            return None
-        limiters.append(limiter)
-        state_keys.append(state_key)
-        modes.append(mode)
-    return OneCommand(cache, limiters, state_keys, tuple(stored), modes)
 
 
 def _uncounted(decision: Decision) -> Decision:

@@ -23,9 +23,10 @@ from cache_bridge.errors import CacheError, DomainError
 from cache_bridge.faces import AsyncCache, SyncCache
 from cache_bridge.observability import events
 from cache_bridge.protocol import CacheProtocol, SyncCacheProtocol
+from cache_bridge.ratelimit.checks import Limited, keyspace
 from cache_bridge.ratelimit.decision import Decision
 from cache_bridge.ratelimit.driving import Group, acall, adrive, call, drive
-from cache_bridge.ratelimit.group import Limited, group, keyspace
+from cache_bridge.ratelimit.group import group
 from cache_bridge.ratelimit.memory_fallback import from_memory
 from cache_bridge.ratelimit.policy import LimitPolicy, limit_log, unexpected
 from cache_bridge.ratelimit.rate import Rate

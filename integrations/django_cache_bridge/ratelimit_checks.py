@@ -22,8 +22,8 @@ from cache_bridge.ratelimit import (
     hit_all,
     refund,
 )
+from cache_bridge.ratelimit.checks import Check
 from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
-from cache_bridge.ratelimit.group import Check
 from cache_bridge.ratelimit.request_keys import UNAVAILABLE, Deny
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings
 from django_cache_bridge.ratelimit_exempt import is_exempt, is_exempt_async
