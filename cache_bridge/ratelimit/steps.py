@@ -128,8 +128,10 @@ def _replies(reply: Sequence[Any], count: int, entries: Sequence[LimitEntry]) ->
         if count == 1:  # the usual check, without slicing
             return [counted_reply(entries[0], reply)]
         now = math.floor(time.time() * 1000)
+        pairs = iter(reply)  # zip of one iterator twice: the pairs, without a slice each
         return [
-            counted_reply(entry, reply[2 * i : 2 * i + 2], now) for i, entry in enumerate(entries)
+            counted_reply(entry, pair, now)
+            for entry, pair in zip(entries, zip(pairs, pairs, strict=True), strict=True)
         ]
     numbers = [int(n) for n in reply]
     if len(numbers) != _PER_LIMIT * count:

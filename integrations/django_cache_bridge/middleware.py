@@ -12,7 +12,7 @@ untouched.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any
 
 from asgiref.sync import iscoroutinefunction, markcoroutinefunction
@@ -68,7 +68,7 @@ def _resolved(request: HttpRequest) -> ResolverMatch | None:
 
 def _plan(
     request: HttpRequest, config: RateLimitSettings
-) -> tuple[list[list[LimitSpec]], Claim | None]:
+) -> tuple[list[Sequence[LimitSpec]], Claim | None]:
     """The parts to decide in one group: the covering rules' limits and, when the resolved
     view has ``@ratelimit``\\ s, its refusing ones (its ``block=False`` ones after)."""
     rules, match = _covering(request, config)

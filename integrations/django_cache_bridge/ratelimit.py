@@ -32,11 +32,11 @@ from django_cache_bridge.ratelimit_chain import (
     OWNER,
     Claim,
     Element,
+    Layout,
     claim,
+    layout,
     pending,
     release,
-    shown,
-    split,
     unreached,
 )
 from django_cache_bridge.ratelimit_checks import (
@@ -78,20 +78,19 @@ __all__ = [
 V = TypeVar("V", bound=Callable[..., Any])
 
 
-Decided = tuple[Any, list[Decision], list[Element]]
-Prepared = tuple[list[Element], list[Element], list[LimitSpec], list[LimitSpec]]
+Decided = tuple[Any, list[Decision], tuple[Element, ...]]
 
 
 def _prepare(
     request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings
-) -> Prepared:
-    """The chain's pending and taken limits, and the pending ones split into the refusing
-    ones and the others (``block=False``), decided in that order."""
+) -> tuple[Layout, tuple[Element, ...]]:
+    """The layout of the chain's limits that apply and no wrapper decides yet (refusing ones
+    first, then the others, ``block=False``), and the elements taken."""
     state = request.__dict__
     if CLAIMED in state and state[CLAIMED] is chain:  # decided by the middleware: reached
         del state[CLAIMED]
     applying, taken = pending(request, chain)
-    return applying, taken, *split(applying, config)
+    return layout(applying, config), taken
 
 
 def check(request: HttpRequest, spec: LimitSpec, config: RateLimitSettings) -> Decision | None:
@@ -112,22 +111,24 @@ def _present(decisions: list[Decision | None]) -> list[Decision]:
 
 def _decide(request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings) -> Decided:
     """Decide the chain's pending limits: the refusing ones together, then the others."""
-    pending, taken, hard, soft = _prepare(request, chain, config)
+    laid_out, taken = _prepare(request, chain, config)
+    hard, soft = laid_out.hard, laid_out.soft
     decisions = check_all(request, hard, config) if hard else []
     refused = denial(request, _present(decisions), config)
     decisions += check_all(request, soft, config, False) if refused is None and soft else []
-    return refused, shown(pending, decisions, config), taken
+    return refused, laid_out.shown(decisions), taken
 
 
 async def _adecide(
     request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings
 ) -> Decided:
     """:func:`_decide` on the async adapters."""
-    pending, taken, hard, soft = _prepare(request, chain, config)
+    laid_out, taken = _prepare(request, chain, config)
+    hard, soft = laid_out.hard, laid_out.soft
     decisions = await acheck_all(request, hard, config) if hard else []
     refused = await adenial(request, _present(decisions), config)
     decisions += await acheck_all(request, soft, config, False) if refused is None and soft else []
-    return refused, shown(pending, decisions, config), taken
+    return refused, laid_out.shown(decisions), taken
 
 
 def _skipped(request: HttpRequest, chain: tuple[Element, ...], config: RateLimitSettings) -> bool:

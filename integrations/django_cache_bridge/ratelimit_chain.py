@@ -11,6 +11,7 @@ from typing import Any
 from django.http import HttpRequest
 
 from cache_bridge.ratelimit import Decision
+from cache_bridge.ratelimit.settings import MAX_LIMITERS
 from django_cache_bridge.ratelimit_config import LimitSpec, RateLimitSettings
 
 __all__ = [
@@ -20,11 +21,11 @@ __all__ = [
     "OWNER",
     "Claim",
     "Element",
+    "Layout",
     "claim",
+    "layout",
     "pending",
     "release",
-    "shown",
-    "split",
     "unreached",
     "view_chain",
 ]
@@ -60,7 +61,7 @@ class Element:
 
 def pending(
     request: HttpRequest, chain: tuple[Element, ...]
-) -> tuple[list[Element], list[Element]]:
+) -> tuple[tuple[Element, ...], tuple[Element, ...]]:
     """The limits of ``chain`` that apply and that no wrapper is deciding for this request
     (the outermost wrapper decides its whole chain), and those this call takes (to release
     when the view has answered, so that a request object passed again is counted again)."""
@@ -69,42 +70,61 @@ def pending(
     if done is None:
         done = set()
         setattr(request, DONE, done)
-    taken = [e for e in chain if e not in done]
+    taken = tuple([e for e in chain if e not in done]) if done else chain
     done.update(taken)
-    return [e for e in taken if _applies(request, e.methods)], taken
+    if all(e.methods is None for e in taken):  # the usual case: the same tuple every time
+        return taken, taken
+    return tuple([e for e in taken if _applies(request, e.methods)]), taken
 
 
-def release(request: HttpRequest, taken: list[Element]) -> None:
+def release(request: HttpRequest, taken: tuple[Element, ...]) -> None:
     request.__dict__[DONE].difference_update(taken)
 
 
-def split(
-    elements: list[Element], config: RateLimitSettings
-) -> tuple[list[LimitSpec], list[LimitSpec]]:
-    """The refusing limits and the others (``block=False``), decided in two groups."""
-    if len(elements) == 1:  # the usual case, without the joins
-        specs = list(elements[0].spec_for(config))
-        return (specs, []) if elements[0].block else ([], specs)
-    hard = [s for e in elements if e.block for s in e.spec_for(config)]
-    return hard, [s for e in elements if not e.block for s in e.spec_for(config)]
+@dataclass(frozen=True, eq=False)
+class Layout:
+    """What some elements of a chain decide, as the settings ``config`` make their limits:
+    the refusing limits (``hard``), the others (``soft``, ``block=False``), decided in that
+    order, and per limit of ``hard + soft`` whether allowed responses carry its headers."""
+
+    config: RateLimitSettings
+    hard: tuple[LimitSpec, ...]
+    soft: tuple[LimitSpec, ...]
+    flags: tuple[bool, ...]
+
+    def shown(self, decisions: list[Decision | None]) -> list[Decision]:
+        """The decisions of the limits whose headers allowed responses carry (refusals carry
+        every one), in the order they were decided."""
+        if all(self.flags):
+            return [d for d in decisions if d is not None]
+        return [d for flag, d in zip(self.flags, decisions, strict=False) if d is not None and flag]
 
 
-def shown(
-    elements: list[Element], decisions: list[Decision | None], config: RateLimitSettings
-) -> list[Decision]:
-    """The decisions, in the elements' order, of the limits whose headers allowed responses
-    carry (refusals carry every one)."""
-    if len(elements) == 1:
-        headers = elements[0].headers
-        shown = config.headers if headers is None else headers
-        return [d for d in decisions if d is not None] if shown else []
+def _laid_out(elements: tuple[Element, ...], config: RateLimitSettings) -> Layout:
     ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
-    flags = [
+    flags = tuple(
         config.headers if e.headers is None else e.headers
         for e in ordered
         for _ in e.spec_for(config)
-    ]
-    return [d for flag, d in zip(flags, decisions, strict=False) if d is not None and flag]
+    )
+    hard = tuple(s for e in elements if e.block for s in e.spec_for(config))
+    soft = tuple(s for e in elements if not e.block for s in e.spec_for(config))
+    return Layout(config, hard, soft, flags)
+
+
+#: The layouts built, per set of elements (mostly a view's whole chain): built once per
+#: settings, not on every request.
+_layouts: dict[tuple[Element, ...], Layout] = {}
+
+
+def layout(elements: tuple[Element, ...], config: RateLimitSettings) -> Layout:
+    """The :class:`Layout` of ``elements`` under ``config`` (kept until the settings change)."""
+    found = _layouts.get(elements)
+    if found is None or found.config is not config:
+        if len(_layouts) >= MAX_LIMITERS:
+            _layouts.clear()
+        found = _layouts[elements] = _laid_out(elements, config)
+    return found
 
 
 def view_chain(func: Any) -> tuple[Element, ...]:
@@ -125,9 +145,9 @@ class Claim:
     and ``soft`` (``block=False``)."""
 
     chain: tuple[Element, ...]
-    taken: list[Element]
-    hard: list[LimitSpec]
-    soft: list[LimitSpec]
+    taken: tuple[Element, ...]
+    hard: tuple[LimitSpec, ...]
+    soft: tuple[LimitSpec, ...]
 
 
 def claim(request: HttpRequest, func: Any, config: RateLimitSettings) -> Claim | None:
@@ -140,7 +160,8 @@ def claim(request: HttpRequest, func: Any, config: RateLimitSettings) -> Claim |
         return None
     applying, taken = pending(request, chain)
     request.__dict__[CLAIMED] = chain
-    return Claim(chain, taken, *split(applying, config))
+    laid_out = layout(applying, config)
+    return Claim(chain, taken, laid_out.hard, laid_out.soft)
 
 
 def unreached(request: HttpRequest, claimed: Claim) -> bool:
