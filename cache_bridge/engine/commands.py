@@ -10,6 +10,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from cache_bridge.engine.frozen import quick_init
+
 __all__ = [
     "COLLECTION_COMMANDS",
     "Collection",
@@ -40,6 +42,7 @@ __all__ = [
 ]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Get:
     """Reply: the stored value (``str`` or UTF-8 ``bytes``) or ``None``."""
@@ -47,6 +50,7 @@ class Get:
     key: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class MGet:
     """Reply: a list of values or ``None``, in the order of ``keys``."""
@@ -54,6 +58,7 @@ class MGet:
     keys: tuple[str, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Set:
     """Store a value (``data`` is ``value`` as UTF-8); no ``ttl`` clears any expiry. Reply: any."""
@@ -64,6 +69,7 @@ class Set:
     ttl: int | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetMany:
     """Store every ``(key, value, data)`` atomically with one ``ttl``. Reply: any."""
@@ -72,6 +78,7 @@ class SetMany:
     ttl: int | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Delete:
     """Reply: the number of keys removed (0 or 1)."""
@@ -79,6 +86,7 @@ class Delete:
     key: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Exists:
     """Reply: 1 if the key is live, else 0."""
@@ -86,6 +94,7 @@ class Exists:
     key: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Expire:
     """Reply: truthy if the key existed and now expires in ``seconds``."""
@@ -94,6 +103,7 @@ class Expire:
     seconds: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class PTtl:
     """Reply: milliseconds left, -1 for a key without expiry, -2 for a missing key."""
@@ -101,6 +111,7 @@ class PTtl:
     key: str
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IncrBy:
     """Reply: the new integer. Raises :class:`CommandRefused` if the value is not an integer
@@ -110,6 +121,7 @@ class IncrBy:
     amount: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Scan:
     """Reply: ``(next_cursor, keys)``; ``next_cursor == 0`` ends the iteration. ``match`` is a
@@ -120,6 +132,7 @@ class Scan:
     count: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Unlink:
     """Reply: the number of keys removed. Keys may be bytes, as ``Scan`` replies them."""
@@ -127,16 +140,19 @@ class Unlink:
     keys: tuple[str | bytes, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class FlushDb:
     """Remove every key of the database. Reply: any."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Ping:
     """Reply: truthy when the server answered."""
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetBytes:
     """Store ``data`` as it is, expiring after ``ttl_ms`` milliseconds (``None``: never, and any
@@ -151,6 +167,7 @@ class SetBytes:
     only_if_present: bool = False
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class SetManyBytes:
     """Store every ``(key, data)`` atomically with one ``ttl_ms``. Reply: any."""
@@ -159,6 +176,7 @@ class SetManyBytes:
     ttl_ms: int | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Touch:
     """Make a live key expire in ``ttl_ms`` milliseconds (``None``: never). Reply: 1 if the key
@@ -168,6 +186,7 @@ class Touch:
     ttl_ms: int | None
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class IncrByIfExists:
     """Like :class:`IncrBy`, atomically, but a missing key stays missing and the reply is
@@ -177,6 +196,7 @@ class IncrByIfExists:
     amount: int
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class LimitEntry:
     """One rate limit of a :class:`RateLimitHit` or :class:`RateLimitRefund`: the state at
@@ -196,6 +216,7 @@ class LimitEntry:
     mode: str = "hit"
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RateLimitHit:
     """Count one request against every limit of ``limits``, atomically and all or nothing, in
@@ -218,6 +239,7 @@ class RateLimitHit:
     limits: tuple[LimitEntry, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class RateLimitRefund:
     """Take back one request from each limit of ``limits`` (``now_ms``: when it was counted),
@@ -228,6 +250,7 @@ class RateLimitRefund:
     limits: tuple[LimitEntry, ...]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CompareAndDelete:
     """Delete ``key`` only if it holds exactly ``expected`` (a lock's owner token), in one
@@ -237,6 +260,7 @@ class CompareAndDelete:
     expected: bytes
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class CompareAndExpire:
     """Only if ``key`` holds exactly ``expected``, atomically: with ``add``, add ``ttl_ms``
@@ -259,6 +283,7 @@ COLLECTION_COMMANDS = frozenset(
 )  # fmt: skip
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Collection:
     """One Redis set or hash command (``name``, one of :data:`COLLECTION_COMMANDS`) on

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from cache_bridge.engine.frozen import quick_init
 from cache_bridge.errors import CacheError
 from cache_bridge.ratelimit.rate import Rate
 
 __all__ = ["Decision"]
 
 
+@quick_init
 @dataclass(frozen=True, slots=True)
 class Decision:
     """The outcome of one check.
