@@ -84,7 +84,7 @@ def _record(
         state[_DECISIONS] = remembered = []
     applied = [d for d in decisions if d is not None]
     remembered += applied
-    refused = any(not d.allowed for d in applied)
+    refused = False in [d.allowed for d in applied]  # a list: cheaper than a generator here
     if applied:  # django-ratelimit's flag: whether any limit that applied refused
         state[LIMITED] = refused or state.get(LIMITED, False)
     # The layers' decisions as they came, sorted out only when a later layer refuses.
@@ -137,7 +137,7 @@ def _plan(
             (s, UNAVAILABLE if s.unavailable and isinstance(k, str) else k)
             for s, k in zip(specs, keys, strict=True)
         ]
-        if any(type(k) is Deny for _, k in pairs):
+        if Deny in [type(k) for _, k in pairs]:
             return [], [
                 limiter_for(s, config, blocking).policy.refusal(k) if type(k) is Deny else None
                 for s, k in pairs
@@ -147,7 +147,7 @@ def _plan(
             for s, k in pairs
             if isinstance(k, str)
         ]
-    if any(spec.deduct_when is not None for spec in specs):
+    if [spec for spec in specs if spec.deduct_when is not None]:
         _defer(request, checks, specs, keys)
     return checks, None
 

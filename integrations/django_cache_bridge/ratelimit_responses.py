@@ -98,8 +98,9 @@ def add_headers(
     store = getattr(response.headers, "_store", None)
     if type(store) is dict:
         for name, value in found.items():
-            if replace or name.lower() not in store:
-                store[name.lower()] = (name, value)
+            lowered = name.lower()
+            if replace or lowered not in store:
+                store[lowered] = (name, value)
         return response
     for name, value in found.items():
         if replace:

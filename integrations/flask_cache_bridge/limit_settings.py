@@ -91,6 +91,9 @@ class FlaskLimit:
     limiters: schema.LimiterCache[tuple[Any, ...], RateLimiter] = field(
         default_factory=schema.LimiterCache, compare=False, repr=False
     )
+    #: The limiters of its rates found last, with what they were found for (the app's cache,
+    #: its settings, the counter's name, the rates): found again without a look-up per rate.
+    recent: list[tuple[Any, ...]] = field(default_factory=list, compare=False, repr=False)
 
     @property
     def rate(self) -> Rate:

@@ -26,8 +26,6 @@ from werkzeug.exceptions import HTTPException, ServiceUnavailable, TooManyReques
 from cache_bridge import SyncCacheProtocol
 from cache_bridge.ratelimit import (
     Decision,
-    Rate,
-    RateLimiter,
     hit_all,
     retry_after_seconds,
 )
@@ -35,7 +33,6 @@ from cache_bridge.ratelimit.deduct import Deferred, deductions, request_cost
 from cache_bridge.ratelimit.exemptions import holds
 from cache_bridge.ratelimit.headers import DEFAULT_HEADERS, HeaderSettings, response_headers
 from cache_bridge.ratelimit.request_keys import UNAVAILABLE, Deny
-from cache_bridge.ratelimit.settings import MAX_LIMITERS
 from flask_cache_bridge.limit_keys import peer, request_key
 from flask_cache_bridge.limit_settings import (
     CONFIG_KEY,
@@ -44,6 +41,7 @@ from flask_cache_bridge.limit_settings import (
     make_limit,
     read_limit_settings,
 )
+from flask_cache_bridge.limiters import limiter_of, limiters_of
 
 __all__ = [
     "CONFIG_KEY",
@@ -196,13 +194,14 @@ def _check(
     if flask_limit.dynamic is not None:
         found = flask_limit.dynamic.rates(fail_open=settings.dynamic_fail_open)
         if found is None:  # its callable failed, and dynamic limits fail closed
-            return [(_limiter(cache, settings, flask_limit, name, rates[0]), UNAVAILABLE)]
+            return [(limiter_of(cache, settings, flask_limit, name, rates[0]), UNAVAILABLE)]
         rates = found
+    limiters = limiters_of(cache, settings, flask_limit, name, rates)
     if flask_limit.cost == 1 and flask_limit.deduct_when is None:
-        return [(_limiter(cache, settings, flask_limit, name, r), key) for r in rates]
+        return [(limiter, key) for limiter in limiters]
     cost = request_cost(flask_limit.cost)
     mode = "hit" if flask_limit.deduct_when is None else "peek"
-    return [(_limiter(cache, settings, flask_limit, name, rate), key, cost, mode) for rate in rates]
+    return [(limiter, key, cost, mode) for limiter in limiters]
 
 
 def _decide(checks: list[Any]) -> list[Decision]:
@@ -212,37 +211,6 @@ def _decide(checks: list[Any]) -> list[Decision]:
     if denied:
         return denied
     return hit_all([check for check in checks if isinstance(check[1], str)])
-
-
-_MAX_LIMITERS = MAX_LIMITERS  # limiters kept per limit (never reached with fewer routes)
-
-
-def _limiter(
-    cache: SyncCacheProtocol,
-    settings: LimitSettings,
-    flask_limit: FlaskLimit,
-    name: str,
-    rate: Rate,
-) -> RateLimiter:
-    algorithm = flask_limit.algorithm or settings.algorithm
-    fail_open = settings.fail_open if flask_limit.fail_open is None else flask_limit.fail_open
-    # The rate's numbers, not the Rate: hashing a tuple of ints is cheaper than a dataclass.
-    fallback = settings.fallback
-    index = (name, rate.limit, rate.period, algorithm, settings.key_prefix, fail_open, fallback)
-    limiter = flask_limit.limiters.get(index)
-    if limiter is None or limiter.cache is not cache:  # the app's cache was replaced
-        limiter = RateLimiter(
-            cache,
-            rate,
-            algorithm=algorithm,
-            name=name,
-            prefix=settings.key_prefix,
-            fail_open=fail_open,
-            failure_log=flask_limit.failure_log,
-            fallback=fallback,
-        )
-        flask_limit.limiters.put(index, limiter, _MAX_LIMITERS)
-    return limiter
 
 
 def _exempt(req: Request, endpoint: str, settings: LimitSettings) -> bool:

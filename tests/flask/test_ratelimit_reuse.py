@@ -9,6 +9,7 @@ from typing import Any
 import pytest
 from flask import Flask
 
+import flask_cache_bridge.limiters as limiters_module
 import flask_cache_bridge.limits as limits_module
 from cache_bridge.adapters.memory import SyncInMemoryCache
 from flask_cache_bridge.limits import install_limits, limit, make_limit
@@ -69,7 +70,7 @@ def test_limiters_are_reused_and_rebuilt_for_a_new_cache() -> None:
 
 
 def test_the_limiters_kept_per_limit_are_bounded(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(limits_module, "_MAX_LIMITERS", 2)
+    monkeypatch.setattr(limiters_module, "_MAX_LIMITERS", 2)
     caches = [SyncInMemoryCache(clock=_clock)]
     app = _app(caches, DEFAULT_LIMITS=["1/m"])
     for n in range(5):
@@ -81,3 +82,26 @@ def test_the_limiters_kept_per_limit_are_bounded(monkeypatch: pytest.MonkeyPatch
     assert statuses == [429] * 5
     (default,) = app.extensions[limits_module.LIMITS_KEY][0].default_limits
     assert 1 <= len(default.limiters) <= 2
+
+
+def test_the_limiters_found_last_are_not_reused_for_another_counter_or_settings() -> None:
+    """A limit on two routes whose scope names a counter per route: each request finds its
+    own route's limiter (the last ones found are kept for the next request), and new
+    settings get new limiters."""
+    caches = [SyncInMemoryCache(clock=_clock)]
+    app = Flask("scoped_app")
+    app.config["TESTING"] = True
+    install_limits(app, lambda: caches[0])
+    shared = make_limit("test", "2/m", scope=lambda endpoint: f"per-{endpoint}")
+    for route in ("a", "b"):
+        app.add_url_rule(f"/{route}", route, limit(lambda: "ok", shared))
+    client = app.test_client()
+    alternating = [client.get(f"/{route}").status_code for _ in range(3) for route in "ab"]
+    assert alternating == [200, 200, 200, 200, 429, 429]
+    assert sorted(lim.policy.name for lim in shared.limiters.values()) == ["per-a", "per-b"]
+    # New settings (here a new key prefix): new limiters, counting in new state keys.
+    _, cache_of, first = app.extensions[limits_module.LIMITS_KEY]
+    other = limits_module.read_limit_settings({"CACHE_BRIDGE_RATELIMIT": {"KEY_PREFIX": "other"}})
+    app.extensions[limits_module.LIMITS_KEY] = (other, cache_of, first)
+    assert [client.get("/a").status_code for _ in range(3)] == [200, 200, 429]
+    assert {lim.policy.prefix for lim in shared.limiters.values()} == {"ratelimit", "other"}
