@@ -5,6 +5,8 @@
                                                           # keys under bench-rl: are used)
     python bench/ratelimit_cost.py --frameworks [--before TREE]   # per-request cost in Flask
                                                           # and Django, this tree and TREE
+    python bench/ratelimit_cost.py --instructions [--before TREE]  # the same cases' instruction
+                                                          # counts (valgrind's callgrind)
 
 Prints microseconds per call (median of 5 runs of N calls each), one thread, blocking faces.
 ``--frameworks`` adds the cost of one limit to a Flask and a Django request (test clients, a
@@ -64,6 +66,11 @@ def main() -> None:
         from bench.ratelimit_frameworks import main as frameworks
 
         frameworks(sys.argv)
+        return
+    if "--instructions" in sys.argv:
+        from bench.ratelimit_instructions import main as instructions
+
+        instructions(sys.argv)
         return
     _table("memory://", SyncInMemoryCache(), 20_000)
     from cache_bridge.adapters.redis import SyncRedisCache
