@@ -36,8 +36,7 @@ def _plain(conn: Any, args: Sequence[Any]) -> bool:
     encoder = conn.encoder
     if encoder.encoding != "utf-8" or encoder.encoding_errors != "strict":
         return False
-    plain = _PLAIN
-    return all(type(arg) in plain for arg in args)
+    return _PLAIN.issuperset(map(type, args))  # every argument's type one of them
 
 
 def pack(conn: Any, args: Sequence[Any]) -> list[bytes]:
