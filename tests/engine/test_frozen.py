@@ -43,8 +43,10 @@ QUICK = [
 def test_every_command_and_the_decision_have_the_quick_init() -> None:
     assert len(QUICK) > 20
     for cls in QUICK:
-        # The setters, kept in its closure (a class without fields has none to keep).
-        assert cls.__init__.__code__.co_freevars or not dataclasses.fields(cls), cls
+        # Its closure holds one setter per field (the one @dataclass writes holds
+        # ``__dataclass_builtins_object__``, to call its ``__setattr__``).
+        setters = [f"_s_{f.name}" for f in dataclasses.fields(cls)]
+        assert sorted(cls.__init__.__code__.co_freevars) == sorted(setters), cls
 
 
 @pytest.mark.parametrize("cls", QUICK, ids=lambda c: c.__name__)
@@ -98,6 +100,30 @@ def test_refuses_a_class_it_cannot_build_alike() -> None:
         def __post_init__(self) -> None:
             pass
 
-    for cls in (NotSlotted, Factory, PostInit):
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class WithInitVar:
+        a: int
+        b: dataclasses.InitVar[int]
+
+    @dataclasses.dataclass(frozen=True, slots=True, init=False)
+    class NoInit:
+        a: int
+
+    for cls in (NotSlotted, Factory, PostInit, WithInitVar, NoInit):
         with pytest.raises(TypeError, match="quick_init"):
             quick_init(cls)
+
+
+def test_a_subclass_sets_the_fields_it_inherits() -> None:
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Base:
+        a: int
+
+    @quick_init
+    @dataclasses.dataclass(frozen=True, slots=True)
+    class Child(Base):
+        b: int = 2
+
+    child = Child(1)
+    assert (child.a, child.b) == (1, 2)
+    assert child == Child(1, 2)
