@@ -4,9 +4,10 @@ hand-written one-EVALSHA hook), each counted by valgrind's callgrind in the clie
 main thread (user space: neither the kernel's part of a round trip nor the server's), with
 ``PYTHONHASHSEED=0``. The same checkout counts the same to within a few hundred instructions
 per request from run to run, whatever else the machine is doing (two checkouts of the same
-code on a path, within about 2%), where the wall clock moves by 15% or more: the way to tell a change of a few percent in this library's own work. It is not the
-goal's measure (the time a request takes, the round trip included, is); it is where that
-time's share from this library shows first.
+code on a path, within about 2%), where the wall clock moves by 15% or more: the way to tell
+a change of a few percent in this library's own work. It is not the goal's measure (the
+time a request takes, the round trip included, is); it is where that time's share from this
+library shows first.
 
     python bench/ratelimit_cost.py --instructions [--before TREE]
 
