@@ -85,31 +85,39 @@ def release(request: HttpRequest, taken: tuple[Element, ...]) -> None:
 class Layout:
     """What some elements of a chain decide, as the settings ``config`` make their limits:
     the refusing limits (``hard``), the others (``soft``, ``block=False``), decided in that
-    order, and per limit of ``hard + soft`` whether allowed responses carry its headers."""
+    order, and per limit of ``hard + soft`` whether allowed responses carry its headers
+    (``flags``; ``named``: the same by limit name, ``None`` when one name has both)."""
 
     config: RateLimitSettings
     hard: tuple[LimitSpec, ...]
     soft: tuple[LimitSpec, ...]
     flags: tuple[bool, ...]
+    named: dict[str, bool] | None
 
     def shown(self, decisions: list[Decision | None]) -> list[Decision]:
         """The decisions of the limits whose headers allowed responses carry (refusals carry
-        every one), in the order they were decided."""
+        every one), in the order they were decided. A callable rate decides one limit per
+        rate it gives: its decisions are told apart by their limit's name."""
         if all(self.flags):
             return [d for d in decisions if d is not None]
+        if self.named is not None:
+            named = self.named
+            return [d for d in decisions if d is not None and named.get(d.name, True)]
         return [d for flag, d in zip(self.flags, decisions, strict=False) if d is not None and flag]
 
 
 def _laid_out(elements: tuple[Element, ...], config: RateLimitSettings) -> Layout:
     ordered = [e for e in elements if e.block] + [e for e in elements if not e.block]
-    flags = tuple(
-        config.headers if e.headers is None else e.headers
+    pairs = [
+        (s.name, config.headers if e.headers is None else e.headers)
         for e in ordered
-        for _ in e.spec_for(config)
-    )
+        for s in e.spec_for(config)
+    ]
+    named = dict(pairs)
     hard = tuple(s for e in elements if e.block for s in e.spec_for(config))
     soft = tuple(s for e in elements if not e.block for s in e.spec_for(config))
-    return Layout(config, hard, soft, flags)
+    flags = tuple(flag for _, flag in pairs)
+    return Layout(config, hard, soft, flags, named if set(pairs) == set(named.items()) else None)
 
 
 #: The layouts built, per set of elements (mostly a view's whole chain): built once per
