@@ -124,11 +124,7 @@ def one_command(checks: Sequence[Check]) -> OneCommand | None:
     stored: list[LimitEntry] = []
     modes: list[str] = []
     for check in checks:
-        if len(check) == 2:  # the usual check, without unpack's call
-            limiter, key = check
-            cost, mode = 1, "hit"
-        else:
-            limiter, key, cost, mode = unpack(check)
+        limiter, key, cost, mode = unpack(check)
         if limiter.cache is not cache or not limiter.native:
             return None
         policy = limiter.policy
@@ -142,13 +138,7 @@ def one_command(checks: Sequence[Check]) -> OneCommand | None:
                 state_key = entry.key
             else:
                 state_key = policy.storage_key(key)
-            now = None if policy.clock is None else policy.now_ms(True)
-            rate = policy.rate
-            stored.append(
-                LimitEntry(
-                    ns.key(state_key), policy.algorithm, rate.limit, rate.period_ms, now, cost, mode
-                )
-            )
+            stored.append(policy.entry_at(ns.key(state_key), policy.now_ms(True), cost, mode))
         except Exception:  # a bad key or a hostile clock: the general path decides it alone
             return None
         limiters.append(limiter)

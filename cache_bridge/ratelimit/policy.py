@@ -110,8 +110,12 @@ class LimitPolicy:
     def now_ms(self, native: bool) -> int | None:
         """The caller's time for a check: the limiter's clock; without one, the store's own
         (``None``) on the native check and ``time.time`` on the protocol fallback."""
-        clock = self.clock if self.clock is not None or native else time.time
-        return None if clock is None else math.floor(clock() * 1000)
+        clock = self.clock
+        if clock is None:
+            if native:  # the usual native check: the store's clock
+                return None
+            clock = time.time
+        return math.floor(clock() * 1000)
 
     def entry(
         self, key: object, native: bool, cost: int = 1, mode: str = "hit"

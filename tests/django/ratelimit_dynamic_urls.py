@@ -40,11 +40,46 @@ async def astacked(request: HttpRequest) -> HttpResponse:
     return HttpResponse("ok")
 
 
+def two_rates(request: HttpRequest) -> str:
+    return "10/m; 100/h"  # two rates, one limit name
+
+
+# Stacked over a callable giving two rates: each rate a decision of the limit "plan".
+@ratelimit("50/m", name="outer")
+@ratelimit(two_rates, name="plan")
+def over_plan(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("50/m", name="outer")
+@ratelimit(two_rates, name="plan")
+async def aover_plan(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit(two_rates, name="plan", headers=False)
+@ratelimit("50/m", name="inner")
+@ratelimit("40/m", name="quiet", headers=False)
+def quiet_plan(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
+@ratelimit("50/m", name="outer")
+@ratelimit(two_rates, name="plan")
+@ratelimit("40/m", name="quiet", headers=False)
+def plan_over_quiet(request: HttpRequest) -> HttpResponse:
+    return HttpResponse("ok")
+
+
 urlpatterns = [
     path("api/", api),
     path("reports/", reports),
     path("stacked/", stacked),
     path("astacked/", astacked),
+    path("over-plan/", over_plan),
+    path("aover-plan/", aover_plan),
+    path("quiet-plan/", quiet_plan),
+    path("plan-over-quiet/", plan_over_quiet),
 ]
 
 

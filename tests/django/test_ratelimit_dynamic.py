@@ -4,6 +4,7 @@ Django's Client and AsyncClient, on a memory alias and on the test-started Redis
 from __future__ import annotations
 
 import logging
+from typing import Any
 
 import pytest
 from django.test import AsyncClient, Client
@@ -76,6 +77,34 @@ async def test_stacked_async_decorators_list_every_limit(configured: SettingsWra
     response = await AsyncClient().get("/astacked/")
     assert response.status_code == 200
     assert response["RateLimit-Policy"] == '"inner";q=100;w=3600, "outer";q=10;w=60'
+
+
+# Before, the header flags were matched to the decisions one per decorator limit: a callable's
+# decisions past its first rate pushed the limits above it out of the list, or took their flag.
+PLAN = {'"plan";q=10;w=60', '"plan";q=100;w=3600', '"outer";q=50;w=60'}
+
+
+def _policies(response: Any) -> set[str]:
+    assert response.status_code == 200
+    return {part.strip() for part in response["RateLimit-Policy"].split(",")}
+
+
+def test_stacked_over_a_callable_of_two_rates_list_every_limit(
+    configured: SettingsWrapper,
+) -> None:
+    configured.MIDDLEWARE = []
+    client = Client()
+    assert _policies(client.get("/over-plan/")) == PLAN
+    # headers=False keeps a decorator's limits out, whatever the callable gives.
+    assert _policies(client.get("/quiet-plan/")) == {'"inner";q=50;w=60'}
+    assert _policies(client.get("/plan-over-quiet/")) == PLAN
+
+
+async def test_async_stacked_over_a_callable_of_two_rates_list_every_limit(
+    configured: SettingsWrapper,
+) -> None:
+    configured.MIDDLEWARE = []
+    assert _policies(await AsyncClient().get("/aover-plan/")) == PLAN
 
 
 # -- a rate callable that raises: DYNAMIC_FAIL_OPEN ------------------------------------------
